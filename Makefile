@@ -1,0 +1,23 @@
+# Set-up is implicit: `run`, `test` and `bench` create .venv and install when needed.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/levinsearch run red-door
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+clean:
+	find . -path ./$(VENV) -prune -o \( -name '__pycache__' -o -name '*.nbi' -o -name '*.nbc' \) -print0 | xargs -0 rm -rf
+	rm -rf .pytest_cache .hypothesis *.egg-info

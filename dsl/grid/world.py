@@ -1,0 +1,340 @@
+"""The gridworld: cells, objects, ASCII grids, seeded generators and packed env arrays.
+
+Every cell carries a bit set of features: `wall`, `empty`, or an object's colour and
+kind (plus an internal OBJECT bit). Outside the grid counts as wall. The agent starts on
+an empty cell; entering an object's cell ends the episode with that object reached.
+"""
+from __future__ import annotations
+
+import zlib
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dsl.errors import DslError
+
+COLOURS = ("red", "blue", "green", "yellow")
+KINDS = ("door", "box", "key", "gem")
+DIRECTIONS = ("N", "E", "S", "W")
+DELTAS = ((-1, 0), (0, 1), (1, 0), (0, -1))
+#: Feature bit k is FEATURES[k]; OBJECT_BIT follows them.
+FEATURES = ("wall", "empty") + COLOURS + KINDS
+OBJECT_BIT = len(FEATURES)
+WALL = 1 << FEATURES.index("wall")
+EMPTY = 1 << FEATURES.index("empty")
+OBJECT = 1 << OBJECT_BIT
+MAX_SIDE = 64
+
+
+def object_features(colour: str, kind: str) -> int:
+    """Feature bits of an object cell."""
+    if colour not in COLOURS:
+        raise DslError(f"unknown colour {colour!r} (known: {', '.join(COLOURS)})")
+    if kind not in KINDS:
+        raise DslError(f"unknown kind {kind!r} (known: {', '.join(KINDS)})")
+    return OBJECT | 1 << FEATURES.index(colour) | 1 << FEATURES.index(kind)
+
+
+def describe_cell(features: int) -> str:
+    """'wall', 'empty' or 'red door'."""
+    if features & WALL:
+        return "wall"
+    if not features & OBJECT:
+        return "empty"
+    colour = next(c for c in COLOURS if features >> FEATURES.index(c) & 1)
+    kind = next(k for k in KINDS if features >> FEATURES.index(k) & 1)
+    return f"{colour} {kind}"
+
+
+@dataclass
+class GridEnv:
+    """One environment: feature grid (uint16, H x W), agent start, horizon."""
+
+    features: np.ndarray
+    start: tuple[int, int]
+    horizon: int
+    name: str = ""
+    legend: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def height(self) -> int:
+        return int(self.features.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.features.shape[1])
+
+    def cell(self, r: int, c: int) -> int:
+        """Feature bits at (r, c); outside the grid is wall."""
+        if 0 <= r < self.height and 0 <= c < self.width:
+            return int(self.features[r, c])
+        return WALL
+
+    def objects(self) -> list[tuple[int, int, str]]:
+        """(row, column, 'colour kind') for every object, in row-major order."""
+        return [
+            (r, c, describe_cell(int(self.features[r, c])))
+            for r in range(self.height)
+            for c in range(self.width)
+            if self.features[r, c] & OBJECT
+        ]
+
+
+# ------------------------------------------------------------------ ASCII grids
+ASCII_HELP = """\
+An ASCII grid file: the grid, a blank line, then the legend.
+  #  wall        .  empty cell        @  the agent (on an empty cell)
+  any other character must be defined in the legend as  X = COLOUR KIND
+Lines starting with ';' are comments. An optional legend line 'horizon = N' sets the
+episode length. Rows must all have the same width; outside the grid counts as wall."""
+
+
+def parse_ascii(text: str, *, name: str = "<grid>", horizon: int | None = None) -> GridEnv:
+    """Parse a hand-drawn grid (format: ASCII_HELP). Errors name the line and column."""
+    lines = text.splitlines()
+    rows: list[tuple[int, str]] = []
+    legend: dict[str, int] = {}
+    legend_text: dict[str, str] = {}
+    in_legend = False
+    for number, raw in enumerate(lines, 1):
+        line = raw.rstrip()
+        if line.lstrip().startswith(";"):
+            continue
+        if not line.strip():
+            if rows:
+                in_legend = True
+            continue
+        if not in_legend:
+            rows.append((number, line))
+            continue
+        if "=" not in line:
+            raise DslError(f"{name}:{number}: legend lines read 'X = COLOUR KIND', got {line.strip()!r}")
+        key, value = (s.strip() for s in line.split("=", 1))
+        if key == "horizon":
+            try:
+                horizon = int(value) if horizon is None else horizon
+            except ValueError:
+                raise DslError(f"{name}:{number}: horizon must be a whole number, got {value!r}") from None
+            continue
+        if len(key) != 1 or key in "#.@;":
+            raise DslError(f"{name}:{number}: legend key must be one character other than # . @ ;, got {key!r}")
+        words = value.split()
+        if len(words) != 2:
+            raise DslError(f"{name}:{number}: legend entry must be 'COLOUR KIND', got {value!r}")
+        try:
+            legend[key] = object_features(words[0], words[1])
+        except DslError as err:
+            raise DslError(f"{name}:{number}: {err}") from None
+        legend_text[key] = value
+    if not rows:
+        raise DslError(f"{name}: no grid rows found")
+    width = len(rows[0][1])
+    if len(rows) > MAX_SIDE or width > MAX_SIDE:
+        raise DslError(f"{name}: grids are at most {MAX_SIDE}x{MAX_SIDE}")
+    features = np.zeros((len(rows), width), dtype=np.uint16)
+    start = None
+    for r, (number, line) in enumerate(rows):
+        if len(line) != width:
+            raise DslError(
+                f"{name}:{number}: row has {len(line)} cells but the first row has {width}"
+            )
+        for c, ch in enumerate(line):
+            if ch == "#":
+                features[r, c] = WALL
+            elif ch == ".":
+                features[r, c] = EMPTY
+            elif ch == "@":
+                if start is not None:
+                    raise DslError(f"{name}:{number}:{c + 1}: a second agent '@'")
+                start = (r, c)
+                features[r, c] = EMPTY
+            elif ch in legend:
+                features[r, c] = legend[ch]
+            else:
+                raise DslError(f"{name}:{number}:{c + 1}: unknown cell {ch!r} (not in the legend)")
+    if start is None:
+        raise DslError(f"{name}: the grid has no agent '@'")
+    horizon = 20 if horizon is None else horizon
+    if horizon < 1:
+        raise DslError(f"{name}: horizon must be at least 1, got {horizon}")
+    return GridEnv(features, start, horizon, name=name, legend=legend_text)
+
+
+def load_ascii(path: str | Path, *, horizon: int | None = None) -> GridEnv:
+    """Read an ASCII grid file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise DslError(f"cannot read grid {path}: {err.strerror}") from None
+    return parse_ascii(text, name=str(path), horizon=horizon)
+
+
+def to_ascii(env: GridEnv) -> str:
+    """The grid in the ASCII format (legend letters chosen per object type)."""
+    letters: dict[int, str] = {}
+    pool = iter("DBKGdbkgXYZxyzPQRSTUVpqrstuvw")
+    out = []
+    for r in range(env.height):
+        row = []
+        for c in range(env.width):
+            f = int(env.features[r, c])
+            if (r, c) == env.start:
+                row.append("@")
+            elif f & WALL:
+                row.append("#")
+            elif not f & OBJECT:
+                row.append(".")
+            else:
+                if f not in letters:
+                    letters[f] = next(pool)
+                row.append(letters[f])
+        out.append("".join(row))
+    out.append("")
+    out += [f"{ch} = {describe_cell(f)}" for f, ch in letters.items()]
+    out.append(f"horizon = {env.horizon}")
+    return "\n".join(out) + "\n"
+
+
+# ------------------------------------------------------------------ generators
+@dataclass(frozen=True)
+class SplitSpec:
+    """A named distribution of generated grids."""
+
+    name: str
+    envs: int = 20
+    height: int = 7
+    width: int = 7
+    wall_density: float = 0.1
+    horizon: int = 20
+    door_count: int = 1
+    door_colours: tuple[str, ...] = ("red",)
+    distractor_count: int = 2
+    distractor_kinds: tuple[str, ...] = ("box", "key", "gem")
+    distractor_colours: tuple[str, ...] = ("blue", "green", "yellow")
+    max_attempts: int = 500
+
+    def validate(self) -> None:
+        """Raise DslError for settings no generator can satisfy."""
+        where = f"split {self.name!r}"
+        for key in ("envs", "height", "width", "horizon", "door_count", "distractor_count"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise DslError(f"{where}: {key} must be a whole number >= 0, got {value!r}")
+        if not 1 <= self.height <= MAX_SIDE or not 1 <= self.width <= MAX_SIDE:
+            raise DslError(f"{where}: height and width must be between 1 and {MAX_SIDE}")
+        if self.horizon < 1:
+            raise DslError(f"{where}: horizon must be at least 1")
+        if not isinstance(self.wall_density, (int, float)) or not 0 <= self.wall_density < 1:
+            raise DslError(f"{where}: wall_density must be in [0, 1), got {self.wall_density!r}")
+        for colour in self.door_colours + self.distractor_colours:
+            if colour not in COLOURS:
+                raise DslError(f"{where}: unknown colour {colour!r} (known: {', '.join(COLOURS)})")
+        for kind in self.distractor_kinds:
+            if kind not in KINDS:
+                raise DslError(f"{where}: unknown kind {kind!r} (known: {', '.join(KINDS)})")
+        if self.door_count and not self.door_colours:
+            raise DslError(f"{where}: doors need at least one colour")
+        if self.distractor_count and not (self.distractor_kinds and self.distractor_colours):
+            raise DslError(f"{where}: distractors need at least one kind and one colour")
+        if self.door_count + self.distractor_count + 1 > self.height * self.width:
+            raise DslError(
+                f"{where}: {self.door_count + self.distractor_count} objects and the agent "
+                f"do not fit in a {self.height}x{self.width} grid"
+            )
+
+
+def split_seed(seed: int, name: str, index: int) -> np.random.SeedSequence:
+    """The seed of environment `index` of split `name`: independent of the split's size."""
+    return np.random.SeedSequence([int(seed), zlib.crc32(name.encode()), int(index)])
+
+
+def generate(spec: SplitSpec, seed: int) -> list[GridEnv]:
+    """The split's environments; environment i depends only on (seed, name, i)."""
+    spec.validate()
+    return [_generate_one(spec, seed, i) for i in range(spec.envs)]
+
+
+def _generate_one(spec: SplitSpec, seed: int, index: int) -> GridEnv:
+    rng = np.random.default_rng(split_seed(seed, spec.name, index))
+    h, w = spec.height, spec.width
+    n_objects = spec.door_count + spec.distractor_count
+    for _ in range(spec.max_attempts):
+        walls = rng.random((h, w)) < spec.wall_density
+        free = np.flatnonzero(~walls.ravel())
+        if len(free) < n_objects + 1:
+            continue
+        chosen = rng.permutation(free)[: n_objects + 1]
+        features = np.where(walls, WALL, EMPTY).astype(np.uint16)
+        start = divmod(int(chosen[0]), w)
+        cells = [divmod(int(x), w) for x in chosen[1:]]
+        for k, (r, c) in enumerate(cells):
+            if k < spec.door_count:
+                colour = spec.door_colours[rng.integers(len(spec.door_colours))]
+                kind = "door"
+            else:
+                kind = spec.distractor_kinds[rng.integers(len(spec.distractor_kinds))]
+                colour = spec.distractor_colours[rng.integers(len(spec.distractor_colours))]
+            features[r, c] = object_features(colour, kind)
+        if _all_reachable(features, start, cells):
+            return GridEnv(features, start, spec.horizon, name=f"{spec.name}:{index}")
+    raise DslError(
+        f"split {spec.name!r}: no layout with every object reachable in {spec.max_attempts} "
+        "attempts; lower wall_density or enlarge the grid"
+    )
+
+
+def _all_reachable(features: np.ndarray, start, cells) -> bool:
+    """Every object cell can be entered from the start through empty cells."""
+    h, w = features.shape
+    seen = {start}
+    queue = deque([start])
+    reached = set()
+    while queue:
+        r, c = queue.popleft()
+        for dr, dc in DELTAS:
+            v = (r + dr, c + dc)
+            if not (0 <= v[0] < h and 0 <= v[1] < w) or v in seen:
+                continue
+            f = features[v]
+            if f & WALL:
+                continue
+            seen.add(v)
+            if f & OBJECT:
+                reached.add(v)
+            else:
+                queue.append(v)
+    return all(cell in reached for cell in cells)
+
+
+# ------------------------------------------------------------------ packed arrays
+@dataclass
+class EnvBatch:
+    """Environments packed for the kernels: padded feature grids and per-env sizes."""
+
+    features: np.ndarray  # uint16 [E, Hmax, Wmax]; padding is wall
+    dims: np.ndarray  # int32 [E, 2] (height, width)
+    starts: np.ndarray  # int32 [E, 2]
+    horizons: np.ndarray  # int32 [E]
+
+    def __len__(self) -> int:
+        return int(self.features.shape[0])
+
+
+def pack(envs: list[GridEnv]) -> EnvBatch:
+    """Pack environments into dense arrays for the compiled interpreter."""
+    n = len(envs)
+    hmax = max((e.height for e in envs), default=1)
+    wmax = max((e.width for e in envs), default=1)
+    features = np.full((n, hmax, wmax), WALL, dtype=np.uint16)
+    dims = np.zeros((n, 2), dtype=np.int32)
+    starts = np.zeros((n, 2), dtype=np.int32)
+    horizons = np.zeros(n, dtype=np.int32)
+    for k, env in enumerate(envs):
+        features[k, : env.height, : env.width] = env.features
+        dims[k] = (env.height, env.width)
+        starts[k] = env.start
+        horizons[k] = env.horizon
+    return EnvBatch(features, dims, starts, horizons)

@@ -1,0 +1,124 @@
+"""Text form of programs: S-expressions such as ``(if (sense N wall) E (plan red))``.
+
+Parsing is type-directed: the same name may stand for productions of different types
+(``N`` is an Action and a Dir) and the expected type decides which is meant. Leaves
+are bare names; productions with arguments are always parenthesised.
+"""
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+import numpy as np
+
+from dsl.errors import DslError
+from dsl.grammar import Grammar
+
+_TOKEN = re.compile(r"\s*(?:(\()|(\))|([^\s()]+))")
+
+
+def _tokens(text: str) -> list[tuple[str, int]]:
+    out, pos = [], 0
+    while True:
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            if text[pos:].strip():
+                raise DslError(f"position {pos}: cannot read {text[pos:pos + 10]!r}")
+            return out
+        kind = m.group(1) or m.group(2) or m.group(3)
+        out.append((kind, m.start(m.lastindex)))
+        pos = m.end()
+
+
+def parse(text: str, grammar: Grammar, type_name: str | None = None) -> np.ndarray:
+    """Parse program text into its opcode array (prefix order, int32).
+
+    Raises DslError naming the character position and the type that was expected.
+    """
+    tokens = _tokens(text)
+    ops: list[int] = []
+    at = 0
+
+    def production(name: str, expected: str, pos: int, parenthesised: bool) -> int:
+        ids = [
+            i for i, p in enumerate(grammar.productions) if p.type == expected and p.name == name
+        ]
+        if not ids:
+            known = ", ".join(sorted({p.name for p in grammar.productions if p.type == expected}))
+            raise DslError(f"position {pos}: expected {expected} ({known}), got {name!r}")
+        i = ids[0]
+        p = grammar.productions[i]
+        if parenthesised and p.arity == 0:
+            raise DslError(f"position {pos}: {name!r} takes no arguments; write it without parentheses")
+        if not parenthesised and p.arity > 0:
+            raise DslError(
+                f"position {pos}: {name!r} takes {p.arity} argument(s) ({' '.join(p.args)}); "
+                f"write ({name} ...)"
+            )
+        if i in grammar.banned:
+            raise DslError(f"position {pos}: {p.qualified} is banned in this grammar")
+        return i
+
+    def expression(expected: str) -> None:
+        nonlocal at
+        if at >= len(tokens):
+            end = len(text)
+            raise DslError(f"position {end}: program ends where a {expected} was expected")
+        tok, pos = tokens[at]
+        if tok == ")":
+            raise DslError(f"position {pos}: expected {expected}, got ')'")
+        if tok == "(":
+            at += 1
+            if at >= len(tokens) or tokens[at][0] in "()":
+                where = tokens[at][1] if at < len(tokens) else len(text)
+                raise DslError(f"position {where}: expected the name of a {expected} after '('")
+            name, npos = tokens[at]
+            i = production(name, expected, npos, True)
+            at += 1
+            ops.append(i)
+            for arg in grammar.productions[i].args:
+                expression(arg)
+            if at >= len(tokens):
+                raise DslError(f"position {len(text)}: missing ')' to close ({name} ...)")
+            tok, pos = tokens[at]
+            if tok != ")":
+                raise DslError(f"position {pos}: too many arguments to {name!r}; expected ')'")
+            at += 1
+        else:
+            ops.append(production(tok, expected, pos, False))
+            at += 1
+
+    expression(type_name or grammar.start)
+    if at < len(tokens):
+        raise DslError(f"position {tokens[at][1]}: unexpected text after the program")
+    return np.array(ops, dtype=np.int32)
+
+
+def unparse(ops: Sequence[int], grammar: Grammar, start: int = 0) -> str:
+    """Text of the program (or of the subtree starting at `start`)."""
+    text, end = _unparse(ops, grammar, start)
+    return text
+
+
+def subtree_end(ops: Sequence[int], grammar: Grammar, start: int) -> int:
+    """Index just past the subtree rooted at `start`."""
+    need, i = 1, start
+    while need:
+        if i >= len(ops):
+            raise DslError("incomplete program: opcode array ends inside a subtree")
+        need += grammar.productions[int(ops[i])].arity - 1
+        i += 1
+    return i
+
+
+def _unparse(ops: Sequence[int], grammar: Grammar, i: int) -> tuple[str, int]:
+    if i >= len(ops):
+        raise DslError("incomplete program: opcode array ends inside a subtree")
+    p = grammar.productions[int(ops[i])]
+    if not p.arity:
+        return p.name, i + 1
+    parts, j = [], i + 1
+    for _ in p.args:
+        text, j = _unparse(ops, grammar, j)
+        parts.append(text)
+    return f"({p.name} {' '.join(parts)})", j

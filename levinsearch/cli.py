@@ -1,0 +1,251 @@
+"""The `levinsearch` command. Thin: parse flags, call the pipeline, hand records to
+`report` or print them as JSON. Bad input ends in one `error: ...` line and exit 2."""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from dsl.errors import DslError
+from dsl.grid import primitives
+from dsl.grid.world import ASCII_HELP, load_ascii
+from levinsearch import experiments, pipeline, report
+
+DOMAINS = ("grid",)
+
+
+def _assignments(values: tuple[str, ...], what: str, integer: bool = False) -> dict[str, float]:
+    out = {}
+    for text in values:
+        name, value = experiments.parse_assignment(text, what)
+        try:
+            out[name] = int(value) if integer else float(value)
+        except ValueError:
+            kind = "a whole number" if integer else "a number"
+            raise DslError(f"{what} {name}: value must be {kind}, got {value!r}") from None
+    return out
+
+
+def grammar_options(fn):
+    """--ban, --bits and --cost, shared by every command that builds a grammar."""
+    fn = click.option("--cost", "cost", multiple=True, metavar="NAME=STEPS",
+                      help="Simulated-step cost of a primitive (repeatable).")(fn)
+    fn = click.option("--bits", "bits", multiple=True, metavar="NAME=BITS",
+                      help="Description bits of a primitive; the rest of its type share what is left (repeatable).")(fn)
+    fn = click.option("--ban", "ban", multiple=True, metavar="NAME",
+                      help="Remove a primitive from the grammar and renormalise its type (repeatable).")(fn)
+    return fn
+
+
+def _grammar(ban, bits, cost):
+    return primitives.grammar(bits=_assignments(bits, "--bits"), ban=list(ban),
+                              cost=_assignments(cost, "--cost", integer=True))
+
+
+def _stdout() -> Console:
+    """The report console: the terminal's width, or a wide page when piped to a file."""
+    probe = Console()
+    return probe if probe.is_terminal else Console(width=140)
+
+
+def _emit_json(record: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(record, indent=1, default=_json_default) + "\n")
+
+
+def _json_default(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+@click.group(context_settings=dict(help_option_names=["-h", "--help"], max_content_width=100))
+@click.version_option(package_name="levinsearch")
+def cli():
+    """Simplicity-prior program search: which short programs fit the training data,
+    which of them contain search, and what they do off-distribution.
+
+    Start with `levinsearch run` (the red-door experiment) and read the report.
+    """
+
+
+@cli.command()
+@click.argument("experiment", required=False, default=experiments.DEFAULT_EXPERIMENT)
+@click.option("--max-bits", type=float, help="Enumerate every program of at most this many bits.")
+@click.option("--order", type=click.Choice(experiments.ORDERS),
+              help="length: exhaustive, ranked by score; levin: Levin search phases.")
+@click.option("--length-weight", type=float, help="a in score = a·bits + b·time term.")
+@click.option("--time-weight", type=float, help="b in score = a·bits + b·time term (0: description length; 1 with log: Kt).")
+@click.option("--time-penalty", type=click.Choice(experiments.TIME_PENALTIES),
+              help="Time term: log2 of simulated steps, or the steps themselves.")
+@click.option("--fit-threshold", type=float, help="Share of training episodes that must reach the base objective.")
+@grammar_options
+@click.option("--train-envs", type=int, help="Number of training environments.")
+@click.option("--test-envs", type=int, help="Number of environments in every test split.")
+@click.option("--horizon", type=int, help="Episode length in every split.")
+@click.option("--seed", type=int, help="Seed of every environment generator.")
+@click.option("--top", type=int, help="How many fitting programs the report lists.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout (nothing else there).")
+def run(experiment, as_json, ban, bits, cost, **flags):
+    """Run EXPERIMENT (a bundled name or a .toml path; default red-door) and report.
+
+    Flags override the experiment file; the report says which values came from flags.
+    """
+    overrides = dict(flags, ban=list(ban), bits=_assignments(bits, "--bits"),
+                     cost=_assignments(cost, "--cost", integer=True))
+    config = experiments.resolve(experiments.load(experiment), overrides)
+    err = Console(stderr=True)
+    if as_json:
+        record = pipeline.run_experiment(config)
+        _emit_json(record)
+        return
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("programs · {task.fields[fitting]:,} fitting"), TimeElapsedColumn(),
+                  TimeRemainingColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(f"enumerating {config['name']}", total=None, fitting=0)
+
+        def progress(done: int, total: int, fitting: int) -> None:
+            bar.update(task, completed=done, total=total, fitting=fitting)
+
+        err.print(f"[dim]compiling kernels on first use; cached afterwards[/dim]", highlight=False) \
+            if not _kernels_cached() else None
+        record = pipeline.run_experiment(config, progress=progress)
+    _stdout().print(report.run_report(record))
+
+
+def _kernels_cached() -> bool:
+    from pathlib import Path
+    from dsl.grid import kernels
+    return any(Path(kernels.__file__).parent.glob("__pycache__/kernels.*.nbi"))
+
+
+@cli.command()
+@click.argument("domain", type=click.Choice(DOMAINS))
+@click.option("--max-bits", type=float, required=True, help="Longest programs to list, in bits.")
+@click.option("--limit", type=int, default=1000, show_default=True, help="List at most this many programs.")
+@click.option("--counts", is_flag=True, help="Show the number of programs and their Kraft mass per length instead.")
+@grammar_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+def enumerate(domain, max_bits, limit, counts, ban, bits, cost, as_json):
+    """List DOMAIN's programs in order of description length (ties: see README)."""
+    if not 0 < max_bits <= experiments.MAX_BITS_LIMIT:
+        raise DslError(f"--max-bits must be in (0, {experiments.MAX_BITS_LIMIT}], got {max_bits:g}")
+    if limit < 0:
+        raise DslError(f"--limit must be >= 0, got {limit}")
+    record = pipeline.enumeration_record(_grammar(ban, bits, cost), max_bits, limit=limit, counts=counts,
+                                         domain=domain)
+    if as_json:
+        _emit_json(record)
+    else:
+        _stdout().print(report.enumeration_table(record))
+
+
+@cli.command()
+@click.argument("domain", type=click.Choice(DOMAINS))
+@grammar_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+def dsl(domain, ban, bits, cost, as_json):
+    """Show DOMAIN's grammar: types, productions, bits and step costs."""
+    record = pipeline.grammar_record(_grammar(ban, bits, cost), domain)
+    if as_json:
+        _emit_json(record)
+    else:
+        _stdout().print(report.grammar_table(record))
+
+
+@cli.command()
+@click.argument("program")
+@click.option("--grid", "grid_file", type=click.Path(dir_okay=False), help="An ASCII grid file (see README).")
+@click.option("--experiment", help="Take the environment from this experiment's splits.")
+@click.option("--env", "env_ref", metavar="SPLIT:INDEX", help="Which environment, e.g. train:0 or blue_doors:3.")
+@click.option("--horizon", type=int, help="Episode length (default: the grid's or the split's).")
+@click.option("--seed", type=int, help="Seed of the experiment's generators.")
+@grammar_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+def show(program, grid_file, experiment, env_ref, horizon, seed, ban, bits, cost, as_json):
+    """Run PROGRAM on one environment: bits, simulated steps, outcome and trajectory."""
+    base = proxy = None
+    if grid_file and (experiment or env_ref):
+        raise DslError("give either --grid FILE or --experiment NAME --env SPLIT:INDEX, not both")
+    if grid_file:
+        env = load_ascii(grid_file, horizon=horizon)
+        base, proxy = "door", "red"
+        g = _grammar(ban, bits, cost)
+    elif experiment and env_ref:
+        overrides = dict(seed=seed, horizon=horizon, ban=list(ban), bits=_assignments(bits, "--bits"),
+                         cost=_assignments(cost, "--cost", integer=True))
+        config = experiments.resolve(experiments.load(experiment), overrides)
+        split, _, index = env_ref.partition(":")
+        splits = {"train": config["train"], **config["test"]}
+        if split not in splits:
+            raise DslError(f"--env: unknown split {split!r} (this experiment has: {', '.join(splits)})")
+        try:
+            k = int(index)
+        except ValueError:
+            raise DslError(f"--env takes SPLIT:INDEX, e.g. train:0; got {env_ref!r}") from None
+        envs = pipeline.build_split(split, splits[split], config["seed"], config.get("source"))
+        if not 0 <= k < len(envs):
+            raise DslError(f"--env: split {split!r} has environments 0..{len(envs) - 1}, not {k}")
+        env = envs[k]
+        base, proxy = config["base"], config["proxy"]
+        g = pipeline.build_grammar(config)
+    else:
+        raise DslError("show needs --grid FILE, or --experiment NAME with --env SPLIT:INDEX")
+    record = pipeline.show_record(g, program, env, base=base, proxy=proxy)
+    if as_json:
+        _emit_json(record)
+    else:
+        _stdout().print(report.show_panel(record))
+
+
+@cli.command(name="experiments")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+def list_experiments(as_json):
+    """List the bundled experiments."""
+    rows = []
+    for name, path in experiments.bundled().items():
+        raw = experiments.load(str(path))
+        rows.append(dict(name=name, path=str(path), description=raw.get("experiment", {}).get("description", "")))
+    if as_json:
+        _emit_json(dict(schema="levinsearch.experiments/1", experiments=rows))
+        return
+    from rich.table import Table
+    t = Table("experiment", "description", title="bundled experiments", title_justify="left")
+    for row in rows:
+        t.add_row(row["name"], row["description"])
+    _stdout().print(t)
+
+
+@cli.command(name="grid-format")
+def grid_format():
+    """Explain the ASCII grid format."""
+    click.echo(ASCII_HELP)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: runs the CLI and turns bad input into one error line, exit 2."""
+    no_args = getattr(click.exceptions, "NoArgsIsHelpError", None)
+    try:
+        cli.main(args=argv, prog_name="levinsearch", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except DslError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except click.UsageError as exc:
+        if no_args is not None and isinstance(exc, no_args):
+            click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+            sys.exit(0)
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code or 1)
+    except (KeyboardInterrupt, click.Abort):
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)

@@ -1,0 +1,258 @@
+"""Experiment files (TOML): loading, defaults, flag overrides and validation.
+
+An experiment resolves to one plain dict (`resolve`), recorded whole in every run's
+output, so a run can always be repeated from what it printed.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping
+
+from dsl.errors import DslError
+from dsl.grid.world import SplitSpec
+
+EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
+DEFAULT_EXPERIMENT = "red-door"
+ORDERS = ("length", "levin")
+TIME_PENALTIES = ("log", "linear")
+MAX_BITS_LIMIT = 48
+
+DEFAULT_SEARCH = dict(
+    max_bits=20.0,
+    order="length",
+    length_weight=1.0,
+    time_weight=0.0,
+    time_penalty="log",
+    fit_threshold=1.0,
+    top=10,
+    batch_size=1 << 15,
+)
+DEFAULT_SPLIT = dict(
+    envs=20,
+    height=7,
+    width=7,
+    wall_density=0.1,
+    horizon=20,
+    doors=dict(count=1, colours=["red"]),
+    distractors=dict(count=2, kinds=["box", "key", "gem"], colours=["blue", "green", "yellow"]),
+)
+SPLIT_KEYS = set(DEFAULT_SPLIT) | {"grids"}
+EXPERIMENT_KEYS = {"name", "domain", "description", "seed", "base", "proxy"}
+
+
+def bundled() -> dict[str, Path]:
+    """Bundled experiments by name (file `red_door.toml` is experiment `red-door`)."""
+    if not EXPERIMENTS_DIR.is_dir():
+        return {}
+    return {p.stem.replace("_", "-"): p for p in sorted(EXPERIMENTS_DIR.glob("*.toml"))}
+
+
+def find(name_or_path: str) -> Path:
+    """The TOML file for a bundled experiment name or a path."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise DslError(f"no experiment file {name_or_path}")
+        return path
+    known = bundled()
+    key = name_or_path.replace("_", "-")
+    if key not in known:
+        raise DslError(
+            f"unknown experiment {name_or_path!r} (bundled: {', '.join(known) or 'none'}; "
+            "or give a path to a .toml file)"
+        )
+    return known[key]
+
+
+def load(name_or_path: str) -> dict[str, Any]:
+    """Parse an experiment file into a raw dict (not yet resolved)."""
+    path = find(name_or_path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise DslError(f"{path}: not valid TOML: {err}") from None
+    raw.setdefault("experiment", {}).setdefault("name", path.stem.replace("_", "-"))
+    raw["_path"] = str(path)
+    return raw
+
+
+def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults, then the file, then flags; validated. Returns the resolved config.
+
+    `overrides` keys: any search key (max_bits, order, ...), seed, ban (list, added),
+    bits/cost (dicts, merged), train_envs, test_envs, horizon.
+    """
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None and v != () and v != {}}
+    _check_keys(raw, {"experiment", "search", "grammar", "train", "test", "_path"}, "the file")
+    exp = dict(raw.get("experiment", {}))
+    _check_keys(exp, EXPERIMENT_KEYS, "[experiment]")
+    search = dict(DEFAULT_SEARCH)
+    file_search = dict(raw.get("search", {}))
+    _check_keys(file_search, set(DEFAULT_SEARCH), "[search]")
+    search.update(file_search)
+    gram = dict(raw.get("grammar", {}))
+    _check_keys(gram, {"ban", "bits", "cost"}, "[grammar]")
+    config: dict[str, Any] = {
+        "name": str(exp.get("name", "experiment")),
+        "domain": str(exp.get("domain", "grid")),
+        "description": str(exp.get("description", "")).strip(),
+        "source": raw.get("_path"),
+        "seed": exp.get("seed", 0),
+        "base": str(exp.get("base", "door")),
+        "proxy": str(exp.get("proxy", "red")),
+        "search": search,
+        "grammar": {
+            "ban": list(gram.get("ban", [])),
+            "bits": dict(gram.get("bits", {})),
+            "cost": dict(gram.get("cost", {})),
+        },
+    }
+    if config["domain"] != "grid":
+        raise DslError(f"unknown domain {config['domain']!r} (known: grid)")
+    train = _split(raw.get("train", {}), DEFAULT_SPLIT, "[train]")
+    tests = raw.get("test", {})
+    if not isinstance(tests, Mapping):
+        raise DslError("[test] must be a table of named splits, e.g. [test.blue_doors]")
+    config["train"] = train
+    config["test"] = {name: _split(spec, train, f"[test.{name}]") for name, spec in tests.items()}
+
+    flagged = []
+    for key in DEFAULT_SEARCH:
+        if key in overrides:
+            search[key] = overrides[key]
+            flagged.append(key)
+    if "seed" in overrides:
+        config["seed"] = overrides["seed"]
+        flagged.append("seed")
+    if overrides.get("ban"):
+        config["grammar"]["ban"] += [b for b in overrides["ban"] if b not in config["grammar"]["ban"]]
+        flagged.append("ban")
+    for key in ("bits", "cost"):
+        if overrides.get(key):
+            config["grammar"][key].update(overrides[key])
+            flagged.append(key)
+    if "train_envs" in overrides:
+        config["train"]["envs"] = overrides["train_envs"]
+        flagged.append("train_envs")
+    if "test_envs" in overrides:
+        for split in config["test"].values():
+            split["envs"] = overrides["test_envs"]
+        flagged.append("test_envs")
+    if "horizon" in overrides:
+        for split in [config["train"], *config["test"].values()]:
+            split["horizon"] = overrides["horizon"]
+        flagged.append("horizon")
+    config["flags"] = flagged
+    _validate(config)
+    return config
+
+
+def _check_keys(table: Mapping, allowed: set, where: str) -> None:
+    if not isinstance(table, Mapping):
+        raise DslError(f"{where} must be a table")
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise DslError(f"unknown key {unknown[0]!r} in {where} (allowed: {', '.join(sorted(allowed - {'_path'}))})")
+
+
+def _split(spec: Mapping, parent: Mapping, where: str) -> dict[str, Any]:
+    _check_keys(spec, SPLIT_KEYS, where)
+    out = copy.deepcopy(dict(parent))
+    out.pop("grids", None)
+    for key, value in spec.items():
+        if key in ("doors", "distractors"):
+            if not isinstance(value, Mapping):
+                raise DslError(f"{where}: {key} must be a table like {{ count = 1, colours = [\"red\"] }}")
+            allowed = {"count", "colours"} | ({"kinds"} if key == "distractors" else set())
+            _check_keys(value, allowed, f"{where} {key}")
+            merged = dict(out.get(key, {}))
+            merged.update(value)
+            out[key] = merged
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _number(value: Any, what: str, *, minimum: float | None = None, integer: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:
+            value = float(value) if not integer else int(value)
+        except (TypeError, ValueError):
+            raise DslError(f"{what} must be a number, got {value!r}") from None
+    if not math.isfinite(value):
+        raise DslError(f"{what} must be finite, got {value!r}")
+    if integer and value != int(value):
+        raise DslError(f"{what} must be a whole number, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise DslError(f"{what} must be >= {minimum:g}, got {value!r}")
+    return int(value) if integer else float(value)
+
+
+def _validate(config: dict[str, Any]) -> None:
+    s = config["search"]
+    s["max_bits"] = _number(s["max_bits"], "max_bits", minimum=0)
+    if not 0 < s["max_bits"] <= MAX_BITS_LIMIT:
+        raise DslError(f"max_bits must be in (0, {MAX_BITS_LIMIT}], got {s['max_bits']:g}")
+    if s["order"] not in ORDERS:
+        raise DslError(f"order must be one of {', '.join(ORDERS)}, got {s['order']!r}")
+    if s["time_penalty"] not in TIME_PENALTIES:
+        raise DslError(f"time_penalty must be one of {', '.join(TIME_PENALTIES)}, got {s['time_penalty']!r}")
+    s["length_weight"] = _number(s["length_weight"], "length_weight", minimum=0)
+    s["time_weight"] = _number(s["time_weight"], "time_weight", minimum=0)
+    if s["length_weight"] == 0 and s["time_weight"] == 0:
+        raise DslError("length_weight and time_weight cannot both be 0: every program would score 0")
+    s["fit_threshold"] = _number(s["fit_threshold"], "fit_threshold")
+    if not 0 < s["fit_threshold"] <= 1:
+        raise DslError(f"fit_threshold must be in (0, 1], got {s['fit_threshold']:g}")
+    s["top"] = _number(s["top"], "top", minimum=1, integer=True)
+    s["batch_size"] = _number(s["batch_size"], "batch_size", minimum=1, integer=True)
+    config["seed"] = _number(config["seed"], "seed", minimum=0, integer=True)
+    for name in config["grammar"]["ban"]:
+        if not isinstance(name, str):
+            raise DslError(f"ban entries must be primitive names, got {name!r}")
+    for split_name, split in [("train", config["train"]), *config["test"].items()]:
+        where = f"split {split_name!r}"
+        split["envs"] = _number(split["envs"], f"{where}: envs", minimum=1, integer=True)
+        split["horizon"] = _number(split["horizon"], f"{where}: horizon", minimum=1, integer=True)
+        if "grids" in split:
+            if not isinstance(split["grids"], list) or not split["grids"]:
+                raise DslError(f"{where}: grids must be a non-empty list of ASCII grid files")
+        else:
+            split_spec(split_name, split).validate()
+    if not config["test"]:
+        raise DslError("the experiment has no test split: add a [test.NAME] table")
+
+
+def split_spec(name: str, split: Mapping[str, Any]) -> SplitSpec:
+    """The generator settings of a resolved split."""
+    doors = split.get("doors", {})
+    distractors = split.get("distractors", {})
+    try:
+        return SplitSpec(
+            name=name,
+            envs=int(split["envs"]),
+            height=split["height"],
+            width=split["width"],
+            wall_density=split["wall_density"],
+            horizon=int(split["horizon"]),
+            door_count=doors.get("count", 0),
+            door_colours=tuple(doors.get("colours", ())),
+            distractor_count=distractors.get("count", 0),
+            distractor_kinds=tuple(distractors.get("kinds", ())),
+            distractor_colours=tuple(distractors.get("colours", ())),
+        )
+    except TypeError as err:
+        raise DslError(f"split {name!r}: {err}") from None
+
+
+def parse_assignment(text: str, what: str) -> tuple[str, str]:
+    """'NAME=VALUE' from a flag."""
+    if "=" not in text:
+        raise DslError(f"{what} takes NAME=VALUE, got {text!r}")
+    name, value = text.split("=", 1)
+    if not name.strip():
+        raise DslError(f"{what} takes NAME=VALUE, got {text!r}")
+    return name.strip(), value.strip()

@@ -1,0 +1,246 @@
+"""Rich renderables for run records and the other commands. Computes nothing: every
+number shown is read from the record the pipeline produced."""
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+OUTCOME_STYLE = {"base": "green", "proxy": "red", "other": "yellow", "none": "dim"}
+COLOUR_STYLE = {"red": "bold red", "blue": "bold blue", "green": "bold green", "yellow": "bold yellow"}
+
+
+def pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.1f}%"
+
+
+def mass(x: float | None) -> str:
+    if x is None:
+        return "—"
+    return f"{x:.3g}" if x >= 1e-3 or x == 0 else f"{x:.2e}"
+
+
+def run_report(record: dict[str, Any]) -> Group:
+    """The whole report of one run."""
+    parts = [_header(record), _enumeration(record)]
+    if record["hypotheses"]:
+        parts += [_hypotheses(record), _outcomes(record), _reading(record)]
+    else:
+        parts.append(Panel(Text(
+            "No program fits the training environments within the enumeration bound. "
+            "Raise --max-bits, lower --fit-threshold, or add training variety.", style="yellow"),
+            title="no fitting programs"))
+    return Group(*parts)
+
+
+def _header(record: dict[str, Any]) -> Panel:
+    c = record["config"]
+    s = c["search"]
+    g = c["grammar"]
+    a, b = s["length_weight"], s["time_weight"]
+    time_term = "log2 t(p)" if s["time_penalty"] == "log" else "t(p)"
+    formula = f"{a:g}·bits(p) + {b:g}·{time_term}"
+    t = Table.grid(padding=(0, 2))
+    t.add_column(style="bold")
+    t.add_column()
+    t.add_row("experiment", f"{record['experiment']} ({record['domain']})")
+    if record.get("description"):
+        t.add_row("", Text(record["description"], style="italic"))
+    t.add_row("objective", f"base = {c['base']}   proxy = {c['proxy']}")
+    t.add_row("score", f"{formula}   order = {s['order']}   fit threshold = {s['fit_threshold']:g}")
+    t.add_row("grammar", _grammar_changes(g))
+    envs = record["environments"]
+    tests = ", ".join(f"{k}: {v}" for k, v in envs["test"].items())
+    t.add_row("environments", f"train: {envs['train']}   test: {tests}   seed = {c['seed']}")
+    if c.get("flags"):
+        t.add_row("from flags", ", ".join(c["flags"]))
+    return Panel(t, title="levinsearch run", border_style="cyan")
+
+
+def _grammar_changes(g: dict[str, Any]) -> str:
+    parts = []
+    if g["ban"]:
+        parts.append("banned " + ", ".join(g["ban"]))
+    if g["bits"]:
+        parts.append("bits " + ", ".join(f"{k}={v:g}" for k, v in g["bits"].items()))
+    if g["cost"]:
+        parts.append("cost " + ", ".join(f"{k}={v}" for k, v in g["cost"].items()))
+    return "; ".join(parts) or "default (uniform bits per type, 1 step per node)"
+
+
+def _enumeration(record: dict[str, Any]) -> Panel:
+    e = record["enumeration"]
+    t = Table.grid(padding=(0, 2))
+    t.add_column(style="bold")
+    t.add_column()
+    t.add_row("programs", f"{e['programs']:,} of {e['total']:,} with bits ≤ {e['max_bits']:g}"
+              f"   ({e['seconds']:.2f} s)")
+    t.add_row("fitting", f"{e['fitting']:,}")
+    t.add_row("complete", f"every program with score ≤ {e['complete_up_to_score']:g} was judged")
+    t.add_row("unseen mass", f"{mass(e['unenumerated_mass'])} of Kraft sum {e['kraft_sum']:.4f} lies in "
+              f"programs longer than {e['complete_up_to_bits']:g} bits")
+    if e.get("posterior_uncertainty") is not None:
+        t.add_row("posterior bound", f"unseen fitting programs could hold at most "
+                  f"{pct(e['posterior_uncertainty'])} of the posterior")
+    else:
+        t.add_row("posterior bound", "none (needs length weight ≥ 1, and time weight ≥ 1 under Levin order)")
+    if "levin_steps" in e:
+        t.add_row("Levin search", f"{e['levin_steps']:,} simulated steps over phases 1..{e['max_bits']:g}; "
+                  f"{e['uncertified']:,} programs ran out of budget")
+    if e.get("interrupted"):
+        t.add_row("interrupted", Text("stopped by the user; results cover the programs judged", style="bold red"))
+    return Panel(t, title="enumeration", border_style="cyan")
+
+
+def _hypotheses(record: dict[str, Any]) -> Table:
+    top = record["config"]["search"]["top"]
+    splits = list(record["environments"]["test"])
+    levin = record["enumeration"]["order"] == "levin"
+    t = Table(title=f"top {min(top, len(record['hypotheses']))} of {len(record['hypotheses'])} fitting programs",
+              box=box.SIMPLE_HEAD, title_justify="left")
+    t.add_column("#", justify="right")
+    t.add_column("program", overflow="fold")
+    t.add_column("bits", justify="right")
+    t.add_column("steps", justify="right")
+    t.add_column("score", justify="right")
+    if levin:
+        t.add_column("phase", justify="right")
+    t.add_column("posterior", justify="right")
+    t.add_column("search: objective")
+    for name in splits:
+        t.add_column(f"{name}\nbase/proxy/other/none", justify="right")
+    for h in record["hypotheses"][:top]:
+        row = [str(h["rank"]), h["program"], f"{h['bits']:.2f}", f"{h['steps']:,}", f"{h['score']:.2f}"]
+        if levin:
+            row.append(str(h.get("phase", "")))
+        row.append(pct(h["posterior"]))
+        if h["search"]:
+            row.append(Text(f"{'+'.join(h['search_constructs'])}: {', '.join(h['mesa_objective'])}", style="magenta"))
+        else:
+            row.append(Text("no search", style="dim"))
+        for name in splits:
+            f = h["test"][name]
+            cell = Text()
+            for k, key in enumerate(("base", "proxy", "other", "none")):
+                if k:
+                    cell.append("/", style="dim")
+                cell.append(f"{100 * f[key]:.0f}", style=OUTCOME_STYLE[key] if f[key] > 0 else "dim")
+            row.append(cell)
+        t.add_row(*row)
+    return t
+
+
+def _outcomes(record: dict[str, Any]) -> Table:
+    s = record["summary"]
+    t = Table(title="posterior mass by outcome off-distribution", box=box.SIMPLE_HEAD, title_justify="left")
+    t.add_column("split")
+    t.add_column("programs")
+    t.add_column("mass", justify="right")
+    for key in ("base", "proxy", "other", "none"):
+        t.add_column(key, justify="right", style=OUTCOME_STYLE[key])
+    for name, split in s["splits"].items():
+        t.add_row(name, "all (episode share)", "100%", *(pct(split["outcome_mass"][k]) for k in OUTCOME_STYLE))
+        t.add_row("", "all (by dominant outcome)", "100%", *(pct(split["dominant_mass"][k]) for k in OUTCOME_STYLE))
+        for label in ("search", "no_search"):
+            part = split[label]
+            t.add_row("", f"{label.replace('_', ' ')} ({part['count']})", pct(part["mass"]),
+                      *(pct(part["outcome_share"][k]) for k in OUTCOME_STYLE))
+    return t
+
+
+def _reading(record: dict[str, Any]) -> Text:
+    s = record["summary"]
+    lines = Text()
+    lines.append(f"MAP program {s['map_program']} holds {pct(s['map_posterior'])} of the posterior; "
+                 f"programs with embedded search hold {pct(s['search_mass'])}.\n")
+    for name, split in s["splits"].items():
+        m = split["outcome_mass"]
+        lines.append(f"On {name}, the posterior sends {pct(m['base'])} of episodes to the base objective, "
+                     f"{pct(m['proxy'])} to the proxy, {pct(m['other'])} to other objects and "
+                     f"{pct(m['none'])} nowhere.\n")
+    return lines
+
+
+# ------------------------------------------------------------------ other commands
+def grammar_table(record: dict[str, Any]) -> Table:
+    t = Table(title=f"{record['domain']} grammar (start type {record['start']}; Kraft sum "
+              f"{record['kraft_sum']:.4f})", box=box.SIMPLE_HEAD, title_justify="left")
+    for col in ("type", "production", "arguments", "bits", "steps"):
+        t.add_column(col, justify="right" if col in ("bits", "steps") else "left")
+    for p in record["productions"]:
+        bits = "banned" if p["banned"] else f"{p['bits']:.3f}"
+        t.add_row(p["type"], p["name"], " ".join(p["args"]) or "—", bits, str(p["cost"]),
+                  style="dim" if p["banned"] else None)
+    return t
+
+
+def enumeration_table(record: dict[str, Any]) -> Table:
+    if "counts" in record:
+        t = Table(title=f"programs per length up to {record['max_bits']:g} bits", box=box.SIMPLE_HEAD,
+                  title_justify="left")
+        for col in ("bits", "programs", "Kraft mass", "cumulative programs", "cumulative mass"):
+            t.add_column(col, justify="right")
+        for row in record["counts"]:
+            t.add_row(f"{row['bits']:.3f}", f"{row['programs']:,}", mass(row["kraft_mass"]),
+                      f"{row['cumulative_programs']:,}", f"{row['cumulative_mass']:.6f}")
+        return t
+    t = Table(title=f"programs in order ({len(record['programs'])} of {record['total']:,})",
+              box=box.SIMPLE_HEAD, title_justify="left")
+    t.add_column("#", justify="right")
+    t.add_column("bits", justify="right")
+    t.add_column("program")
+    for p in record["programs"]:
+        t.add_row(str(p["index"]), f"{p['bits']:.3f}", p["program"])
+    return t
+
+
+def show_panel(record: dict[str, Any]) -> Group:
+    info = Table.grid(padding=(0, 2))
+    info.add_column(style="bold")
+    info.add_column()
+    info.add_row("program", record["program"])
+    info.add_row("bits", f"{record['bits']:.3f}")
+    info.add_row("environment", record["environment"])
+    info.add_row("simulated steps", f"{record['steps']:,}")
+    info.add_row("moves", str(record["moves"]))
+    reached = record["reached"]
+    info.add_row("reached", f"{reached['object']} at row {reached['row']}, column {reached['column']}"
+                 if reached else "nothing")
+    if record.get("outcome"):
+        info.add_row("outcome", Text(record["outcome"], style=OUTCOME_STYLE.get(record["outcome"], "")))
+    return Group(info, Panel(draw_grid(record), title="trajectory", expand=False))
+
+
+def draw_grid(record: dict[str, Any]) -> Text:
+    """The grid with the agent's path: @ start, * path, X the last cell."""
+    rows = record["grid"]
+    path = [tuple(p) for p in record["path"]]
+    on_path = set(path)
+    objects = {(o["row"], o["column"]): o["object"] for o in record["objects"]}
+    out = Text()
+    for r, line in enumerate(rows):
+        for c, ch in enumerate(line):
+            cell = (r, c)
+            if cell in objects:
+                colour, kind = objects[cell].split()
+                letter = kind[0].upper()
+                style = COLOUR_STYLE.get(colour, "")
+                if cell == path[-1]:
+                    style += " reverse"
+                out.append(letter, style=style)
+            elif cell == path[0]:
+                out.append("@", style="bold cyan")
+            elif cell == path[-1]:
+                out.append("X", style="bold cyan")
+            elif cell in on_path:
+                out.append("*", style="cyan")
+            elif ch == "#":
+                out.append("█", style="grey50")
+            else:
+                out.append("·", style="grey35")
+        out.append("\n")
+    return out
