@@ -97,9 +97,10 @@ def run(experiment, as_json, ban, bits, cost, **flags):
     overrides = dict(flags, ban=list(ban), bits=_assignments(bits, "--bits"),
                      cost=_assignments(cost, "--cost", integer=True))
     config = experiments.resolve(experiments.load(experiment), overrides)
+    prepared = pipeline.prepare(config)
     err = Console(stderr=True)
     if as_json:
-        record = pipeline.run_experiment(config)
+        record = pipeline.execute(prepared)
         _emit_json(record)
         return
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -110,9 +111,9 @@ def run(experiment, as_json, ban, bits, cost, **flags):
         def progress(done: int, total: int, fitting: int) -> None:
             bar.update(task, completed=done, total=total, fitting=fitting)
 
-        err.print(f"[dim]compiling kernels on first use; cached afterwards[/dim]", highlight=False) \
-            if not _kernels_cached() else None
-        record = pipeline.run_experiment(config, progress=progress)
+        if not _kernels_cached():
+            err.print("[dim]compiling kernels on first use (cached afterwards)…[/dim]", highlight=False)
+        record = pipeline.execute(prepared, progress=progress)
     _stdout().print(report.run_report(record))
 
 
@@ -123,7 +124,7 @@ def _kernels_cached() -> bool:
 
 
 @cli.command()
-@click.argument("domain", type=click.Choice(DOMAINS))
+@click.argument("domain", type=click.Choice(DOMAINS), metavar="DOMAIN")
 @click.option("--max-bits", type=float, required=True, help="Longest programs to list, in bits.")
 @click.option("--limit", type=int, default=1000, show_default=True, help="List at most this many programs.")
 @click.option("--counts", is_flag=True, help="Show the number of programs and their Kraft mass per length instead.")
@@ -144,7 +145,7 @@ def enumerate(domain, max_bits, limit, counts, ban, bits, cost, as_json):
 
 
 @cli.command()
-@click.argument("domain", type=click.Choice(DOMAINS))
+@click.argument("domain", type=click.Choice(DOMAINS), metavar="DOMAIN")
 @grammar_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 def dsl(domain, ban, bits, cost, as_json):
@@ -163,16 +164,16 @@ def dsl(domain, ban, bits, cost, as_json):
 @click.option("--env", "env_ref", metavar="SPLIT:INDEX", help="Which environment, e.g. train:0 or blue_doors:3.")
 @click.option("--horizon", type=int, help="Episode length (default: the grid's or the split's).")
 @click.option("--seed", type=int, help="Seed of the experiment's generators.")
+@click.option("--base", default="door", show_default=True, help="Base objective predicate (with --grid).")
+@click.option("--proxy", default="red", show_default=True, help="Proxy predicate (with --grid).")
 @grammar_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
-def show(program, grid_file, experiment, env_ref, horizon, seed, ban, bits, cost, as_json):
+def show(program, grid_file, experiment, env_ref, horizon, seed, base, proxy, ban, bits, cost, as_json):
     """Run PROGRAM on one environment: bits, simulated steps, outcome and trajectory."""
-    base = proxy = None
     if grid_file and (experiment or env_ref):
         raise DslError("give either --grid FILE or --experiment NAME --env SPLIT:INDEX, not both")
     if grid_file:
         env = load_ascii(grid_file, horizon=horizon)
-        base, proxy = "door", "red"
         g = _grammar(ban, bits, cost)
     elif experiment and env_ref:
         overrides = dict(seed=seed, horizon=horizon, ban=list(ban), bits=_assignments(bits, "--bits"),

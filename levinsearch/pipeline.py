@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import platform
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -75,10 +76,23 @@ def run_programs(grammar: Grammar, ops: np.ndarray, sizes: np.ndarray, batch: En
                              t["op_kind"], t["op_arg"], t["op_arity"], t["step_cost"])
 
 
-def run_experiment(config: dict[str, Any], progress: Progress | None = None) -> dict[str, Any]:
-    """Run a resolved experiment; return its record."""
+@dataclass
+class Prepared:
+    """Everything a run needs, built and validated before any program runs."""
+
+    config: dict[str, Any]
+    grammar: Grammar
+    enumerator: Enumerator
+    train_envs: list[GridEnv]
+    train: EnvBatch
+    test_envs: dict[str, list[GridEnv]]
+    tests: dict[str, EnvBatch]
+    base_train: np.ndarray
+
+
+def prepare(config: dict[str, Any]) -> Prepared:
+    """Build the grammar, environments and enumerator; raise DslError on bad input."""
     grammar = build_grammar(config)
-    s = config["search"]
     seed = config["seed"]
     train_envs = build_split("train", config["train"], seed, config.get("source"))
     train = pack(train_envs)
@@ -87,14 +101,25 @@ def run_experiment(config: dict[str, Any], progress: Progress | None = None) -> 
     tests = {name: pack(envs) for name, envs in test_envs.items()}
     base_train = cell_mask(train_envs, train, config["base"])
     cell_mask(train_envs, train, config["proxy"])  # validates the proxy text early
-
-    enumerator = Enumerator(grammar, s["max_bits"])
+    max_bits = config["search"]["max_bits"]
+    enumerator = Enumerator(grammar, max_bits)
     if enumerator.total == 0:
-        raise DslError(f"no program of {s['max_bits']:g} bits or fewer exists in this grammar; raise max_bits")
-    max_failures = int(math.floor((1 - s["fit_threshold"]) * len(train) + 1e-9))
-    fit = find_fitting(enumerator, grid_fit_fn(grammar, train, base_train, max_failures),
+        raise DslError(f"no program of {max_bits:g} bits or fewer exists in this grammar; raise max_bits")
+    return Prepared(config, grammar, enumerator, train_envs, train, test_envs, tests, base_train)
+
+
+def execute(prep: Prepared, progress: Progress | None = None) -> dict[str, Any]:
+    """Enumerate, fit and analyse; return the run record."""
+    s = prep.config["search"]
+    max_failures = int(math.floor((1 - s["fit_threshold"]) * len(prep.train) + 1e-9))
+    fit = find_fitting(prep.enumerator, grid_fit_fn(prep.grammar, prep.train, prep.base_train, max_failures),
                        order=s["order"], batch_size=s["batch_size"], progress=progress)
-    return build_record(config, grammar, enumerator, fit, train, tests, test_envs)
+    return build_record(prep.config, prep.grammar, prep.enumerator, fit, prep.train, prep.tests, prep.test_envs)
+
+
+def run_experiment(config: dict[str, Any], progress: Progress | None = None) -> dict[str, Any]:
+    """Run a resolved experiment; return its record (the Python API's entry point)."""
+    return execute(prepare(config), progress)
 
 
 def build_record(config, grammar, enumerator, fit: FitResult, train, tests, test_envs) -> dict[str, Any]:

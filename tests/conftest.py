@@ -1,0 +1,83 @@
+"""Shared fixtures and helpers for the levinsearch test-suite.
+
+Helpers are plain functions (import them with ``from conftest import ...``) and are
+also offered as fixtures for tests that prefer injection.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pytest
+
+from dsl.grammar import Grammar
+from dsl.grid import kernels
+from dsl.grid import primitives as gp
+from dsl.grid.world import EnvBatch, GridEnv, pack
+from dsl.syntax import parse
+
+_PLAIN = gp.grammar()
+
+
+def ops_of(text: str, grammar: Grammar | None = None, type_name: str | None = None) -> np.ndarray:
+    """Opcode array (int32) of program text, in the default grid grammar unless given one."""
+    return parse(text, grammar if grammar is not None else _PLAIN, type_name)
+
+
+def pack_one(env: GridEnv) -> EnvBatch:
+    """A single GridEnv as a one-environment EnvBatch."""
+    return pack([env])
+
+
+def pad_ops(programs: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Programs as an int32 [n, max_nodes] array padded with -1, and int32 sizes [n]."""
+    width = max([len(p) for p in programs] + [1])
+    ops = np.full((len(programs), width), -1, dtype=np.int32)
+    sizes = np.zeros(len(programs), dtype=np.int32)
+    for i, p in enumerate(programs):
+        ops[i, : len(p)] = np.asarray(p, dtype=np.int32)
+        sizes[i] = len(p)
+    return ops, sizes
+
+
+def as_batch(envs) -> EnvBatch:
+    """Accept an EnvBatch, one GridEnv, or a list of GridEnvs."""
+    if isinstance(envs, EnvBatch):
+        return envs
+    if isinstance(envs, GridEnv):
+        return pack_one(envs)
+    return pack(list(envs))
+
+
+def run_kernel(grammar: Grammar, programs: Sequence[Sequence[int]], envs):
+    """kernels.run_batch on the programs x environments: (reached, moves, steps), each [n, E]."""
+    ops, sizes = pad_ops(programs)
+    batch = as_batch(envs)
+    t = kernels.kernel_tables(grammar)
+    return kernels.run_batch(ops, sizes, batch.features, batch.dims, batch.starts, batch.horizons,
+                             t["op_kind"], t["op_arg"], t["op_arity"], t["step_cost"])
+
+
+def cell_index(env: GridEnv, cell: tuple[int, int] | None) -> int:
+    """The kernel's encoding of a reached cell: row * width + column, or -1."""
+    return -1 if cell is None else cell[0] * env.width + cell[1]
+
+
+@pytest.fixture(scope="session")
+def grid_grammar() -> Grammar:
+    return gp.grammar()
+
+
+@pytest.fixture(name="ops_of")
+def ops_of_fixture():
+    return ops_of
+
+
+@pytest.fixture(name="run_kernel")
+def run_kernel_fixture():
+    return run_kernel
+
+
+@pytest.fixture(name="pack_one")
+def pack_one_fixture():
+    return pack_one

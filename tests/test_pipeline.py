@@ -1,0 +1,129 @@
+"""The search pipeline: determinism, interruption, thresholds, Levin order, bounds."""
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+import pytest
+
+from dsl.grammar import MBITS_PER_BIT
+from levinsearch import experiments, pipeline, score
+from levinsearch.fit import find_fitting
+
+
+def config(**overrides):
+    return experiments.resolve(experiments.load("red-door"), overrides)
+
+
+def strip_timing(record):
+    record = dict(record)
+    record["enumeration"] = {k: v for k, v in record["enumeration"].items() if k != "seconds"}
+    return record
+
+
+def test_same_seed_same_record():
+    a = pipeline.run_experiment(config(max_bits=18))
+    b = pipeline.run_experiment(config(max_bits=18))
+    assert strip_timing(a) == strip_timing(b)
+
+
+def test_thread_count_does_not_change_results():
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = pipeline.run_experiment(config(max_bits=18, batch_size=97))
+        numba.set_num_threads(max(2, before))
+        many = pipeline.run_experiment(config(max_bits=18, batch_size=4096))
+    finally:
+        numba.set_num_threads(before)
+    assert strip_timing(one)["hypotheses"] == strip_timing(many)["hypotheses"]
+    assert one["summary"] == many["summary"]
+
+
+def test_other_seed_other_environments_same_grammar():
+    a = pipeline.run_experiment(config(max_bits=8))
+    b = pipeline.run_experiment(config(max_bits=8, seed=7))
+    assert a["enumeration"]["programs"] == b["enumeration"]["programs"] == 24
+    steps_a = {h["program"]: h["steps"] for h in a["hypotheses"]}
+    steps_b = {h["program"]: h["steps"] for h in b["hypotheses"]}
+    assert steps_a != steps_b
+
+
+def test_lower_fit_threshold_keeps_a_superset():
+    strict = pipeline.run_experiment(config(max_bits=18))
+    loose = pipeline.run_experiment(config(max_bits=18, fit_threshold=0.8))
+    strict_set = {h["program"] for h in strict["hypotheses"]}
+    loose_set = {h["program"] for h in loose["hypotheses"]}
+    assert strict_set < loose_set
+    assert all(h["train_success"] >= 0.8 for h in loose["hypotheses"])
+    assert any(h["train_success"] < 1.0 for h in loose["hypotheses"])
+
+
+def test_levin_certifies_exactly_the_programs_within_their_budget():
+    full = pipeline.run_experiment(config(max_bits=20))
+    levin = pipeline.run_experiment(config(max_bits=20, order="levin", time_weight=1))
+    expected = {h["program"] for h in full["hypotheses"]
+                if h["bits"] + math.log2(h["steps"]) <= 20 + 1e-9}
+    assert {h["program"] for h in levin["hypotheses"]} == expected
+    assert levin["enumeration"]["uncertified"] > 0
+
+
+def test_time_weight_reorders_by_levin_complexity():
+    record = pipeline.run_experiment(config(max_bits=18, time_weight=1))
+    for h in record["hypotheses"]:
+        assert h["score"] == pytest.approx(h["bits"] + math.log2(h["steps"]), abs=1e-3)
+    scores = [h["score"] for h in record["hypotheses"]]
+    assert scores == sorted(scores)
+
+
+def test_unseen_mass_is_kraft_sum_minus_enumerated_mass():
+    record = pipeline.run_experiment(config(max_bits=14))
+    g = pipeline.build_grammar(config(max_bits=14))
+    enumerated = sum(m for _, _, m in g.kraft_by_length(14))
+    assert record["enumeration"]["unenumerated_mass"] == pytest.approx(g.kraft_total()[1] - enumerated)
+    fit_mass = record["enumeration"]["fitting_mass"]
+    u = record["enumeration"]["unenumerated_mass"]
+    assert record["enumeration"]["posterior_uncertainty"] == pytest.approx(u / (fit_mass + u))
+
+
+def test_interrupt_keeps_what_was_finished():
+    prep = pipeline.prepare(config(max_bits=20, batch_size=500))
+    fit_fn = pipeline.grid_fit_fn(prep.grammar, prep.train, prep.base_train, 0)
+    calls = []
+
+    def progress(done, total, fitting):
+        calls.append(done)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    result = find_fitting(prep.enumerator, fit_fn, batch_size=500, progress=progress)
+    assert result.interrupted and result.programs == calls[-1] < result.total
+    full = find_fitting(prep.enumerator, fit_fn, batch_size=500)
+    judged = full.rank < result.programs
+    assert np.array_equal(result.rank, full.rank[judged])
+    # Complete up to the last length whose programs were all judged before the stop.
+    complete = [m for _, m, c in prep.enumerator.levels if sum(
+        c2 for _, m2, c2 in prep.enumerator.levels if m2 <= m) <= result.programs]
+    assert result.complete_mbits == max(complete)
+    record = pipeline.build_record(prep.config, prep.grammar, prep.enumerator, result, prep.train, prep.tests,
+                                   prep.test_envs)
+    assert record["enumeration"]["interrupted"]
+    assert record["enumeration"]["complete_up_to_bits"] == result.complete_mbits / MBITS_PER_BIT
+
+
+def test_banning_search_leaves_only_search_free_programs():
+    record = pipeline.run_experiment(config(max_bits=20, ban=["plan", "greedy"], fit_threshold=0.2))
+    assert len(record["hypotheses"]) == 52
+    assert all(not h["search"] for h in record["hypotheses"])
+    assert record["hypotheses"][0]["program"] == "(if (see green) W E)"
+    assert record["summary"]["search_mass"] == 0.0
+
+
+def test_levin_steps_spent_matches_a_direct_simulation():
+    # Two programs of 3 bits with verdicts after 1 and after 6 steps, phases 1..6:
+    # budgets 2^(k-3) = 1, 2, 4, 8 for k = 3..6; the first is done in phase 3, the
+    # second runs 1 + 2 + 4 and then finishes in phase 6 with 6 steps.
+    assert score.levin_steps_spent(3000, np.array([1, 6]), 6) == 1 + (1 + 2 + 4 + 6)
+    assert score.levin_phase(3000, 6) == 6
+    assert score.levin_phase(3000, 1) == 3
