@@ -1,10 +1,10 @@
-# Set-up is implicit: `run`, `test` and `bench` create .venv and install when needed.
+# Set-up is implicit: `run` and `test` create .venv and install when needed.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

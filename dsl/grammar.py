@@ -257,6 +257,12 @@ class Grammar:
                     f"the grammar has infinitely many programs of {level / MBITS_PER_BIT:g} bits "
                     "(a cycle of zero-bit productions); give those productions some bits"
                 )
+            # Suffix tables feed int64 products in the enumerator, so they must fit too.
+            if any(values[k] > MAX_COUNT for values in suffix.values()):
+                raise DslError(
+                    f"more than 2^62 programs (argument combinations) of {level / MBITS_PER_BIT:g} bits: "
+                    "lower max_bits"
+                )
             for t in range(len(self.types)):
                 if counts[t][k] > MAX_COUNT:
                     raise DslError(

@@ -164,8 +164,8 @@ def dsl(domain, ban, bits, cost, as_json):
 @click.option("--env", "env_ref", metavar="SPLIT:INDEX", help="Which environment, e.g. train:0 or blue_doors:3.")
 @click.option("--horizon", type=int, help="Episode length (default: the grid's or the split's).")
 @click.option("--seed", type=int, help="Seed of the experiment's generators.")
-@click.option("--base", default="door", show_default=True, help="Base objective predicate (with --grid).")
-@click.option("--proxy", default="red", show_default=True, help="Proxy predicate (with --grid).")
+@click.option("--base", help="Base objective predicate [default: door, or the experiment's].")
+@click.option("--proxy", help="Proxy predicate [default: red, or the experiment's].")
 @grammar_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 def show(program, grid_file, experiment, env_ref, horizon, seed, base, proxy, ban, bits, cost, as_json):
@@ -174,6 +174,7 @@ def show(program, grid_file, experiment, env_ref, horizon, seed, base, proxy, ba
         raise DslError("give either --grid FILE or --experiment NAME --env SPLIT:INDEX, not both")
     if grid_file:
         env = load_ascii(grid_file, horizon=horizon)
+        base, proxy = base or "door", proxy or "red"
         g = _grammar(ban, bits, cost)
     elif experiment and env_ref:
         overrides = dict(seed=seed, horizon=horizon, ban=list(ban), bits=_assignments(bits, "--bits"),
@@ -191,7 +192,7 @@ def show(program, grid_file, experiment, env_ref, horizon, seed, base, proxy, ba
         if not 0 <= k < len(envs):
             raise DslError(f"--env: split {split!r} has environments 0..{len(envs) - 1}, not {k}")
         env = envs[k]
-        base, proxy = config["base"], config["proxy"]
+        base, proxy = base or config["base"], proxy or config["proxy"]
         g = pipeline.build_grammar(config)
     else:
         raise DslError("show needs --grid FILE, or --experiment NAME with --env SPLIT:INDEX")

@@ -164,6 +164,25 @@ def test_custom_grammar_counts_equal_brute_force_and_exact_kraft(factory, limit)
     assert g.length_table(limit).max_nodes == max(len(ops) for _, ops in trees)
 
 
+def test_zero_bit_chain_across_types():
+    # T0 -> (c0 T1), T1 -> (c1 T2), ... T4 -> (c4 T5): each the only production of its type, so
+    # 0 bits; T5 -> x (1 bit) | y (2 bits) | (m T5 T5) (2 bits).
+    # Listed start-first so the counting passes must propagate down a chain of 5 types.
+    prods = [Production(f"c{i}", f"T{i}", (f"T{i + 1}",)) for i in range(5)]
+    prods += [Production("x", "T5"), Production("y", "T5"), Production("m", "T5", ("T5", "T5"))]
+    g = Grammar(prods, "T0", bits={"x": 1, "y": 2, "m": 2})
+    assert g.mbits == (0, 0, 0, 0, 0, 1000, 2000, 2000)
+    got = g.counts_by_length(12)
+    assert got == sorted(brute_counts(g, "T0", 12000).items())
+    assert got == g.counts_by_length(12, "T5")
+    # T5 counts: K(1) = 1 (x), K(2) = 1 (y), K(n) = sum_{i+j=n-2} K(i) K(j)
+    k = {1: 1, 2: 1}
+    for n in range(3, 13):
+        k[n] = sum(k.get(i, 0) * k.get(n - 2 - i, 0) for i in range(1, n - 2))
+    assert got == [(n * 1000, k[n]) for n in range(1, 13) if k[n]]
+    assert g.length_table(12).max_nodes == 5 + max(len(ops) for _, ops in brute_trees(g, "T5", 12000))
+
+
 def test_unary_binary_grammar_hand_counts():
     # K(n) = [n==1] + K(n-1 via g: n-2) + sum_{i+j=n-2} K(i)K(j)  (f: 2 bits)
     g = unary_binary_grammar()
@@ -182,9 +201,18 @@ def test_kraft_total_bounds():
     # Subcritical grammar whose productions have Kraft sum exactly 1: total 1.
     lower, upper = unary_binary_grammar().kraft_total()
     assert upper == 1.0 and lower > 1 - 1e-12
-    # The grid grammar loses mass to rounding up to millibits: strictly below 1.
+    # The grid grammar loses mass to rounding up to millibits: strictly below 1. Its
+    # Kraft sum solves K_P = 10p + p K_P + 2p K_P^2, K_D = 1, K_B = (K_D K_P + K_P + K_B + K_B^2)/4,
+    # K_A = 4a + 2a K_P + a K_B K_A^2 (a = 2^-2.808, p = 2^-3.701): least roots of quadratics.
+    a, p = 2 ** -2.808, 2 ** -3.701
+    k_pred = ((1 - p) - math.sqrt((1 - p) ** 2 - 80 * p * p)) / (4 * p)
+    k_bool = (3 - math.sqrt(9 - 8 * k_pred)) / 2
+    c = 4 * a + 2 * a * k_pred
+    k_action = (1 - math.sqrt(1 - 4 * a * k_bool * c)) / (2 * a * k_bool)
     lower, upper = gp.grammar().kraft_total()
-    assert upper < 0.999 + 1e-3 and upper - lower < 1e-12
+    assert lower == pytest.approx(k_action, abs=1e-12)
+    assert upper == pytest.approx(k_action, abs=1e-12)
+    assert upper < 1
     # A type whose only production recurses into itself has no finite programs.
     empty = Grammar([Production("u", "S", ("S",))], "S")
     assert empty.mbits == (0,)
@@ -318,3 +346,18 @@ def test_too_many_programs():
                 bits={"l0": 1, "l1": 2, "f": 2})
     with pytest.raises(DslError, match=r"more than 2\^62 programs"):
         g.counts_by_length(400)
+
+
+def test_enumeration_tables_too_large_is_a_dsl_error():
+    # Regression: at 73.1 bits every per-length count of the grid grammar is <= 2^62, but the
+    # suffix table of Bool.and (argument pairs) exceeds 2^63; converting it to int64 used to
+    # raise OverflowError instead of a DslError.
+    from levinsearch.enumerate import Enumerator
+
+    g = gp.grammar()
+    with pytest.raises(DslError, match="2\\^62"):
+        Enumerator(g, 73.1)
+    with pytest.raises(DslError, match="2\\^62"):
+        g.enumeration_tables(73.1)
+    # just below, everything fits
+    assert Enumerator(g, 70).total == 1039383272865477324
