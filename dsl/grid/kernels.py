@@ -249,6 +249,15 @@ def _episode(ops, ends, features, dims, starts, horizons, e, op_kind, op_arg, st
     return NO_OBJECT, moves, steps, stamp
 
 
+@jit
+def _scratch(width, cells):
+    """Per-program work arrays: subtree ends, two value stacks, and BFS/greedy buffers."""
+    return (np.empty(width + 1, dtype=np.int32), np.empty(width + 1, dtype=np.bool_),
+            np.empty(width + 1, dtype=np.bool_), np.empty(cells, dtype=np.int32),
+            np.zeros(cells, dtype=np.int64), np.empty(cells, dtype=np.int32),
+            np.empty(cells, dtype=np.int32))
+
+
 @jit(parallel=True)
 def run_batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost):
     """Every program on every environment: reached cell (-1 none), moves, simulated steps."""
@@ -261,13 +270,7 @@ def run_batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_
     steps = np.empty((n, n_env), dtype=np.int64)
     cap = np.int64(1) << 62
     for i in prange(n):
-        ends = np.empty(width + 1, dtype=np.int32)
-        stack = np.empty(width + 1, dtype=np.bool_)
-        pstack = np.empty(width + 1, dtype=np.bool_)
-        queue = np.empty(cells, dtype=np.int32)
-        seen = np.zeros(cells, dtype=np.int64)
-        first = np.empty(cells, dtype=np.int32)
-        targets = np.empty(cells, dtype=np.int32)
+        ends, stack, pstack, queue, seen, first, targets = _scratch(width, cells)
         stamp = np.int64(0)
         prog = ops[i]
         _subtree_ends(prog, sizes[i], op_arity, ends)
@@ -298,13 +301,7 @@ def fit_batch(ops, sizes, features, dims, starts, horizons, base_cells, max_fail
     successes = np.zeros(n, dtype=np.int32)
     verdict_steps = np.zeros(n, dtype=np.int64)
     for i in prange(n):
-        ends = np.empty(width + 1, dtype=np.int32)
-        stack = np.empty(width + 1, dtype=np.bool_)
-        pstack = np.empty(width + 1, dtype=np.bool_)
-        queue = np.empty(cells, dtype=np.int32)
-        seen = np.zeros(cells, dtype=np.int64)
-        first = np.empty(cells, dtype=np.int32)
-        targets = np.empty(cells, dtype=np.int32)
+        ends, stack, pstack, queue, seen, first, targets = _scratch(width, cells)
         stamp = np.int64(0)
         prog = ops[i]
         _subtree_ends(prog, sizes[i], op_arity, ends)
