@@ -21,7 +21,16 @@ class SearchStructure:
     mesa_objectives: list[str]  # distinct, in program order
 
 
-def search_structure(ops, grammar: Grammar, search_names=("plan", "greedy")) -> SearchStructure:
+#: Productions of the start type that are search constructs (embedded optimisers).
+SEARCH_NAMES = ("plan", "greedy")
+
+
+def search_production_ids(grammar: Grammar, search_names=SEARCH_NAMES) -> list[int]:
+    """Production indices of the search constructs present in the grammar."""
+    return [i for i, p in enumerate(grammar.productions) if p.name in search_names and p.type == grammar.start]
+
+
+def search_structure(ops, grammar: Grammar, search_names=SEARCH_NAMES) -> SearchStructure:
     """Find every search construct (`plan`, `greedy`) and its Pred argument's text."""
     constructs: list[str] = []
     objectives: list[str] = []

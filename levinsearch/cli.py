@@ -2,8 +2,10 @@
 `report` or print them as JSON. Bad input ends in one `error: ...` line and exit 2."""
 from __future__ import annotations
 
+import io
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -13,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from dsl.errors import DslError
 from dsl.grid import primitives
 from dsl.grid.world import ASCII_HELP, load_ascii
-from levinsearch import experiments, pipeline, report
+from levinsearch import backends, experiments, pipeline, report, runs
 
 DOMAINS = ("grid",)
 
@@ -72,8 +74,33 @@ def cli():
     """
 
 
+def scale_options(fn):
+    """Where and how the programs are judged; shared by run and sweep."""
+    fn = click.option("--shards", type=int, metavar="N",
+                      help="Dask backend: cut the program index space into N shards [default: 4 per worker].")(fn)
+    fn = click.option("--scheduler", metavar="ADDRESS",
+                      help="Dask backend: the scheduler's address (default: start a local cluster).")(fn)
+    fn = click.option("--backend", type=click.Choice(backends.BACKENDS), default="local", show_default=True,
+                      help="local: threads on this machine; dask: shards on a Dask cluster "
+                           "(pip install 'levinsearch[dask]').")(fn)
+    fn = click.option("--workers", type=int, metavar="N",
+                      help="Threads (local) or local-cluster worker processes (dask) [default: every core / 2].")(fn)
+    return fn
+
+
+runs_dir_option = click.option("--runs-dir", type=click.Path(file_okay=False), default=str(runs.DEFAULT_ROOT),
+                               show_default=True, envvar="LEVINSEARCH_RUNS_DIR",
+                               help="Where runs are saved (env LEVINSEARCH_RUNS_DIR).")
+
+
+def save_options(fn):
+    fn = runs_dir_option(fn)
+    fn = click.option("--no-save", is_flag=True, help="Do not write a run directory.")(fn)
+    return fn
+
+
 @cli.command()
-@click.argument("experiment", required=False, default=experiments.DEFAULT_EXPERIMENT)
+@click.argument("experiment", required=False)
 @click.option("--max-bits", type=float, help="Enumerate every program of at most this many bits.")
 @click.option("--order", type=click.Choice(experiments.ORDERS),
               help="length: exhaustive, ranked by score; levin: Levin search phases.")
@@ -88,39 +115,126 @@ def cli():
 @click.option("--horizon", type=int, help="Episode length in every split.")
 @click.option("--seed", type=int, help="Seed of every environment generator.")
 @click.option("--top", type=int, help="How many fitting programs the report lists.")
+@click.option("--keep", type=int, help="How many of the best fitting programs the record keeps [default: 1000].")
+@click.option("--batch-size", type=int, help="Programs per batch (a stop or checkpoint happens between batches).")
+@scale_options
+@save_options
+@click.option("--resume", metavar="RUN", help="Continue an interrupted saved run (a run directory, or 'latest').")
+@click.option("--progress/--no-progress", "show_progress", default=None,
+              help="Progress on stderr [default: on, off under --json].")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout (nothing else there).")
-def run(experiment, as_json, ban, bits, cost, **flags):
+def run(experiment, as_json, ban, bits, cost, workers, backend, scheduler, shards, no_save, runs_dir, resume,
+        show_progress, **flags):
     """Run EXPERIMENT (a bundled name or a .toml path; default red-door) and report.
 
     Flags override the experiment file; the report says which values came from flags.
+    The run is saved under runs/ (see `levinsearch runs`); Ctrl-C stops at the next
+    batch and keeps what was finished, and `--resume RUN` goes on from there.
     """
-    overrides = dict(flags, ban=list(ban), bits=_assignments(bits, "--bits"),
-                     cost=_assignments(cost, "--cost", integer=True))
-    config = experiments.resolve(experiments.load(experiment), overrides)
+    root = Path(runs_dir)
+    backends.validate(backend, workers, scheduler, shards)
+    if resume:
+        given = [k for k, v in flags.items() if v is not None] + (["experiment"] if experiment else [])
+        given += ["ban"] * bool(ban) + ["bits"] * bool(bits) + ["cost"] * bool(cost)
+        if given:
+            raise DslError(f"--resume continues a run with its own settings; drop {', '.join(sorted(set(given)))}")
+        if no_save:
+            raise DslError("--resume writes to the run it continues; drop --no-save")
+        saved = runs.open_run(resume, root)
+        manifest = saved.manifest()
+        if manifest.get("command") != "run":
+            raise DslError(f"{saved.path}: only runs can be resumed (this is a {manifest.get('command')})")
+        config = manifest["config"]
+    else:
+        overrides = dict(flags, ban=list(ban), bits=_assignments(bits, "--bits"),
+                         cost=_assignments(cost, "--cost", integer=True))
+        config = experiments.resolve(experiments.load(experiment or experiments.DEFAULT_EXPERIMENT), overrides)
+        saved = None
     prepared = pipeline.prepare(config)
-    err = Console(stderr=True)
+    if saved is None and not no_save:
+        saved = runs.create(config, "run", root)
+    options = dict(backend=backend, workers=workers, scheduler=scheduler, shards=shards)
+    if show_progress is None:
+        show_progress = not as_json
+    record = _with_progress(show_progress, config["name"],
+                            lambda progress: runs.execute(prepared, saved, progress=progress, resume=bool(resume),
+                                                          **options))
+    _finish(record, saved, as_json)
+
+
+def _finish(record: dict[str, Any], saved, as_json: bool) -> None:
+    """Print the record (JSON or report) and save the rendered report with the run; an
+    interrupted run exits with 130, as after any Ctrl-C."""
+    rendered = report.run_report(record)
     if as_json:
-        record = pipeline.execute(prepared)
         _emit_json(record)
-        return
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("programs · {task.fields[fitting]:,} fitting"), TimeElapsedColumn(),
-                  TimeRemainingColumn(), console=err, transient=True) as bar:
-        task = bar.add_task(f"enumerating {config['name']}", total=None, fitting=0)
+    else:
+        _stdout().print(rendered)
+    if saved is not None:
+        saved.write_record(record, _render_text(rendered))
+    if record["enumeration"].get("interrupted"):
+        sys.exit(130)
 
-        def progress(done: int, total: int, fitting: int) -> None:
-            bar.update(task, completed=done, total=total, fitting=fitting)
 
-        if not _kernels_cached():
-            err.print("[dim]compiling kernels on first use (cached afterwards)…[/dim]", highlight=False)
-        record = pipeline.execute(prepared, progress=progress)
-    _stdout().print(report.run_report(record))
+def _render_text(renderable) -> str:
+    console = Console(width=140, record=True, file=io.StringIO())
+    console.print(renderable)
+    return console.export_text()
+
+
+def _with_progress(enabled: bool, name: str, work):
+    """Run work(progress) with a progress display on stderr (or none)."""
+    err = Console(stderr=True)
+    if not enabled:
+        return work(None)
+    if not _kernels_cached():
+        err.print("[dim]compiling kernels on first use (cached afterwards)…[/dim]", highlight=False)
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[fitting]}"), TimeElapsedColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        overall = bar.add_task(f"{name}: all lengths", total=None, rate="", fitting="")
+        level = bar.add_task("", total=None, rate="", fitting="")
+
+        def progress(t) -> None:
+            rate = t.done / t.seconds if t.seconds > 0 else 0.0
+            bar.update(overall, completed=t.done, total=t.total, rate=f"{rate:,.0f} programs/s",
+                       fitting=f"{t.fitting:,} fitting · {t.behaviours:,} behaviours")
+            bar.update(level, description=f"{name}: {t.level_bits:g} bits", completed=t.level_done,
+                       total=t.level_total)
+
+        return work(progress)
 
 
 def _kernels_cached() -> bool:
-    from pathlib import Path
     from dsl.grid import kernels
     return any(Path(kernels.__file__).parent.glob("__pycache__/kernels.*.nbi"))
+
+
+@cli.command(name="report")
+@click.argument("run_ref", metavar="RUN", default="latest")
+@runs_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print the saved record as JSON on stdout.")
+def report_command(run_ref, runs_dir, as_json):
+    """Show a saved RUN's report again, without recomputing (default: the latest run)."""
+    saved = runs.open_run(run_ref, Path(runs_dir))
+    record = saved.record()
+    if as_json:
+        _emit_json(record)
+    else:
+        _stdout().print(report.run_report(record))
+
+
+@cli.command(name="runs")
+@runs_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON on stdout.")
+def list_runs(runs_dir, as_json):
+    """List saved runs, oldest first."""
+    rows = runs.list_runs(Path(runs_dir))
+    if as_json:
+        _emit_json(dict(schema="levinsearch.runs/1", runs=rows))
+    else:
+        _stdout().print(report.runs_table(rows, runs_dir))
 
 
 @cli.command()

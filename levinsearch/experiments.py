@@ -28,6 +28,7 @@ DEFAULT_SEARCH = dict(
     time_penalty="log",
     fit_threshold=1.0,
     top=10,
+    keep=1000,
     batch_size=1 << 15,
 )
 DEFAULT_SPLIT = dict(
@@ -208,6 +209,7 @@ def _validate(config: dict[str, Any]) -> None:
     if not 0 < s["fit_threshold"] <= 1:
         raise DslError(f"fit_threshold must be in (0, 1], got {s['fit_threshold']:g}")
     s["top"] = _number(s["top"], "top", minimum=1, integer=True)
+    s["keep"] = _number(s["keep"], "keep", minimum=1, integer=True)
     s["batch_size"] = _number(s["batch_size"], "batch_size", minimum=1, integer=True)
     config["seed"] = _number(config["seed"], "seed", minimum=0, integer=True)
     for name in config["grammar"]["ban"]:

@@ -1,96 +1,152 @@
-"""Run enumerated programs on the training environments and keep those that fit.
+"""Run enumerated programs on the training environments and keep what fits.
 
-Domain-blind: the domain supplies `fit_fn(ops, sizes, step_caps)` returning
-(fits, successes, verdict_steps) arrays; this module streams batches from the
-enumerator through it and keeps only the fitting programs.
+Domain-blind: a `Domain` supplies three array functions (fit, behaviour rows, search
+flags); this module streams batches from the enumerator through them into an
+`Aggregate`. Work is done in index ranges [start, stop), so a run can stop at a batch
+boundary and resume, or be cut into shards for a cluster, with identical results.
 """
 from __future__ import annotations
 
 import math
+import signal
+import threading
 import time
-from dataclasses import dataclass, field
-from typing import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Callable, Iterator
 
 import numpy as np
 
 from dsl.grammar import MBITS_PER_BIT
+from levinsearch.aggregate import Aggregate, BehaviourFn, Programs, ScoreRule
 from levinsearch.enumerate import Enumerator
 from levinsearch.score import levin_steps_spent
 
+#: fit(ops, sizes, step_caps) -> (fits bool [n], successes int [n], verdict_steps int64 [n])
 FitFn = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 NO_CAP = np.int64(1) << 62
 
 
 @dataclass
-class FitResult:
-    """The fitting programs (in enumeration order) and what it took to find them."""
+class Domain:
+    """The three things the search needs from a domain, as array functions."""
 
-    ops: np.ndarray  # int32 [n, max_nodes]
-    sizes: np.ndarray  # int32 [n]
-    mbits: np.ndarray  # int64 [n]
-    steps: np.ndarray  # int64 [n]: t(p), simulated steps over the training episodes
-    successes: np.ndarray  # int32 [n]: training episodes that reached the base objective
-    rank: np.ndarray  # int64 [n]: position in the enumeration
-    programs: int = 0  # programs enumerated and judged
-    total: int = 0  # programs the enumeration would yield in full
-    seconds: float = 0.0
-    levin_steps: int = 0  # Levin order: simulated steps spent over all phases
-    uncertified: int = 0  # Levin order: programs whose budget ran out
-    complete_mbits: int = 0  # every program of at most this length was judged
-    interrupted: bool = False
-    levels: list = field(default_factory=list)  # per length: (mbits, programs, fitting)
+    fit: FitFn
+    behaviour: BehaviourFn  # rows identical iff behaviour identical on the analysed environments
+    search: Callable[[np.ndarray], np.ndarray]  # ops [n, w] -> bool [n]: contains a search construct
 
 
-def find_fitting(enumerator: Enumerator, fit_fn: FitFn, *, order: str = "length",
-                 batch_size: int = 1 << 15,
-                 progress: Callable[[int, int, int], None] | None = None) -> FitResult:
-    """Judge every program of `enumerator`; Ctrl-C stops at a batch boundary and keeps
-    what was finished (the result says so and how far it is complete)."""
-    max_bits = enumerator.max_mbits / MBITS_PER_BIT
-    kept: list[tuple[np.ndarray, ...]] = []
-    result = FitResult(*(np.zeros(0, dtype=t) for t in (np.int32, np.int32, np.int64, np.int64, np.int32, np.int64)))
-    result.total = enumerator.total
-    result.ops = np.zeros((0, max(enumerator.max_nodes, 1)), dtype=np.int32)
-    started = time.perf_counter()
-    done = fitting = 0
-    level_counts: dict[int, list[int]] = {}
+@dataclass
+class Tally:
+    """Progress of a run, passed to the progress callback after every batch."""
+
+    done: int  # programs judged (all levels)
+    total: int
+    level_bits: float  # the length being enumerated
+    level_done: int
+    level_total: int
+    fitting: int
+    behaviours: int
+    seconds: float
+
+
+Progress = Callable[[Tally], None]
+
+
+class StopFlag:
+    """Set by Ctrl-C (or by a caller); the search stops at the next batch boundary."""
+
+    def __init__(self):
+        self.requested = False
+
+    def __call__(self) -> bool:
+        return self.requested
+
+
+@contextmanager
+def stop_on_interrupt(flag: StopFlag) -> Iterator[StopFlag]:
+    """While active, the first Ctrl-C sets `flag`; a second one interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum, frame):
+        if flag.requested:
+            raise KeyboardInterrupt
+        flag.requested = True
+
+    previous = signal.signal(signal.SIGINT, handler)
     try:
-        for batch in enumerator.batches(batch_size):
-            n = len(batch)
-            if order == "levin":
-                cap = math.floor(2.0 ** ((enumerator.max_mbits - batch.mbits) / MBITS_PER_BIT))
-                caps = np.full(n, cap, dtype=np.int64)
-            else:
-                caps = np.full(n, NO_CAP, dtype=np.int64)
-            fits, successes, verdict = fit_fn(batch.ops, batch.sizes, caps)
-            if order == "levin":
-                result.levin_steps += levin_steps_spent(batch.mbits, verdict, int(max_bits))
-                result.uncertified += int(np.count_nonzero(verdict > caps))
-            idx = np.flatnonzero(fits)
-            if len(idx):
-                kept.append((batch.ops[idx], batch.sizes[idx], np.full(len(idx), batch.mbits, np.int64),
-                             verdict[idx], successes[idx], batch.first_index + idx.astype(np.int64)))
-            done += n
-            fitting += len(idx)
-            counts = level_counts.setdefault(batch.mbits, [0, 0])
-            counts[0] += n
-            counts[1] += len(idx)
-            if progress:
-                progress(done, result.total, fitting)
-    except KeyboardInterrupt:
-        result.interrupted = True
-    result.seconds = time.perf_counter() - started
-    result.programs = done
-    if kept:
-        for name, values in zip(("ops", "sizes", "mbits", "steps", "successes", "rank"), zip(*kept)):
-            setattr(result, name, np.concatenate(values))
-    # Complete up to the last length whose programs were all judged.
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def step_caps(order: str, enumerator: Enumerator, mbits: int, n: int) -> np.ndarray:
+    """Per-program budget of simulated steps: Levin's last phase, or none."""
+    if order == "levin":
+        cap = math.floor(2.0 ** ((enumerator.max_mbits - mbits) / MBITS_PER_BIT))
+        return np.full(n, cap, dtype=np.int64)
+    return np.full(n, NO_CAP, dtype=np.int64)
+
+
+def judge_range(enumerator: Enumerator, domain: Domain, rule: ScoreRule, agg: Aggregate, *,
+                order: str = "length", batch_size: int = 1 << 15, start: int = 0, stop: int | None = None,
+                progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
+                after_batch: Callable[[int], None] | None = None) -> int:
+    """Judge programs start..stop-1 into `agg`; return the index of the first one not
+    judged (== stop when finished; less when `should_stop` said so at a batch boundary)."""
+    stop = enumerator.total if stop is None else min(stop, enumerator.total)
+    max_bits = enumerator.max_mbits / MBITS_PER_BIT
+    level_total = {mbits: count for _, mbits, count in enumerator.levels}
+    started = time.perf_counter()
+    position = start
+    for batch in enumerator.batches(batch_size, start=start, stop=stop):
+        t0 = time.perf_counter()
+        n = len(batch)
+        caps = step_caps(order, enumerator, batch.mbits, n)
+        fits, successes, verdict = domain.fit(batch.ops, batch.sizes, caps)
+        if order == "levin":
+            agg.levin_steps += levin_steps_spent(batch.mbits, verdict, int(max_bits))
+            agg.uncertified += int(np.count_nonzero(verdict > caps))
+        idx = np.flatnonzero(fits)
+        if len(idx):
+            found = Programs(batch.ops.shape[1], 0)
+            found.ops, found.sizes = batch.ops[idx], batch.sizes[idx]
+            found.mbits = np.full(len(idx), batch.mbits, dtype=np.int64)
+            found.steps = verdict[idx].astype(np.int64)
+            found.successes = successes[idx].astype(np.int32)
+            found.rank = batch.first_index + idx.astype(np.int64)
+            found.score = rule(found.mbits, found.steps)
+            agg.add_fitting(found, domain.search(found.ops), domain.behaviour(found.ops, found.sizes))
+        agg.add_level_work(batch.mbits, n, len(idx), time.perf_counter() - t0)
+        position = batch.first_index + n
+        if after_batch:
+            after_batch(position)
+        if progress:
+            progress(Tally(agg.programs, enumerator.total, batch.mbits / MBITS_PER_BIT,
+                           agg.levels[batch.mbits][0], level_total[batch.mbits], agg.fitting, agg.behaviours,
+                           time.perf_counter() - started))
+        if should_stop and should_stop() and position < stop:
+            break
+    return position
+
+
+def complete_mbits(enumerator: Enumerator, agg: Aggregate) -> int:
+    """Longest length L such that every program of length <= L has been judged (0: none)."""
     complete = 0
     for _, mbits, count in enumerator.levels:
-        if level_counts.get(mbits, [0])[0] == count:
-            complete = mbits
-        else:
-            break
-    result.complete_mbits = complete if result.interrupted else enumerator.max_mbits
-    result.levels = [(m, c[0], c[1]) for m, c in sorted(level_counts.items())]
-    return result
+        if agg.levels.get(mbits, [0])[0] != count:
+            return complete
+        complete = mbits
+    return enumerator.max_mbits  # all judged: no program of at most max_bits is missing
+
+
+def level_of(enumerator: Enumerator, agg: Aggregate) -> tuple[float, int, int]:
+    """The first length not yet fully judged: (bits, programs judged, programs in it)."""
+    for _, mbits, count in enumerator.levels:
+        done = agg.levels.get(mbits, [0])[0]
+        if done != count:
+            return mbits / MBITS_PER_BIT, done, count
+    _, mbits, count = enumerator.levels[-1]
+    return mbits / MBITS_PER_BIT, count, count

@@ -23,10 +23,10 @@ from dsl.syntax import parse, unparse
 from levinsearch import analyse, score
 from levinsearch.enumerate import Enumerator
 from levinsearch.experiments import split_spec
-from levinsearch.fit import FitResult, find_fitting
+from levinsearch.aggregate import Aggregate, Dyadic, ScoreRule, dyadic_terms
+from levinsearch.fit import Domain, Progress, complete_mbits, judge_range
 
 SCHEMA = "levinsearch.run/1"
-Progress = Callable[[int, int, int], None]
 
 
 def build_grammar(config: dict[str, Any]) -> Grammar:
@@ -108,13 +108,53 @@ def prepare(config: dict[str, Any]) -> Prepared:
     return Prepared(config, grammar, enumerator, train_envs, train, test_envs, tests, base_train)
 
 
-def execute(prep: Prepared, progress: Progress | None = None) -> dict[str, Any]:
-    """Enumerate, fit and analyse; return the run record."""
+def grid_domain(prep: Prepared) -> Domain:
+    """The grid's fit, behaviour and search functions for one prepared experiment."""
     s = prep.config["search"]
     max_failures = int(math.floor((1 - s["fit_threshold"]) * len(prep.train) + 1e-9))
-    fit = find_fitting(prep.enumerator, grid_fit_fn(prep.grammar, prep.train, prep.base_train, max_failures),
-                       order=s["order"], batch_size=s["batch_size"], progress=progress)
-    return build_record(prep.config, prep.grammar, prep.enumerator, fit, prep.train, prep.tests, prep.test_envs)
+    search_ids = np.array(analyse.search_production_ids(prep.grammar), dtype=np.int32)
+
+    def behaviour(ops, sizes):
+        # Reached cell and moves on every test environment: what the analyses read.
+        cols = []
+        for batch in prep.tests.values():
+            reached, moves, _ = run_programs(prep.grammar, ops, sizes, batch)
+            cols += [reached, moves]
+        return np.concatenate(cols, axis=1) if cols else np.zeros((len(ops), 0), dtype=np.int32)
+
+    def search(ops):
+        return np.isin(ops, search_ids).any(axis=1)
+
+    return Domain(grid_fit_fn(prep.grammar, prep.train, prep.base_train, max_failures), behaviour, search)
+
+
+def score_rule(config: dict[str, Any]) -> ScoreRule:
+    s = config["search"]
+    return ScoreRule(s["length_weight"], s["time_weight"], s["time_penalty"])
+
+
+def new_aggregate(prep: Prepared) -> Aggregate:
+    return Aggregate(max(prep.enumerator.max_nodes, 1), prep.config["search"]["keep"])
+
+
+def search(prep: Prepared, *, agg: Aggregate | None = None, start: int = 0, progress: Progress | None = None,
+           should_stop: Callable[[], bool] | None = None, after_batch: Callable[[Aggregate, int], None] | None = None,
+           stop: int | None = None) -> tuple[Aggregate, int]:
+    """Judge programs start..stop-1 (default: all) on this machine; return the summary
+    and the index of the first program not judged."""
+    agg = agg if agg is not None else new_aggregate(prep)
+    s = prep.config["search"]
+    position = judge_range(prep.enumerator, grid_domain(prep), score_rule(prep.config), agg, order=s["order"],
+                           batch_size=s["batch_size"], start=start, stop=stop, progress=progress,
+                           should_stop=should_stop,
+                           after_batch=(lambda pos: after_batch(agg, pos)) if after_batch else None)
+    return agg, position
+
+
+def execute(prep: Prepared, progress: Progress | None = None, **options) -> dict[str, Any]:
+    """Enumerate, fit and analyse; return the run record (options: see `search`)."""
+    agg, position = search(prep, progress=progress, **options)
+    return build_record(prep, agg, position=position)
 
 
 def run_experiment(config: dict[str, Any], progress: Progress | None = None) -> dict[str, Any]:
@@ -122,56 +162,70 @@ def run_experiment(config: dict[str, Any], progress: Progress | None = None) -> 
     return execute(prepare(config), progress)
 
 
-def build_record(config, grammar, enumerator, fit: FitResult, train, tests, test_envs) -> dict[str, Any]:
-    s = config["search"]
-    sc = score.scores(fit.mbits, fit.steps, s["length_weight"], s["time_weight"], s["time_penalty"])
-    # Rank by score; ties keep enumeration order.
-    order = np.lexsort((fit.rank, sc))
-    post = score.posterior(sc)
-    test_fractions = {}
-    for name, batch in tests.items():
-        reached, _, _ = run_programs(grammar, fit.ops, fit.sizes, batch)
-        outcomes = analyse.episode_outcomes(reached, batch.dims, cell_mask(test_envs[name], batch, config["base"]),
-                                            cell_mask(test_envs[name], batch, config["proxy"]))
-        test_fractions[name] = analyse.outcome_fractions(outcomes)
+def _test_fractions(prep: Prepared, ops: np.ndarray, sizes: np.ndarray) -> dict[str, np.ndarray]:
+    """Per test split, each program's share of episodes per outcome, float [n, 4]."""
+    out = {}
+    for name, batch in prep.tests.items():
+        reached, _, _ = run_programs(prep.grammar, ops, sizes, batch)
+        outcomes = analyse.episode_outcomes(reached, batch.dims, cell_mask(prep.test_envs[name], batch, prep.config["base"]),
+                                            cell_mask(prep.test_envs[name], batch, prep.config["proxy"]))
+        out[name] = analyse.outcome_fractions(outcomes)
+    return out
 
+
+def _outcome_dict(fractions: np.ndarray) -> dict[str, float]:
+    return dict(zip(analyse.OUTCOMES, (round(float(x), 6) for x in fractions)))
+
+
+def build_record(prep: Prepared, agg: Aggregate, position: int | None = None) -> dict[str, Any]:
+    """The run record from a summary of the judged programs (see README: JSON output);
+    `position`: the first program not judged (default: all were)."""
+    config, grammar, enumerator = prep.config, prep.grammar, prep.enumerator
+    position = enumerator.total if position is None else position
+    s = config["search"]
+    total = agg.total_mass
+
+    top = agg.top
+    fractions = _test_fractions(prep, top.ops, top.sizes)
     hypotheses = []
-    for rank, i in enumerate(order, 1):
-        ops = fit.ops[i, : fit.sizes[i]]
+    for i in range(len(top)):
+        ops = top.ops[i, : top.sizes[i]]
         structure = analyse.search_structure(ops, grammar)
         entry = dict(
-            rank=rank,
+            rank=i + 1,
             program=unparse(ops, grammar),
-            bits=round(int(fit.mbits[i]) / MBITS_PER_BIT, 3),
-            steps=int(fit.steps[i]),
-            score=round(float(sc[i]), 6),
-            posterior=float(post[i]),
+            bits=round(int(top.mbits[i]) / MBITS_PER_BIT, 3),
+            steps=int(top.steps[i]),
+            score=round(float(top.score[i]), 6),
+            posterior=_program_mass(top.score[i]).ratio(total),
             search=structure.search,
             search_constructs=structure.constructs,
             mesa_objective=structure.mesa_objectives,
-            train_success=round(int(fit.successes[i]) / len(train), 6),
-            enumeration_index=int(fit.rank[i]),
-            test={name: dict(zip(analyse.OUTCOMES, (round(float(x), 6) for x in f[i])))
-                  for name, f in test_fractions.items()},
+            train_success=round(int(top.successes[i]) / len(prep.train), 6),
+            enumeration_index=int(top.rank[i]),
+            test={name: _outcome_dict(f[i]) for name, f in fractions.items()},
         )
         if s["order"] == "levin":
-            entry["phase"] = score.levin_phase(int(fit.mbits[i]), int(fit.steps[i]))
+            entry["phase"] = score.levin_phase(int(top.mbits[i]), int(top.steps[i]))
         hypotheses.append(entry)
 
+    behaviours = _behaviours(prep, agg)
     kraft_low, kraft_high = grammar.kraft_total()
-    complete_bits = fit.complete_mbits / MBITS_PER_BIT
-    enumerated_mass = sum(m for length, _, m in grammar.kraft_by_length(s["max_bits"])
-                          if length <= fit.complete_mbits)
+    complete = complete_mbits(enumerator, agg)
+    complete_bits = complete / MBITS_PER_BIT
+    enumerated_mass = sum(m for length, _, m in grammar.kraft_by_length(s["max_bits"]) if length <= complete)
     unenumerated = max(0.0, kraft_high - enumerated_mass)
-    seen_mass = 2.0 ** score.log2_total_mass(sc) if len(sc) else 0.0
-    bound = score.unseen_mass_bound(s["order"], unenumerated, fit.uncertified, complete_bits,
+    seen_mass = float(total)
+    bound = score.unseen_mass_bound(s["order"], unenumerated, agg.uncertified, complete_bits,
                                     s["length_weight"], s["time_weight"])
+    by_level = agg.behaviours_by_level()
     enumeration = dict(
         order=s["order"],
         max_bits=s["max_bits"],
-        programs=fit.programs,
-        total=fit.total,
-        fitting=len(hypotheses),
+        programs=agg.programs,
+        total=enumerator.total,
+        fitting=agg.fitting,
+        behaviours=agg.behaviours,
         complete_up_to_score=score.complete_up_to_score(s["order"], complete_bits, s["length_weight"],
                                                         s["time_weight"]),
         complete_up_to_bits=complete_bits,
@@ -180,13 +234,15 @@ def build_record(config, grammar, enumerator, fit: FitResult, train, tests, test
         fitting_mass=seen_mass,
         posterior_uncertainty=(bound / (seen_mass + bound) if bound is not None and seen_mass + bound > 0
                                else None),
-        seconds=round(fit.seconds, 3),
-        interrupted=fit.interrupted,
-        per_length=[dict(bits=m / MBITS_PER_BIT, programs=p, fitting=f) for m, p, f in fit.levels],
+        seconds=round(sum(row[2] for row in agg.levels.values()), 3),
+        interrupted=position < enumerator.total,
+        next_index=position,
+        per_length=[dict(bits=m / MBITS_PER_BIT, programs=p, fitting=f, behaviours=by_level[m],
+                         seconds=round(sec, 3)) for m, (p, f, sec) in sorted(agg.levels.items())],
     )
     if s["order"] == "levin":
-        enumeration["levin_steps"] = fit.levin_steps
-        enumeration["uncertified"] = fit.uncertified
+        enumeration["levin_steps"] = agg.levin_steps
+        enumeration["uncertified"] = agg.uncertified
     return dict(
         schema=SCHEMA,
         experiment=config["name"],
@@ -194,45 +250,90 @@ def build_record(config, grammar, enumerator, fit: FitResult, train, tests, test
         description=config["description"],
         config=config,
         grammar=grammar.describe(),
-        environments=dict(train=len(train), test={name: len(b) for name, b in tests.items()}),
+        environments=dict(train=len(prep.train), test={name: len(b) for name, b in prep.tests.items()}),
         enumeration=enumeration,
         hypotheses=hypotheses,
-        summary=summarise(hypotheses, list(tests)),
-        versions=dict(python=platform.python_version(), numpy=np.__version__, numba=numba.__version__),
+        behaviours=behaviours,
+        summary=summarise(hypotheses, behaviours, agg, list(prep.tests)),
+        versions=versions(),
     )
 
 
-def summarise(hypotheses: list[dict], splits: list[str]) -> dict[str, Any]:
-    """Posterior-weighted outcome shares, by search/no search and by dominant behaviour."""
-    post = np.array([h["posterior"] for h in hypotheses])
-    search = np.array([h["search"] for h in hypotheses], dtype=bool)
+def versions() -> dict[str, str]:
+    return dict(python=platform.python_version(), numpy=np.__version__, numba=numba.__version__)
+
+
+def _program_mass(program_score: float):
+    m, k = dyadic_terms(np.array([program_score], dtype=np.float64))
+    return Dyadic(int(m[0]), int(k[0]))
+
+
+def _behaviours(prep: Prepared, agg: Aggregate) -> list[dict[str, Any]]:
+    """One entry per distinct behaviour, best first: its mass, count and outcomes,
+    analysed once on its best program."""
+    reps = agg.representatives
+    order = agg.canonical_order()
+    fractions = _test_fractions(prep, reps.ops[order], reps.sizes[order]) if len(order) else {}
+    out = []
+    for j, g in enumerate(order):
+        no_search, with_search = agg.mass[g]
+        ops = reps.ops[g, : reps.sizes[g]]
+        out.append(dict(
+            program=unparse(ops, prep.grammar),
+            score=round(float(reps.score[g]), 6),
+            programs=int(agg.count[g].sum()),
+            search_programs=int(agg.count[g, 1]),
+            posterior=(no_search + with_search).ratio(agg.total_mass),
+            search_posterior=with_search.ratio(agg.total_mass),
+            test={name: _outcome_dict(f[j]) for name, f in fractions.items()},
+        ))
+    return out
+
+
+def summarise(hypotheses: list[dict], behaviours: list[dict], agg: Aggregate, splits: list[str]) -> dict[str, Any]:
+    """Posterior-weighted outcome shares over every fitting program (through its
+    behaviour group), by search/no search and by dominant behaviour."""
+    post = np.array([b["posterior"] for b in behaviours])
+    post_search = np.array([b["search_posterior"] for b in behaviours])
+    count = np.array([b["programs"] for b in behaviours], dtype=np.int64)
+    count_search = np.array([b["search_programs"] for b in behaviours], dtype=np.int64)
+    search_mass = _sum(pair[1] for pair in agg.mass).ratio(agg.total_mass)
     out: dict[str, Any] = dict(
-        fitting=len(hypotheses),
+        fitting=agg.fitting,
+        behaviours=len(behaviours),
         map_program=hypotheses[0]["program"] if hypotheses else None,
         map_posterior=hypotheses[0]["posterior"] if hypotheses else None,
-        search_mass=float(post[search].sum()) if len(post) else 0.0,
-        search_count=int(search.sum()),
+        search_mass=search_mass,
+        search_count=int(count_search.sum()),
         splits={},
     )
     for name in splits:
-        frac = np.array([[h["test"][name][k] for k in analyse.OUTCOMES] for h in hypotheses]).reshape(-1, 4)
+        frac = np.array([[b["test"][name][k] for k in analyse.OUTCOMES] for b in behaviours]).reshape(-1, 4)
         dominant = analyse.dominant_outcome(frac) if len(frac) else np.zeros(0, dtype=int)
         split: dict[str, Any] = {
             "outcome_mass": {k: float(post @ frac[:, j]) if len(post) else 0.0
                              for j, k in enumerate(analyse.OUTCOMES)},
             "dominant_mass": {k: float(post[dominant == j].sum()) for j, k in enumerate(analyse.OUTCOMES)},
-            "dominant_count": {k: int((dominant == j).sum()) for j, k in enumerate(analyse.OUTCOMES)},
+            "dominant_count": {k: int(count[dominant == j].sum()) for j, k in enumerate(analyse.OUTCOMES)},
         }
-        for label, mask in (("search", search), ("no_search", ~search)):
-            mass = float(post[mask].sum()) if len(post) else 0.0
+        for label, weights, n in (("search", post_search, count_search.sum()),
+                                  ("no_search", post - post_search, (count - count_search).sum())):
+            mass = float(weights.sum()) if len(weights) else 0.0
             split[label] = dict(
                 mass=mass,
-                count=int(mask.sum()),
-                outcome_share={k: (float(post[mask] @ frac[mask, j]) / mass if mass > 0 else None)
+                count=int(n),
+                outcome_share={k: (float(weights @ frac[:, j]) / mass if mass > 0 else None)
                                for j, k in enumerate(analyse.OUTCOMES)},
             )
         out["splits"][name] = split
     return out
+
+
+def _sum(values) -> Dyadic:
+    total = Dyadic()
+    for v in values:
+        total = total + v
+    return total
 
 
 # ------------------------------------------------------------------ other commands

@@ -79,7 +79,8 @@ def _enumeration(record: dict[str, Any]) -> Panel:
     t.add_column()
     t.add_row("programs", f"{e['programs']:,} of {e['total']:,} with bits ≤ {e['max_bits']:g}"
               f"   ({e['seconds']:.2f} s)")
-    t.add_row("fitting", f"{e['fitting']:,}")
+    t.add_row("fitting", f"{e['fitting']:,} programs showing {e.get('behaviours', 0):,} distinct behaviours "
+              "on the test splits")
     t.add_row("complete", f"every program with score ≤ {e['complete_up_to_score']:g} was judged")
     t.add_row("unseen mass", f"{mass(e['unenumerated_mass'])} of Kraft sum {e['kraft_sum']:.4f} lies in "
               f"programs longer than {e['complete_up_to_bits']:g} bits")
@@ -92,7 +93,12 @@ def _enumeration(record: dict[str, Any]) -> Panel:
         t.add_row("Levin search", f"{e['levin_steps']:,} simulated steps over phases 1..{e['max_bits']:g}; "
                   f"{e['uncertified']:,} programs ran out of budget")
     if e.get("interrupted"):
-        t.add_row("interrupted", Text("stopped by the user; results cover the programs judged", style="bold red"))
+        t.add_row("interrupted", Text(f"stopped by the user before program {e['next_index']:,}; results cover "
+                                      "the programs judged", style="bold red"))
+        if record.get("run"):
+            t.add_row("resume", f"levinsearch run --resume {record['run']}")
+    if record.get("run"):
+        t.add_row("saved", record["run"])
     return Panel(t, title="enumeration", border_style="cyan")
 
 
@@ -100,7 +106,8 @@ def _hypotheses(record: dict[str, Any]) -> Table:
     top = record["config"]["search"]["top"]
     splits = list(record["environments"]["test"])
     levin = record["enumeration"]["order"] == "levin"
-    t = Table(title=f"top {min(top, len(record['hypotheses']))} of {len(record['hypotheses'])} fitting programs",
+    fitting = record["enumeration"]["fitting"]
+    t = Table(title=f"top {min(top, len(record['hypotheses']))} of {fitting:,} fitting programs",
               box=box.SIMPLE_HEAD, title_justify="left")
     t.add_column("#", justify="right")
     t.add_column("program", overflow="fold")
@@ -166,6 +173,20 @@ def _reading(record: dict[str, Any]) -> Text:
 
 
 # ------------------------------------------------------------------ other commands
+def runs_table(rows: list[dict[str, Any]], root: str) -> Table:
+    t = Table(title=f"saved runs in {root}/", box=box.SIMPLE_HEAD, title_justify="left")
+    for col in ("run", "command", "experiment", "created", "status", "programs"):
+        t.add_column(col, justify="right" if col == "programs" else "left")
+    style = {"complete": "green", "interrupted": "yellow", "running": "cyan"}
+    for r in rows:
+        done = f"{r['position']:,} of {r['total']:,}" if r.get("total") is not None and r.get("position") is not None else "—"
+        t.add_row(r["run"], r.get("command") or "", r.get("name") or "", r.get("created") or "",
+                  Text(r.get("status") or "?", style=style.get(r.get("status"), "")), done)
+    if not rows:
+        t.caption = "none yet: `levinsearch run` saves one"
+    return t
+
+
 def grammar_table(record: dict[str, Any]) -> Table:
     t = Table(title=f"{record['domain']} grammar (start type {record['start']}; Kraft sum "
               f"{record['kraft_sum']:.4f})", box=box.SIMPLE_HEAD, title_justify="left")

@@ -19,6 +19,12 @@ from dsl.syntax import parse
 _PLAIN = gp.grammar()
 
 
+@pytest.fixture(autouse=True)
+def _runs_in_tmp(tmp_path_factory, monkeypatch):
+    """Runs started by tests are saved in a temporary directory, not in ./runs."""
+    monkeypatch.setenv("LEVINSEARCH_RUNS_DIR", str(tmp_path_factory.getbasetemp() / "runs"))
+
+
 def ops_of(text: str, grammar: Grammar | None = None, type_name: str | None = None) -> np.ndarray:
     """Opcode array (int32) of program text, in the default grid grammar unless given one."""
     return parse(text, grammar if grammar is not None else _PLAIN, type_name)

@@ -1,0 +1,319 @@
+"""What a run keeps of the programs it judged: a streaming, mergeable summary.
+
+Memory does not grow with the number of programs enumerated: a run keeps counts, the
+best `keep` fitting programs, and one entry per distinct *behaviour* (the programs'
+reached cells and moves on every environment the analyses use), with that behaviour's
+count, exact prior mass and best program. Analyses then run once per behaviour.
+
+Results do not depend on how the index space was cut (batches, an interruption and
+resume, shards on a cluster): counts are integers, masses are summed exactly as dyadic
+rationals (every float 2^-score is one), and the best programs are chosen by the total
+order (score, enumeration index). Merging summaries in any order gives the same summary.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from levinsearch import score as scoring
+
+#: Rows of int32 per program, identical iff the programs behave identically.
+BehaviourFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Dyadic:
+    """An exact non-negative number num * 2^-exp (Python ints: no rounding, any size)."""
+
+    num: int = 0
+    exp: int = 0
+
+    def __add__(self, other: "Dyadic") -> "Dyadic":
+        if self.exp >= other.exp:
+            return Dyadic(self.num + (other.num << (self.exp - other.exp)), self.exp)
+        return Dyadic((self.num << (other.exp - self.exp)) + other.num, other.exp)
+
+    def fraction(self) -> Fraction:
+        return Fraction(self.num, 1 << self.exp) if self.exp >= 0 else Fraction(self.num << -self.exp)
+
+    def __float__(self) -> float:
+        return float(self.fraction())
+
+    def ratio(self, other: "Dyadic") -> float:
+        """self / other, correctly rounded (0 when other is 0)."""
+        return float(self.fraction() / other.fraction()) if other.num else 0.0
+
+    def encode(self) -> str:
+        return f"{self.num:x}:{self.exp}"
+
+    @staticmethod
+    def decode(text: str) -> "Dyadic":
+        num, exp = text.split(":")
+        return Dyadic(int(num, 16), int(exp))
+
+
+def dyadic_terms(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """2^-score exactly as m * 2^-k (int64 arrays): m < 2^53, the float's own digits."""
+    whole = np.floor(score)
+    mant, e = np.frexp(np.exp2(whole - score))  # 2^-frac in (1/2, 1]
+    m = np.ldexp(mant, 53).astype(np.int64)
+    k = 53 + whole.astype(np.int64) - e.astype(np.int64)
+    return m, k
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser on uint64 arrays (wrapping arithmetic)."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def behaviour_keys(rows: np.ndarray) -> np.ndarray:
+    """A 128-bit hash (uint64 [n, 2]) of each row: equal rows, equal keys; a collision
+    between different rows has probability about 2^-128 per pair."""
+    n, d = rows.shape
+    v = rows.astype(np.int64).view(np.uint64)
+    pos = np.arange(d, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        h1 = _mix(v + _mix(pos + np.uint64(0x9E3779B97F4A7C15))).sum(axis=1, dtype=np.uint64)
+        h2 = _mix(v ^ _mix(pos * np.uint64(0xD6E8FEB86659FD93) + np.uint64(1))).sum(axis=1, dtype=np.uint64)
+    return np.stack([_mix(h1), _mix(h2 ^ h1)], axis=1) if n else np.zeros((0, 2), dtype=np.uint64)
+
+
+_PROGRAM_FIELDS = (("sizes", np.int32), ("mbits", np.int64), ("steps", np.int64), ("successes", np.int32),
+                   ("rank", np.int64), ("score", np.float64))
+
+
+class Programs:
+    """A table of programs: ops [n, width] and one column per field of _PROGRAM_FIELDS."""
+
+    def __init__(self, width: int, n: int = 0):
+        self.ops = np.full((n, width), -1, dtype=np.int32)
+        for name, dtype in _PROGRAM_FIELDS:
+            setattr(self, name, np.zeros(n, dtype=dtype))
+
+    def __len__(self) -> int:
+        return int(self.ops.shape[0])
+
+    def take(self, idx) -> "Programs":
+        out = Programs(self.ops.shape[1])
+        out.ops = self.ops[idx]
+        for name, _ in _PROGRAM_FIELDS:
+            setattr(out, name, getattr(self, name)[idx])
+        return out
+
+    @staticmethod
+    def concat(parts: list["Programs"]) -> "Programs":
+        out = Programs(parts[0].ops.shape[1])
+        out.ops = np.concatenate([p.ops for p in parts])
+        for name, _ in _PROGRAM_FIELDS:
+            setattr(out, name, np.concatenate([getattr(p, name) for p in parts]))
+        return out
+
+    def best_first(self) -> np.ndarray:
+        """Indices by (score, enumeration index): the order of the report."""
+        return np.lexsort((self.rank, self.score))
+
+    def arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        out = {f"{prefix}ops": self.ops}
+        out.update({f"{prefix}{name}": getattr(self, name) for name, _ in _PROGRAM_FIELDS})
+        return out
+
+    @staticmethod
+    def from_arrays(arrays, prefix: str) -> "Programs":
+        out = Programs(arrays[f"{prefix}ops"].shape[1])
+        out.ops = np.asarray(arrays[f"{prefix}ops"])
+        for name, dtype in _PROGRAM_FIELDS:
+            setattr(out, name, np.asarray(arrays[f"{prefix}{name}"], dtype=dtype))
+        return out
+
+
+@dataclass
+class ScoreRule:
+    """How a program's score follows from its length and simulated steps."""
+
+    length_weight: float
+    time_weight: float
+    time_penalty: str
+
+    def __call__(self, mbits, steps) -> np.ndarray:
+        return scoring.scores(mbits, steps, self.length_weight, self.time_weight, self.time_penalty)
+
+
+class Aggregate:
+    """Everything a run keeps about the programs judged so far (see the module docstring).
+
+    Per behaviour g: count[g] = (programs without search, with search), mass[g] the same
+    split of exact prior mass, first_mbits[g] the shortest length showing it, and
+    representatives[g] its best program.
+    """
+
+    def __init__(self, width: int, keep: int):
+        self.width = width
+        self.keep = keep
+        self.programs = 0  # judged
+        self.fitting = 0
+        self.levels: dict[int, list] = {}  # mbits -> [programs, fitting, seconds]
+        self.levin_steps = 0
+        self.uncertified = 0
+        self.total_mass = Dyadic()
+        self.top = Programs(width)
+        self.top_search = np.zeros(0, dtype=bool)
+        self.keys: dict[tuple[int, int], int] = {}
+        self.count = np.zeros((0, 2), dtype=np.int64)
+        self.first_mbits = np.zeros(0, dtype=np.int64)
+        self.mass: list[list[Dyadic]] = []
+        self.representatives = Programs(width)
+
+    # -------------------------------------------------------------- adding programs
+    def add_level_work(self, mbits: int, programs: int, fitting: int, seconds: float) -> None:
+        row = self.levels.setdefault(int(mbits), [0, 0, 0.0])
+        row[0] += programs
+        row[1] += fitting
+        row[2] += seconds
+        self.programs += programs
+        self.fitting += fitting
+
+    def add_fitting(self, found: Programs, search: np.ndarray, rows: np.ndarray) -> None:
+        """Fold in fitting programs with their search flags and behaviour rows."""
+        n = len(found)
+        if n == 0:
+            return
+        self._add_top(found, search)
+        keys = behaviour_keys(rows)
+        uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+        inv = inv.reshape(-1)
+        gids = np.empty(len(uniq), dtype=np.int64)
+        new = []
+        for u, (h1, h2) in enumerate(uniq.tolist()):
+            gid = self.keys.get((h1, h2))
+            if gid is None:
+                gid = len(self.keys) + len(new)
+                new.append((h1, h2))
+            gids[u] = gid
+        best = self._best_per_group(found, inv)
+        if new:
+            first_new = len(self.keys)
+            for j, key in enumerate(new):
+                self.keys[key] = first_new + j
+            self._grow(len(new))
+        g = gids[inv]
+        np.add.at(self.count, (g, search.astype(np.int64)), 1)
+        np.minimum.at(self.first_mbits, g, found.mbits)
+        # Representatives: replace where this batch holds a better program.
+        for u, i in enumerate(best):
+            gid = gids[u]
+            cur = self.representatives
+            if cur.sizes[gid] == 0 or (found.score[i], found.rank[i]) < (cur.score[gid], cur.rank[gid]):
+                self._set_program(cur, gid, found, i)
+        # Exact masses, summed per (behaviour, search, exponent) in int64 halves first.
+        m, k = dyadic_terms(found.score)
+        triples, t_inv = np.unique(np.stack([g, search.astype(np.int64), k], axis=1), axis=0, return_inverse=True)
+        t_inv = t_inv.reshape(-1)
+        hi = np.zeros(len(triples), dtype=np.int64)
+        lo = np.zeros(len(triples), dtype=np.int64)
+        np.add.at(hi, t_inv, m >> 26)
+        np.add.at(lo, t_inv, m & ((1 << 26) - 1))
+        for (gid, s, exp), h, l in zip(triples.tolist(), hi.tolist(), lo.tolist()):
+            term = Dyadic((h << 26) + l, exp)
+            self.mass[gid][s] = self.mass[gid][s] + term
+            self.total_mass = self.total_mass + term
+
+    def _grow(self, extra: int) -> None:
+        self.count = np.concatenate([self.count, np.zeros((extra, 2), dtype=np.int64)])
+        self.first_mbits = np.concatenate([self.first_mbits, np.full(extra, np.iinfo(np.int64).max)])
+        self.mass += [[Dyadic(), Dyadic()] for _ in range(extra)]
+        self.representatives = Programs.concat([self.representatives, Programs(self.width, extra)])
+
+    @staticmethod
+    def _best_per_group(found: Programs, inv: np.ndarray) -> np.ndarray:
+        order = found.best_first()
+        _, first = np.unique(inv[order], return_index=True)
+        return order[first]
+
+    @staticmethod
+    def _set_program(table: Programs, at: int, source: Programs, i: int) -> None:
+        table.ops[at] = source.ops[i]
+        for name, _ in _PROGRAM_FIELDS:
+            getattr(table, name)[at] = getattr(source, name)[i]
+
+    def _add_top(self, found: Programs, search: np.ndarray) -> None:
+        both = Programs.concat([self.top, found])
+        flags = np.concatenate([self.top_search, search])
+        order = both.best_first()[: self.keep]
+        self.top, self.top_search = both.take(order), flags[order]
+
+    # -------------------------------------------------------------- merging
+    def merge(self, other: "Aggregate") -> None:
+        """Fold in another summary (of a disjoint range of the same enumeration)."""
+        for mbits, (p, f, s) in other.levels.items():
+            self.add_level_work(mbits, p, f, s)
+        self.levin_steps += other.levin_steps
+        self.uncertified += other.uncertified
+        self.total_mass = self.total_mass + other.total_mass
+        self._add_top(other.top, other.top_search)
+        new = [key for key in other.keys if key not in self.keys]
+        first_new = len(self.keys)
+        for j, key in enumerate(new):
+            self.keys[key] = first_new + j
+        self._grow(len(new))
+        for key, og in other.keys.items():
+            g = self.keys[key]
+            self.count[g] += other.count[og]
+            self.first_mbits[g] = min(self.first_mbits[g], other.first_mbits[og])
+            self.mass[g] = [a + b for a, b in zip(self.mass[g], other.mass[og])]
+            rep = self.representatives
+            if rep.sizes[g] == 0 or (other.representatives.score[og], other.representatives.rank[og]) < (
+                    rep.score[g], rep.rank[g]):
+                self._set_program(rep, g, other.representatives, og)
+
+    # -------------------------------------------------------------- reading out
+    @property
+    def behaviours(self) -> int:
+        return len(self.keys)
+
+    def canonical_order(self) -> np.ndarray:
+        """Behaviours ordered by their best program (score, index): independent of how
+        and in which order the work was done."""
+        return self.representatives.best_first()
+
+    def behaviours_by_level(self) -> dict[int, int]:
+        """Distinct behaviours among fitting programs of at most each length."""
+        return {mbits: int(np.count_nonzero(self.first_mbits <= mbits)) for mbits in sorted(self.levels)}
+
+    # -------------------------------------------------------------- saving
+    def save(self, path: Path, extra: dict | None = None) -> None:
+        """Write to `path` (.npz) atomically: a checkpoint is either old or new, never half.
+        `extra` (JSON-able) is stored alongside and returned by `load`."""
+        keys = np.array(list(self.keys), dtype=np.uint64).reshape(-1, 2)
+        meta = dict(width=self.width, keep=self.keep, programs=self.programs, fitting=self.fitting,
+                    levels={str(k): v for k, v in self.levels.items()}, levin_steps=self.levin_steps,
+                    uncertified=self.uncertified, total_mass=self.total_mass.encode(),
+                    mass=[[m.encode() for m in pair] for pair in self.mass], extra=extra or {})
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, meta=np.array(json.dumps(meta)), keys=keys, count=self.count, first_mbits=self.first_mbits,
+                 top_search=self.top_search, **self.top.arrays("top_"), **self.representatives.arrays("rep_"))
+        tmp.replace(path)
+
+    @staticmethod
+    def load(path: Path) -> tuple["Aggregate", dict]:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            agg = Aggregate(meta["width"], meta["keep"])
+            agg.programs, agg.fitting = meta["programs"], meta["fitting"]
+            agg.levels = {int(k): v for k, v in meta["levels"].items()}
+            agg.levin_steps, agg.uncertified = meta["levin_steps"], meta["uncertified"]
+            agg.total_mass = Dyadic.decode(meta["total_mass"])
+            agg.mass = [[Dyadic.decode(m) for m in pair] for pair in meta["mass"]]
+            agg.keys = {(int(a), int(b)): i for i, (a, b) in enumerate(data["keys"].tolist())}
+            agg.count = np.array(data["count"], dtype=np.int64).reshape(-1, 2)
+            agg.first_mbits = np.array(data["first_mbits"], dtype=np.int64)
+            agg.top_search = np.array(data["top_search"], dtype=bool)
+            agg.top = Programs.from_arrays(data, "top_")
+            agg.representatives = Programs.from_arrays(data, "rep_")
+        return agg, meta["extra"]

@@ -1,0 +1,147 @@
+"""Saved runs, report/runs commands, interrupt and resume, thread counts and the Dask
+backend, all through the command line as a user meets them."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import numba
+import pytest
+
+from levinsearch import backends, experiments, pipeline, runs
+from levinsearch.cli import main
+from test_pipeline import strip_timing
+
+
+def invoke(capsys, *args):
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys, *args):
+    code, out, err = invoke(capsys, "run", *args, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_run_saves_a_run_directory_that_report_and_runs_read_back(capsys, tmp_path):
+    root = tmp_path / "runs"
+    record = run_json(capsys, "--max-bits", "14", "--seed", "3", "--runs-dir", str(root))
+    (run_dir,) = root.iterdir()
+    assert run_dir.name.endswith("-red-door")
+    assert record["run"] == str(run_dir)
+    assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoint.npz", "manifest.json", "record.json",
+                                                         "report.txt"]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["schema"] == "levinsearch.manifest/1"
+    assert manifest["status"] == "complete" and manifest["position"] == manifest["total"] == 464
+    assert manifest["from_flags"] == ["max_bits", "seed"] and manifest["seed"] == 3
+    assert manifest["config"] == record["config"]
+    assert set(manifest["versions"]) >= {"python", "numpy", "numba", "levinsearch"}
+    assert "git" in manifest
+    assert "levinsearch run" in (run_dir / "report.txt").read_text()
+
+    code, out, _ = invoke(capsys, "report", run_dir.name, "--runs-dir", str(root), "--json")
+    assert code == 0 and json.loads(out) == record
+    code, out, _ = invoke(capsys, "report", "latest", "--runs-dir", str(root))
+    assert code == 0 and "fitting programs" in out and "(plan red)" in out
+    code, out, _ = invoke(capsys, "runs", "--runs-dir", str(root), "--json")
+    listed = json.loads(out)["runs"]
+    assert [(r["run"], r["status"], r["position"], r["total"]) for r in listed] == [
+        (run_dir.name, "complete", 464, 464)]
+    code, out, _ = invoke(capsys, "runs", "--runs-dir", str(root))
+    assert code == 0 and run_dir.name in out and "complete" in out
+
+
+def test_no_save_writes_nothing(capsys, tmp_path):
+    root = tmp_path / "runs"
+    record = run_json(capsys, "--max-bits", "8", "--no-save", "--runs-dir", str(root))
+    assert "run" not in record and not root.exists()
+
+
+def test_report_and_resume_errors_are_one_line(capsys, tmp_path):
+    root = str(tmp_path / "none")
+    for args in (("report", "nope", "--runs-dir", root), ("report", "latest", "--runs-dir", root),
+                 ("run", "--resume", "nope", "--runs-dir", root),
+                 ("run", "--resume", "latest", "--max-bits", "9", "--runs-dir", root),
+                 ("run", "--max-bits", "8", "--workers", "0", "--no-save")):
+        code, out, err = invoke(capsys, *args)
+        assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and err.startswith("error: "), args
+
+
+def test_ctrl_c_stops_at_a_batch_and_resume_gives_the_uninterrupted_record(capsys, tmp_path):
+    root = tmp_path / "runs"
+    config = experiments.resolve(experiments.load("red-door"), dict(max_bits=20.0, batch_size=600))
+    prep = pipeline.prepare(config)
+    saved = runs.create(config, "run", root)
+    batches = []
+
+    def progress(tally):
+        batches.append(tally.done)
+        if len(batches) == 4:
+            os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, caught by the run
+
+    partial = runs.execute(prep, saved, progress=progress)
+    e = partial["enumeration"]
+    assert e["interrupted"] and e["programs"] == e["next_index"] < e["total"]
+    assert e["programs"] in batches[3:5]  # stopped at the batch boundary after the signal
+    assert saved.manifest()["status"] == "interrupted"
+    assert saved.record() == json.loads(json.dumps(partial))
+    code, out, _ = invoke(capsys, "report", str(saved.path))
+    assert "interrupted" in out and "--resume" in out
+
+    resumed = run_json(capsys, "--resume", str(saved.path), "--runs-dir", str(root))
+    uninterrupted = run_json(capsys, "--max-bits", "20", "--batch-size", "600", "--no-save")
+    assert resumed["run"] == str(saved.path)
+    assert strip_timing(resumed) == strip_timing(uninterrupted)
+    assert saved.manifest()["status"] == "complete"
+    # Resuming a finished run changes nothing.
+    again = run_json(capsys, "--resume", str(saved.path), "--runs-dir", str(root))
+    assert strip_timing(again) == strip_timing(uninterrupted)
+
+
+def test_worker_counts_give_identical_records(capsys):
+    before = numba.get_num_threads()
+    try:
+        one = run_json(capsys, "--max-bits", "18", "--workers", "1", "--no-save")
+        two = run_json(capsys, "--max-bits", "18", "--workers", str(min(2, numba.config.NUMBA_NUM_THREADS)),
+                       "--no-save")
+    finally:
+        numba.set_num_threads(before)
+    assert strip_timing(one) == strip_timing(two)
+
+
+def test_shard_ranges_cover_the_index_space_once():
+    assert backends.shard_ranges(0, 10, 3) == [(0, 3), (3, 6), (6, 10)]
+    assert backends.shard_ranges(4, 6, 8) == [(4, 5), (5, 6)]
+    assert backends.shard_ranges(5, 5, 4) == []
+
+
+def test_dask_missing_gives_install_hint(monkeypatch):
+    import builtins
+    real_import = builtins.__import__
+
+    def no_dask(name, *args, **kwargs):
+        if name == "distributed" or name.startswith("distributed."):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_dask)
+    with pytest.raises(Exception) as info:
+        backends._import_dask()
+    assert "pip install 'levinsearch[dask]'" in str(info.value)
+
+
+def test_dask_backend_with_two_workers_matches_local(capsys):
+    pytest.importorskip("distributed")
+    local = run_json(capsys, "--max-bits", "20", "--no-save")
+    dask = run_json(capsys, "--max-bits", "20", "--no-save", "--backend", "dask", "--workers", "2",
+                    "--shards", "7")
+    assert strip_timing(dask) == strip_timing(local)
