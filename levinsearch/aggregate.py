@@ -66,6 +66,24 @@ def dyadic_terms(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return m, k
 
 
+def score_buckets(score: np.ndarray) -> np.ndarray:
+    """Millibit bucket of each score (floor(1000 * score))."""
+    return np.floor(np.asarray(score) * 1000.0).astype(np.int64)
+
+
+def exact_sums(labels: np.ndarray, m: np.ndarray, k: np.ndarray) -> list[tuple[tuple[int, ...], Dyadic]]:
+    """Sum the terms m * 2^-k exactly per distinct row of `labels` (int64 [n, j])."""
+    rows, inv = np.unique(np.concatenate([labels, k[:, None]], axis=1), axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    # Split the 53-bit digits in halves so that int64 sums of up to 2^36 terms are exact.
+    hi = np.zeros(len(rows), dtype=np.int64)
+    lo = np.zeros(len(rows), dtype=np.int64)
+    np.add.at(hi, inv, m >> 26)
+    np.add.at(lo, inv, m & ((1 << 26) - 1))
+    return [(tuple(row[:-1]), Dyadic((h << 26) + l, row[-1]))
+            for row, h, l in zip(rows.tolist(), hi.tolist(), lo.tolist())]
+
+
 def _mix(x: np.ndarray) -> np.ndarray:
     """splitmix64's finaliser on uint64 arrays (wrapping arithmetic)."""
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -169,6 +187,8 @@ class Aggregate:
         self.first_mbits = np.zeros(0, dtype=np.int64)
         self.mass: list[list[Dyadic]] = []
         self.representatives = Programs(width)
+        self.score_mass: dict[int, Dyadic] = {}  # millibit score bucket -> exact mass
+        self.score_count: dict[int, int] = {}
 
     # -------------------------------------------------------------- adding programs
     def add_level_work(self, mbits: int, programs: int, fitting: int, seconds: float) -> None:
@@ -211,18 +231,16 @@ class Aggregate:
             cur = self.representatives
             if cur.sizes[gid] == 0 or (found.score[i], found.rank[i]) < (cur.score[gid], cur.rank[gid]):
                 self._set_program(cur, gid, found, i)
-        # Exact masses, summed per (behaviour, search, exponent) in int64 halves first.
         m, k = dyadic_terms(found.score)
-        triples, t_inv = np.unique(np.stack([g, search.astype(np.int64), k], axis=1), axis=0, return_inverse=True)
-        t_inv = t_inv.reshape(-1)
-        hi = np.zeros(len(triples), dtype=np.int64)
-        lo = np.zeros(len(triples), dtype=np.int64)
-        np.add.at(hi, t_inv, m >> 26)
-        np.add.at(lo, t_inv, m & ((1 << 26) - 1))
-        for (gid, s, exp), h, l in zip(triples.tolist(), hi.tolist(), lo.tolist()):
-            term = Dyadic((h << 26) + l, exp)
+        for (gid, s), term in exact_sums(np.stack([g, search.astype(np.int64)], axis=1), m, k):
             self.mass[gid][s] = self.mass[gid][s] + term
             self.total_mass = self.total_mass + term
+        # Mass by score, in millibit buckets: what "within k bits of the best" reads.
+        for (bucket,), term in exact_sums(score_buckets(found.score)[:, None], m, k):
+            row = self.score_mass.setdefault(bucket, Dyadic())
+            self.score_mass[bucket] = row + term
+        for bucket, n_in in zip(*np.unique(score_buckets(found.score), return_counts=True)):
+            self.score_count[int(bucket)] = self.score_count.get(int(bucket), 0) + int(n_in)
 
     def _grow(self, extra: int) -> None:
         self.count = np.concatenate([self.count, np.zeros((extra, 2), dtype=np.int64)])
@@ -256,6 +274,10 @@ class Aggregate:
         self.levin_steps += other.levin_steps
         self.uncertified += other.uncertified
         self.total_mass = self.total_mass + other.total_mass
+        for bucket, mass in other.score_mass.items():
+            self.score_mass[bucket] = self.score_mass.get(bucket, Dyadic()) + mass
+        for bucket, n in other.score_count.items():
+            self.score_count[bucket] = self.score_count.get(bucket, 0) + n
         self._add_top(other.top, other.top_search)
         new = [key for key in other.keys if key not in self.keys]
         first_new = len(self.keys)
@@ -277,10 +299,31 @@ class Aggregate:
     def behaviours(self) -> int:
         return len(self.keys)
 
+    def key_of(self, g: int) -> tuple[int, int]:
+        """The behaviour key (128-bit hash) of group g."""
+        if not hasattr(self, "_key_list") or len(self._key_list) != len(self.keys):
+            self._key_list = [None] * len(self.keys)
+            for key, i in self.keys.items():
+                self._key_list[i] = key
+        return self._key_list[g]
+
     def canonical_order(self) -> np.ndarray:
         """Behaviours ordered by their best program (score, index): independent of how
         and in which order the work was done."""
         return self.representatives.best_first()
+
+    def mass_within(self, bits: float) -> tuple[Dyadic, int]:
+        """Exact mass and count of fitting programs whose score is within `bits` of the
+        best (at millibit resolution)."""
+        if not self.score_mass:
+            return Dyadic(), 0
+        limit = min(self.score_mass) + int(round(bits * 1000))
+        mass, count = Dyadic(), 0
+        for bucket in sorted(self.score_mass):
+            if bucket <= limit:
+                mass = mass + self.score_mass[bucket]
+                count += self.score_count[bucket]
+        return mass, count
 
     def behaviours_by_level(self) -> dict[int, int]:
         """Distinct behaviours among fitting programs of at most each length."""
@@ -294,7 +337,9 @@ class Aggregate:
         meta = dict(width=self.width, keep=self.keep, programs=self.programs, fitting=self.fitting,
                     levels={str(k): v for k, v in self.levels.items()}, levin_steps=self.levin_steps,
                     uncertified=self.uncertified, total_mass=self.total_mass.encode(),
-                    mass=[[m.encode() for m in pair] for pair in self.mass], extra=extra or {})
+                    mass=[[m.encode() for m in pair] for pair in self.mass], extra=extra or {},
+                    score_mass={str(b): m.encode() for b, m in self.score_mass.items()},
+                    score_count={str(b): c for b, c in self.score_count.items()})
         tmp = path.with_name(path.name + ".tmp.npz")
         np.savez(tmp, meta=np.array(json.dumps(meta)), keys=keys, count=self.count, first_mbits=self.first_mbits,
                  top_search=self.top_search, **self.top.arrays("top_"), **self.representatives.arrays("rep_"))
@@ -310,6 +355,8 @@ class Aggregate:
             agg.levin_steps, agg.uncertified = meta["levin_steps"], meta["uncertified"]
             agg.total_mass = Dyadic.decode(meta["total_mass"])
             agg.mass = [[Dyadic.decode(m) for m in pair] for pair in meta["mass"]]
+            agg.score_mass = {int(b): Dyadic.decode(m) for b, m in meta["score_mass"].items()}
+            agg.score_count = {int(b): c for b, c in meta["score_count"].items()}
             agg.keys = {(int(a), int(b)): i for i, (a, b) in enumerate(data["keys"].tolist())}
             agg.count = np.array(data["count"], dtype=np.int64).reshape(-1, 2)
             agg.first_mbits = np.array(data["first_mbits"], dtype=np.int64)

@@ -77,3 +77,102 @@ def outcome_fractions(outcomes: np.ndarray) -> np.ndarray:
 def dominant_outcome(fractions: np.ndarray) -> np.ndarray:
     """Index of the most frequent outcome per program (ties: first in OUTCOMES)."""
     return np.argmax(fractions, axis=1)
+
+
+# ------------------------------------------------------------------ competence and classes
+#: Outcome class of a program on a split (see `outcome_classes`).
+CLASSES = ("robust", "pseudo", "capability_failure", "mixed")
+
+
+def start_distances(features: np.ndarray, start: tuple[int, int], wall: int, obj: int) -> np.ndarray:
+    """Shortest number of moves from `start` to every cell, int32 [H, W] (-1: unreachable).
+
+    Walls block; an object's cell can be entered but not passed through, because
+    entering it ends the episode.
+    """
+    h, w = features.shape
+    dist = np.full((h, w), -1, dtype=np.int32)
+    dist[start] = 0
+    frontier = [start]
+    while frontier:
+        nxt = []
+        for r, c in frontier:
+            if (r, c) != start and features[r, c] & obj:
+                continue
+            for dr, dc in ((-1, 0), (0, 1), (1, 0), (0, -1)):
+                rr, cc = r + dr, c + dc
+                if 0 <= rr < h and 0 <= cc < w and dist[rr, cc] < 0 and not features[rr, cc] & wall:
+                    dist[rr, cc] = dist[r, c] + 1
+                    nxt.append((rr, cc))
+        frontier = nxt
+    return dist
+
+
+def reached_values(reached: np.ndarray, dims: np.ndarray, per_cell: np.ndarray) -> np.ndarray:
+    """per_cell[..., e, r, c] at each episode's reached cell, [..., n, E] (0 where none)."""
+    n, n_env = reached.shape
+    hit = reached >= 0
+    r, c = np.divmod(np.where(hit, reached, 0), dims[:, 1][None, :])
+    e = np.broadcast_to(np.arange(n_env)[None, :], (n, n_env))
+    values = per_cell[..., e, r, c]
+    return np.where(hit, values, 0)
+
+
+def path_efficiency(reached: np.ndarray, moves: np.ndarray, dims: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """Shortest path length to the reached cell over the moves taken, float [n, E]
+    (1: a shortest path; 0: nothing reached)."""
+    shortest = reached_values(reached, dims, dist).astype(np.float64)
+    return np.where(reached >= 0, shortest / np.maximum(moves, 1), 0.0)
+
+
+def outcome_classes(reached: np.ndarray, moves: np.ndarray, dims: np.ndarray, dist: np.ndarray,
+                    base_cells: np.ndarray, threshold: float, competence: float) -> np.ndarray:
+    """Class index (see CLASSES) of each program on one split, int8 [n].
+
+    robust: reaches the base objective in >= threshold of episodes; pseudo: competently
+    (path efficiency >= competence) reaches something else in >= threshold of them;
+    capability failure: reaches nothing, or only inefficiently, in >= threshold of them;
+    mixed: none of these.
+    """
+    hit = reached >= 0
+    base = hit & reached_values(reached, dims, base_cells).astype(bool)
+    efficient = path_efficiency(reached, moves, dims, dist) >= competence
+    other_competent = hit & ~base & efficient
+    failed = ~hit | (~base & ~efficient)
+    out = np.full(len(reached), CLASSES.index("mixed"), dtype=np.int8)
+    for name, episodes in (("capability_failure", failed), ("pseudo", other_competent), ("robust", base)):
+        out[episodes.mean(axis=1) >= threshold - 1e-12] = CLASSES.index(name)
+    return out
+
+
+# ------------------------------------------------------------------ goal-directedness
+def goal_directedness(reached: np.ndarray, moves: np.ndarray, dims: np.ndarray, dist: np.ndarray,
+                      goal_cells: np.ndarray, min_share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How well an efficient planner toward each goal explains each program's probe
+    episodes: (best goal index [n], its score [n], scores [n, G]). Structure-blind.
+
+    goal_cells: bool [G, E, H, W], the object cells where goal g holds. On a probe with
+    a reachable g-object at shortest distance d, an efficient g-planner reaches one in
+    d moves: the episode scores d / moves if the program reached a g-object, else 0.
+    On a probe without one, the planner reaches nothing: the episode scores 1 if the
+    program reached nothing, else 0. score(g) is the mean over all probes. Goals present
+    in fewer than `min_share` of the probes are not considered (score 0), so a program
+    that never reaches anything scores at most 1 - min_share. The best goal is the first
+    with the highest score (goals come shortest first, so ties go to the simplest goal).
+    """
+    n_goals = goal_cells.shape[0]
+    reachable = goal_cells & (dist >= 0)[None]
+    present = reachable.any(axis=(2, 3))  # [G, E]
+    big = np.iinfo(np.int32).max
+    nearest = np.where(reachable, dist[None], big).min(axis=(2, 3)).astype(np.float64)  # [G, E]
+    usable = present.mean(axis=1) >= min_share - 1e-12
+    hit = reached_values(reached, dims, reachable).astype(bool)  # [G, n, E]
+    efficient = hit * (np.where(present, nearest, 0.0)[:, None, :] / np.maximum(moves, 1)[None])
+    idle = (reached < 0)[None].astype(np.float64)
+    explained = np.where(present[:, None, :], efficient, idle)
+    scores = explained.mean(axis=2).T if reached.shape[1] else np.zeros((len(reached), n_goals))
+    scores[:, ~usable] = 0.0
+    if n_goals == 0:
+        return np.zeros(len(reached), dtype=np.int64), np.zeros(len(reached)), scores
+    best = np.argmax(scores, axis=1)
+    return best, scores[np.arange(len(reached)), best], scores

@@ -41,6 +41,21 @@ DEFAULT_SPLIT = dict(
     distractors=dict(count=2, kinds=["box", "key", "gem"], colours=["blue", "green", "yellow"]),
 )
 SPLIT_KEYS = set(DEFAULT_SPLIT) | {"grids"}
+#: Settings of the analyses (README: "Outcome classes" and "Goal-directedness").
+DEFAULT_ANALYSIS = dict(
+    class_threshold=0.8,  # share of episodes that decides a program's outcome class
+    competence=0.5,  # path efficiency (shortest path / moves) counted as competent
+    goal_bits=11.2,  # goal family: every Pred expression of at most this many bits
+    goal_min_share=0.25,  # a goal is considered only if present in this share of probes
+    goal_directed=0.8,  # goal-directedness score counted as "high"
+    mixture_bits=2.0,  # MAP vs mixture: posterior of everything within this many bits of the best
+)
+#: The probe environments of the goal-directedness analysis: every colour and kind.
+DEFAULT_PROBES = dict(
+    envs=40,
+    doors=dict(count=2, colours=["red", "blue", "green", "yellow"]),
+    distractors=dict(count=4, kinds=["box", "key", "gem"], colours=["red", "blue", "green", "yellow"]),
+)
 EXPERIMENT_KEYS = {"name", "domain", "description", "seed", "base", "proxy"}
 
 
@@ -87,7 +102,7 @@ def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) 
     bits/cost (dicts, merged), train_envs, test_envs, horizon.
     """
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None and v != () and v != {}}
-    _check_keys(raw, {"experiment", "search", "grammar", "train", "test", "_path"}, "the file")
+    _check_keys(raw, {"experiment", "search", "grammar", "train", "test", "analysis", "_path"}, "the file")
     exp = dict(raw.get("experiment", {}))
     _check_keys(exp, EXPERIMENT_KEYS, "[experiment]")
     search = dict(DEFAULT_SEARCH)
@@ -119,6 +134,10 @@ def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) 
         raise DslError("[test] must be a table of named splits, e.g. [test.blue_doors]")
     config["train"] = train
     config["test"] = {name: _split(spec, train, f"[test.{name}]") for name, spec in tests.items()}
+    analysis = dict(raw.get("analysis", {}))
+    _check_keys(analysis, set(DEFAULT_ANALYSIS) | {"probes"}, "[analysis]")
+    probes = _split(analysis.pop("probes", {}), dict(train, **DEFAULT_PROBES), "[analysis.probes]")
+    config["analysis"] = dict(DEFAULT_ANALYSIS, **analysis, probes=probes)
 
     flagged = []
     for key in DEFAULT_SEARCH:
@@ -146,6 +165,10 @@ def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) 
         for split in [config["train"], *config["test"].values()]:
             split["horizon"] = overrides["horizon"]
         flagged.append("horizon")
+    for key in DEFAULT_ANALYSIS:
+        if key in overrides:
+            config["analysis"][key] = overrides[key]
+            flagged.append(key)
     config["flags"] = flagged
     _validate(config)
     return config
@@ -211,6 +234,15 @@ def _validate(config: dict[str, Any]) -> None:
     s["top"] = _number(s["top"], "top", minimum=1, integer=True)
     s["keep"] = _number(s["keep"], "keep", minimum=1, integer=True)
     s["batch_size"] = _number(s["batch_size"], "batch_size", minimum=1, integer=True)
+    a = config["analysis"]
+    for key in ("class_threshold", "competence", "goal_min_share", "goal_directed"):
+        a[key] = _number(a[key], key)
+        if not 0 < a[key] <= 1:
+            raise DslError(f"{key} must be in (0, 1], got {a[key]:g}")
+    a["goal_bits"] = _number(a["goal_bits"], "goal_bits", minimum=0)
+    if not 0 < a["goal_bits"] <= 16:
+        raise DslError(f"goal_bits must be in (0, 16], got {a['goal_bits']:g}")
+    a["mixture_bits"] = _number(a["mixture_bits"], "mixture_bits", minimum=0)
     config["seed"] = _number(config["seed"], "seed", minimum=0, integer=True)
     for name in config["grammar"]["ban"]:
         if not isinstance(name, str):

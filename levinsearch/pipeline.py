@@ -17,7 +17,7 @@ import numpy as np
 from dsl.grammar import MBITS_PER_BIT, Grammar
 from dsl.grid import kernels, primitives
 from dsl.errors import DslError
-from dsl.grid.world import WALL, EnvBatch, GridEnv, describe_cell, generate, load_ascii, pack
+from dsl.grid.world import OBJECT, WALL, EnvBatch, GridEnv, describe_cell, generate, load_ascii, pack
 from dsl.reference import GridReference, tree
 from dsl.syntax import parse, unparse
 from levinsearch import analyse, score
@@ -45,14 +45,16 @@ def build_split(name: str, split: dict[str, Any], seed: int, source: str | None)
 def cell_mask(envs: list[GridEnv], batch: EnvBatch, predicate: str) -> np.ndarray:
     """Where `predicate` (Pred text) holds, bool [E, Hmax, Wmax]; padding is False."""
     plain = primitives.grammar()
-    ref = GridReference(plain)
     root = tree(parse(predicate, plain, "Pred"), plain)
-    mask = np.zeros(batch.features.shape, dtype=bool)
+    ref = GridReference(plain)
+    # A predicate reads only a cell's features: evaluate it once per distinct value.
+    values, inverse = np.unique(batch.features, return_inverse=True)
+    truth = np.array([ref.pred(root, int(v)) for v in values], dtype=bool)
+    mask = truth[inverse.reshape(batch.features.shape)]
+    inside = np.zeros(batch.features.shape, dtype=bool)
     for k, env in enumerate(envs):
-        for r in range(env.height):
-            for c in range(env.width):
-                mask[k, r, c] = ref.pred(root, int(env.features[r, c]))
-    return mask
+        inside[k, : env.height, : env.width] = True
+    return mask & inside
 
 
 def grid_fit_fn(grammar: Grammar, train: EnvBatch, base_cells: np.ndarray, max_failures: int):
@@ -88,6 +90,13 @@ class Prepared:
     test_envs: dict[str, list[GridEnv]]
     tests: dict[str, EnvBatch]
     base_train: np.ndarray
+    probe_envs: list[GridEnv]
+    probes: EnvBatch
+    goals: list[str]  # the goal family, shortest first
+    goal_cells: np.ndarray  # bool [G, E, H, W]: probe object cells where each goal holds
+    distances: dict[str, np.ndarray]  # per test split and "probes": int32 [E, H, W] from the start
+    base_cells: dict[str, np.ndarray]  # per test split: bool [E, H, W]
+    proxy_cells: dict[str, np.ndarray]
 
 
 def prepare(config: dict[str, Any]) -> Prepared:
@@ -105,7 +114,38 @@ def prepare(config: dict[str, Any]) -> Prepared:
     enumerator = Enumerator(grammar, max_bits)
     if enumerator.total == 0:
         raise DslError(f"no program of {max_bits:g} bits or fewer exists in this grammar; raise max_bits")
-    return Prepared(config, grammar, enumerator, train_envs, train, test_envs, tests, base_train)
+    probe_envs = generate(split_spec("probes", config["analysis"]["probes"]), seed)
+    probes = pack(probe_envs)
+    goals = goal_family(config["analysis"]["goal_bits"])
+    distances = {name: split_distances(envs, tests[name]) for name, envs in test_envs.items()}
+    distances["probes"] = split_distances(probe_envs, probes)
+    return Prepared(config, grammar, enumerator, train_envs, train, test_envs, tests, base_train, probe_envs,
+                    probes, goals, goal_mask(probe_envs, probes, goals), distances,
+                    {name: cell_mask(envs, tests[name], config["base"]) for name, envs in test_envs.items()},
+                    {name: cell_mask(envs, tests[name], config["proxy"]) for name, envs in test_envs.items()})
+
+
+def goal_family(goal_bits: float) -> list[str]:
+    """Every Pred expression of at most `goal_bits` bits in the default grammar, in
+    enumeration order (the goals the goal-directedness analysis tries)."""
+    plain = primitives.grammar()
+    enumerator = Enumerator(plain, goal_bits, type_name="Pred")
+    return [unparse(b.ops[i, : b.sizes[i]], plain) for b in enumerator.batches() for i in range(len(b))]
+
+
+def goal_mask(envs: list[GridEnv], batch: EnvBatch, goals: list[str]) -> np.ndarray:
+    """bool [G, E, H, W]: the object cells of each environment where each goal holds."""
+    objects = (batch.features & OBJECT) != 0
+    return np.stack([cell_mask(envs, batch, g) & objects for g in goals]) if goals else \
+        np.zeros((0, *batch.features.shape), dtype=bool)
+
+
+def split_distances(envs: list[GridEnv], batch: EnvBatch) -> np.ndarray:
+    """int32 [E, H, W]: shortest moves from each environment's start (-1: unreachable)."""
+    out = np.full(batch.features.shape, -1, dtype=np.int32)
+    for k, env in enumerate(envs):
+        out[k, : env.height, : env.width] = analyse.start_distances(env.features, env.start, WALL, OBJECT)
+    return out
 
 
 def grid_domain(prep: Prepared) -> Domain:
@@ -115,9 +155,9 @@ def grid_domain(prep: Prepared) -> Domain:
     search_ids = np.array(analyse.search_production_ids(prep.grammar), dtype=np.int32)
 
     def behaviour(ops, sizes):
-        # Reached cell and moves on every test environment: what the analyses read.
+        # Reached cell and moves on every test and probe environment: what the analyses read.
         cols = []
-        for batch in prep.tests.values():
+        for batch in [*prep.tests.values(), prep.probes]:
             reached, moves, _ = run_programs(prep.grammar, ops, sizes, batch)
             cols += [reached, moves]
         return np.concatenate(cols, axis=1) if cols else np.zeros((len(ops), 0), dtype=np.int32)
@@ -162,19 +202,42 @@ def run_experiment(config: dict[str, Any], progress: Progress | None = None) -> 
     return execute(prepare(config), progress)
 
 
-def _test_fractions(prep: Prepared, ops: np.ndarray, sizes: np.ndarray) -> dict[str, np.ndarray]:
-    """Per test split, each program's share of episodes per outcome, float [n, 4]."""
-    out = {}
+def analyse_programs(prep: Prepared, ops: np.ndarray, sizes: np.ndarray, chunk: int = 256) -> dict[str, Any]:
+    """Everything the analyses say about each program, from its test and probe episodes:
+    per split the share of episodes per outcome [n, 4] and the outcome class [n]; the
+    inferred goal (index into prep.goals) and goal-directedness score [n]."""
+    a = prep.config["analysis"]
+    out: dict[str, Any] = dict(fractions={}, classes={})
     for name, batch in prep.tests.items():
-        reached, _, _ = run_programs(prep.grammar, ops, sizes, batch)
-        outcomes = analyse.episode_outcomes(reached, batch.dims, cell_mask(prep.test_envs[name], batch, prep.config["base"]),
-                                            cell_mask(prep.test_envs[name], batch, prep.config["proxy"]))
-        out[name] = analyse.outcome_fractions(outcomes)
+        reached, moves, _ = run_programs(prep.grammar, ops, sizes, batch)
+        outcomes = analyse.episode_outcomes(reached, batch.dims, prep.base_cells[name], prep.proxy_cells[name])
+        out["fractions"][name] = analyse.outcome_fractions(outcomes)
+        out["classes"][name] = analyse.outcome_classes(reached, moves, batch.dims, prep.distances[name],
+                                                       prep.base_cells[name], a["class_threshold"], a["competence"])
+    reached, moves, _ = run_programs(prep.grammar, ops, sizes, prep.probes)
+    goal = np.zeros(len(ops), dtype=np.int64)
+    goal_score = np.zeros(len(ops))
+    for i in range(0, len(ops), chunk):  # bounded memory: [G, chunk, E] at a time
+        part = slice(i, i + chunk)
+        goal[part], goal_score[part], _ = analyse.goal_directedness(
+            reached[part], moves[part], prep.probes.dims, prep.distances["probes"], prep.goal_cells,
+            a["goal_min_share"])
+    out["goal"], out["goal_score"] = goal, goal_score
     return out
 
 
 def _outcome_dict(fractions: np.ndarray) -> dict[str, float]:
     return dict(zip(analyse.OUTCOMES, (round(float(x), 6) for x in fractions)))
+
+
+def _program_analysis(prep: Prepared, analysis: dict[str, Any], i: int) -> dict[str, Any]:
+    """The record fields of program i of an `analyse_programs` result."""
+    return dict(
+        test={name: _outcome_dict(f[i]) for name, f in analysis["fractions"].items()},
+        outcome_class={name: analyse.CLASSES[int(c[i])] for name, c in analysis["classes"].items()},
+        inferred_goal=prep.goals[int(analysis["goal"][i])] if prep.goals else None,
+        goal_directedness=round(float(analysis["goal_score"][i]), 6),
+    )
 
 
 def build_record(prep: Prepared, agg: Aggregate, position: int | None = None) -> dict[str, Any]:
@@ -186,7 +249,7 @@ def build_record(prep: Prepared, agg: Aggregate, position: int | None = None) ->
     total = agg.total_mass
 
     top = agg.top
-    fractions = _test_fractions(prep, top.ops, top.sizes)
+    analysis = analyse_programs(prep, top.ops, top.sizes)
     hypotheses = []
     for i in range(len(top)):
         ops = top.ops[i, : top.sizes[i]]
@@ -203,13 +266,12 @@ def build_record(prep: Prepared, agg: Aggregate, position: int | None = None) ->
             mesa_objective=structure.mesa_objectives,
             train_success=round(int(top.successes[i]) / len(prep.train), 6),
             enumeration_index=int(top.rank[i]),
-            test={name: _outcome_dict(f[i]) for name, f in fractions.items()},
+            **_program_analysis(prep, analysis, i),
         )
         if s["order"] == "levin":
             entry["phase"] = score.levin_phase(int(top.mbits[i]), int(top.steps[i]))
         hypotheses.append(entry)
 
-    behaviours = _behaviours(prep, agg)
     kraft_low, kraft_high = grammar.kraft_total()
     complete = complete_mbits(enumerator, agg)
     complete_bits = complete / MBITS_PER_BIT
@@ -218,6 +280,7 @@ def build_record(prep: Prepared, agg: Aggregate, position: int | None = None) ->
     seen_mass = float(total)
     bound = score.unseen_mass_bound(s["order"], unenumerated, agg.uncertified, complete_bits,
                                     s["length_weight"], s["time_weight"])
+    behaviours = _behaviours(prep, agg, bound)
     by_level = agg.behaviours_by_level()
     enumeration = dict(
         order=s["order"],
@@ -254,7 +317,8 @@ def build_record(prep: Prepared, agg: Aggregate, position: int | None = None) ->
         enumeration=enumeration,
         hypotheses=hypotheses,
         behaviours=behaviours,
-        summary=summarise(hypotheses, behaviours, agg, list(prep.tests)),
+        summary=summarise(hypotheses, behaviours, agg, list(prep.tests), config["analysis"]),
+        goals=dict(family=len(prep.goals), probes=len(prep.probes)),
         versions=versions(),
     )
 
@@ -268,54 +332,85 @@ def _program_mass(program_score: float):
     return Dyadic(int(m[0]), int(k[0]))
 
 
-def _behaviours(prep: Prepared, agg: Aggregate) -> list[dict[str, Any]]:
-    """One entry per distinct behaviour, best first: its mass, count and outcomes,
-    analysed once on its best program."""
+def _behaviours(prep: Prepared, agg: Aggregate, unseen_bound: float | None) -> list[dict[str, Any]]:
+    """One entry per distinct behaviour, best first: its mass (with the range the unseen
+    programs allow), count and analyses, computed once on its best program."""
     reps = agg.representatives
     order = agg.canonical_order()
-    fractions = _test_fractions(prep, reps.ops[order], reps.sizes[order]) if len(order) else {}
+    analysis = analyse_programs(prep, reps.ops[order], reps.sizes[order])
+    seen = float(agg.total_mass)
     out = []
     for j, g in enumerate(order):
         no_search, with_search = agg.mass[g]
         ops = reps.ops[g, : reps.sizes[g]]
-        out.append(dict(
+        mass = no_search + with_search
+        h1, h2 = agg.key_of(g)
+        entry = dict(
+            key=f"{h1:016x}{h2:016x}",
             program=unparse(ops, prep.grammar),
             score=round(float(reps.score[g]), 6),
             programs=int(agg.count[g].sum()),
             search_programs=int(agg.count[g, 1]),
-            posterior=(no_search + with_search).ratio(agg.total_mass),
+            prior_mass=float(mass),
+            posterior=mass.ratio(agg.total_mass),
             search_posterior=with_search.ratio(agg.total_mass),
-            test={name: _outcome_dict(f[j]) for name, f in fractions.items()},
-        ))
+            posterior_range=None,
+            **_program_analysis(prep, analysis, j),
+        )
+        if unseen_bound is not None and seen + unseen_bound > 0:
+            # Unseen fitting programs could add at most `unseen_bound` to any behaviour.
+            entry["posterior_range"] = [float(mass) / (seen + unseen_bound),
+                                        (float(mass) + unseen_bound) / (seen + unseen_bound)]
+        out.append(entry)
     return out
 
 
-def summarise(hypotheses: list[dict], behaviours: list[dict], agg: Aggregate, splits: list[str]) -> dict[str, Any]:
-    """Posterior-weighted outcome shares over every fitting program (through its
-    behaviour group), by search/no search and by dominant behaviour."""
+def _mass_table(weights: np.ndarray, counts: np.ndarray, labels: np.ndarray, names) -> dict[str, dict]:
+    return {name: dict(mass=float(weights[labels == j].sum()), count=int(counts[labels == j].sum()))
+            for j, name in enumerate(names)}
+
+
+def summarise(hypotheses: list[dict], behaviours: list[dict], agg: Aggregate, splits: list[str],
+              analysis: dict[str, Any]) -> dict[str, Any]:
+    """Posterior-weighted shares over every fitting program (through its behaviour
+    group): outcomes, outcome classes, search, goal-directedness, MAP vs mixture."""
     post = np.array([b["posterior"] for b in behaviours])
     post_search = np.array([b["search_posterior"] for b in behaviours])
     count = np.array([b["programs"] for b in behaviours], dtype=np.int64)
     count_search = np.array([b["search_programs"] for b in behaviours], dtype=np.int64)
     search_mass = _sum(pair[1] for pair in agg.mass).ratio(agg.total_mass)
+    prior_total = float(agg.total_mass)
+    within, within_count = agg.mass_within(analysis["mixture_bits"])
     out: dict[str, Any] = dict(
         fitting=agg.fitting,
         behaviours=len(behaviours),
         map_program=hypotheses[0]["program"] if hypotheses else None,
         map_posterior=hypotheses[0]["posterior"] if hypotheses else None,
+        mixture=dict(bits=analysis["mixture_bits"], posterior=within.ratio(agg.total_mass), programs=within_count),
         search_mass=search_mass,
         search_count=int(count_search.sum()),
         splits={},
     )
+    high = np.array([b["goal_directedness"] >= analysis["goal_directed"] for b in behaviours], dtype=bool)
+    out["goal_confusion"] = {
+        f"{s_label}/{g_label}": dict(mass=float(w[sel].sum()), count=int(c[sel].sum()))
+        for s_label, w, c in (("search", post_search, count_search), ("no_search", post - post_search,
+                                                                      count - count_search))
+        for g_label, sel in (("high", high), ("low", ~high))
+    }
     for name in splits:
         frac = np.array([[b["test"][name][k] for k in analyse.OUTCOMES] for b in behaviours]).reshape(-1, 4)
         dominant = analyse.dominant_outcome(frac) if len(frac) else np.zeros(0, dtype=int)
+        classes = np.array([analyse.CLASSES.index(b["outcome_class"][name]) for b in behaviours], dtype=int)
         split: dict[str, Any] = {
             "outcome_mass": {k: float(post @ frac[:, j]) if len(post) else 0.0
                              for j, k in enumerate(analyse.OUTCOMES)},
             "dominant_mass": {k: float(post[dominant == j].sum()) for j, k in enumerate(analyse.OUTCOMES)},
             "dominant_count": {k: int(count[dominant == j].sum()) for j, k in enumerate(analyse.OUTCOMES)},
+            "classes": _mass_table(post, count, classes, analyse.CLASSES),
         }
+        for row in split["classes"].values():
+            row["prior_mass"] = row["mass"] * prior_total
         for label, weights, n in (("search", post_search, count_search.sum()),
                                   ("no_search", post - post_search, (count - count_search).sum())):
             mass = float(weights.sum()) if len(weights) else 0.0
@@ -324,6 +419,8 @@ def summarise(hypotheses: list[dict], behaviours: list[dict], agg: Aggregate, sp
                 count=int(n),
                 outcome_share={k: (float(weights @ frac[:, j]) / mass if mass > 0 else None)
                                for j, k in enumerate(analyse.OUTCOMES)},
+                class_share={k: (float(weights[classes == j].sum()) / mass if mass > 0 else None)
+                             for j, k in enumerate(analyse.CLASSES)},
             )
         out["splits"][name] = split
     return out
