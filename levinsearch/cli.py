@@ -16,6 +16,7 @@ from dsl.errors import DslError
 from dsl.grid import primitives
 from dsl.grid.world import ASCII_HELP, load_ascii
 from levinsearch import backends, experiments, pipeline, report, runs
+from levinsearch import sweep as sweep_mod
 
 DOMAINS = ("grid",)
 
@@ -211,6 +212,70 @@ def _kernels_cached() -> bool:
     return any(Path(kernels.__file__).parent.glob("__pycache__/kernels.*.nbi"))
 
 
+@cli.command(name="sweep")
+@click.argument("experiment")
+@click.option("--set", "settings", multiple=True, required=True, metavar="KEY=V1,V2,...",
+              help="A setting to vary (repeatable: the grid of all combinations). KEY is a path in the "
+                   "experiment file (search.time_weight, train.envs) or a short name (time_weight, ban, seed).")
+@click.option("--metric", type=click.Choice(list(sweep_mod.METRICS)), default="search", show_default=True,
+              help="The metric plotted against the first setting.")
+@click.option("--split", "split_name", help="The test split the metrics read [default: the experiment's first].")
+@click.option("--max-bits", type=float, help="Override max_bits at every point.")
+@scale_options
+@save_options
+@click.option("--progress/--no-progress", "show_progress", default=None,
+              help="Progress on stderr [default: on, off under --json].")
+@click.option("--json", "as_json", is_flag=True, help="Print the sweep record as JSON on stdout.")
+def sweep(experiment, settings, metric, split_name, max_bits, workers, backend, scheduler, shards, no_save,
+          runs_dir, show_progress, as_json):
+    """Run EXPERIMENT at every combination of the --set values and tabulate the metrics.
+
+    Example: levinsearch sweep double-edged-sword --set time_weight=0,0.5,1,2
+    """
+    backends.validate(backend, workers, scheduler, shards)
+    raw = experiments.load(experiment)
+    parsed = [sweep_mod.parse_setting(text) for text in settings]
+    points = sweep_mod.point_configs(raw, parsed, dict(max_bits=max_bits))
+    splits = list(points[0][1]["test"])
+    split = split_name or (splits[0] if splits else None)
+    for _, config in points:
+        if split not in config["test"]:
+            raise DslError(f"--split: no test split {split!r} (this experiment has: {', '.join(config['test'])})")
+    prepared = [pipeline.prepare(config) for _, config in points]  # all settings fail early, before any run
+    saved = None
+    if not no_save:
+        saved = runs.create(points[0][1], "sweep", Path(runs_dir),
+                            extra=dict(settings=[dict(key=k, values=v) for k, v in parsed]))
+    if show_progress is None:
+        show_progress = not as_json
+    done = []
+    options = dict(backend=backend, workers=workers, scheduler=scheduler, shards=shards)
+    for k, (setting, _), prep in zip(range(1, len(points) + 1), points, prepared):
+        label = ", ".join(f"{key.split('.')[-1]}={value}" for key, value in setting.items())
+        record = _with_progress(show_progress, f"[{k}/{len(points)}] {label}",
+                                lambda progress: runs.execute(prep, None, progress=progress, **options))
+        done.append((setting, record))
+        if saved is not None:
+            saved.write_point(k, record)
+        if record["enumeration"]["interrupted"]:
+            break
+    interrupted = len(done) < len(points) or done[-1][1]["enumeration"]["interrupted"]
+    record = sweep_mod.sweep_record(points[0][1]["name"], parsed, done, split, metric, interrupted)
+    rendered = report.sweep_report(record)
+    if saved is not None:
+        record["run"] = str(saved.path)
+        saved.update_manifest(status="interrupted" if interrupted else "complete", total=len(points),
+                              position=len(done))
+    if as_json:
+        _emit_json(record)
+    else:
+        _stdout().print(rendered)
+    if saved is not None:
+        saved.write_record(record, _render_text(rendered))
+    if interrupted:
+        sys.exit(130)
+
+
 @cli.command(name="report")
 @click.argument("run_ref", metavar="RUN", default="latest")
 @runs_dir_option
@@ -221,6 +286,8 @@ def report_command(run_ref, runs_dir, as_json):
     record = saved.record()
     if as_json:
         _emit_json(record)
+    elif record.get("schema") == sweep_mod.SCHEMA:
+        _stdout().print(report.sweep_report(record))
     else:
         _stdout().print(report.run_report(record))
 

@@ -28,7 +28,8 @@ def run_report(record: dict[str, Any]) -> Group:
     """The whole report of one run."""
     parts = [_header(record), _enumeration(record)]
     if record["hypotheses"]:
-        parts += [_hypotheses(record), _outcomes(record), _reading(record)]
+        parts += [_hypotheses(record), _behaviour_table(record), _outcomes(record), _classes(record),
+                  _goal_confusion(record), _reading(record)]
     else:
         parts.append(Panel(Text(
             "No program fits the training environments within the enumeration bound. "
@@ -159,17 +160,185 @@ def _outcomes(record: dict[str, Any]) -> Table:
     return t
 
 
+CLASS_STYLE = {"robust": "green", "pseudo": "red", "capability_failure": "yellow", "mixed": "dim"}
+CLASS_LABEL = {"robust": "robust", "pseudo": "pseudo-aligned", "capability_failure": "capability failure",
+               "mixed": "mixed"}
+
+
+def _behaviour_table(record: dict[str, Any]) -> Table:
+    """The distinct behaviours, heaviest first, each shown by its best program."""
+    rows = record.get("behaviours", [])
+    top = record["config"]["search"]["top"]
+    splits = list(record["environments"]["test"])
+    t = Table(title=f"top {min(top, len(rows))} of {len(rows):,} distinct behaviours (programs that act "
+              "identically on every test and probe grid, shown by the best of them)",
+              box=box.SIMPLE_HEAD, title_justify="left")
+    t.add_column("program", overflow="fold")
+    t.add_column("programs", justify="right")
+    t.add_column("posterior", justify="right")
+    t.add_column("with unseen", justify="right")
+    t.add_column("search", justify="right")
+    for name in splits:
+        t.add_column(f"class on {name}")
+    t.add_column("inferred goal (score)")
+    for b in sorted(rows, key=lambda b: -b["posterior"])[:top]:
+        rng = b.get("posterior_range")
+        row = [b["program"], f"{b['programs']:,}", pct(b["posterior"]),
+               f"{pct(rng[0])}–{pct(rng[1])}" if rng else "—",
+               pct(b["search_posterior"] / b["posterior"]) if b["posterior"] > 0 else "—"]
+        for name in splits:
+            c = b["outcome_class"][name]
+            row.append(Text(CLASS_LABEL[c], style=CLASS_STYLE[c]))
+        row.append(f"{b['inferred_goal']} ({b['goal_directedness']:.2f})")
+        t.add_row(*row)
+    return t
+
+
+def _classes(record: dict[str, Any]) -> Table:
+    s = record["summary"]
+    a = record["config"]["analysis"]
+    t = Table(title=f"posterior mass by outcome class (threshold {a['class_threshold']:g} of episodes; "
+              f"competent = path efficiency ≥ {a['competence']:g})", box=box.SIMPLE_HEAD, title_justify="left")
+    t.add_column("split")
+    t.add_column("programs")
+    for key in CLASS_STYLE:
+        t.add_column(CLASS_LABEL[key], justify="right", style=CLASS_STYLE[key])
+    for name, split in s["splits"].items():
+        t.add_row(name, "all (posterior)", *(pct(split["classes"][k]["mass"]) for k in CLASS_STYLE))
+        t.add_row("", "all (prior mass)", *(mass(split["classes"][k]["prior_mass"]) for k in CLASS_STYLE))
+        t.add_row("", "all (count)", *(f"{split['classes'][k]['count']:,}" for k in CLASS_STYLE))
+        for label in ("search", "no_search"):
+            part = split[label]
+            t.add_row("", f"{label.replace('_', ' ')} (share)", *(pct(part["class_share"][k]) for k in CLASS_STYLE))
+    return t
+
+
+def _goal_confusion(record: dict[str, Any]) -> Table:
+    s = record["summary"]
+    a = record["config"]["analysis"]
+    g = record.get("goals", {})
+    t = Table(title=f"structural search vs behavioural goal-directedness (high: score ≥ {a['goal_directed']:g}; "
+              f"{g.get('family', '?')} goals of ≤ {a['goal_bits']:g} bits on {g.get('probes', '?')} probe grids)",
+              box=box.SIMPLE_HEAD, title_justify="left")
+    t.add_column("")
+    t.add_column("goal-directed: high", justify="right")
+    t.add_column("goal-directed: low", justify="right")
+    for label in ("search", "no_search"):
+        cells = [s["goal_confusion"][f"{label}/{level}"] for level in ("high", "low")]
+        t.add_row(label.replace("_", " "), *(f"{c['count']:,} programs · {pct(c['mass'])}" for c in cells))
+    return t
+
+
 def _reading(record: dict[str, Any]) -> Text:
     s = record["summary"]
     lines = Text()
     lines.append(f"MAP program {s['map_program']} holds {pct(s['map_posterior'])} of the posterior; "
                  f"programs with embedded search hold {pct(s['search_mass'])}.\n")
+    mix = s.get("mixture")
+    if mix:
+        lines.append(f"The {mix['programs']:,} programs within {mix['bits']:g} bits of the best score hold "
+                     f"{pct(mix['posterior'])} (MAP alone: {pct(s['map_posterior'])}).\n")
     for name, split in s["splits"].items():
         m = split["outcome_mass"]
         lines.append(f"On {name}, the posterior sends {pct(m['base'])} of episodes to the base objective, "
                      f"{pct(m['proxy'])} to the proxy, {pct(m['other'])} to other objects and "
                      f"{pct(m['none'])} nowhere.\n")
     return lines
+
+
+# ------------------------------------------------------------------ sweeps
+SWEEP_HEADINGS = {"search": "P(search)", "proxy_given_search": "P(proxy | search)", "robust": "P(robust)",
+                  "pseudo": "P(pseudo)", "capability_failure": "P(capability failure)", "base": "base episodes",
+                  "proxy": "proxy episodes", "fitting": "fitting", "unenumerated_mass": "unenumerated mass"}
+SWEEP_COLUMNS = ("search", "proxy_given_search", "robust", "capability_failure", "fitting", "unenumerated_mass")
+
+
+def _metric_text(name: str, value) -> str:
+    if value is None:
+        return "—"
+    if name == "fitting":
+        return f"{value:,}"
+    if name == "unenumerated_mass":
+        return mass(value)
+    return pct(value)
+
+
+def _setting_text(value) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(map(str, value)) + "]" if value else "none"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def sweep_report(record: dict[str, Any]) -> Group:
+    """A sweep: one row per setting, the pairwise distances, and a plot of the metric."""
+    keys = [s["key"] for s in record["settings"]]
+    t = Table(title=f"sweep of {record['experiment']} (metrics on split {record['split']})", box=box.SIMPLE_HEAD,
+              title_justify="left")
+    for key in keys:
+        t.add_column(key.split(".")[-1])
+    for name in SWEEP_COLUMNS:
+        t.add_column(SWEEP_HEADINGS[name], justify="right")
+    t.add_column("MAP program", overflow="fold")
+    for p in record["points"]:
+        row = [Text(_setting_text(p["setting"][k])) for k in keys]
+        row += [_metric_text(name, p["metrics"][name]) for name in SWEEP_COLUMNS]
+        row.append(p["map_program"] or "—")
+        t.add_row(*row, style="yellow" if p["interrupted"] else None)
+    parts: list = [t, _sweep_distances(record, keys)]
+    plot = _sweep_plot(record, keys)
+    if plot is not None:
+        parts.append(plot)
+    if record.get("interrupted"):
+        parts.append(Text("interrupted: the rows above are the settings that finished (a yellow row stopped "
+                          "part-way)", style="bold red"))
+    if record.get("run"):
+        parts.append(Text(f"saved: {record['run']}", style="dim"))
+    return Group(*parts)
+
+
+def _sweep_distances(record: dict[str, Any], keys: list[str]) -> Table:
+    labels = [", ".join(_setting_text(p["setting"][k]) for k in keys) for p in record["points"]]
+    t = Table(title="total variation distance between the posterior distributions over behaviours "
+              "(upper right) and over outcome classes (lower left)", box=box.SIMPLE_HEAD, title_justify="left")
+    t.add_column("")
+    for label in labels:
+        t.add_column(Text(label), justify="right")
+    d_beh, d_cls = record["distances"]["behaviour"], record["distances"]["outcome_class"]
+    for i, label in enumerate(labels):
+        cells = []
+        for j in range(len(labels)):
+            value = (d_beh if j > i else d_cls)[i][j]
+            cells.append("·" if i == j else "—" if value is None else f"{value:.3f}")
+        t.add_row(Text(label), *cells)
+    return t
+
+
+def _sweep_plot(record: dict[str, Any], keys: list[str]):
+    """The chosen metric against the first setting (one line per value of the others)."""
+    try:
+        from uniplot import plot_to_string
+    except ImportError:  # pragma: no cover - uniplot is a core dependency
+        return None
+    metric = record["metric"]
+    points = [p for p in record["points"] if p["metrics"].get(metric) is not None]
+    if len(points) < 2:
+        return None
+    first = keys[0]
+    numeric = all(isinstance(p["setting"][first], (int, float)) and not isinstance(p["setting"][first], bool)
+                  for p in points)
+    xs_all = [p["setting"][first] if numeric else k for k, p in enumerate(points)]
+    series: dict[str, tuple[list, list]] = {}
+    for x, p in zip(xs_all, points):
+        label = ", ".join(f"{k.split('.')[-1]}={_setting_text(p['setting'][k])}" for k in keys[1:]) or metric
+        xs, ys = series.setdefault(label, ([], []))
+        xs.append(x)
+        ys.append(p["metrics"][metric])
+    labels = list(series)
+    text = plot_to_string([series[k][1] for k in labels], [series[k][0] for k in labels], lines=True,
+                          legend_labels=labels if len(labels) > 1 else None, width=60, height=12,
+                          title=f"{SWEEP_HEADINGS.get(metric, metric)} against {first.split('.')[-1]}"
+                          + ("" if numeric else " (point number)"), color=len(labels) > 1)
+    return Text.from_ansi(text)
 
 
 # ------------------------------------------------------------------ other commands

@@ -86,6 +86,11 @@ class RunDir:
         if report_text is not None:
             (self.path / "report.txt").write_text(report_text)
 
+    def write_point(self, k: int, record: dict[str, Any]) -> None:
+        """A sweep's k-th point, as the full run record."""
+        (self.path / "points").mkdir(exist_ok=True)
+        _write_json(self.path / "points" / f"{k:03d}.json", record)
+
     def record(self) -> dict[str, Any]:
         return _read_json(self.path / "record.json", "record")
 
