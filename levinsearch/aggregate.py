@@ -166,14 +166,16 @@ class ScoreRule:
 class Aggregate:
     """Everything a run keeps about the programs judged so far (see the module docstring).
 
-    Per behaviour g: count[g] = (programs without search, with search), mass[g] the same
-    split of exact prior mass, first_mbits[g] the shortest length showing it, and
-    representatives[g] its best program.
+    Programs carry structural flags (a small bit set, e.g. bit 0: contains search), so
+    `kinds` = 2^(number of flags). Per behaviour g: count[g, f] the programs with flags f,
+    mass[g][f] their exact prior mass, first_mbits[g] the shortest length showing the
+    behaviour, and representatives[g] its best program.
     """
 
-    def __init__(self, width: int, keep: int):
+    def __init__(self, width: int, keep: int, kinds: int = 2):
         self.width = width
         self.keep = keep
+        self.kinds = kinds
         self.programs = 0  # judged
         self.fitting = 0
         self.levels: dict[int, list] = {}  # mbits -> [programs, fitting, seconds]
@@ -181,9 +183,9 @@ class Aggregate:
         self.uncertified = 0
         self.total_mass = Dyadic()
         self.top = Programs(width)
-        self.top_search = np.zeros(0, dtype=bool)
+        self.top_flags = np.zeros(0, dtype=np.int64)
         self.keys: dict[tuple[int, int], int] = {}
-        self.count = np.zeros((0, 2), dtype=np.int64)
+        self.count = np.zeros((0, kinds), dtype=np.int64)
         self.first_mbits = np.zeros(0, dtype=np.int64)
         self.mass: list[list[Dyadic]] = []
         self.representatives = Programs(width)
@@ -199,12 +201,14 @@ class Aggregate:
         self.programs += programs
         self.fitting += fitting
 
-    def add_fitting(self, found: Programs, search: np.ndarray, rows: np.ndarray) -> None:
-        """Fold in fitting programs with their search flags and behaviour rows."""
+    def add_fitting(self, found: Programs, flags: np.ndarray, rows: np.ndarray) -> None:
+        """Fold in fitting programs with their structural flags (int in [0, kinds)) and
+        behaviour rows."""
+        flags = np.asarray(flags, dtype=np.int64)
         n = len(found)
         if n == 0:
             return
-        self._add_top(found, search)
+        self._add_top(found, flags)
         keys = behaviour_keys(rows)
         uniq, inv = np.unique(keys, axis=0, return_inverse=True)
         inv = inv.reshape(-1)
@@ -223,7 +227,7 @@ class Aggregate:
                 self.keys[key] = first_new + j
             self._grow(len(new))
         g = gids[inv]
-        np.add.at(self.count, (g, search.astype(np.int64)), 1)
+        np.add.at(self.count, (g, flags), 1)
         np.minimum.at(self.first_mbits, g, found.mbits)
         # Representatives: replace where this batch holds a better program.
         for u, i in enumerate(best):
@@ -232,7 +236,7 @@ class Aggregate:
             if cur.sizes[gid] == 0 or (found.score[i], found.rank[i]) < (cur.score[gid], cur.rank[gid]):
                 self._set_program(cur, gid, found, i)
         m, k = dyadic_terms(found.score)
-        for (gid, s), term in exact_sums(np.stack([g, search.astype(np.int64)], axis=1), m, k):
+        for (gid, s), term in exact_sums(np.stack([g, flags], axis=1), m, k):
             self.mass[gid][s] = self.mass[gid][s] + term
             self.total_mass = self.total_mass + term
         # Mass by score, in millibit buckets: what "within k bits of the best" reads.
@@ -243,9 +247,9 @@ class Aggregate:
             self.score_count[int(bucket)] = self.score_count.get(int(bucket), 0) + int(n_in)
 
     def _grow(self, extra: int) -> None:
-        self.count = np.concatenate([self.count, np.zeros((extra, 2), dtype=np.int64)])
+        self.count = np.concatenate([self.count, np.zeros((extra, self.kinds), dtype=np.int64)])
         self.first_mbits = np.concatenate([self.first_mbits, np.full(extra, np.iinfo(np.int64).max)])
-        self.mass += [[Dyadic(), Dyadic()] for _ in range(extra)]
+        self.mass += [[Dyadic()] * self.kinds for _ in range(extra)]
         self.representatives = Programs.concat([self.representatives, Programs(self.width, extra)])
 
     @staticmethod
@@ -260,11 +264,11 @@ class Aggregate:
         for name, _ in _PROGRAM_FIELDS:
             getattr(table, name)[at] = getattr(source, name)[i]
 
-    def _add_top(self, found: Programs, search: np.ndarray) -> None:
+    def _add_top(self, found: Programs, flags: np.ndarray) -> None:
         both = Programs.concat([self.top, found])
-        flags = np.concatenate([self.top_search, search])
+        all_flags = np.concatenate([self.top_flags, flags])
         order = both.best_first()[: self.keep]
-        self.top, self.top_search = both.take(order), flags[order]
+        self.top, self.top_flags = both.take(order), all_flags[order]
 
     # -------------------------------------------------------------- merging
     def merge(self, other: "Aggregate") -> None:
@@ -278,7 +282,7 @@ class Aggregate:
             self.score_mass[bucket] = self.score_mass.get(bucket, Dyadic()) + mass
         for bucket, n in other.score_count.items():
             self.score_count[bucket] = self.score_count.get(bucket, 0) + n
-        self._add_top(other.top, other.top_search)
+        self._add_top(other.top, other.top_flags)
         new = [key for key in other.keys if key not in self.keys]
         first_new = len(self.keys)
         for j, key in enumerate(new):
@@ -312,6 +316,23 @@ class Aggregate:
         and in which order the work was done."""
         return self.representatives.best_first()
 
+    def flag_mass(self, g: int, bit: int) -> Dyadic:
+        """Exact mass of the programs of behaviour g that have flag `bit`."""
+        total = Dyadic()
+        for f in range(self.kinds):
+            if f >> bit & 1:
+                total = total + self.mass[g][f]
+        return total
+
+    def flag_count(self, g: int, bit: int) -> int:
+        return int(sum(self.count[g, f] for f in range(self.kinds) if f >> bit & 1))
+
+    def group_mass(self, g: int) -> Dyadic:
+        total = Dyadic()
+        for m in self.mass[g]:
+            total = total + m
+        return total
+
     def mass_within(self, bits: float) -> tuple[Dyadic, int]:
         """Exact mass and count of fitting programs whose score is within `bits` of the
         best (at millibit resolution)."""
@@ -334,7 +355,7 @@ class Aggregate:
         """Write to `path` (.npz) atomically: a checkpoint is either old or new, never half.
         `extra` (JSON-able) is stored alongside and returned by `load`."""
         keys = np.array(list(self.keys), dtype=np.uint64).reshape(-1, 2)
-        meta = dict(width=self.width, keep=self.keep, programs=self.programs, fitting=self.fitting,
+        meta = dict(width=self.width, keep=self.keep, kinds=self.kinds, programs=self.programs, fitting=self.fitting,
                     levels={str(k): v for k, v in self.levels.items()}, levin_steps=self.levin_steps,
                     uncertified=self.uncertified, total_mass=self.total_mass.encode(),
                     mass=[[m.encode() for m in pair] for pair in self.mass], extra=extra or {},
@@ -342,14 +363,14 @@ class Aggregate:
                     score_count={str(b): c for b, c in self.score_count.items()})
         tmp = path.with_name(path.name + ".tmp.npz")
         np.savez(tmp, meta=np.array(json.dumps(meta)), keys=keys, count=self.count, first_mbits=self.first_mbits,
-                 top_search=self.top_search, **self.top.arrays("top_"), **self.representatives.arrays("rep_"))
+                 top_flags=self.top_flags, **self.top.arrays("top_"), **self.representatives.arrays("rep_"))
         tmp.replace(path)
 
     @staticmethod
     def load(path: Path) -> tuple["Aggregate", dict]:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
-            agg = Aggregate(meta["width"], meta["keep"])
+            agg = Aggregate(meta["width"], meta["keep"], meta["kinds"])
             agg.programs, agg.fitting = meta["programs"], meta["fitting"]
             agg.levels = {int(k): v for k, v in meta["levels"].items()}
             agg.levin_steps, agg.uncertified = meta["levin_steps"], meta["uncertified"]
@@ -358,9 +379,9 @@ class Aggregate:
             agg.score_mass = {int(b): Dyadic.decode(m) for b, m in meta["score_mass"].items()}
             agg.score_count = {int(b): c for b, c in meta["score_count"].items()}
             agg.keys = {(int(a), int(b)): i for i, (a, b) in enumerate(data["keys"].tolist())}
-            agg.count = np.array(data["count"], dtype=np.int64).reshape(-1, 2)
+            agg.count = np.array(data["count"], dtype=np.int64).reshape(-1, agg.kinds)
             agg.first_mbits = np.array(data["first_mbits"], dtype=np.int64)
-            agg.top_search = np.array(data["top_search"], dtype=bool)
+            agg.top_flags = np.array(data["top_flags"], dtype=np.int64)
             agg.top = Programs.from_arrays(data, "top_")
             agg.representatives = Programs.from_arrays(data, "rep_")
         return agg, meta["extra"]

@@ -369,7 +369,7 @@ def show(program, grid_file, experiment, env_ref, horizon, seed, base, proxy, ba
             k = int(index)
         except ValueError:
             raise DslError(f"--env takes SPLIT:INDEX, e.g. train:0; got {env_ref!r}") from None
-        envs = pipeline.build_split(split, splits[split], config["seed"], config.get("source"))
+        envs = pipeline.all_splits(config)[split]
         if not 0 <= k < len(envs):
             raise DslError(f"--env: split {split!r} has environments 0..{len(envs) - 1}, not {k}")
         env = envs[k]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from dsl.errors import DslError
-from dsl.grid.world import SplitSpec
+from dsl.grid.world import COLOURS, KINDS, SplitSpec
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
 DEFAULT_EXPERIMENT = "red-door"
@@ -40,7 +40,9 @@ DEFAULT_SPLIT = dict(
     doors=dict(count=1, colours=["red"]),
     distractors=dict(count=2, kinds=["box", "key", "gem"], colours=["blue", "green", "yellow"]),
 )
-SPLIT_KEYS = set(DEFAULT_SPLIT) | {"grids"}
+#: Split keys that belong to one split and are not inherited by the test splits.
+OWN_SPLIT_KEYS = {"grids", "variant", "like", "trigger"}
+SPLIT_KEYS = set(DEFAULT_SPLIT) | OWN_SPLIT_KEYS
 #: Settings of the analyses (README: "Outcome classes" and "Goal-directedness").
 DEFAULT_ANALYSIS = dict(
     class_threshold=0.8,  # share of episodes that decides a program's outcome class
@@ -185,9 +187,39 @@ def _check_keys(table: Mapping, allowed: set, where: str) -> None:
 def _split(spec: Mapping, parent: Mapping, where: str) -> dict[str, Any]:
     _check_keys(spec, SPLIT_KEYS, where)
     out = copy.deepcopy(dict(parent))
-    out.pop("grids", None)
+    for key in OWN_SPLIT_KEYS:
+        out.pop(key, None)
     for key, value in spec.items():
-        if key in ("doors", "distractors"):
+        if key == "variant":
+            if not isinstance(value, Mapping):
+                raise DslError(f"{where}: variant must be a table like {{ share = 0.2, doors = {{ colours = [\"blue\"] }} }}")
+            _check_keys(value, {"share", "doors", "distractors"}, f"{where} variant")
+            share = _number(value.get("share", 0.0), f"{where} variant share")
+            if not 0 <= share <= 1:
+                raise DslError(f"{where}: variant share must be in [0, 1], got {share:g}")
+            variant = {"share": share}
+            for part in ("doors", "distractors"):
+                if part in value:
+                    allowed = {"count", "colours"} | ({"kinds"} if part == "distractors" else set())
+                    _check_keys(value[part], allowed, f"{where} variant {part}")
+                    variant[part] = dict(spec.get(part, parent.get(part, {})), **value[part])
+            out["variant"] = variant
+        elif key == "like":
+            if not isinstance(value, str):
+                raise DslError(f"{where}: like must name a split, e.g. like = \"train\"")
+            out["like"] = value
+        elif key == "trigger":
+            if not isinstance(value, Mapping):
+                raise DslError(f"{where}: trigger must be a table like {{ count = 1, colours = [\"yellow\"], kinds = [\"gem\"] }}")
+            _check_keys(value, {"count", "colours", "kinds"}, f"{where} trigger")
+            for colour in value.get("colours", []):
+                if colour not in COLOURS:
+                    raise DslError(f"{where}: unknown trigger colour {colour!r} (known: {', '.join(COLOURS)})")
+            for kind in value.get("kinds", []):
+                if kind not in KINDS:
+                    raise DslError(f"{where}: unknown trigger kind {kind!r} (known: {', '.join(KINDS)})")
+            out["trigger"] = dict(value)
+        elif key in ("doors", "distractors"):
             if not isinstance(value, Mapping):
                 raise DslError(f"{where}: {key} must be a table like {{ count = 1, colours = [\"red\"] }}")
             allowed = {"count", "colours"} | ({"kinds"} if key == "distractors" else set())

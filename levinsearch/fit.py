@@ -33,7 +33,8 @@ class Domain:
 
     fit: FitFn
     behaviour: BehaviourFn  # rows identical iff behaviour identical on the analysed environments
-    search: Callable[[np.ndarray], np.ndarray]  # ops [n, w] -> bool [n]: contains a search construct
+    structure: Callable[[np.ndarray], np.ndarray]  # ops [n, w] -> int flags [n] (bit 0: search)
+    flags: tuple[str, ...] = ("search",)  # names of the structural flag bits
 
 
 @dataclass
@@ -118,7 +119,7 @@ def judge_range(enumerator: Enumerator, domain: Domain, rule: ScoreRule, agg: Ag
             found.successes = successes[idx].astype(np.int32)
             found.rank = batch.first_index + idx.astype(np.int64)
             found.score = rule(found.mbits, found.steps)
-            agg.add_fitting(found, domain.search(found.ops), domain.behaviour(found.ops, found.sizes))
+            agg.add_fitting(found, domain.structure(found.ops), domain.behaviour(found.ops, found.sizes))
         agg.add_level_work(batch.mbits, n, len(idx), time.perf_counter() - t0)
         position = batch.first_index + n
         if after_batch:

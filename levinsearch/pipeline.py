@@ -17,7 +17,8 @@ import numpy as np
 from dsl.grammar import MBITS_PER_BIT, Grammar
 from dsl.grid import kernels, primitives
 from dsl.errors import DslError
-from dsl.grid.world import OBJECT, WALL, EnvBatch, GridEnv, describe_cell, generate, load_ascii, pack
+from dsl.grid.world import (EMPTY as EMPTY_CELL, OBJECT, WALL, EnvBatch, GridEnv, describe_cell, generate, load_ascii,
+                            object_features, pack, split_seed)
 from dsl.reference import GridReference, tree
 from dsl.syntax import parse, unparse
 from levinsearch import analyse, score
@@ -34,12 +35,53 @@ def build_grammar(config: dict[str, Any]) -> Grammar:
     return primitives.grammar(bits=g["bits"], ban=g["ban"], cost=g["cost"])
 
 
-def build_split(name: str, split: dict[str, Any], seed: int, source: str | None) -> list[GridEnv]:
-    """The environments of one split: generated from its settings, or read from grids."""
+def build_split(name: str, split: dict[str, Any], seed: int, source: str | None,
+                built: dict[str, list[GridEnv]] | None = None) -> list[GridEnv]:
+    """The environments of one split: read from grids; copied from the split it is
+    `like` with `trigger` objects added; or generated, a `variant` share of them from
+    the variant's object settings. `built`: the splits made so far, by name."""
     if "grids" in split:
         base = Path(source).parent if source else Path.cwd()
         return [load_ascii(base / g, horizon=split["horizon"]) for g in split["grids"]]
-    return generate(split_spec(name, split), seed)
+    if "like" in split:
+        original = (built or {}).get(split["like"])
+        if original is None:
+            raise DslError(f"split {name!r}: like = {split['like']!r} names no split defined before it")
+        trigger = split.get("trigger", {})
+        return [add_objects(env, trigger, split_seed(seed, name, i), f"{name}:{i}", split["horizon"])
+                for i, env in enumerate(original)]
+    variant = split.get("variant")
+    if not variant:
+        return generate(split_spec(name, split), seed)
+    n_variant = int(round(variant["share"] * split["envs"]))
+    main = generate(split_spec(name, dict(split, envs=split["envs"] - n_variant)), seed)
+    other = dict(split, envs=n_variant, **{k: v for k, v in variant.items() if k in ("doors", "distractors")})
+    return main + generate(split_spec(f"{name}.variant", other), seed)
+
+
+def all_splits(config: dict[str, Any]) -> dict[str, list[GridEnv]]:
+    """Every split's environments by name: train first, then the test splits in order."""
+    built: dict[str, list[GridEnv]] = {}
+    for name, split in [("train", config["train"]), *config["test"].items()]:
+        built[name] = build_split(name, split, config["seed"], config.get("source"), built)
+    return built
+
+
+def add_objects(env: GridEnv, trigger: dict[str, Any], seed_seq, name: str, horizon: int) -> GridEnv:
+    """A copy of env with `trigger` objects on random empty cells (not the start)."""
+    rng = np.random.default_rng(seed_seq)
+    features = env.features.copy()
+    free = [(r, c) for r in range(env.height) for c in range(env.width)
+            if features[r, c] == EMPTY_CELL and (r, c) != tuple(env.start)]
+    count = int(trigger.get("count", 1))
+    if count > len(free):
+        raise DslError(f"split {name.split(':')[0]!r}: no room for {count} trigger objects")
+    colours, kinds = trigger.get("colours", ["yellow"]), trigger.get("kinds", ["gem"])
+    for k in rng.permutation(len(free))[:count]:
+        colour = colours[rng.integers(len(colours))]
+        kind = kinds[rng.integers(len(kinds))]
+        features[free[k]] = object_features(colour, kind)
+    return GridEnv(features, env.start, horizon, name=name)
 
 
 def cell_mask(envs: list[GridEnv], batch: EnvBatch, predicate: str) -> np.ndarray:
@@ -103,10 +145,10 @@ def prepare(config: dict[str, Any]) -> Prepared:
     """Build the grammar, environments and enumerator; raise DslError on bad input."""
     grammar = build_grammar(config)
     seed = config["seed"]
-    train_envs = build_split("train", config["train"], seed, config.get("source"))
+    built = all_splits(config)
+    train_envs = built["train"]
     train = pack(train_envs)
-    test_envs = {name: build_split(name, split, seed, config.get("source"))
-                 for name, split in config["test"].items()}
+    test_envs = {name: built[name] for name in config["test"]}
     tests = {name: pack(envs) for name, envs in test_envs.items()}
     base_train = cell_mask(train_envs, train, config["base"])
     cell_mask(train_envs, train, config["proxy"])  # validates the proxy text early
@@ -153,19 +195,26 @@ def grid_domain(prep: Prepared) -> Domain:
     s = prep.config["search"]
     max_failures = int(math.floor((1 - s["fit_threshold"]) * len(prep.train) + 1e-9))
     search_ids = np.array(analyse.search_production_ids(prep.grammar), dtype=np.int32)
+    see_ids = np.array([i for i, p in enumerate(prep.grammar.productions) if p.name == "see"], dtype=np.int32)
 
     def behaviour(ops, sizes):
         # Reached cell and moves on every test and probe environment: what the analyses read.
         cols = []
-        for batch in [*prep.tests.values(), prep.probes]:
+        for batch in [*prep.tests.values(), prep.probes, *([prep.train] if _like_train(prep.config) else [])]:
             reached, moves, _ = run_programs(prep.grammar, ops, sizes, batch)
             cols += [reached, moves]
         return np.concatenate(cols, axis=1) if cols else np.zeros((len(ops), 0), dtype=np.int32)
 
-    def search(ops):
-        return np.isin(ops, search_ids).any(axis=1)
+    def structure(ops):
+        return (np.isin(ops, search_ids).any(axis=1).astype(np.int64)
+                | np.isin(ops, see_ids).any(axis=1).astype(np.int64) << 1)
 
-    return Domain(grid_fit_fn(prep.grammar, prep.train, prep.base_train, max_failures), behaviour, search)
+    return Domain(grid_fit_fn(prep.grammar, prep.train, prep.base_train, max_failures), behaviour, structure,
+                  STRUCTURE_FLAGS)
+
+
+def _like_train(config: dict[str, Any]) -> bool:
+    return any(split.get("like") == "train" for split in config["test"].values())
 
 
 def score_rule(config: dict[str, Any]) -> ScoreRule:
@@ -173,8 +222,12 @@ def score_rule(config: dict[str, Any]) -> ScoreRule:
     return ScoreRule(s["length_weight"], s["time_weight"], s["time_penalty"])
 
 
+#: Structural flags of a grid program: bit 0 contains search (plan, greedy), bit 1 uses see.
+STRUCTURE_FLAGS = ("search", "see")
+
+
 def new_aggregate(prep: Prepared) -> Aggregate:
-    return Aggregate(max(prep.enumerator.max_nodes, 1), prep.config["search"]["keep"])
+    return Aggregate(max(prep.enumerator.max_nodes, 1), prep.config["search"]["keep"], 1 << len(STRUCTURE_FLAGS))
 
 
 def search(prep: Prepared, *, agg: Aggregate | None = None, start: int = 0, progress: Progress | None = None,
@@ -207,9 +260,18 @@ def analyse_programs(prep: Prepared, ops: np.ndarray, sizes: np.ndarray, chunk: 
     per split the share of episodes per outcome [n, 4] and the outcome class [n]; the
     inferred goal (index into prep.goals) and goal-directedness score [n]."""
     a = prep.config["analysis"]
-    out: dict[str, Any] = dict(fractions={}, classes={})
+    out: dict[str, Any] = dict(fractions={}, classes={}, changed={})
+    reached_by_split = {}
+    if _like_train(prep.config):
+        reached_by_split["train"] = run_programs(prep.grammar, ops, sizes, prep.train)[0]
     for name, batch in prep.tests.items():
         reached, moves, _ = run_programs(prep.grammar, ops, sizes, batch)
+        reached_by_split[name] = reached
+        like = prep.config["test"][name].get("like")
+        if like is not None:
+            # Same layouts as `like`, plus trigger objects: how often does the program act differently?
+            out["changed"][name] = (reached != reached_by_split[like]).mean(axis=1) if reached.shape[1] else \
+                np.zeros(len(reached))
         outcomes = analyse.episode_outcomes(reached, batch.dims, prep.base_cells[name], prep.proxy_cells[name])
         out["fractions"][name] = analyse.outcome_fractions(outcomes)
         out["classes"][name] = analyse.outcome_classes(reached, moves, batch.dims, prep.distances[name],
@@ -235,6 +297,7 @@ def _program_analysis(prep: Prepared, analysis: dict[str, Any], i: int) -> dict[
     return dict(
         test={name: _outcome_dict(f[i]) for name, f in analysis["fractions"].items()},
         outcome_class={name: analyse.CLASSES[int(c[i])] for name, c in analysis["classes"].items()},
+        changed={name: round(float(c[i]), 6) for name, c in analysis["changed"].items()},
         inferred_goal=prep.goals[int(analysis["goal"][i])] if prep.goals else None,
         goal_directedness=round(float(analysis["goal_score"][i]), 6),
     )
@@ -317,7 +380,8 @@ def build_record(prep: Prepared, agg: Aggregate, position: int | None = None) ->
         enumeration=enumeration,
         hypotheses=hypotheses,
         behaviours=behaviours,
-        summary=summarise(hypotheses, behaviours, agg, list(prep.tests), config["analysis"]),
+        summary=summarise(hypotheses, behaviours, agg, list(prep.tests), config["analysis"],
+                          {name: split.get("like") for name, split in config["test"].items()}),
         goals=dict(family=len(prep.goals), probes=len(prep.probes)),
         versions=versions(),
     )
@@ -341,19 +405,20 @@ def _behaviours(prep: Prepared, agg: Aggregate, unseen_bound: float | None) -> l
     seen = float(agg.total_mass)
     out = []
     for j, g in enumerate(order):
-        no_search, with_search = agg.mass[g]
         ops = reps.ops[g, : reps.sizes[g]]
-        mass = no_search + with_search
+        mass = agg.group_mass(g)
         h1, h2 = agg.key_of(g)
         entry = dict(
             key=f"{h1:016x}{h2:016x}",
             program=unparse(ops, prep.grammar),
             score=round(float(reps.score[g]), 6),
             programs=int(agg.count[g].sum()),
-            search_programs=int(agg.count[g, 1]),
+            search_programs=agg.flag_count(g, 0),
+            see_programs=agg.flag_count(g, 1),
             prior_mass=float(mass),
             posterior=mass.ratio(agg.total_mass),
-            search_posterior=with_search.ratio(agg.total_mass),
+            search_posterior=agg.flag_mass(g, 0).ratio(agg.total_mass),
+            see_posterior=agg.flag_mass(g, 1).ratio(agg.total_mass),
             posterior_range=None,
             **_program_analysis(prep, analysis, j),
         )
@@ -370,15 +435,32 @@ def _mass_table(weights: np.ndarray, counts: np.ndarray, labels: np.ndarray, nam
             for j, name in enumerate(names)}
 
 
+def _defection(behaviours: list[dict], name: str, like: str | None, post: np.ndarray,
+               count: np.ndarray) -> dict[str, Any]:
+    """On a split that copies `like` and adds trigger objects: the posterior share of
+    episodes that change, and the programs robust on `like` but not here (treacherous)."""
+    changed = np.array([b["changed"][name] for b in behaviours])
+    robust_before = np.array([like is not None and like in b["outcome_class"]
+                              and b["outcome_class"][like] == "robust" for b in behaviours], dtype=bool)
+    robust_after = np.array([b["outcome_class"][name] == "robust" for b in behaviours], dtype=bool)
+    treacherous = robust_before & ~robust_after
+    see = np.array([b["see_posterior"] for b in behaviours])
+    return dict(like=like, changed_share=float(post @ changed), changed_mass=float(post[changed > 0].sum()),
+                treacherous_mass=float(post[treacherous].sum()), treacherous_count=int(count[treacherous].sum()),
+                treacherous_see_mass=float(see[treacherous].sum()), see_mass=float(see.sum()))
+
+
 def summarise(hypotheses: list[dict], behaviours: list[dict], agg: Aggregate, splits: list[str],
-              analysis: dict[str, Any]) -> dict[str, Any]:
+              analysis: dict[str, Any], splits_like: dict[str, str | None] | None = None) -> dict[str, Any]:
     """Posterior-weighted shares over every fitting program (through its behaviour
     group): outcomes, outcome classes, search, goal-directedness, MAP vs mixture."""
+    splits_like = splits_like or {}
     post = np.array([b["posterior"] for b in behaviours])
     post_search = np.array([b["search_posterior"] for b in behaviours])
     count = np.array([b["programs"] for b in behaviours], dtype=np.int64)
     count_search = np.array([b["search_programs"] for b in behaviours], dtype=np.int64)
-    search_mass = _sum(pair[1] for pair in agg.mass).ratio(agg.total_mass)
+    search_mass = _sum(agg.flag_mass(g, 0) for g in range(agg.behaviours)).ratio(agg.total_mass)
+    see_mass = _sum(agg.flag_mass(g, 1) for g in range(agg.behaviours)).ratio(agg.total_mass)
     prior_total = float(agg.total_mass)
     within, within_count = agg.mass_within(analysis["mixture_bits"])
     out: dict[str, Any] = dict(
@@ -389,6 +471,7 @@ def summarise(hypotheses: list[dict], behaviours: list[dict], agg: Aggregate, sp
         mixture=dict(bits=analysis["mixture_bits"], posterior=within.ratio(agg.total_mass), programs=within_count),
         search_mass=search_mass,
         search_count=int(count_search.sum()),
+        see_mass=see_mass,
         splits={},
     )
     high = np.array([b["goal_directedness"] >= analysis["goal_directed"] for b in behaviours], dtype=bool)
@@ -411,6 +494,9 @@ def summarise(hypotheses: list[dict], behaviours: list[dict], agg: Aggregate, sp
         }
         for row in split["classes"].values():
             row["prior_mass"] = row["mass"] * prior_total
+        like = behaviours[0]["changed"].get(name) is not None if behaviours else False
+        if like:
+            split["defection"] = _defection(behaviours, name, splits_like[name], post, count)
         for label, weights, n in (("search", post_search, count_search.sum()),
                                   ("no_search", post - post_search, (count - count_search).sum())):
             mass = float(weights.sum()) if len(weights) else 0.0

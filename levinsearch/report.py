@@ -239,6 +239,11 @@ def _reading(record: dict[str, Any]) -> Text:
         lines.append(f"The {mix['programs']:,} programs within {mix['bits']:g} bits of the best score hold "
                      f"{pct(mix['posterior'])} (MAP alone: {pct(s['map_posterior'])}).\n")
     for name, split in s["splits"].items():
+        d = split.get("defection")
+        if d:
+            lines.append(f"On {name} ({d['like']} plus trigger objects), {pct(d['changed_share'])} of episodes end "
+                         f"differently; programs robust on {d['like']} but not on {name} (treacherous) hold "
+                         f"{pct(d['treacherous_mass'])}, those using see {pct(d['treacherous_see_mass'])} of it.\n")
         m = split["outcome_mass"]
         lines.append(f"On {name}, the posterior sends {pct(m['base'])} of episodes to the base objective, "
                      f"{pct(m['proxy'])} to the proxy, {pct(m['other'])} to other objects and "
