@@ -1,19 +1,20 @@
 """The compiled enumerator: exact order, completeness, resuming and unranking."""
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 
 from dsl.grid import primitives as gp
 from dsl.syntax import unparse
-from levinsearch.enumerate import Enumerator, program_key, reference_programs
+from levinsearch.enumerate import UNRANK_CHUNK, Enumerator, program_key, reference_programs
 
 
-def stream(en: Enumerator, batch_size: int = 1 << 15, start: int = 0):
+def stream(en: Enumerator, batch_size: int = 1 << 15, start: int = 0, stop: int | None = None):
     """[(mbits, ops tuple)] in the compiled enumerator's order, with batch invariants checked."""
     out = []
     expected_first = start
-    for batch in en.batches(batch_size, start=start):
+    for batch in en.batches(batch_size, start=start, stop=stop):
         assert 0 < len(batch) <= batch_size
         assert batch.first_index == expected_first
         assert batch.ops.shape == (len(batch), max(en.max_nodes, 1))
@@ -163,3 +164,97 @@ def test_empty_enumeration_below_shortest_program():
     en = Enumerator(gp.grammar(), 2)
     assert en.levels == [] and en.total == 0
     assert list(en.batches()) == []
+
+
+def spans(en: Enumerator, batch_size: int, start: int = 0, stop: int | None = None):
+    """[(first_index, length)] of the batches."""
+    return [(b.first_index, len(b)) for b in en.batches(batch_size, start=start, stop=stop)]
+
+
+# level boundaries of plain/16 are 0, 4, 24, 44, 464, 624
+@pytest.mark.parametrize("k", [0, 1, 4, 5, 23, 24, 44, 94, 200, 463, 464, 465, 564, 623, 624])
+@pytest.mark.parametrize("batch_size", [50, 7, 1000])
+def test_stop_then_resume_is_the_full_enumeration(k, batch_size):
+    en = Enumerator(gp.grammar(), 16)
+    full = stream(en, batch_size)
+    head = stream(en, batch_size, start=0, stop=k)
+    assert head == full[:k]
+    assert head + stream(en, batch_size, start=k) == full
+    # the same batches as without stop, the one holding k cut short there
+    whole = spans(en, batch_size)
+    cut = [(f, min(n, k - f)) for f, n in whole if f < k]
+    assert spans(en, batch_size, stop=k) == cut
+    # resuming at a boundary keeps every later boundary
+    if k in {f for f, _ in whole}:
+        assert spans(en, batch_size, start=k) == [(f, n) for f, n in whole if f >= k]
+
+
+def test_stop_ranges_tile_the_enumeration():
+    en = Enumerator(GRAMMARS["bits"], 18)
+    full = stream(en, 333)
+    rng = np.random.default_rng(5)
+    level_starts = np.cumsum([c for _, _, c in en.levels])[:-1].tolist()
+    cuts = sorted({0, len(full), *(int(x) for x in rng.integers(0, len(full), 12)), *level_starts})
+    pieces = []
+    for a, b in zip(cuts, cuts[1:]):
+        piece = stream(en, 333, start=a, stop=b)
+        assert piece == full[a:b]
+        pieces += piece
+    assert pieces == full
+
+
+def test_stop_edge_cases():
+    en = Enumerator(gp.grammar(), 16)
+    full = stream(en, 50)
+    assert stream(en, 50, stop=None) == full
+    assert stream(en, 50, stop=10_000) == full
+    assert stream(en, 50, start=100, stop=100) == []
+    assert stream(en, 50, start=100, stop=50) == []
+    assert stream(en, 50, start=0, stop=0) == []
+    assert stream(en, 50, start=623, stop=624) == full[623:]
+    assert stream(en, 50, start=700, stop=800) == []
+    with pytest.raises(ValueError):
+        list(en.batches(0))
+
+
+def _all_levels(en: Enumerator, chunk: int):
+    return [en.unrank(k, 0, count, chunk) for k, _, count in en.levels]
+
+
+@pytest.mark.parametrize("name", ["plain", "bits", "zero-bit"])
+def test_chunking_does_not_change_the_output(name):
+    """Each chunk unranks its first program and steps to the rest; with chunk=1 every
+    program is unranked on its own. All chunk sizes give the same arrays."""
+    en = Enumerator(GRAMMARS[name], 23)
+    want = _all_levels(en, 1)
+    for chunk in [2, 7, 64, UNRANK_CHUNK, 1 << 40]:
+        got = _all_levels(en, chunk)
+        for (ops_w, sizes_w), (ops_g, sizes_g) in zip(want, got):
+            assert ops_g.dtype == np.int32 and sizes_g.dtype == np.int32
+            assert np.array_equal(ops_g, ops_w) and np.array_equal(sizes_g, sizes_w)
+    # ranges that begin anywhere in a level, against the whole level
+    rng = np.random.default_rng(3)
+    for (k, _, count), (ops_w, sizes_w) in zip(en.levels, want):
+        for first in {0, count - 1, *(int(x) for x in rng.integers(0, count, 3))}:
+            n = min(count - first, 2500)
+            ops, sizes = en.unrank(k, first, n)
+            assert np.array_equal(ops, ops_w[first:first + n]) and np.array_equal(sizes, sizes_w[first:first + n])
+
+
+def test_same_output_for_any_thread_count():
+    en = Enumerator(GRAMMARS["ban-and-bits"], 26)
+    saved = numba.get_num_threads()
+    try:
+        results = {}
+        for threads in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS), numba.config.NUMBA_NUM_THREADS}):
+            numba.set_num_threads(threads)
+            results[threads] = [(b.first_index, b.mbits, b.ops, b.sizes) for b in en.batches(5000)]
+    finally:
+        numba.set_num_threads(saved)
+    (_, want), *others = results.items()
+    assert sum(len(s) for *_, s in want) == en.total
+    for _, got in others:
+        assert len(got) == len(want)
+        for (f1, m1, o1, s1), (f2, m2, o2, s2) in zip(want, got):
+            assert (f1, m1) == (f2, m2)
+            assert np.array_equal(o1, o2) and np.array_equal(s1, s2)
