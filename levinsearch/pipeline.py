@@ -73,7 +73,7 @@ def add_objects(env: GridEnv, trigger: dict[str, Any], seed_seq, name: str, hori
     features = env.features.copy()
     free = [(r, c) for r in range(env.height) for c in range(env.width)
             if features[r, c] == EMPTY_CELL and (r, c) != tuple(env.start)]
-    count = int(trigger.get("count", 1))
+    count = int(trigger.get("count", 1)) if trigger else 0
     if count > len(free):
         raise DslError(f"split {name.split(':')[0]!r}: no room for {count} trigger objects")
     colours, kinds = trigger.get("colours", ["yellow"]), trigger.get("kinds", ["gem"])
