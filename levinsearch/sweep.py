@@ -23,6 +23,8 @@ SHORT_KEYS = {
     **{key: f"search.{key}" for key in experiments.DEFAULT_SEARCH},
     **{key: f"analysis.{key}" for key in experiments.DEFAULT_ANALYSIS},
     "seed": "experiment.seed",
+    "base": "experiment.base",
+    "proxy": "experiment.proxy",
     "ban": "grammar.ban",
     "train_envs": "train.envs",
 }

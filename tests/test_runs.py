@@ -145,3 +145,70 @@ def test_dask_backend_with_two_workers_matches_local(capsys):
     dask = run_json(capsys, "--max-bits", "20", "--no-save", "--backend", "dask", "--workers", "2",
                     "--shards", "7")
     assert strip_timing(dask) == strip_timing(local)
+
+
+def test_sweep_json_rows_distances_and_saved_report(capsys, tmp_path):
+    root = tmp_path / "runs"
+    code, out, err = invoke(capsys, "sweep", "red-door", "--set", "max_bits=8,14", "--set", 'ban=[],["plan"]',
+                            "--runs-dir", str(root), "--json")
+    assert code == 0, err
+    record = json.loads(out)
+    assert record["schema"] == "levinsearch.sweep/1" and record["split"] == "blue_doors"
+    assert [p["setting"] for p in record["points"]] == [
+        {"search.max_bits": 8, "grammar.ban": []}, {"search.max_bits": 8, "grammar.ban": ["plan"]},
+        {"search.max_bits": 14, "grammar.ban": []}, {"search.max_bits": 14, "grammar.ban": ["plan"]}]
+    assert [p["programs"] for p in record["points"]] == [24, 14, 464, 394]
+    from dsl.grid import primitives
+    assert [pipeline.enumeration_record(primitives.grammar(ban=["plan"]), b)["total"] for b in (8, 14)] == [14, 394]
+    m = record["points"][2]["metrics"]
+    single = run_json(capsys, "--max-bits", "14", "--no-save")
+    assert m["search"] == single["summary"]["search_mass"] == 1.0
+    assert m["fitting"] == single["enumeration"]["fitting"]
+    assert m["robust"] == single["summary"]["splits"]["blue_doors"]["classes"]["robust"]["mass"]
+    # With plan banned nothing fits (greedy cannot get round walls): no posterior, so no
+    # shares and no distances to it.
+    assert [p["metrics"]["fitting"] for p in record["points"]] == [2, 0, 16, 0]
+    assert record["points"][1]["metrics"]["search"] is None
+    d = record["distances"]["behaviour"]
+    assert d[0][1] is None and d[0][0] == d[2][2] == 0.0 and d[2][3] is None
+    # 8 bits: (plan red) and (plan door), half each; 14 bits adds 14 programs of 13.9 bits.
+    eight = {b: 0.5 for b in ("(plan red)", "(plan door)")}
+    fourteen = {b["program"]: b["posterior"] for b in single["behaviours"]}
+    expected = 0.5 * sum(abs(eight.get(k, 0) - fourteen.get(k, 0)) for k in set(eight) | set(fourteen))
+    assert d[0][2] == pytest.approx(expected) and d[0][2] == d[2][0]
+    (run_dir,) = root.iterdir()
+    assert run_dir.name.endswith("-red-door") and sorted(p.name for p in (run_dir / "points").iterdir()) == [
+        "001.json", "002.json", "003.json", "004.json"]
+    code, out, _ = invoke(capsys, "report", str(run_dir), "--json")
+    assert json.loads(out)["points"] == record["points"]
+    code, out, _ = invoke(capsys, "report", str(run_dir))
+    assert code == 0 and "sweep of red-door" in out and "P(search)" in out
+    code, out, _ = invoke(capsys, "runs", "--runs-dir", str(root), "--json")
+    assert [(r["command"], r["status"], r["position"], r["total"]) for r in json.loads(out)["runs"]] == [
+        ("sweep", "complete", 4, 4)]
+
+
+def test_sweep_plot_and_table_in_the_terminal_report(capsys):
+    code, out, err = invoke(capsys, "sweep", "red-door", "--set", "time_weight=0,1", "--max-bits", "14",
+                            "--metric", "proxy_given_search", "--no-save")
+    assert code == 0, err
+    assert "P(proxy | search) against time_weight" in out and "┌" in out and "(plan red)" in out
+
+
+def test_sweep_errors_are_one_line(capsys):
+    for args in (("sweep", "red-door", "--set", "nonsense=1,2", "--no-save"),
+                 ("sweep", "red-door", "--set", "max_bits", "--no-save"),
+                 ("sweep", "red-door", "--set", "max_bits=-3,8", "--no-save"),
+                 ("sweep", "red-door", "--set", "search.order=sideways", "--no-save"),
+                 ("sweep", "red-door", "--set", "max_bits=8", "--split", "nope", "--no-save")):
+        code, out, err = invoke(capsys, *args)
+        assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and err.startswith("error: "), args
+
+
+def test_sweep_values_are_toml(capsys):
+    from levinsearch import sweep
+    assert sweep.parse_setting('ban=[],["plan","greedy"]') == ("grammar.ban", [[], ["plan", "greedy"]])
+    assert sweep.parse_setting("train.variant.share=0,0.5") == ("train.variant.share", [0, 0.5])
+    assert sweep.parse_setting("order=levin,length") == ("search.order", ["levin", "length"])
+    assert sweep.parse_setting('base="door",red') == ("experiment.base", ["door", "red"])
+    assert sweep.split_values('[1, 2],"a,b",3') == ["[1, 2]", '"a,b"', "3"]
