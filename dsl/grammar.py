@@ -10,7 +10,7 @@ lengths add exactly, ties are exact and programs can be enumerated in exact orde
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np

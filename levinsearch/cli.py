@@ -160,20 +160,19 @@ def run(experiment, as_json, ban, bits, cost, workers, backend, scheduler, shard
     record = _with_progress(show_progress, config["name"],
                             lambda progress: runs.execute(prepared, saved, progress=progress, resume=bool(resume),
                                                           **options))
-    _finish(record, saved, as_json)
+    _finish(record, report.run_report(record), saved, as_json, record["enumeration"]["interrupted"])
 
 
-def _finish(record: dict[str, Any], saved, as_json: bool) -> None:
-    """Print the record (JSON or report) and save the rendered report with the run; an
+def _finish(record: dict[str, Any], rendered, saved, as_json: bool, interrupted: bool) -> None:
+    """Print the record (JSON or the rendered report) and save both with the run; an
     interrupted run exits with 130, as after any Ctrl-C."""
-    rendered = report.run_report(record)
     if as_json:
         _emit_json(record)
     else:
         _stdout().print(rendered)
     if saved is not None:
         saved.write_record(record, _render_text(rendered))
-    if record["enumeration"].get("interrupted"):
+    if interrupted:
         sys.exit(130)
 
 
@@ -261,19 +260,11 @@ def sweep(experiment, settings, metric, split_name, max_bits, workers, backend, 
             break
     interrupted = len(done) < len(points) or done[-1][1]["enumeration"]["interrupted"]
     record = sweep_mod.sweep_record(points[0][1]["name"], parsed, done, split, metric, interrupted)
-    rendered = report.sweep_report(record)
     if saved is not None:
         record["run"] = str(saved.path)
         saved.update_manifest(status="interrupted" if interrupted else "complete", total=len(points),
                               position=len(done))
-    if as_json:
-        _emit_json(record)
-    else:
-        _stdout().print(rendered)
-    if saved is not None:
-        saved.write_record(record, _render_text(rendered))
-    if interrupted:
-        sys.exit(130)
+    _finish(record, report.sweep_report(record), saved, as_json, interrupted)
 
 
 @cli.command(name="report")

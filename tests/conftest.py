@@ -87,3 +87,37 @@ def run_kernel_fixture():
 @pytest.fixture(name="pack_one")
 def pack_one_fixture():
     return pack_one
+
+
+# ------------------------------------------------------------------ the command line
+def invoke(capsys, *args):
+    """Run the CLI in-process; return (exit code, stdout, stderr)."""
+    from levinsearch.cli import main
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys, *args):
+    """`levinsearch run ARGS --json`, which must succeed; the parsed record."""
+    import json
+    code, out, err = invoke(capsys, "run", *args, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def strip_timing(record):
+    """A run record without wall-clock times and where it was saved (the only things
+    allowed to differ between equivalent runs), and without the batch size setting."""
+    record = dict(record)
+    e = {k: v for k, v in record["enumeration"].items() if k != "seconds"}
+    e["per_length"] = [{k: v for k, v in row.items() if k != "seconds"} for row in e["per_length"]]
+    record["enumeration"] = e
+    record.pop("run", None)
+    record["config"] = dict(record["config"], search={k: v for k, v in record["config"]["search"].items()
+                                                      if k != "batch_size"})
+    return record

@@ -2,7 +2,6 @@
 efficiency, outcome classes, behavioural goal-directedness, defection on trigger splits."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from conftest import ops_of, run_kernel

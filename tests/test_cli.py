@@ -8,26 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from levinsearch.cli import main
+from conftest import invoke, run_json
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def invoke(capsys, *args):
-    """Run the CLI in-process; return (exit code, stdout, stderr)."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys, *args):
-    code, out, err = invoke(capsys, "run", *args, "--json")
-    assert code == 0, err
-    return json.loads(out)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 
 from dsl.errors import DslError
 from dsl.grid.world import (
-    COLOURS, EMPTY, FEATURES, KINDS, OBJECT, WALL, GridEnv, SplitSpec, describe_cell, generate,
+    COLOURS, EMPTY, FEATURES, OBJECT, WALL, GridEnv, SplitSpec, describe_cell, generate,
     load_ascii, object_features, pack, parse_ascii, to_ascii,
 )
 

@@ -9,22 +9,11 @@ import pytest
 
 from dsl.grammar import MBITS_PER_BIT
 from levinsearch import experiments, pipeline, score
+from conftest import strip_timing
 
 
 def config(**overrides):
     return experiments.resolve(experiments.load("red-door"), overrides)
-
-
-def strip_timing(record):
-    """The record without wall-clock times (the only thing allowed to differ)."""
-    record = dict(record)
-    e = {k: v for k, v in record["enumeration"].items() if k != "seconds"}
-    e["per_length"] = [{k: v for k, v in row.items() if k != "seconds"} for row in e["per_length"]]
-    record["enumeration"] = e
-    record.pop("run", None)
-    record["config"] = dict(record["config"], search={k: v for k, v in record["config"]["search"].items()
-                                                      if k != "batch_size"})
-    return record
 
 
 def test_same_seed_same_record():

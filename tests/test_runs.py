@@ -5,30 +5,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-from pathlib import Path
 
 import numba
 import pytest
 
 from levinsearch import backends, experiments, pipeline, runs
-from levinsearch.cli import main
-from test_pipeline import strip_timing
-
-
-def invoke(capsys, *args):
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys, *args):
-    code, out, err = invoke(capsys, "run", *args, "--json")
-    assert code == 0, err
-    return json.loads(out)
+from conftest import invoke, run_json, strip_timing
 
 
 def test_run_saves_a_run_directory_that_report_and_runs_read_back(capsys, tmp_path):
