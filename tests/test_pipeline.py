@@ -132,3 +132,57 @@ def test_levin_steps_spent_matches_a_direct_simulation():
     assert score.levin_steps_spent(3000, np.array([1, 6]), 6) == 1 + (1 + 2 + 4 + 6)
     assert score.levin_phase(3000, 6) == 6
     assert score.levin_phase(3000, 1) == 3
+
+
+def test_early_rejection_changes_no_verdict():
+    """fit_batch stops a program at its first failure beyond the allowance; judging the
+    same programs from complete runs on every training grid gives the same fits, and
+    the same simulated steps for the programs that fit."""
+    prep = pipeline.prepare(config(max_bits=16, fit_threshold=0.9))
+    domain = pipeline.grid_domain(prep)
+    (batch_ops, batch_sizes) = zip(*[(b.ops, b.sizes) for b in prep.enumerator.batches(1 << 15)])
+    width = max(o.shape[1] for o in batch_ops)
+    ops = np.concatenate([np.pad(o, ((0, 0), (0, width - o.shape[1])), constant_values=-1) for o in batch_ops])
+    sizes = np.concatenate(batch_sizes)
+    fits, successes, verdict = domain.fit(ops, sizes, np.full(len(ops), 1 << 62, dtype=np.int64))
+    reached, _, steps = pipeline.run_programs(prep.grammar, ops, sizes, prep.train)
+    from levinsearch import analyse
+    hit = analyse.reached_values(reached, prep.train.dims, prep.base_train).astype(bool) & (reached >= 0)
+    needed = len(prep.train) - int(math.floor((1 - 0.9) * len(prep.train) + 1e-9))
+    assert fits.tolist() == (hit.sum(axis=1) >= needed).tolist()
+    assert verdict[fits].tolist() == steps[fits].sum(axis=1).tolist()
+    assert successes[fits].tolist() == hit[fits].sum(axis=1).tolist()
+    assert 0 < fits.sum() < len(fits)
+
+
+def test_behaviour_groups_give_the_per_program_answer():
+    """The summary is computed once per distinct behaviour; with every fitting program
+    kept (keep > fitting), summing over programs one by one gives the same numbers."""
+    record = pipeline.run_experiment(config(max_bits=20))
+    hyps = record["hypotheses"]
+    assert len(hyps) == record["enumeration"]["fitting"] == 218
+    assert sum(b["programs"] for b in record["behaviours"]) == 218
+    split = record["summary"]["splits"]["blue_doors"]
+    for outcome in ("base", "proxy", "other", "none"):
+        by_program = sum(h["posterior"] * h["test"]["blue_doors"][outcome] for h in hyps)
+        assert split["outcome_mass"][outcome] == pytest.approx(by_program, abs=1e-12)
+    for cls in ("robust", "pseudo", "capability_failure", "mixed"):
+        members = [h for h in hyps if h["outcome_class"]["blue_doors"] == cls]
+        assert split["classes"][cls]["count"] == len(members)
+        assert split["classes"][cls]["mass"] == pytest.approx(sum(h["posterior"] for h in members), abs=1e-12)
+    assert record["summary"]["search_mass"] == pytest.approx(sum(h["posterior"] for h in hyps if h["search"]))
+    high = record["config"]["analysis"]["goal_directed"]
+    for label, flag in (("search", True), ("no_search", False)):
+        members = [h for h in hyps if h["search"] == flag and h["goal_directedness"] >= high]
+        assert record["summary"]["goal_confusion"][f"{label}/high"]["count"] == len(members)
+    # Every member of a behaviour group acts identically: same analysis results.
+    by_program = {h["program"]: h for h in hyps}
+    for b in record["behaviours"]:
+        h = by_program[b["program"]]
+        assert (h["test"], h["outcome_class"], h["inferred_goal"]) == (b["test"], b["outcome_class"],
+                                                                       b["inferred_goal"])
+    mix = record["summary"]["mixture"]
+    best = hyps[0]["score"]
+    within = [h for h in hyps if h["score"] <= best + mix["bits"] + 1e-9]
+    assert mix["programs"] == len(within)
+    assert mix["posterior"] == pytest.approx(sum(h["posterior"] for h in within), abs=1e-12)
