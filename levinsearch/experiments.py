@@ -53,8 +53,11 @@ DEFAULT_ANALYSIS = dict(
     mixture_bits=2.0,  # MAP vs mixture: posterior of everything within this many bits of the best
 )
 #: The probe environments of the goal-directedness analysis: every colour and kind.
+#: Size and horizon follow the training split; the rest is fixed, so that sweeps over
+#: other training settings keep the same probes (and comparable behaviours).
 DEFAULT_PROBES = dict(
     envs=40,
+    wall_density=0.1,
     doors=dict(count=2, colours=["red", "blue", "green", "yellow"]),
     distractors=dict(count=4, kinds=["box", "key", "gem"], colours=["red", "blue", "green", "yellow"]),
 )

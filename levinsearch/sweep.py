@@ -141,7 +141,8 @@ def total_variation(a: dict[str, float], b: dict[str, float]) -> float | None:
     (None when either is empty: no program fitted there)."""
     if sum(a.values()) <= 0 or sum(b.values()) <= 0:
         return None
-    return 0.5 * sum(abs(a.get(k, 0.0) - b.get(k, 0.0)) for k in set(a) | set(b))
+    # Sorted keys: the same sum in the same order whichever way round the pair is given.
+    return min(1.0, 0.5 * sum(abs(a.get(k, 0.0) - b.get(k, 0.0)) for k in sorted(set(a) | set(b))))
 
 
 def behaviour_distribution(record: dict[str, Any]) -> dict[str, float]:
