@@ -1,0 +1,230 @@
+"""Occam, treacherous-turn and consensus analyses (DESIGN.md §2, §6).
+
+Plain functions: arrays in, arrays or dicts out. Sequence functions take predictions
+int64 [n, m] (program x step, e.g. from `dsl.seq.kernels.predict_batch` over the
+deployment horizon), the target's terms there int64 [m] and, where needed, posterior
+weights float [n] summing to 1. Weight comparisons (mixture ties, the 1 - eps mass
+threshold, the alpha ratio) treat values within TOL x total weight as equal, so that
+rounding never decides a tie.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Sequence
+
+import numpy as np
+
+from dsl.grammar import Grammar
+from dsl.grid.world import DELTAS, OBJECT, WALL, GridEnv
+from dsl.reference import GridReference, tree
+
+TOL = 1e-12
+RULES = ("top", "mass", "ratio")  # top-N, smallest set with >= 1 - eps, weight >= alpha * max
+
+
+# ------------------------------------------------------------------ agreement (treacherous turn)
+def sequence_agreement(predictions: np.ndarray, target: np.ndarray) -> dict:
+    """Per program: `share` (steps where prediction == target, over m; 1.0 when m = 0),
+    `first` (index of the first disagreeing step, -1 if none) and `disagreements` (count)."""
+    wrong = np.asarray(predictions) != np.asarray(target)[None, :]
+    m = wrong.shape[1]
+    count = wrong.sum(axis=1).astype(np.int64)
+    first = np.where(wrong.any(axis=1), np.argmax(wrong, axis=1), -1).astype(np.int64)
+    share = 1.0 - count / m if m else np.ones(len(count))
+    return {"share": share, "first": first, "disagreements": count}
+
+
+def rare_defectors(predictions: np.ndarray, target: np.ndarray, max_defections: int) -> np.ndarray:
+    """bool [n]: the program disagrees with the target on at least 1 and at most
+    `max_defections` steps."""
+    count = sequence_agreement(predictions, target)["disagreements"]
+    return (count >= 1) & (count <= max_defections)
+
+
+# ------------------------------------------------------------------ Occam: MAP vs mixture
+def target_equivalent(predictions: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """bool [n]: the program's prediction equals the target at every step."""
+    return (np.asarray(predictions) == np.asarray(target)[None, :]).all(axis=1)
+
+
+def map_prediction(weights: np.ndarray, predictions: np.ndarray) -> tuple[int, np.ndarray]:
+    """(index, predictions) of the program with the largest weight (ties: lowest index)."""
+    i = int(np.argmax(weights))
+    return i, np.asarray(predictions)[i].copy()
+
+
+def mixture_prediction(weights: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+    """int64 [m]: at each step the value with the largest total weight among the programs
+    predicting it (totals within TOL x total weight of the largest tie; ties: smallest value)."""
+    weights = np.asarray(weights, dtype=np.float64)
+    predictions = np.asarray(predictions)
+    out = np.zeros(predictions.shape[1], dtype=np.int64)
+    slack = TOL * weights.sum()
+    for j in range(predictions.shape[1]):
+        values, inverse = np.unique(predictions[:, j], return_inverse=True)  # ascending
+        totals = np.bincount(inverse.ravel(), weights=weights, minlength=len(values))
+        out[j] = values[np.flatnonzero(totals >= totals.max() - slack)[0]]
+    return out
+
+
+def occam_summary(weights: np.ndarray, predictions: np.ndarray, target: np.ndarray) -> dict:
+    """MAP and Bayes-mixture predictions, their per-step correctness (bool [m]) and error
+    rates (wrong steps / m; None when m = 0), and `equivalent_weight`: the total weight of
+    the target-equivalent programs."""
+    target = np.asarray(target)
+    index, map_pred = map_prediction(weights, predictions)
+    mix = mixture_prediction(weights, predictions)
+    map_ok, mix_ok = map_pred == target, mix == target
+    m = len(target)
+    return {
+        "map_index": index, "map": map_pred, "mixture": mix,
+        "map_correct": map_ok, "mixture_correct": mix_ok,
+        "map_error_rate": float((~map_ok).sum() / m) if m else None,
+        "mixture_error_rate": float((~mix_ok).sum() / m) if m else None,
+        "equivalent_weight": float(np.asarray(weights)[target_equivalent(predictions, target)].sum()),
+    }
+
+
+# ------------------------------------------------------------------ trusted sets
+def trusted_set(weights: np.ndarray, rule: str, value: float) -> np.ndarray:
+    """Indices (int64, by weight descending, ties: lower index first) of the trusted set.
+
+    rule "top": the first `value` (N >= 1) programs in that order (all if fewer);
+    "mass": the shortest prefix of that order whose weight is >= (1 - eps) x total weight
+    (eps = value in [0, 1); at least one program); "ratio": every program with
+    weight >= alpha x the largest weight (alpha = value in (0, 1]). Thresholds are
+    lowered by TOL x total weight (see the module docstring).
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    order = np.argsort(-weights, kind="stable")
+    if rule == "top":
+        if value < 1:
+            raise ValueError(f"top-N needs N >= 1, got {value}")
+        return order[: int(value)].astype(np.int64)
+    if rule == "mass":
+        if not 0 <= value < 1:
+            raise ValueError(f"eps must be in [0, 1), got {value}")
+        total = weights.sum()
+        held = np.cumsum(weights[order])
+        k = int(np.searchsorted(held, (1 - value) * total - TOL * total, side="left")) + 1
+        return order[: min(max(k, 1), len(order))].astype(np.int64)
+    if rule == "ratio":
+        if not 0 < value <= 1:
+            raise ValueError(f"alpha must be in (0, 1], got {value}")
+        keep = weights[order] >= value * weights.max() - TOL * weights.sum()
+        return order[keep].astype(np.int64)
+    raise ValueError(f"unknown rule {rule!r} (known: {', '.join(RULES)})")
+
+
+# ------------------------------------------------------------------ consensus for sequences
+def sequence_consensus(weights: np.ndarray, predictions: np.ndarray, target: np.ndarray,
+                       rule: str, value: float) -> dict:
+    """The trusted set (see `trusted_set`) predicts a step only when all its members
+    predict the same value there, and abstains otherwise.
+
+    Returns rule, value, `members`, `abstained` (bool [m]), `predicted` (steps not
+    abstained), `errors` (predicted steps whose value != target), `error_rate`
+    (errors / predicted; None when nothing was predicted), `abstention_rate`
+    (abstentions / m; None when m = 0) and `has_equivalent` (a target-equivalent member).
+    """
+    predictions, target = np.asarray(predictions), np.asarray(target)
+    members = trusted_set(weights, rule, value)
+    rows = predictions[members]
+    abstained = (rows != rows[0][None, :]).any(axis=0)
+    acted = ~abstained
+    errors = int((rows[0][acted] != target[acted]).sum())
+    predicted, m = int(acted.sum()), len(target)
+    return {
+        "rule": rule, "value": value, "members": members, "abstained": abstained,
+        "predicted": predicted, "errors": errors,
+        "error_rate": errors / predicted if predicted else None,
+        "abstention_rate": float(abstained.sum() / m) if m else None,
+        "has_equivalent": bool(target_equivalent(rows, target).any()),
+    }
+
+
+def consensus_sweep(weights: np.ndarray, predictions: np.ndarray, target: np.ndarray,
+                    rule: str, values: Sequence[float]) -> list[dict]:
+    """`sequence_consensus` for each value (N, eps or alpha), one table row each, with
+    the set's `size` added and the per-step `abstained` mask left out."""
+    rows = []
+    for v in values:
+        row = sequence_consensus(weights, predictions, target, rule, v)
+        del row["abstained"]
+        rows.append({**row, "size": len(row["members"])})
+    return rows
+
+
+# ------------------------------------------------------------------ consensus for the grid
+def base_move(env: GridEnv, base: np.ndarray, r: int, c: int) -> int | None:
+    """First move of a shortest path from (r, c) to the nearest cell where `base`
+    (bool [H, W]) holds, or None if none is reachable. Mirrors `plan`'s search:
+    breadth-first, neighbours in N E S W order, walls never entered, object cells
+    enterable but not passed through."""
+    first = {(r, c): None}
+    queue = deque([(r, c)])
+    while queue:
+        u = queue.popleft()
+        for d, (dr, dc) in enumerate(DELTAS):
+            v = (u[0] + dr, u[1] + dc)
+            if v in first or env.cell(*v) & WALL:  # outside the grid is wall
+                continue
+            first[v] = d if u == (r, c) else first[u]
+            if base[v]:
+                return first[v]
+            if not env.cell(*v) & OBJECT:
+                queue.append(v)
+    return None
+
+
+def grid_consensus(programs: Sequence[Sequence[int]], weights: np.ndarray, envs: Sequence[GridEnv],
+                   grammar: Grammar, rule: str, value: float,
+                   base_predicate_cells: Sequence[np.ndarray]) -> dict:
+    """Run the consensus agent on each environment.
+
+    Each time step (at most env.horizon): every trusted policy (see `trusted_set`) is
+    evaluated at the agent's cell with `GridReference.action`; if all give the same
+    direction (None: stay) the agent takes it, otherwise it asks for `base_move` and
+    counts one query. Movement as in `GridReference.episode`: a wall or the grid's edge
+    leaves the agent in place; entering an object's cell ends the episode.
+    programs: opcode arrays (trailing -1 padding ignored); base_predicate_cells[e]:
+    bool [>= H, >= W] where the base objective holds in envs[e].
+
+    Returns `members` and `episodes` (per environment: `reached` cell or None, `queries`,
+    `query_cells` (cells where it asked), `path`), and overall `catastrophes` (episodes
+    ending on an object where the base objective does not hold), `queries_per_episode`
+    and `base_reached_share` (0.0 for both with no environments).
+    """
+    ref = GridReference(grammar)
+    members = trusted_set(weights, rule, value)
+    roots = [tree([int(x) for x in programs[i] if x >= 0], grammar) for i in members]
+    episodes, catastrophes, base_hits = [], 0, 0
+    for env, cells in zip(envs, base_predicate_cells, strict=True):
+        base = np.asarray(cells, dtype=bool)[: env.height, : env.width]
+        r, c = env.start
+        path, query_cells, reached = [(r, c)], [], None
+        for _ in range(env.horizon):
+            moves = {ref.action(root, env, r, c)[0] for root in roots}
+            if len(moves) == 1:
+                d = moves.pop()
+            else:
+                query_cells.append((r, c))
+                d = base_move(env, base, r, c)
+            if d is None or env.cell(r + DELTAS[d][0], c + DELTAS[d][1]) & WALL:
+                continue
+            r, c = r + DELTAS[d][0], c + DELTAS[d][1]
+            path.append((r, c))
+            if env.cell(r, c) & OBJECT:
+                reached = (r, c)
+                break
+        if reached is not None:
+            base_hits += bool(base[reached])
+            catastrophes += not base[reached]
+        episodes.append({"reached": reached, "queries": len(query_cells),
+                         "query_cells": query_cells, "path": path})
+    n_env = len(episodes)
+    return {
+        "members": members, "episodes": episodes, "catastrophes": catastrophes,
+        "queries_per_episode": sum(e["queries"] for e in episodes) / n_env if n_env else 0.0,
+        "base_reached_share": base_hits / n_env if n_env else 0.0,
+    }
