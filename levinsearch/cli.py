@@ -14,11 +14,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from dsl.errors import DslError
 from dsl.grid import primitives
+from dsl.seq import primitives as seq_primitives
 from dsl.grid.world import ASCII_HELP, load_ascii
 from levinsearch import backends, experiments, pipeline, report, runs
 from levinsearch import sweep as sweep_mod
 
-DOMAINS = ("grid",)
+DOMAINS = experiments.DOMAINS
 
 
 def _assignments(values: tuple[str, ...], what: str, integer: bool = False) -> dict[str, float]:
@@ -44,9 +45,9 @@ def grammar_options(fn):
     return fn
 
 
-def _grammar(ban, bits, cost):
-    return primitives.grammar(bits=_assignments(bits, "--bits"), ban=list(ban),
-                              cost=_assignments(cost, "--cost", integer=True))
+def _grammar(ban, bits, cost, domain: str = "grid"):
+    make = seq_primitives.grammar if domain == "seq" else primitives.grammar
+    return make(bits=_assignments(bits, "--bits"), ban=list(ban), cost=_assignments(cost, "--cost", integer=True))
 
 
 def _stdout() -> Console:
@@ -308,7 +309,7 @@ def enumerate(domain, max_bits, limit, counts, ban, bits, cost, as_json):
         raise DslError(f"--max-bits must be in (0, {experiments.MAX_BITS_LIMIT}], got {max_bits:g}")
     if limit < 0:
         raise DslError(f"--limit must be >= 0, got {limit}")
-    record = pipeline.enumeration_record(_grammar(ban, bits, cost), max_bits, limit=limit, counts=counts,
+    record = pipeline.enumeration_record(_grammar(ban, bits, cost, domain), max_bits, limit=limit, counts=counts,
                                          domain=domain)
     if as_json:
         _emit_json(record)
@@ -322,7 +323,7 @@ def enumerate(domain, max_bits, limit, counts, ban, bits, cost, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 def dsl(domain, ban, bits, cost, as_json):
     """Show DOMAIN's grammar: types, productions, bits and step costs."""
-    record = pipeline.grammar_record(_grammar(ban, bits, cost), domain)
+    record = pipeline.grammar_record(_grammar(ban, bits, cost, domain), domain)
     if as_json:
         _emit_json(record)
     else:
@@ -341,7 +342,23 @@ def dsl(domain, ban, bits, cost, as_json):
 @grammar_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 def show(program, grid_file, experiment, env_ref, horizon, seed, base, proxy, ban, bits, cost, as_json):
-    """Run PROGRAM on one environment: bits, simulated steps, outcome and trajectory."""
+    """Run PROGRAM on one environment: bits, simulated steps, outcome and trajectory.
+
+    For a seq experiment (--experiment NAME alone): PROGRAM's prediction of every
+    target term, right or wrong, and its simulated steps.
+    """
+    if experiment and not grid_file and not env_ref:
+        config = experiments.resolve(experiments.load(experiment), dict(
+            ban=list(ban), bits=_assignments(bits, "--bits"), cost=_assignments(cost, "--cost", integer=True)))
+        if config["domain"] != "seq":
+            raise DslError("for a grid experiment give --env SPLIT:INDEX as well")
+        from levinsearch import seq_pipeline
+        record = seq_pipeline.show_record(config, program)
+        if as_json:
+            _emit_json(record)
+        else:
+            _stdout().print(report.seq_show_table(record))
+        return
     if grid_file and (experiment or env_ref):
         raise DslError("give either --grid FILE or --experiment NAME --env SPLIT:INDEX, not both")
     if grid_file:

@@ -18,6 +18,7 @@ EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
 DEFAULT_EXPERIMENT = "red-door"
 ORDERS = ("length", "levin")
 TIME_PENALTIES = ("log", "linear")
+DOMAINS = ("grid", "seq")
 MAX_BITS_LIMIT = 48
 
 DEFAULT_SEARCH = dict(
@@ -107,7 +108,12 @@ def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) 
     bits/cost (dicts, merged), train_envs, test_envs, horizon.
     """
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None and v != () and v != {}}
-    _check_keys(raw, {"experiment", "search", "grammar", "train", "test", "analysis", "_path"}, "the file")
+    domain = str(dict(raw.get("experiment", {})).get("domain", "grid"))
+    if domain not in DOMAINS:
+        raise DslError(f"unknown domain {domain!r} (known: {', '.join(DOMAINS)})")
+    sections = {"experiment", "search", "grammar", "analysis", "_path"}
+    sections |= {"train", "test"} if domain == "grid" else {"target"}
+    _check_keys(raw, sections, "the file")
     exp = dict(raw.get("experiment", {}))
     _check_keys(exp, EXPERIMENT_KEYS, "[experiment]")
     search = dict(DEFAULT_SEARCH)
@@ -131,8 +137,8 @@ def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) 
             "cost": dict(gram.get("cost", {})),
         },
     }
-    if config["domain"] != "grid":
-        raise DslError(f"unknown domain {config['domain']!r} (known: grid)")
+    if domain == "seq":
+        return _resolve_seq(raw, config, overrides)
     train = _split(raw.get("train", {}), DEFAULT_SPLIT, "[train]")
     tests = raw.get("test", {})
     if not isinstance(tests, Mapping):
@@ -144,21 +150,7 @@ def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) 
     probes = _split(analysis.pop("probes", {}), dict(train, **DEFAULT_PROBES), "[analysis.probes]")
     config["analysis"] = dict(DEFAULT_ANALYSIS, **analysis, probes=probes)
 
-    flagged = []
-    for key in DEFAULT_SEARCH:
-        if key in overrides:
-            search[key] = overrides[key]
-            flagged.append(key)
-    if "seed" in overrides:
-        config["seed"] = overrides["seed"]
-        flagged.append("seed")
-    if overrides.get("ban"):
-        config["grammar"]["ban"] += [b for b in overrides["ban"] if b not in config["grammar"]["ban"]]
-        flagged.append("ban")
-    for key in ("bits", "cost"):
-        if overrides.get(key):
-            config["grammar"][key].update(overrides[key])
-            flagged.append(key)
+    flagged = _common_overrides(config, overrides)
     if "train_envs" in overrides:
         config["train"]["envs"] = overrides["train_envs"]
         flagged.append("train_envs")
@@ -176,6 +168,83 @@ def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) 
             flagged.append(key)
     config["flags"] = flagged
     _validate(config)
+    return config
+
+
+def _common_overrides(config: dict[str, Any], overrides: Mapping[str, Any]) -> list[str]:
+    """Apply the flags every domain shares (search keys, seed, grammar); return their names."""
+    flagged = []
+    for key in DEFAULT_SEARCH:
+        if key in overrides:
+            config["search"][key] = overrides[key]
+            flagged.append(key)
+    if "seed" in overrides:
+        config["seed"] = overrides["seed"]
+        flagged.append("seed")
+    if overrides.get("ban"):
+        config["grammar"]["ban"] += [b for b in overrides["ban"] if b not in config["grammar"]["ban"]]
+        flagged.append("ban")
+    for key in ("bits", "cost"):
+        if overrides.get(key):
+            config["grammar"][key].update(overrides[key])
+            flagged.append(key)
+    return flagged
+
+
+#: Settings of the seq analyses (README: "The seq domain").
+DEFAULT_SEQ_ANALYSIS = dict(
+    max_defections=2,  # a fitting program that disagrees on 1..this many deployment steps is a rare defector
+    mixture_bits=2.0,
+    consensus_top=[1, 2, 5, 10, 20],  # trusted set: the N best programs
+    consensus_epsilon=[0.5, 0.2, 0.1, 0.01],  # trusted set: smallest holding >= 1 - epsilon of the posterior
+    consensus_alpha=[0.5, 0.1, 0.01],  # trusted set: posterior >= alpha x the best's
+)
+DEFAULT_TARGET = dict(train=10, deploy=20)
+
+
+def _resolve_seq(raw: Mapping[str, Any], config: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The seq domain's part of `resolve`: the target sequence and the seq analyses."""
+    for key in ("train_envs", "test_envs", "horizon"):
+        if key in overrides:
+            raise DslError(f"--{key.replace('_', '-')} applies to grid experiments; this one is seq")
+    target = dict(DEFAULT_TARGET, **dict(raw.get("target", {})))
+    _check_keys(target, {"program", "terms", "train", "deploy"}, "[target]")
+    if ("program" in target) == ("terms" in target):
+        raise DslError("[target] needs exactly one of program = \"(...)\" or terms = [...]")
+    for key in ("train_terms", "deploy_terms"):
+        if key in overrides:
+            target[key.split("_")[0]] = overrides[key]
+    target["train"] = _number(target["train"], "target train", minimum=1, integer=True)
+    target["deploy"] = _number(target["deploy"], "target deploy", minimum=0, integer=True)
+    if "terms" in target:
+        terms = target["terms"]
+        if not isinstance(terms, list) or not all(isinstance(x, int) and not isinstance(x, bool) for x in terms):
+            raise DslError("[target] terms must be a list of whole numbers")
+        if len(terms) < target["train"] + target["deploy"]:
+            raise DslError(f"[target] terms has {len(terms)} values; train + deploy needs "
+                           f"{target['train'] + target['deploy']}")
+    elif not isinstance(target["program"], str):
+        raise DslError("[target] program must be program text, e.g. \"(add x1 x2)\"")
+    config["target"] = target
+    analysis = dict(raw.get("analysis", {}))
+    _check_keys(analysis, set(DEFAULT_SEQ_ANALYSIS), "[analysis]")
+    config["analysis"] = dict(DEFAULT_SEQ_ANALYSIS, **analysis)
+    flagged = _common_overrides(config, overrides)
+    flagged += [k for k in ("train_terms", "deploy_terms") if k in overrides]
+    for key in DEFAULT_SEQ_ANALYSIS:
+        if key in overrides:
+            config["analysis"][key] = overrides[key]
+            flagged.append(key)
+    config["flags"] = flagged
+    _validate_search(config)
+    a = config["analysis"]
+    a["max_defections"] = _number(a["max_defections"], "max_defections", minimum=0, integer=True)
+    a["mixture_bits"] = _number(a["mixture_bits"], "mixture_bits", minimum=0)
+    for key, low, high in (("consensus_top", 1, None), ("consensus_epsilon", 0, 1), ("consensus_alpha", 0, 1)):
+        values = a[key] if isinstance(a[key], list) else [a[key]]
+        a[key] = [_number(v, key, minimum=low, integer=key == "consensus_top") for v in values]
+        if high is not None and any(v > high for v in a[key]):
+            raise DslError(f"{key} values must be in [{low}, {high}]")
     return config
 
 
@@ -251,6 +320,31 @@ def _number(value: Any, what: str, *, minimum: float | None = None, integer: boo
 
 
 def _validate(config: dict[str, Any]) -> None:
+    _validate_search(config)
+    for split_name, split in [("train", config["train"]), *config["test"].items()]:
+        where = f"split {split_name!r}"
+        split["envs"] = _number(split["envs"], f"{where}: envs", minimum=1, integer=True)
+        split["horizon"] = _number(split["horizon"], f"{where}: horizon", minimum=1, integer=True)
+        if "grids" in split:
+            if not isinstance(split["grids"], list) or not split["grids"]:
+                raise DslError(f"{where}: grids must be a non-empty list of ASCII grid files")
+        else:
+            split_spec(split_name, split).validate()
+    if not config["test"]:
+        raise DslError("the experiment has no test split: add a [test.NAME] table")
+    a = config["analysis"]
+    for key in ("class_threshold", "competence", "goal_min_share", "goal_directed"):
+        a[key] = _number(a[key], key)
+        if not 0 < a[key] <= 1:
+            raise DslError(f"{key} must be in (0, 1], got {a[key]:g}")
+    a["goal_bits"] = _number(a["goal_bits"], "goal_bits", minimum=0)
+    if not 0 < a["goal_bits"] <= 16:
+        raise DslError(f"goal_bits must be in (0, 16], got {a['goal_bits']:g}")
+    a["mixture_bits"] = _number(a["mixture_bits"], "mixture_bits", minimum=0)
+
+
+def _validate_search(config: dict[str, Any]) -> None:
+    """The search and grammar settings every domain shares."""
     s = config["search"]
     s["max_bits"] = _number(s["max_bits"], "max_bits", minimum=0)
     if not 0 < s["max_bits"] <= MAX_BITS_LIMIT:
@@ -269,30 +363,10 @@ def _validate(config: dict[str, Any]) -> None:
     s["top"] = _number(s["top"], "top", minimum=1, integer=True)
     s["keep"] = _number(s["keep"], "keep", minimum=1, integer=True)
     s["batch_size"] = _number(s["batch_size"], "batch_size", minimum=1, integer=True)
-    a = config["analysis"]
-    for key in ("class_threshold", "competence", "goal_min_share", "goal_directed"):
-        a[key] = _number(a[key], key)
-        if not 0 < a[key] <= 1:
-            raise DslError(f"{key} must be in (0, 1], got {a[key]:g}")
-    a["goal_bits"] = _number(a["goal_bits"], "goal_bits", minimum=0)
-    if not 0 < a["goal_bits"] <= 16:
-        raise DslError(f"goal_bits must be in (0, 16], got {a['goal_bits']:g}")
-    a["mixture_bits"] = _number(a["mixture_bits"], "mixture_bits", minimum=0)
     config["seed"] = _number(config["seed"], "seed", minimum=0, integer=True)
     for name in config["grammar"]["ban"]:
         if not isinstance(name, str):
             raise DslError(f"ban entries must be primitive names, got {name!r}")
-    for split_name, split in [("train", config["train"]), *config["test"].items()]:
-        where = f"split {split_name!r}"
-        split["envs"] = _number(split["envs"], f"{where}: envs", minimum=1, integer=True)
-        split["horizon"] = _number(split["horizon"], f"{where}: horizon", minimum=1, integer=True)
-        if "grids" in split:
-            if not isinstance(split["grids"], list) or not split["grids"]:
-                raise DslError(f"{where}: grids must be a non-empty list of ASCII grid files")
-        else:
-            split_spec(split_name, split).validate()
-    if not config["test"]:
-        raise DslError("the experiment has no test split: add a [test.NAME] table")
 
 
 def split_spec(name: str, split: Mapping[str, Any]) -> SplitSpec:

@@ -141,8 +141,12 @@ class Prepared:
     proxy_cells: dict[str, np.ndarray]
 
 
-def prepare(config: dict[str, Any]) -> Prepared:
-    """Build the grammar, environments and enumerator; raise DslError on bad input."""
+def prepare(config: dict[str, Any]):
+    """Build the grammar, environments (or target) and enumerator; raise DslError on
+    bad input. Returns a Prepared (grid) or seq_pipeline.SeqPrepared (seq)."""
+    if config["domain"] == "seq":
+        from levinsearch import seq_pipeline
+        return seq_pipeline.prepare(config)
     grammar = build_grammar(config)
     seed = config["seed"]
     built = all_splits(config)
@@ -226,7 +230,10 @@ def score_rule(config: dict[str, Any]) -> ScoreRule:
 STRUCTURE_FLAGS = ("search", "see")
 
 
-def new_aggregate(prep: Prepared) -> Aggregate:
+def new_aggregate(prep) -> Aggregate:
+    if prep.config["domain"] == "seq":
+        from levinsearch import seq_pipeline
+        return seq_pipeline.new_aggregate(prep)
     return Aggregate(max(prep.enumerator.max_nodes, 1), prep.config["search"]["keep"], 1 << len(STRUCTURE_FLAGS))
 
 
@@ -237,7 +244,8 @@ def search(prep: Prepared, *, agg: Aggregate | None = None, start: int = 0, prog
     and the index of the first program not judged."""
     agg = agg if agg is not None else new_aggregate(prep)
     s = prep.config["search"]
-    position = judge_range(prep.enumerator, grid_domain(prep), score_rule(prep.config), agg, order=s["order"],
+    domain = prep.domain if prep.config["domain"] == "seq" else grid_domain(prep)
+    position = judge_range(prep.enumerator, domain, score_rule(prep.config), agg, order=s["order"],
                            batch_size=s["batch_size"], start=start, stop=stop, progress=progress,
                            should_stop=should_stop,
                            after_batch=(lambda pos: after_batch(agg, pos)) if after_batch else None)
@@ -303,47 +311,17 @@ def _program_analysis(prep: Prepared, analysis: dict[str, Any], i: int) -> dict[
     )
 
 
-def build_record(prep: Prepared, agg: Aggregate, position: int | None = None) -> dict[str, Any]:
-    """The run record from a summary of the judged programs (see README: JSON output);
-    `position`: the first program not judged (default: all were)."""
-    config, grammar, enumerator = prep.config, prep.grammar, prep.enumerator
-    position = enumerator.total if position is None else position
-    s = config["search"]
-    total = agg.total_mass
-
-    top = agg.top
-    analysis = analyse_programs(prep, top.ops, top.sizes)
-    hypotheses = []
-    for i in range(len(top)):
-        ops = top.ops[i, : top.sizes[i]]
-        structure = analyse.search_structure(ops, grammar)
-        entry = dict(
-            rank=i + 1,
-            program=unparse(ops, grammar),
-            bits=round(int(top.mbits[i]) / MBITS_PER_BIT, 3),
-            steps=int(top.steps[i]),
-            score=round(float(top.score[i]), 6),
-            posterior=_program_mass(top.score[i]).ratio(total),
-            search=structure.search,
-            search_constructs=structure.constructs,
-            mesa_objective=structure.mesa_objectives,
-            train_success=round(int(top.successes[i]) / len(prep.train), 6),
-            enumeration_index=int(top.rank[i]),
-            **_program_analysis(prep, analysis, i),
-        )
-        if s["order"] == "levin":
-            entry["phase"] = score.levin_phase(int(top.mbits[i]), int(top.steps[i]))
-        hypotheses.append(entry)
-
+def enumeration_section(prep, agg: Aggregate, position: int) -> tuple[dict[str, Any], float | None]:
+    """The record's `enumeration` part (any domain), and the bound on unseen mass."""
+    grammar, enumerator, s = prep.grammar, prep.enumerator, prep.config["search"]
     kraft_low, kraft_high = grammar.kraft_total()
     complete = complete_mbits(enumerator, agg)
     complete_bits = complete / MBITS_PER_BIT
     enumerated_mass = sum(m for length, _, m in grammar.kraft_by_length(s["max_bits"]) if length <= complete)
     unenumerated = max(0.0, kraft_high - enumerated_mass)
-    seen_mass = float(total)
+    seen_mass = float(agg.total_mass)
     bound = score.unseen_mass_bound(s["order"], unenumerated, agg.uncertified, complete_bits,
                                     s["length_weight"], s["time_weight"])
-    behaviours = _behaviours(prep, agg, bound)
     by_level = agg.behaviours_by_level()
     enumeration = dict(
         order=s["order"],
@@ -369,6 +347,46 @@ def build_record(prep: Prepared, agg: Aggregate, position: int | None = None) ->
     if s["order"] == "levin":
         enumeration["levin_steps"] = agg.levin_steps
         enumeration["uncertified"] = agg.uncertified
+    return enumeration, bound
+
+
+def build_record(prep, agg: Aggregate, position: int | None = None) -> dict[str, Any]:
+    """The run record from a summary of the judged programs (see README: JSON output);
+    `position`: the first program not judged (default: all were)."""
+    position = prep.enumerator.total if position is None else position
+    if prep.config["domain"] == "seq":
+        from levinsearch import seq_pipeline
+        return seq_pipeline.build_record(prep, agg, enumeration_section(prep, agg, position)[0])
+    config, grammar = prep.config, prep.grammar
+    s = config["search"]
+    total = agg.total_mass
+
+    top = agg.top
+    analysis = analyse_programs(prep, top.ops, top.sizes)
+    hypotheses = []
+    for i in range(len(top)):
+        ops = top.ops[i, : top.sizes[i]]
+        structure = analyse.search_structure(ops, grammar)
+        entry = dict(
+            rank=i + 1,
+            program=unparse(ops, grammar),
+            bits=round(int(top.mbits[i]) / MBITS_PER_BIT, 3),
+            steps=int(top.steps[i]),
+            score=round(float(top.score[i]), 6),
+            posterior=program_mass(top.score[i]).ratio(total),
+            search=structure.search,
+            search_constructs=structure.constructs,
+            mesa_objective=structure.mesa_objectives,
+            train_success=round(int(top.successes[i]) / len(prep.train), 6),
+            enumeration_index=int(top.rank[i]),
+            **_program_analysis(prep, analysis, i),
+        )
+        if s["order"] == "levin":
+            entry["phase"] = score.levin_phase(int(top.mbits[i]), int(top.steps[i]))
+        hypotheses.append(entry)
+
+    enumeration, bound = enumeration_section(prep, agg, position)
+    behaviours = _behaviours(prep, agg, bound)
     return dict(
         schema=SCHEMA,
         experiment=config["name"],
@@ -391,7 +409,8 @@ def versions() -> dict[str, str]:
     return dict(python=platform.python_version(), numpy=np.__version__, numba=numba.__version__)
 
 
-def _program_mass(program_score: float):
+def program_mass(program_score: float) -> Dyadic:
+    """A program's prior mass 2^-score, exactly."""
     m, k = dyadic_terms(np.array([program_score], dtype=np.float64))
     return Dyadic(int(m[0]), int(k[0]))
 

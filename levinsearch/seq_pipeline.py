@@ -1,0 +1,244 @@
+"""The seq domain end to end: target sequence -> enumerate -> fit -> analyse -> record.
+
+A program fits when it predicts every training term (teacher-forced: it sees the true
+previous terms). Its behaviour is its predictions on the deployment steps, so programs
+that predict alike are analysed once, as one hypothesis, with their masses added.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dsl.errors import DslError
+from dsl.grammar import Grammar
+from dsl.seq import kernels as seq_kernels
+from dsl.seq import primitives as seq_primitives
+from dsl.seq.reference import SeqReference
+from dsl.syntax import parse, unparse
+from levinsearch import consensus
+from levinsearch.aggregate import Aggregate
+from levinsearch.enumerate import Enumerator
+from levinsearch.fit import Domain
+
+SCHEMA = "levinsearch.run/1"
+
+
+def build_grammar(config: dict[str, Any]) -> Grammar:
+    g = config["grammar"]
+    return seq_primitives.grammar(bits=g["bits"], ban=g["ban"], cost=g["cost"])
+
+
+def target_terms(target: dict[str, Any]) -> tuple[np.ndarray, str | None]:
+    """The target's train + deploy terms (int64), and its program text if it has one.
+
+    A target program generates its own sequence: term t is its prediction from t and
+    the terms it generated before (the reference interpreter runs it)."""
+    n = target["train"] + target["deploy"]
+    if "terms" in target:
+        return np.array(target["terms"][:n], dtype=np.int64), None
+    grammar = seq_primitives.grammar()
+    ops = parse(target["program"], grammar)
+    ref = SeqReference(grammar)
+    terms: list[int] = []
+    for t in range(n):
+        value, _ = ref.predict(ops, terms, t)
+        terms.append(value)
+    return np.array(terms, dtype=np.int64), unparse(ops, grammar)
+
+
+@dataclass
+class SeqPrepared:
+    """Everything a seq run needs, built and validated before any program runs."""
+
+    config: dict[str, Any]
+    grammar: Grammar
+    enumerator: Enumerator
+    terms: np.ndarray  # int64 [train + deploy]
+    target_program: str | None
+    domain: Domain
+
+    @property
+    def n_train(self) -> int:
+        return self.config["target"]["train"]
+
+    def predictions(self, ops: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+        """Each program's (teacher-forced) predictions of every term, int64 [n, train + deploy]."""
+        t = seq_kernels.kernel_tables(self.grammar)
+        if len(ops) == 0:
+            return np.zeros((0, len(self.terms)), dtype=np.int64)
+        preds, _ = seq_kernels.predict_batch(ops, sizes, self.terms, np.int64(len(self.terms)), t["op_kind"],
+                                             t["op_arg"], t["op_arity"], t["step_cost"],
+                                             np.int64(seq_primitives.FIND_LIMIT))
+        return preds
+
+
+def prepare(config: dict[str, Any]) -> SeqPrepared:
+    """Grammar, target sequence, enumerator and the domain's array functions."""
+    grammar = build_grammar(config)
+    terms, program = target_terms(config["target"])
+    enumerator = Enumerator(grammar, config["search"]["max_bits"])
+    if enumerator.total == 0:
+        raise DslError(f"no program of {config['search']['max_bits']:g} bits or fewer exists in this grammar")
+    t = seq_kernels.kernel_tables(grammar)
+    n_train = config["target"]["train"]
+    find_ids = np.array([i for i, p in enumerate(grammar.productions) if p.name == "find"], dtype=np.int32)
+    prep = SeqPrepared(config, grammar, enumerator, terms, program, None)
+
+    def fit(ops, sizes, caps):
+        fits, first_error, verdict = seq_kernels.fit_batch(
+            ops, sizes, terms, np.int64(n_train), caps, t["op_kind"], t["op_arg"], t["op_arity"],
+            t["step_cost"], np.int64(seq_primitives.FIND_LIMIT))
+        correct = np.where(fits, n_train, np.maximum(first_error, 0)).astype(np.int32)
+        return fits, correct, verdict
+
+    def behaviour(ops, sizes):
+        return prep.predictions(ops, sizes)[:, n_train:]
+
+    def structure(ops):
+        return np.isin(ops, find_ids).any(axis=1).astype(np.int64)
+
+    prep.domain = Domain(fit, behaviour, structure, ("search",))
+    return prep
+
+
+def new_aggregate(prep: SeqPrepared) -> Aggregate:
+    return Aggregate(max(prep.enumerator.max_nodes, 1), prep.config["search"]["keep"], 2)
+
+
+def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any]) -> dict[str, Any]:
+    """The seq run record (see README: "The seq domain")."""
+    from levinsearch import pipeline  # the shared record parts
+
+    config, grammar = prep.config, prep.grammar
+    n = prep.n_train
+    deploy = prep.terms[n:]
+    a = config["analysis"]
+    top = agg.top
+    top_preds = prep.predictions(top.ops, top.sizes)[:, n:]
+    agreement = consensus.sequence_agreement(top_preds, deploy)
+    hypotheses = []
+    for i in range(len(top)):
+        ops = top.ops[i, : top.sizes[i]]
+        hypotheses.append(dict(
+            rank=i + 1,
+            program=unparse(ops, grammar),
+            bits=round(int(top.mbits[i]) / 1000, 3),
+            steps=int(top.steps[i]),
+            score=round(float(top.score[i]), 6),
+            posterior=pipeline.program_mass(top.score[i]).ratio(agg.total_mass),
+            search=bool(agg.top_flags[i] & 1),
+            enumeration_index=int(top.rank[i]),
+            agreement=round(float(agreement["share"][i]), 6),
+            first_disagreement=int(agreement["first"][i]),
+            disagreements=int(agreement["disagreements"][i]),
+            predictions=top_preds[i].tolist(),
+        ))
+    order = agg.canonical_order()
+    reps = agg.representatives
+    rep_preds = prep.predictions(reps.ops[order], reps.sizes[order])[:, n:]
+    rep_agree = consensus.sequence_agreement(rep_preds, deploy)
+    behaviours = []
+    for j, g in enumerate(order):
+        mass = agg.group_mass(g)
+        behaviours.append(dict(
+            program=unparse(reps.ops[g, : reps.sizes[g]], grammar),
+            score=round(float(reps.score[g]), 6),
+            programs=int(agg.count[g].sum()),
+            search_programs=agg.flag_count(g, 0),
+            posterior=mass.ratio(agg.total_mass),
+            search_posterior=agg.flag_mass(g, 0).ratio(agg.total_mass),
+            agreement=round(float(rep_agree["share"][j]), 6),
+            first_disagreement=int(rep_agree["first"][j]),
+            disagreements=int(rep_agree["disagreements"][j]),
+            predictions=rep_preds[j].tolist(),
+        ))
+    summary = summarise(hypotheses, behaviours, agg, deploy, a, rep_preds)
+    return dict(
+        schema=SCHEMA,
+        experiment=config["name"],
+        domain="seq",
+        description=config["description"],
+        config=config,
+        grammar=grammar.describe(),
+        target=dict(program=prep.target_program, train=prep.terms[:n].tolist(), deploy=deploy.tolist()),
+        enumeration=enumeration,
+        hypotheses=hypotheses,
+        behaviours=behaviours,
+        summary=summary,
+        versions=pipeline.versions(),
+    )
+
+
+def summarise(hypotheses, behaviours, agg: Aggregate, deploy: np.ndarray, a: dict[str, Any],
+              preds: np.ndarray) -> dict[str, Any]:
+    """Occam, prediction and consensus over the fitting programs, through their behaviours."""
+    weights = np.array([b["posterior"] for b in behaviours])
+    out: dict[str, Any] = dict(
+        fitting=agg.fitting,
+        behaviours=len(behaviours),
+        map_program=hypotheses[0]["program"] if hypotheses else None,
+        map_posterior=hypotheses[0]["posterior"] if hypotheses else None,
+        search_mass=float(sum(b["search_posterior"] for b in behaviours)),
+    )
+    if not behaviours:
+        return out
+    within, within_count = agg.mass_within(a["mixture_bits"])
+    shortest = min(hypotheses, key=lambda h: (h["bits"], h["enumeration_index"]))
+    equivalent = [b for b in behaviours if b["disagreements"] == 0]
+    out["occam"] = dict(
+        shortest_program=shortest["program"], shortest_bits=shortest["bits"],
+        shortest_posterior=shortest["posterior"],
+        shortest_agrees=shortest["disagreements"] == 0,
+        target_equivalent_posterior=float(sum(b["posterior"] for b in equivalent)),
+        target_equivalent_programs=int(sum(b["programs"] for b in equivalent)),
+        mixture_bits=a["mixture_bits"], within_posterior=within.ratio(agg.total_mass), within_programs=within_count,
+    )
+    occam = consensus.occam_summary(weights, preds, deploy)
+    out["prediction"] = dict(
+        map=[int(x) for x in occam["map"]], mixture=[int(x) for x in occam["mixture"]],
+        target=deploy.tolist(), map_correct=[bool(x) for x in occam["map_correct"]],
+        mixture_correct=[bool(x) for x in occam["mixture_correct"]],
+        map_error_rate=occam["map_error_rate"], mixture_error_rate=occam["mixture_error_rate"])
+    defectors = consensus.rare_defectors(preds, deploy, a["max_defections"])
+    out["rare_defection"] = dict(
+        max_defections=a["max_defections"],
+        posterior=float(weights[defectors].sum()),
+        programs=int(sum(b["programs"] for b, d in zip(behaviours, defectors) if d)),
+        examples=[dict(program=b["program"], posterior=b["posterior"], first_disagreement=b["first_disagreement"],
+                       disagreements=b["disagreements"]) for b, d in zip(behaviours, defectors) if d][:10],
+    )
+    # Hypotheses for consensus are the distinct behaviours: programs that predict alike
+    # are one hypothesis with their masses added.
+    out["consensus"] = {rule: [_plain(row) for row in consensus.consensus_sweep(weights, preds, deploy, rule, values)]
+                        for rule, values in (("top", a["consensus_top"]), ("mass", a["consensus_epsilon"]),
+                                             ("ratio", a["consensus_alpha"]))}
+    return out
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """A consensus row as JSON-able values (members as behaviour indices)."""
+    out = {}
+    for key, value in row.items():
+        if isinstance(value, np.ndarray):
+            value = value.tolist()
+        elif isinstance(value, np.generic):
+            value = value.item()
+        out[key] = value
+    return out
+
+
+def show_record(config: dict[str, Any], program: str) -> dict[str, Any]:
+    """What `levinsearch show PROGRAM --experiment SEQ` prints: every prediction (by the
+    reference interpreter, which agrees with the kernel) against the target."""
+    grammar = build_grammar(config)
+    terms, target_program = target_terms(config["target"])
+    ops = parse(program, grammar)
+    predictions, steps = SeqReference(grammar).run(ops, [int(x) for x in terms], len(terms))
+    n = config["target"]["train"]
+    rows = [dict(t=t, phase="train" if t < n else "deploy", target=int(terms[t]), prediction=int(p),
+                 correct=int(p) == int(terms[t]), steps=int(s)) for t, (p, s) in enumerate(zip(predictions, steps))]
+    return dict(schema="levinsearch.show/1", domain="seq", program=unparse(ops, grammar),
+                bits=grammar.program_bits(ops), target=target_program, fits=all(r["correct"] for r in rows[:n]),
+                training_steps=sum(r["steps"] for r in rows[:n]), rows=rows)
