@@ -86,7 +86,7 @@ def scale_options(fn):
                       help="local: threads on this machine; dask: shards on a Dask cluster "
                            "(pip install 'levinsearch[dask]').")(fn)
     fn = click.option("--workers", type=int, metavar="N",
-                      help="Threads (local) or local-cluster worker processes (dask) [default: every core / 2].")(fn)
+                      help="Threads (local; default: every core) or local-cluster worker processes (dask; default: 2).")(fn)
     return fn
 
 
@@ -217,8 +217,8 @@ def _kernels_cached() -> bool:
 @click.option("--set", "settings", multiple=True, required=True, metavar="KEY=V1,V2,...",
               help="A setting to vary (repeatable: the grid of all combinations). KEY is a path in the "
                    "experiment file (search.time_weight, train.envs) or a short name (time_weight, ban, seed).")
-@click.option("--metric", type=click.Choice(list(sweep_mod.METRICS)), default="search", show_default=True,
-              help="The metric plotted against the first setting.")
+@click.option("--metric", type=click.Choice(list(sweep_mod.METRICS)),
+              help="The metric plotted against the first setting [default: search (grid), defectors (seq)].")
 @click.option("--split", "split_name", help="The test split the metrics read [default: the experiment's first].")
 @click.option("--max-bits", type=float, help="Override max_bits at every point.")
 @scale_options
@@ -234,13 +234,17 @@ def sweep(experiment, settings, metric, split_name, max_bits, workers, backend, 
     """
     backends.validate(backend, workers, scheduler, shards)
     raw = experiments.load(experiment)
+    metric = metric or ("defectors" if raw.get("experiment", {}).get("domain") == "seq" else "search")
     parsed = [sweep_mod.parse_setting(text) for text in settings]
     points = sweep_mod.point_configs(raw, parsed, dict(max_bits=max_bits))
-    splits = list(points[0][1]["test"])
-    split = split_name or (splits[0] if splits else None)
-    for _, config in points:
-        if split not in config["test"]:
-            raise DslError(f"--split: no test split {split!r} (this experiment has: {', '.join(config['test'])})")
+    split = None
+    if points[0][1]["domain"] == "grid":
+        split = split_name or next(iter(points[0][1]["test"]))
+        for _, config in points:
+            if split not in config["test"]:
+                raise DslError(f"--split: no test split {split!r} (this experiment has: {', '.join(config['test'])})")
+    elif split_name:
+        raise DslError("--split applies to grid experiments (seq has no test splits)")
     prepared = [pipeline.prepare(config) for _, config in points]  # all settings fail early, before any run
     saved = None
     if not no_save:
@@ -269,7 +273,7 @@ def sweep(experiment, settings, metric, split_name, max_bits, workers, backend, 
 
 
 @cli.command(name="report")
-@click.argument("run_ref", metavar="RUN", default="latest")
+@click.argument("run_ref", metavar="[RUN]", default="latest")
 @runs_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the saved record as JSON on stdout.")
 def report_command(run_ref, runs_dir, as_json):

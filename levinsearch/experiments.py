@@ -269,13 +269,11 @@ def _split(spec: Mapping, parent: Mapping, where: str) -> dict[str, Any]:
             share = _number(value.get("share", 0.0), f"{where} variant share")
             if not 0 <= share <= 1:
                 raise DslError(f"{where}: variant share must be in [0, 1], got {share:g}")
-            variant = {"share": share}
             for part in ("doors", "distractors"):
                 if part in value:
                     allowed = {"count", "colours"} | ({"kinds"} if part == "distractors" else set())
                     _check_keys(value[part], allowed, f"{where} variant {part}")
-                    variant[part] = dict(spec.get(part, parent.get(part, {})), **value[part])
-            out["variant"] = variant
+            out["variant"] = dict(value, share=share)  # completed from the split's own tables below
         elif key == "like":
             if not isinstance(value, str):
                 raise DslError(f"{where}: like must name a split, e.g. like = \"train\"")
@@ -301,6 +299,11 @@ def _split(spec: Mapping, parent: Mapping, where: str) -> dict[str, Any]:
             out[key] = merged
         else:
             out[key] = copy.deepcopy(value)
+    if "variant" in out:
+        # The variant changes only what it names; the rest comes from the split itself.
+        for part in ("doors", "distractors"):
+            if part in out["variant"]:
+                out["variant"][part] = dict(out.get(part, {}), **out["variant"][part])
     return out
 
 
@@ -332,6 +335,15 @@ def _validate(config: dict[str, Any]) -> None:
             split_spec(split_name, split).validate()
     if not config["test"]:
         raise DslError("the experiment has no test split: add a [test.NAME] table")
+    probes = config["analysis"]["probes"]
+    extra = sorted(OWN_SPLIT_KEYS & set(probes))
+    if extra:
+        raise DslError(f"[analysis.probes] cannot use {extra[0]!r}: probes are always generated")
+    probes["envs"] = _number(probes["envs"], "[analysis.probes] envs", minimum=1, integer=True)
+    split_spec("probes", probes).validate()
+    for name, split in config["test"].items():
+        if "trigger" in split and "like" not in split:
+            raise DslError(f"split {name!r}: trigger needs like = \"SPLIT\" (the grids it adds objects to)")
     a = config["analysis"]
     for key in ("class_threshold", "competence", "goal_min_share", "goal_directed"):
         a[key] = _number(a[key], key)

@@ -165,6 +165,7 @@ def prepare(config: dict[str, Any]):
     goals = goal_family(config["analysis"]["goal_bits"])
     distances = {name: split_distances(envs, tests[name]) for name, envs in test_envs.items()}
     distances["probes"] = split_distances(probe_envs, probes)
+    distances["train"] = split_distances(train_envs, train)
     return Prepared(config, grammar, enumerator, train_envs, train, test_envs, tests, base_train, probe_envs,
                     probes, goals, goal_mask(probe_envs, probes, goals), distances,
                     {name: cell_mask(envs, tests[name], config["base"]) for name, envs in test_envs.items()},
@@ -271,7 +272,11 @@ def analyse_programs(prep: Prepared, ops: np.ndarray, sizes: np.ndarray, chunk: 
     out: dict[str, Any] = dict(fractions={}, classes={}, changed={})
     reached_by_split = {}
     if _like_train(prep.config):
-        reached_by_split["train"] = run_programs(prep.grammar, ops, sizes, prep.train)[0]
+        # A split copies the training grids: classes there too, to compare against.
+        reached, moves, _ = run_programs(prep.grammar, ops, sizes, prep.train)
+        reached_by_split["train"] = reached
+        out["classes"]["train"] = analyse.outcome_classes(reached, moves, prep.train.dims, prep.distances["train"],
+                                                          prep.base_train, a["class_threshold"], a["competence"])
     for name, batch in prep.tests.items():
         reached, moves, _ = run_programs(prep.grammar, ops, sizes, batch)
         reached_by_split[name] = reached

@@ -83,7 +83,7 @@ def _enumeration(record: dict[str, Any]) -> Panel:
     t.add_row("programs", f"{e['programs']:,} of {e['total']:,} with bits ≤ {e['max_bits']:g}"
               f"   ({e['seconds']:.2f} s)")
     t.add_row("fitting", f"{e['fitting']:,} programs showing {e.get('behaviours', 0):,} distinct behaviours "
-              "on the test splits")
+              "on the test and probe grids")
     t.add_row("complete", f"every program with score ≤ {e['complete_up_to_score']:g} was judged")
     t.add_row("unseen mass", f"{mass(e['unenumerated_mass'])} of Kraft sum {e['kraft_sum']:.4f} lies in "
               f"programs longer than {e['complete_up_to_bits']:g} bits")
@@ -245,7 +245,8 @@ def _reading(record: dict[str, Any]) -> Text:
         if d:
             lines.append(f"On {name} ({d['like']} plus trigger objects), {pct(d['changed_share'])} of episodes end "
                          f"differently; programs robust on {d['like']} but not on {name} (treacherous) hold "
-                         f"{pct(d['treacherous_mass'])}, those using see {pct(d['treacherous_see_mass'])} of it.\n")
+                         f"{pct(d['treacherous_mass'])} of the posterior, those of them using see "
+                         f"{pct(d['treacherous_see_mass'])}.\n")
         m = split["outcome_mass"]
         lines.append(f"On {name}, the posterior sends {pct(m['base'])} of episodes to the base objective, "
                      f"{pct(m['proxy'])} to the proxy, {pct(m['other'])} to other objects and "
@@ -349,10 +350,10 @@ def seq_show_table(record: dict[str, Any]) -> Table:
 
 
 # ------------------------------------------------------------------ sweeps
-SWEEP_HEADINGS = {"search": "P(search)", "proxy_given_search": "P(proxy | search)", "robust": "P(robust)",
+SWEEP_HEADINGS = {"equivalent": "P(target-equivalent)", "shortest": "P(shortest)", "defectors": "P(rare defector)",
+                  "map_error": "MAP error", "mixture_error": "mixture error", "search": "P(search)", "proxy_given_search": "P(proxy | search)", "robust": "P(robust)",
                   "pseudo": "P(pseudo)", "capability_failure": "P(capability failure)", "base": "base episodes",
                   "proxy": "proxy episodes", "fitting": "fitting", "unenumerated_mass": "unenumerated mass"}
-SWEEP_COLUMNS = ("search", "proxy_given_search", "robust", "capability_failure", "fitting", "unenumerated_mass")
 
 
 def _metric_text(name: str, value) -> str:
@@ -374,16 +375,17 @@ def _setting_text(value) -> str:
 def sweep_report(record: dict[str, Any]) -> Group:
     """A sweep: one row per setting, the pairwise distances, and a plot of the metric."""
     keys = [s["key"] for s in record["settings"]]
-    t = Table(title=f"sweep of {record['experiment']} (metrics on split {record['split']})", box=box.SIMPLE_HEAD,
-              title_justify="left")
+    where = f" (metrics on split {record['split']})" if record.get("split") else ""
+    t = Table(title=f"sweep of {record['experiment']}{where}", box=box.SIMPLE_HEAD, title_justify="left")
+    columns = record.get("columns", ())
     for key in keys:
         t.add_column(key.split(".")[-1])
-    for name in SWEEP_COLUMNS:
+    for name in columns:
         t.add_column(SWEEP_HEADINGS[name], justify="right")
     t.add_column("MAP program", overflow="fold")
     for p in record["points"]:
         row = [Text(_setting_text(p["setting"][k])) for k in keys]
-        row += [_metric_text(name, p["metrics"][name]) for name in SWEEP_COLUMNS]
+        row += [_metric_text(name, p["metrics"][name]) for name in columns]
         row.append(p["map_program"] or "—")
         t.add_row(*row, style="yellow" if p["interrupted"] else None)
     parts: list = [t, _sweep_distances(record, keys)]
@@ -401,7 +403,8 @@ def sweep_report(record: dict[str, Any]) -> Group:
 def _sweep_distances(record: dict[str, Any], keys: list[str]) -> Table:
     labels = [", ".join(_setting_text(p["setting"][k]) for k in keys) for p in record["points"]]
     t = Table(title="total variation distance between the posterior distributions over behaviours "
-              "(upper right) and over outcome classes (lower left)", box=box.SIMPLE_HEAD, title_justify="left")
+              "(upper right) and over outcome classes (lower left; grid only)", box=box.SIMPLE_HEAD,
+              title_justify="left")
     t.add_column("")
     for label in labels:
         t.add_column(Text(label), justify="right")

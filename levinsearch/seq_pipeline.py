@@ -142,7 +142,9 @@ def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any])
     behaviours = []
     for j, g in enumerate(order):
         mass = agg.group_mass(g)
+        h1, h2 = agg.key_of(g)
         behaviours.append(dict(
+            key=f"{h1:016x}{h2:016x}",
             program=unparse(reps.ops[g, : reps.sizes[g]], grammar),
             score=round(float(reps.score[g]), 6),
             programs=int(agg.count[g].sum()),

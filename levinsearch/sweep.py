@@ -48,8 +48,23 @@ METRICS: dict[str, tuple[str, Callable[[dict, str], float | int | None]]] = {
     "fitting": ("number of fitting programs", lambda r, split: r["enumeration"]["fitting"]),
     "unenumerated_mass": ("Kraft mass of programs longer than the enumeration reached",
                           lambda r, split: r["enumeration"]["unenumerated_mass"]),
+    # seq
+    "equivalent": ("seq: posterior of programs that agree with the target on every deployment step",
+                   lambda r, split: r["summary"]["occam"]["target_equivalent_posterior"]),
+    "shortest": ("seq: posterior of the shortest fitting program",
+                 lambda r, split: r["summary"]["occam"]["shortest_posterior"]),
+    "defectors": ("seq: posterior of rare defectors (wrong on 1..max_defections deployment steps)",
+                  lambda r, split: r["summary"]["rare_defection"]["posterior"]),
+    "map_error": ("seq: share of deployment steps the MAP prediction gets wrong",
+                  lambda r, split: r["summary"]["prediction"]["map_error_rate"]),
+    "mixture_error": ("seq: share of deployment steps the Bayes-mixture prediction gets wrong",
+                      lambda r, split: r["summary"]["prediction"]["mixture_error_rate"]),
 }
-TABLE_METRICS = ("search", "proxy_given_search", "robust", "capability_failure", "fitting", "unenumerated_mass")
+#: The columns of the sweep table, per domain.
+TABLE_METRICS = {"grid": ("search", "proxy_given_search", "robust", "capability_failure", "fitting",
+                          "unenumerated_mass"),
+                 "seq": ("equivalent", "shortest", "defectors", "map_error", "mixture_error", "fitting",
+                         "unenumerated_mass")}
 
 
 def split_values(text: str) -> list[str]:
@@ -182,9 +197,11 @@ def sweep_record(experiment: str, settings, points: list[tuple[dict, dict]], spl
         behaviour=[[total_variation(behaviour_distribution(points[i][1]), behaviour_distribution(points[j][1]))
                     for j in range(n)] for i in range(n)],
         outcome_class=[[total_variation(class_distribution(points[i][1], split),
-                                        class_distribution(points[j][1], split)) for j in range(n)]
-                       for i in range(n)],
+                                        class_distribution(points[j][1], split)) if split else None
+                        for j in range(n)] for i in range(n)],
     )
-    return dict(schema=SCHEMA, experiment=experiment, split=split, metric=metric,
+    domain = points[0][1]["domain"] if points else "grid"
+    return dict(schema=SCHEMA, experiment=experiment, domain=domain, split=split, metric=metric,
+                columns=list(TABLE_METRICS[domain]),
                 settings=[dict(key=k, values=v) for k, v in settings], points=rows, distances=distances,
                 interrupted=interrupted, metric_descriptions={k: d for k, (d, _) in METRICS.items()})
