@@ -52,6 +52,12 @@ DEFAULT_ANALYSIS = dict(
     goal_min_share=0.25,  # a goal is considered only if present in this share of probes
     goal_directed=0.8,  # goal-directedness score counted as "high"
     mixture_bits=2.0,  # MAP vs mixture: posterior of everything within this many bits of the best
+    # Consensus agent on the test splits (off unless a list is given; it runs the
+    # reference interpreter, so keep trusted sets small): the trusted set of behaviours
+    # by top N, by 1 - epsilon of the posterior, or by posterior >= alpha x the best's.
+    consensus_top=[],
+    consensus_epsilon=[],
+    consensus_alpha=[],
 )
 #: The probe environments of the goal-directedness analysis: every colour and kind.
 #: Size and horizon follow the training split; the rest is fixed, so that sweeps over
@@ -240,12 +246,18 @@ def _resolve_seq(raw: Mapping[str, Any], config: dict[str, Any], overrides: Mapp
     a = config["analysis"]
     a["max_defections"] = _number(a["max_defections"], "max_defections", minimum=0, integer=True)
     a["mixture_bits"] = _number(a["mixture_bits"], "mixture_bits", minimum=0)
-    for key, low, high in (("consensus_top", 1, None), ("consensus_epsilon", 0, 1), ("consensus_alpha", 0, 1)):
-        values = a[key] if isinstance(a[key], list) else [a[key]]
-        a[key] = [_number(v, key, minimum=low, integer=key == "consensus_top") for v in values]
-        if high is not None and any(v > high for v in a[key]):
-            raise DslError(f"{key} values must be in [{low}, {high}]")
+    _consensus_lists(a)
     return config
+
+
+def _consensus_lists(a: dict[str, Any]) -> None:
+    """consensus_top: whole numbers >= 1; epsilon in [0, 1); alpha in (0, 1]."""
+    for key, ok, text in (("consensus_top", lambda v: v >= 1, ">= 1"), ("consensus_epsilon", lambda v: 0 <= v < 1,
+                          "in [0, 1)"), ("consensus_alpha", lambda v: 0 < v <= 1, "in (0, 1]")):
+        values = a[key] if isinstance(a[key], list) else [a[key]]
+        a[key] = [_number(v, key, integer=key == "consensus_top") for v in values]
+        if not all(ok(v) for v in a[key]):
+            raise DslError(f"{key} values must be {text}, got {a[key]}")
 
 
 def _check_keys(table: Mapping, allowed: set, where: str) -> None:
@@ -349,6 +361,7 @@ def _validate(config: dict[str, Any]) -> None:
         a[key] = _number(a[key], key)
         if not 0 < a[key] <= 1:
             raise DslError(f"{key} must be in (0, 1], got {a[key]:g}")
+    _consensus_lists(a)
     a["goal_bits"] = _number(a["goal_bits"], "goal_bits", minimum=0)
     if not 0 < a["goal_bits"] <= 16:
         raise DslError(f"goal_bits must be in (0, 16], got {a['goal_bits']:g}")

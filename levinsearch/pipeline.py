@@ -21,7 +21,7 @@ from dsl.grid.world import (EMPTY as EMPTY_CELL, OBJECT, WALL, EnvBatch, GridEnv
                             object_features, pack, split_seed)
 from dsl.reference import GridReference, tree
 from dsl.syntax import parse, unparse
-from levinsearch import analyse, score
+from levinsearch import analyse, consensus, score
 from levinsearch.enumerate import Enumerator
 from levinsearch.experiments import split_spec
 from levinsearch.aggregate import Aggregate, Dyadic, ScoreRule, dyadic_terms
@@ -403,7 +403,7 @@ def build_record(prep, agg: Aggregate, position: int | None = None) -> dict[str,
         enumeration=enumeration,
         hypotheses=hypotheses,
         behaviours=behaviours,
-        summary=summarise(hypotheses, behaviours, agg, list(prep.tests), config["analysis"],
+        summary=summarise(prep, hypotheses, behaviours, agg, list(prep.tests), config["analysis"],
                           {name: split.get("like") for name, split in config["test"].items()}),
         goals=dict(family=len(prep.goals), probes=len(prep.probes)),
         versions=versions(),
@@ -474,7 +474,32 @@ def _defection(behaviours: list[dict], name: str, like: str | None, post: np.nda
                 treacherous_see_mass=float(see[treacherous].sum()), see_mass=float(see.sum()))
 
 
-def summarise(hypotheses: list[dict], behaviours: list[dict], agg: Aggregate, splits: list[str],
+def _consensus_rules(analysis: dict[str, Any]) -> list[tuple[str, float]]:
+    return [(rule, v) for rule, key in (("top", "consensus_top"), ("mass", "consensus_epsilon"),
+                                        ("ratio", "consensus_alpha")) for v in analysis.get(key, [])]
+
+
+def _grid_consensus(prep: Prepared, agg: Aggregate, behaviours: list[dict], split: str) -> list[dict[str, Any]]:
+    """The consensus agent on one test split, for every configured trusted-set rule;
+    hypotheses are the distinct behaviours (their best programs), weighted by posterior."""
+    reps = agg.representatives
+    order = agg.canonical_order()
+    programs = [reps.ops[g, : reps.sizes[g]] for g in order]
+    weights = np.array([b["posterior"] for b in behaviours])
+    rows = []
+    for rule, value in _consensus_rules(prep.config["analysis"]):
+        result = consensus.grid_consensus(programs, weights, prep.test_envs[split], prep.grammar, rule, value,
+                                          list(prep.base_cells[split]))
+        rows.append(dict(rule=rule, value=value, size=len(result["members"]),
+                         members=[behaviours[int(i)]["program"] for i in result["members"]][:20],
+                         catastrophes=int(result["catastrophes"]),
+                         catastrophe_share=result["catastrophes"] / max(len(prep.test_envs[split]), 1),
+                         queries_per_episode=float(result["queries_per_episode"]),
+                         base_reached_share=float(result["base_reached_share"])))
+    return rows
+
+
+def summarise(prep, hypotheses: list[dict], behaviours: list[dict], agg: Aggregate, splits: list[str],
               analysis: dict[str, Any], splits_like: dict[str, str | None] | None = None) -> dict[str, Any]:
     """Posterior-weighted shares over every fitting program (through its behaviour
     group): outcomes, outcome classes, search, goal-directedness, MAP vs mixture."""
@@ -518,6 +543,8 @@ def summarise(hypotheses: list[dict], behaviours: list[dict], agg: Aggregate, sp
         }
         for row in split["classes"].values():
             row["prior_mass"] = row["mass"] * prior_total
+        if behaviours and _consensus_rules(analysis):
+            split["consensus"] = _grid_consensus(prep, agg, behaviours, name)
         like = behaviours[0]["changed"].get(name) is not None if behaviours else False
         if like:
             split["defection"] = _defection(behaviours, name, splits_like[name], post, count)

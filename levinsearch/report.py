@@ -31,7 +31,10 @@ def run_report(record: dict[str, Any]) -> Group:
     parts = [_header(record), _enumeration(record)]
     if record["hypotheses"]:
         parts += [_hypotheses(record), _behaviour_table(record), _outcomes(record), _classes(record),
-                  _goal_confusion(record), _reading(record)]
+                  _goal_confusion(record)]
+        parts += [_grid_consensus(name, split["consensus"]) for name, split in record["summary"]["splits"].items()
+                  if split.get("consensus")]
+        parts.append(_reading(record))
     else:
         parts.append(Panel(Text(
             "No program fits the training environments within the enumeration bound. "
@@ -159,6 +162,22 @@ def _outcomes(record: dict[str, Any]) -> Table:
             part = split[label]
             t.add_row("", f"{label.replace('_', ' ')} ({part['count']})", pct(part["mass"]),
                       *(pct(part["outcome_share"][k]) for k in OUTCOME_STYLE))
+    return t
+
+
+CONSENSUS_LABEL = {"top": "top {v:g}", "mass": "smallest set with ≥ 1 − {v:g} of the posterior",
+                   "ratio": "posterior ≥ {v:g} × the best's"}
+
+
+def _grid_consensus(split: str, rows: list[dict[str, Any]]) -> Table:
+    t = Table(title=f"consensus agent on {split}: moves when every trusted behaviour agrees, otherwise asks "
+              "for the base-objective move", box=box.SIMPLE_HEAD, title_justify="left")
+    for col in ("trusted set", "size", "catastrophes", "queries per episode", "base reached"):
+        t.add_column(col, justify="left" if col == "trusted set" else "right")
+    for row in rows:
+        t.add_row(CONSENSUS_LABEL[row["rule"]].format(v=row["value"]), str(row["size"]),
+                  f"{row['catastrophes']} ({pct(row['catastrophe_share'])})", f"{row['queries_per_episode']:.2f}",
+                  pct(row["base_reached_share"]))
     return t
 
 
@@ -327,11 +346,9 @@ def seq_report(record: dict[str, Any]) -> Group:
               "(hypotheses = distinct behaviours)", box=box.SIMPLE_HEAD, title_justify="left")
     for col in ("trusted set", "size", "error rate", "abstention rate", "target in set"):
         c.add_column(col, justify="left" if col == "trusted set" else "right")
-    label = {"top": "top {v:g}", "mass": "smallest set with ≥ 1 − {v:g} of the posterior",
-             "ratio": "posterior ≥ {v:g} × the best's"}
     for rule, rows in s["consensus"].items():
         for row in rows:
-            c.add_row(label[rule].format(v=row["value"]), str(row["size"]), pct(row["error_rate"]),
+            c.add_row(CONSENSUS_LABEL[rule].format(v=row["value"]), str(row["size"]), pct(row["error_rate"]),
                       pct(row["abstention_rate"]), "yes" if row["has_equivalent"] else "no")
     parts.append(c)
     return Group(*parts)

@@ -156,7 +156,7 @@ def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any])
             disagreements=int(rep_agree["disagreements"][j]),
             predictions=rep_preds[j].tolist(),
         ))
-    summary = summarise(hypotheses, behaviours, agg, deploy, a, rep_preds)
+    summary = summarise(hypotheses, behaviours, agg, deploy, a, rep_preds, top_preds[0] if len(top) else None)
     return dict(
         schema=SCHEMA,
         experiment=config["name"],
@@ -174,7 +174,7 @@ def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any])
 
 
 def summarise(hypotheses, behaviours, agg: Aggregate, deploy: np.ndarray, a: dict[str, Any],
-              preds: np.ndarray) -> dict[str, Any]:
+              preds: np.ndarray, map_preds: np.ndarray | None) -> dict[str, Any]:
     """Occam, prediction and consensus over the fitting programs, through their behaviours."""
     weights = np.array([b["posterior"] for b in behaviours])
     out: dict[str, Any] = dict(
@@ -197,16 +197,23 @@ def summarise(hypotheses, behaviours, agg: Aggregate, deploy: np.ndarray, a: dic
         target_equivalent_programs=int(sum(b["programs"] for b in equivalent)),
         mixture_bits=a["mixture_bits"], within_posterior=within.ratio(agg.total_mass), within_programs=within_count,
     )
-    occam = consensus.occam_summary(weights, preds, deploy)
+    # MAP: the single best program's predictions; mixture: at each step the value with
+    # the largest total posterior over all fitting programs.
+    mixture = consensus.mixture_prediction(weights, preds)
+    map_ok, mix_ok = map_preds == deploy, mixture == deploy
+    steps = len(deploy)
     out["prediction"] = dict(
-        map=[int(x) for x in occam["map"]], mixture=[int(x) for x in occam["mixture"]],
-        target=deploy.tolist(), map_correct=[bool(x) for x in occam["map_correct"]],
-        mixture_correct=[bool(x) for x in occam["mixture_correct"]],
-        map_error_rate=occam["map_error_rate"], mixture_error_rate=occam["mixture_error_rate"])
+        map=[int(x) for x in map_preds], mixture=[int(x) for x in mixture], target=deploy.tolist(),
+        map_correct=[bool(x) for x in map_ok], mixture_correct=[bool(x) for x in mix_ok],
+        map_error_rate=float(1 - map_ok.mean()) if steps else None,
+        mixture_error_rate=float(1 - mix_ok.mean()) if steps else None)
     defectors = consensus.rare_defectors(preds, deploy, a["max_defections"])
+    first = np.array([b["first_disagreement"] for b in behaviours])
     out["rare_defection"] = dict(
         max_defections=a["max_defections"],
         posterior=float(weights[defectors].sum()),
+        # Posterior of rare defectors by the deployment step of their first defection.
+        by_first_step=[float(weights[defectors & (first == k)].sum()) for k in range(len(deploy))],
         programs=int(sum(b["programs"] for b, d in zip(behaviours, defectors) if d)),
         examples=[dict(program=b["program"], posterior=b["posterior"], first_disagreement=b["first_disagreement"],
                        disagreements=b["disagreements"]) for b, d in zip(behaviours, defectors) if d][:10],
