@@ -30,8 +30,9 @@ def search_production_ids(grammar: Grammar, search_names=SEARCH_NAMES) -> list[i
     return [i for i, p in enumerate(grammar.productions) if p.name in search_names and p.type == grammar.start]
 
 
-def search_structure(ops, grammar: Grammar, search_names=SEARCH_NAMES) -> SearchStructure:
-    """Find every search construct (`plan`, `greedy`) and its Pred argument's text."""
+def search_structure(ops, grammar: Grammar, search_names=SEARCH_NAMES, objective_arg: int = 0) -> SearchStructure:
+    """Find every search construct (grid: `plan`, `greedy`; seq: `find`) and the text of
+    its objective, argument number `objective_arg` (grid: the Pred; seq: find's Bool)."""
     constructs: list[str] = []
     objectives: list[str] = []
     for i, op in enumerate(ops):
@@ -39,8 +40,11 @@ def search_structure(ops, grammar: Grammar, search_names=SEARCH_NAMES) -> Search
         if p.name in search_names and p.type == grammar.start:
             if p.name not in constructs:
                 constructs.append(p.name)
-            end = subtree_end(ops, grammar, i + 1)
-            text = unparse(ops[i + 1 : end], grammar)
+            start = i + 1
+            for _ in range(objective_arg):
+                start = subtree_end(ops, grammar, start)
+            end = subtree_end(ops, grammar, start)
+            text = unparse(ops[start:end], grammar)
             if text not in objectives:
                 objectives.append(text)
     return SearchStructure(bool(constructs), constructs, objectives)

@@ -312,7 +312,8 @@ def seq_report(record: dict[str, Any]) -> Group:
                      overflow="fold" if col == "program" else None)
     for h in record["hypotheses"][:top]:
         t.add_row(str(h["rank"]), h["program"], f"{h['bits']:.2f}", f"{h['steps']:,}", pct(h["posterior"]),
-                  Text("find", style="magenta") if h["search"] else Text("no", style="dim"),
+                  Text("find: " + ", ".join(h.get("mesa_objective", [])), style="magenta") if h["search"]
+                  else Text("no", style="dim"),
                   pct(h["agreement"]), "—" if h["first_disagreement"] < 0 else str(h["first_disagreement"]))
     parts.append(t)
     s = record["summary"]

@@ -17,7 +17,7 @@ from dsl.seq import kernels as seq_kernels
 from dsl.seq import primitives as seq_primitives
 from dsl.seq.reference import SeqReference
 from dsl.syntax import parse, unparse
-from levinsearch import consensus
+from levinsearch import analyse, consensus
 from levinsearch.aggregate import Aggregate
 from levinsearch.enumerate import Enumerator
 from levinsearch.fit import Domain
@@ -121,6 +121,7 @@ def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any])
     hypotheses = []
     for i in range(len(top)):
         ops = top.ops[i, : top.sizes[i]]
+        structure = analyse.search_structure(ops, grammar, ("find",), objective_arg=1)
         hypotheses.append(dict(
             rank=i + 1,
             program=unparse(ops, grammar),
@@ -128,7 +129,9 @@ def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any])
             steps=int(top.steps[i]),
             score=round(float(top.score[i]), 6),
             posterior=pipeline.program_mass(top.score[i]).ratio(agg.total_mass),
-            search=bool(agg.top_flags[i] & 1),
+            search=structure.search,
+            search_constructs=structure.constructs,
+            mesa_objective=structure.mesa_objectives,  # the conditions its finds search for
             enumeration_index=int(top.rank[i]),
             agreement=round(float(agreement["share"][i]), 6),
             first_disagreement=int(agreement["first"][i]),

@@ -75,6 +75,13 @@ def test_run_record_occam_prediction_and_consensus(tmp_path, capsys):
     equivalent = [h for h in record["hypotheses"] if h["disagreements"] == 0]
     assert o["target_equivalent_posterior"] == pytest.approx(sum(h["posterior"] for h in equivalent))
     assert s["prediction"]["map"] == record["hypotheses"][0]["predictions"]
+    for h in record["hypotheses"]:
+        assert h["search"] == ("(find" in h["program"]) and 0 < len(h["mesa_objective"]) <= h["program"].count("(find") or not h["search"]
+    from levinsearch import analyse
+    found = analyse.search_structure(parse("(add (find t (lt t (mul k k))) (find x1 (eq k x2)))", sp.grammar()),
+                                     sp.grammar(), ("find",), objective_arg=1)
+    assert (found.search, found.constructs, found.mesa_objectives) == (True, ["find"], ["(lt t (mul k k))",
+                                                                                      "(eq k x2)"])
     # Consensus over behaviours: top 1 follows the heaviest behaviour; a set with the target never errs.
     for row in s["consensus"]["top"]:
         if row["has_equivalent"]:
