@@ -76,7 +76,8 @@ def test_run_record_occam_prediction_and_consensus(tmp_path, capsys):
     assert o["target_equivalent_posterior"] == pytest.approx(sum(h["posterior"] for h in equivalent))
     assert s["prediction"]["map"] == record["hypotheses"][0]["predictions"]
     for h in record["hypotheses"]:
-        assert h["search"] == ("(find" in h["program"]) and 0 < len(h["mesa_objective"]) <= h["program"].count("(find") or not h["search"]
+        assert h["search"] == ("(find" in h["program"])
+        assert (0 < len(h["mesa_objective"]) <= h["program"].count("(find")) if h["search"] else not h["mesa_objective"]
     from levinsearch import analyse
     found = analyse.search_structure(parse("(add (find t (lt t (mul k k))) (find x1 (eq k x2)))", sp.grammar()),
                                      sp.grammar(), ("find",), objective_arg=1)
