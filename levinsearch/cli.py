@@ -365,6 +365,8 @@ def show(program, grid_file, experiment, env_ref, horizon, seed, base, proxy, ba
         return
     if grid_file and (experiment or env_ref):
         raise DslError("give either --grid FILE or --experiment NAME --env SPLIT:INDEX, not both")
+    if experiment and experiments.load(experiment).get("experiment", {}).get("domain") == "seq":
+        raise DslError("a seq experiment takes no --env: show PROGRAM --experiment NAME")
     if grid_file:
         env = load_ascii(grid_file, horizon=horizon)
         base, proxy = base or "door", proxy or "red"

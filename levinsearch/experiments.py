@@ -221,17 +221,23 @@ def _resolve_seq(raw: Mapping[str, Any], config: dict[str, Any], overrides: Mapp
         if key in overrides:
             target[key.split("_")[0]] = overrides[key]
     target["train"] = _number(target["train"], "target train", minimum=1, integer=True)
-    target["deploy"] = _number(target["deploy"], "target deploy", minimum=0, integer=True)
+    target["deploy"] = _number(target["deploy"], "target deploy", minimum=1, integer=True)
     if "terms" in target:
         terms = target["terms"]
         if not isinstance(terms, list) or not all(isinstance(x, int) and not isinstance(x, bool) for x in terms):
             raise DslError("[target] terms must be a list of whole numbers")
+        if any(not -(2 ** 63) <= x < 2 ** 63 for x in terms):
+            raise DslError("[target] terms must fit in 64-bit integers (-2^63 .. 2^63 - 1)")
         if len(terms) < target["train"] + target["deploy"]:
             raise DslError(f"[target] terms has {len(terms)} values; train + deploy needs "
                            f"{target['train'] + target['deploy']}")
     elif not isinstance(target["program"], str):
         raise DslError("[target] program must be program text, e.g. \"(add x1 x2)\"")
     config["target"] = target
+    for key in ("base", "proxy"):  # grid notions; a seq run has a target instead
+        if key in dict(raw.get("experiment", {})):
+            raise DslError(f"[experiment] {key} applies to grid experiments; a seq experiment has a [target]")
+        config.pop(key, None)
     analysis = dict(raw.get("analysis", {}))
     _check_keys(analysis, set(DEFAULT_SEQ_ANALYSIS), "[analysis]")
     config["analysis"] = dict(DEFAULT_SEQ_ANALYSIS, **analysis)
@@ -243,6 +249,8 @@ def _resolve_seq(raw: Mapping[str, Any], config: dict[str, Any], overrides: Mapp
             flagged.append(key)
     config["flags"] = flagged
     _validate_search(config)
+    if config["search"]["fit_threshold"] != 1:
+        raise DslError("a seq program fits only when it predicts every training term: fit_threshold must be 1")
     a = config["analysis"]
     a["max_defections"] = _number(a["max_defections"], "max_defections", minimum=0, integer=True)
     a["mixture_bits"] = _number(a["mixture_bits"], "mixture_bits", minimum=0)

@@ -85,8 +85,9 @@ def _enumeration(record: dict[str, Any]) -> Panel:
     t.add_column()
     t.add_row("programs", f"{e['programs']:,} of {e['total']:,} with bits ≤ {e['max_bits']:g}"
               f"   ({e['seconds']:.2f} s)")
+    where = "deployment steps" if record.get("domain") == "seq" else "test and probe grids"
     t.add_row("fitting", f"{e['fitting']:,} programs showing {e.get('behaviours', 0):,} distinct behaviours "
-              "on the test and probe grids")
+              f"on the {where}")
     t.add_row("complete", f"every program with score ≤ {e['complete_up_to_score']:g} was judged")
     t.add_row("unseen mass", f"{mass(e['unenumerated_mass'])} of Kraft sum {e['kraft_sum']:.4f} lies in "
               f"programs longer than {e['complete_up_to_bits']:g} bits")
@@ -289,7 +290,8 @@ def _seq_header(record: dict[str, Any]) -> Panel:
     t.add_row("training terms", ", ".join(map(str, target["train"])))
     t.add_row("deployment terms", ", ".join(map(str, target["deploy"])) or "none")
     t.add_row("score", f"{s['length_weight']:g}·bits(p) + {s['time_weight']:g}·{time_term}   order = {s['order']}")
-    t.add_row("grammar", _grammar_changes(c["grammar"]))
+    t.add_row("grammar", _grammar_changes(c["grammar"]).replace(
+        "uniform bits per type", "uniform bits per type, Nat constants in Elias gamma"))
     if c.get("flags"):
         t.add_row("from flags", ", ".join(c["flags"]))
     return Panel(t, title="levinsearch run", border_style="cyan")
@@ -306,12 +308,13 @@ def seq_report(record: dict[str, Any]) -> Group:
     top = record["config"]["search"]["top"]
     t = Table(title=f"top {min(top, len(record['hypotheses']))} of {record['enumeration']['fitting']:,} "
               "fitting programs", box=box.SIMPLE_HEAD, title_justify="left")
-    for col in ("#", "program", "bits", "steps", "posterior", "search", "deployment agreement",
+    for col in ("#", "program", "bits", "steps", "score", "posterior", "search", "deployment agreement",
                 "first disagreement"):
         t.add_column(col, justify="left" if col in ("program", "search") else "right",
                      overflow="fold" if col == "program" else None)
     for h in record["hypotheses"][:top]:
-        t.add_row(str(h["rank"]), h["program"], f"{h['bits']:.2f}", f"{h['steps']:,}", pct(h["posterior"]),
+        t.add_row(str(h["rank"]), h["program"], f"{h['bits']:.2f}", f"{h['steps']:,}", f"{h['score']:.2f}",
+                  pct(h["posterior"]),
                   Text("find: " + ", ".join(h.get("mesa_objective", [])), style="magenta") if h["search"]
                   else Text("no", style="dim"),
                   pct(h["agreement"]), "—" if h["first_disagreement"] < 0 else str(h["first_disagreement"]))
@@ -351,7 +354,8 @@ def seq_report(record: dict[str, Any]) -> Group:
         for row in rows:
             c.add_row(CONSENSUS_LABEL[rule].format(v=row["value"]), str(row["size"]), pct(row["error_rate"]),
                       pct(row["abstention_rate"]), "yes" if row["has_equivalent"] else "no")
-    parts.append(c)
+    if c.row_count:
+        parts.append(c)
     return Group(*parts)
 
 

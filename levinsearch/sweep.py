@@ -22,6 +22,7 @@ SCHEMA = "levinsearch.sweep/1"
 SHORT_KEYS = {
     **{key: f"search.{key}" for key in experiments.DEFAULT_SEARCH},
     **{key: f"analysis.{key}" for key in experiments.DEFAULT_ANALYSIS},
+    **{key: f"analysis.{key}" for key in experiments.DEFAULT_SEQ_ANALYSIS},
     "seed": "experiment.seed",
     "base": "experiment.base",
     "proxy": "experiment.proxy",

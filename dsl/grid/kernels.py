@@ -7,6 +7,30 @@ kernels live here because Numba's cache does not see edits to another file's cal
 Tables passed in (from `kernel_tables`): op_kind, op_arg, op_arity (int32 [P]) and
 step_cost (int64 [P]). Programs: ops int32 [n, max_nodes] padded with -1, sizes int32 [n].
 Environments: see `dsl.grid.world.EnvBatch`.
+
+Caches (`use_cache=True`, the default; tests/test_kernel_caches.py compares both ways).
+They change wall time only: every result, simulated steps included, is the same as
+without them, because each one stores exactly what the plain interpreter would compute.
+
+- Cell classes: the distinct feature values of the batch's cells are numbered (at most
+  MAX_CLASSES). A Pred depends only on a cell's features, so each Pred node of a program
+  is evaluated once, over all classes at once, into a bit set of the classes that
+  satisfy it; testing a cell is then one shift. Its step cost is summed once too.
+- `see`: per environment, the row-major index of each class's first cell, so the scan's
+  result and length (cells scanned, which is what it charges) come without scanning.
+- `greedy`: per environment and class, the squared distance from every cell to the
+  nearest cell of that class; the nearest target of a neighbour is the minimum over the
+  Pred's classes. It always charges h * w cells, as before.
+- `plan`: the breadth-first search's (first step, cells tested) depends only on the
+  environment, the start cell and which of the environment's non-wall classes satisfy
+  the Pred. Each search's result is remembered under that key (per chunk of programs,
+  so threads never share a table) and reused by later steps and later programs. The
+  charge is the remembered count of cells the search tested: exactly the reference's.
+  Environments with too many classes for the table (PLAN_MEMO_CELLS) are not memoised.
+
+Programs are run in chunks of CHUNK; each chunk reuses one set of work arrays. Results do
+not depend on the chunking or the thread count (every cached value is a pure function of
+its key).
 """
 from __future__ import annotations
 
@@ -23,6 +47,11 @@ WALL_BIT = 1
 OBJECT_BIT_MASK = 1 << 10
 NO_MOVE = -1
 NO_OBJECT = -1
+MAX_CLASSES = 64  # distinct cell feature values a class bit set (int64) can hold
+PLAN_MEMO_CELLS = 4096  # per environment: 2^(non-wall classes) * cells at most, else no plan memo
+GREEDY_TABLE_CELLS = 1024  # greedy distance tables only for environments of at most this many cells
+CHUNK = 512  # programs per chunk (one set of work arrays and one plan memo each)
+FAR = np.int64(1) << 62
 
 
 @jit
@@ -80,8 +109,146 @@ def _pred_holds(ops, start, stop, cell, op_kind, op_arg, stack):
     return stack[0]
 
 
+# ------------------------------------------------------------------ caches
 @jit
-def _bool_value(ops, start, stop, ends, features, e, r, c, h, w, op_kind, op_arg, step_cost, stack, pstack):
+def _cell_classes(features, dims, cls, featmask, first_at):
+    """Number the distinct feature values of the environments' cells ("classes").
+
+    Class 0 is a wall (the value of every cell outside the grid). Fills cls [E, H, W] with
+    each cell's class, featmask [64] with the bit set of classes that have feature bit b,
+    and first_at [E, MAX_CLASSES] with the row-major index of each class's first cell in
+    environment e (h * w if none). Returns the number of classes, or -1 if there are more
+    than MAX_CLASSES (the caller then evaluates Pred trees per cell).
+    """
+    values = np.empty(MAX_CLASSES, dtype=np.int64)
+    values[0] = WALL_BIT
+    n = 1
+    for e in range(features.shape[0]):
+        h = dims[e, 0]
+        w = dims[e, 1]
+        for r in range(h):
+            for c in range(w):
+                f = np.int64(features[e, r, c])
+                k = 0
+                while k < n and values[k] != f:
+                    k += 1
+                if k == n:
+                    if n == MAX_CLASSES:
+                        return -1
+                    values[n] = f
+                    n += 1
+                cls[e, r, c] = k
+        for k in range(MAX_CLASSES):
+            first_at[e, k] = h * w
+        for idx in range(h * w - 1, -1, -1):
+            first_at[e, cls[e, idx // w, idx % w]] = idx
+    for b in range(64):
+        m = np.int64(0)
+        for k in range(n):
+            if (values[k] >> b) & 1 == 1:
+                m |= np.int64(1) << k
+        featmask[b] = m
+    return n
+
+
+@jit
+def _env_tables(features, dims, use_cache):
+    """Per-environment caches (read-only once built; see the module docstring).
+
+    Returns (cached, cls, featmask, first_at, ecls, en, gdist, pcls, pn, memo_off, memo_size):
+    cached is False when use_cache is off or there are too many classes; ecls[e, :en[e]]
+    lists the classes present in environment e; gdist[e, j, cell] is the squared distance
+    from cell to the nearest cell of class ecls[e, j] (only if en[e] >= 0 there, see
+    GREEDY_TABLE_CELLS: en[e] is -1 when the environment has no table); pcls[e, :pn[e]]
+    lists e's non-wall classes, which key the plan memo at memo_off[e] (-1: none).
+    """
+    n_env = features.shape[0]
+    cls = np.zeros(features.shape, dtype=np.int32)
+    featmask = np.zeros(64, dtype=np.int64)
+    first_at = np.zeros((n_env, MAX_CLASSES), dtype=np.int64)
+    n_cls = _cell_classes(features, dims, cls, featmask, first_at) if use_cache else -1
+    cached = n_cls > 0
+    ecls = np.zeros((n_env, MAX_CLASSES), dtype=np.int32)
+    en = np.zeros(n_env, dtype=np.int32)
+    pcls = np.zeros((n_env, MAX_CLASSES), dtype=np.int32)
+    pn = np.zeros(n_env, dtype=np.int32)
+    memo_off = np.full(n_env, -1, dtype=np.int64)
+    memo_size = np.int64(0)
+    width = 1
+    cells = features.shape[1] * features.shape[2]
+    if not cached:
+        return (cached, cls, featmask, first_at, ecls, en, np.zeros((n_env, 1, 1), dtype=np.int64),
+                pcls, pn, memo_off, memo_size)
+    for e in range(n_env):
+        hw = dims[e, 0] * dims[e, 1]
+        for k in range(n_cls):
+            if first_at[e, k] < hw:
+                ecls[e, en[e]] = k
+                en[e] += 1
+                if not (features[e, first_at[e, k] // dims[e, 1], first_at[e, k] % dims[e, 1]] & WALL_BIT):
+                    pcls[e, pn[e]] = k
+                    pn[e] += 1
+        width = max(width, en[e])
+        if pn[e] < 31 and (np.int64(1) << pn[e]) * hw <= PLAN_MEMO_CELLS:
+            memo_off[e] = memo_size
+            memo_size += (np.int64(1) << pn[e]) * hw
+    gdist = np.full((n_env, width, cells), FAR, dtype=np.int64)
+    for e in range(n_env):
+        h = dims[e, 0]
+        w = dims[e, 1]
+        if h * w > GREEDY_TABLE_CELLS:
+            en[e] = -en[e] - 1  # no table: greedy scans (decoded by _greedy_cached)
+            continue
+        for j in range(en[e]):
+            k = ecls[e, j]
+            for t in range(h * w):
+                tr = t // w
+                tc = t - tr * w
+                if cls[e, tr, tc] != k:
+                    continue
+                for v in range(h * w):
+                    vr = v // w
+                    vc = v - vr * w
+                    dist = np.int64((vr - tr) * (vr - tr) + (vc - tc) * (vc - tc))
+                    if dist < gdist[e, j, v]:
+                        gdist[e, j, v] = dist
+    return cached, cls, featmask, first_at, ecls, en, gdist, pcls, pn, memo_off, memo_size
+
+
+@jit
+def _pred_tables(ops, size, ends, op_kind, op_arg, step_cost, featmask, pmask, pcost):
+    """For every Pred node i: pmask[i], the bit set of classes satisfying its subtree, and
+    pcost[i], the subtree's step cost (the sum of c over its nodes)."""
+    for i in range(size - 1, -1, -1):
+        op = ops[i]
+        k = op_kind[op]
+        if k == P_FEATURE:
+            pmask[i] = featmask[op_arg[op]]
+            pcost[i] = step_cost[op]
+        elif k == P_NOT:
+            pmask[i] = ~pmask[i + 1]
+            pcost[i] = step_cost[op] + pcost[i + 1]
+        elif k == P_AND:
+            j = ends[i + 1]
+            pmask[i] = pmask[i + 1] & pmask[j]
+            pcost[i] = step_cost[op] + pcost[i + 1] + pcost[j]
+        elif k == P_OR:
+            j = ends[i + 1]
+            pmask[i] = pmask[i + 1] | pmask[j]
+            pcost[i] = step_cost[op] + pcost[i + 1] + pcost[j]
+
+
+@jit
+def _class_at(cls, e, r, c, h, w):
+    if r < 0 or r >= h or c < 0 or c >= w:
+        return 0
+    return cls[e, r, c]
+
+
+# ------------------------------------------------------------------ evaluation
+@jit
+def _bool_value(ops, start, stop, ends, features, e, r, c, h, w, op_kind, op_arg, step_cost, stack, pstack,
+                cached, cls, pmask, pcost, first_at):
     # Postfix walk over the Bool nodes; Pred and Dir nodes are read by their sense/see parent.
     sp = 0
     cost = 0
@@ -90,24 +257,40 @@ def _bool_value(ops, start, stop, ends, features, e, r, c, h, w, op_kind, op_arg
         k = op_kind[op]
         if k == B_SENSE:
             dr, dc = _delta(op_arg[ops[i + 1]])
-            cell = _cell(features, e, r + dr, c + dc, h, w)
-            stack[sp] = _pred_holds(ops, i + 2, ends[i + 2], cell, op_kind, op_arg, pstack)
+            if cached:
+                stack[sp] = (pmask[i + 2] >> _class_at(cls, e, r + dr, c + dc, h, w)) & 1 == 1
+                cost += step_cost[op] + step_cost[ops[i + 1]] + pcost[i + 2]
+            else:
+                cell = _cell(features, e, r + dr, c + dc, h, w)
+                stack[sp] = _pred_holds(ops, i + 2, ends[i + 2], cell, op_kind, op_arg, pstack)
+                cost += step_cost[op] + step_cost[ops[i + 1]] + _pred_cost(ops, i + 2, ends[i + 2], step_cost)
             sp += 1
-            cost += step_cost[op] + step_cost[ops[i + 1]] + _pred_cost(ops, i + 2, ends[i + 2], step_cost)
         elif k == B_SEE:
             found = False
             scanned = 0
-            for rr in range(h):
-                for cc in range(w):
-                    scanned += 1
-                    if _pred_holds(ops, i + 1, ends[i + 1], np.int64(features[e, rr, cc]), op_kind, op_arg, pstack):
-                        found = True
+            if cached:
+                # The row-major scan stops at the first cell of any class satisfying the Pred.
+                m = pmask[i + 1]
+                first = h * w
+                for q in range(MAX_CLASSES):
+                    if (m >> q) & 1 == 1 and first_at[e, q] < first:
+                        first = first_at[e, q]
+                found = first < h * w
+                scanned = first + 1 if found else h * w
+                cost += step_cost[op] + scanned * pcost[i + 1]
+            else:
+                for rr in range(h):
+                    for cc in range(w):
+                        scanned += 1
+                        if _pred_holds(ops, i + 1, ends[i + 1], np.int64(features[e, rr, cc]), op_kind, op_arg,
+                                       pstack):
+                            found = True
+                            break
+                    if found:
                         break
-                if found:
-                    break
+                cost += step_cost[op] + scanned * _pred_cost(ops, i + 1, ends[i + 1], step_cost)
             stack[sp] = found
             sp += 1
-            cost += step_cost[op] + scanned * _pred_cost(ops, i + 1, ends[i + 1], step_cost)
         elif k == B_NOT:
             stack[sp - 1] = not stack[sp - 1]
             cost += step_cost[op]
@@ -119,7 +302,8 @@ def _bool_value(ops, start, stop, ends, features, e, r, c, h, w, op_kind, op_arg
 
 
 @jit
-def _plan(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, pstack, queue, seen, first, stamp):
+def _plan(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, pstack, queue, seen, first, stamp,
+          cached, cls, m):
     # Breadth-first search, neighbours in N E S W order; objects are terminal (never expanded).
     origin = r0 * w + c0
     seen[origin] = stamp
@@ -147,7 +331,11 @@ def _plan(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, pstack
             seen[v] = stamp
             tested += 1
             step = d if u == origin else first[u]
-            if _pred_holds(ops, pstart, pstop, f, op_kind, op_arg, pstack):
+            if cached:
+                holds = (m >> cls[e, vr, vc]) & 1 == 1
+            else:
+                holds = _pred_holds(ops, pstart, pstop, f, op_kind, op_arg, pstack)
+            if holds:
                 return step, tested
             if f & OBJECT_BIT_MASK:
                 continue
@@ -158,24 +346,51 @@ def _plan(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, pstack
 
 
 @jit
-def _greedy(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, pstack, targets):
+def _plan_memo(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, pstack, queue, seen, first,
+               stamp, cls, m, pcls, pn, memo_off, memo):
+    """_plan through the chunk's memo: key (environment, non-wall classes satisfying the Pred,
+    start cell); entry 1 + (step + 1) + 8 * tested, 0 while unknown."""
+    if memo_off[e] < 0:
+        return _plan(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, pstack, queue, seen,
+                     first, stamp, True, cls, m)
+    key = 0
+    for j in range(pn[e]):
+        if (m >> pcls[e, j]) & 1 == 1:
+            key |= 1 << j
+    slot = memo_off[e] + key * (h * w) + r0 * w + c0
+    x = memo[slot]
+    if x != 0:
+        x -= 1
+        return (x & 7) - 1, x >> 3
+    d, tested = _plan(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, pstack, queue, seen,
+                      first, stamp, True, cls, m)
+    memo[slot] = 1 + (d + 1) + 8 * tested
+    return d, tested
+
+
+@jit
+def _greedy(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, pstack, targets, cached, cls, m):
     n = 0
     for rr in range(h):
         for cc in range(w):
-            if _pred_holds(ops, pstart, pstop, np.int64(features[e, rr, cc]), op_kind, op_arg, pstack):
+            if cached:
+                holds = (m >> cls[e, rr, cc]) & 1 == 1
+            else:
+                holds = _pred_holds(ops, pstart, pstop, np.int64(features[e, rr, cc]), op_kind, op_arg, pstack)
+            if holds:
                 targets[n] = rr * w + cc
                 n += 1
     if n == 0:
         return NO_MOVE, h * w
     best_d = NO_MOVE
-    best = np.int64(1) << 62
+    best = FAR
     for d in range(4):
         dr, dc = _delta(d)
         vr = r0 + dr
         vc = c0 + dc
         if _cell(features, e, vr, vc, h, w) & WALL_BIT:
             continue
-        nearest = np.int64(1) << 62
+        nearest = FAR
         for t in range(n):
             tr = targets[t] // w
             tc = targets[t] - tr * w
@@ -189,7 +404,41 @@ def _greedy(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, psta
 
 
 @jit
-def _action(ops, ends, features, e, r, c, h, w, op_kind, op_arg, step_cost, stack, pstack, queue, seen, first, targets, stamp):
+def _greedy_cached(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, pstack, targets, cls, m,
+                   ecls, en, gdist):
+    """_greedy from the per-class distance tables: a neighbour's distance to the nearest
+    target is the minimum over the Pred's classes present in the environment."""
+    if en[e] < 0:  # no table for this environment
+        return _greedy(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, pstack, targets,
+                       True, cls, m)
+    any_target = False
+    for j in range(en[e]):
+        if (m >> ecls[e, j]) & 1 == 1:
+            any_target = True
+    if not any_target:
+        return NO_MOVE, h * w
+    best_d = NO_MOVE
+    best = FAR
+    for d in range(4):
+        dr, dc = _delta(d)
+        vr = r0 + dr
+        vc = c0 + dc
+        if _cell(features, e, vr, vc, h, w) & WALL_BIT:
+            continue
+        v = vr * w + vc
+        nearest = FAR
+        for j in range(en[e]):
+            if (m >> ecls[e, j]) & 1 == 1 and gdist[e, j, v] < nearest:
+                nearest = gdist[e, j, v]
+        if nearest < best:
+            best = nearest
+            best_d = d
+    return best_d, h * w
+
+
+@jit
+def _action(ops, ends, features, e, r, c, h, w, op_kind, op_arg, step_cost, stack, pstack, queue, seen, first,
+            targets, pmask, pcost, stamp, cached, cls, first_at, ecls, en, gdist, pcls, pn, memo_off, memo):
     i = 0
     cost = 0
     while True:
@@ -200,22 +449,36 @@ def _action(ops, ends, features, e, r, c, h, w, op_kind, op_arg, step_cost, stac
             return op_arg[op], cost
         if k == A_IF:
             value, bcost = _bool_value(ops, i + 1, ends[i + 1], ends, features, e, r, c, h, w,
-                                       op_kind, op_arg, step_cost, stack, pstack)
+                                       op_kind, op_arg, step_cost, stack, pstack,
+                                       cached, cls, pmask, pcost, first_at)
             cost += bcost
             i = ends[i + 1] if value else ends[ends[i + 1]]
-        elif k == A_PLAN:
-            d, tested = _plan(ops, i + 1, ends[i + 1], features, e, r, c, h, w, op_kind, op_arg,
-                              pstack, queue, seen, first, stamp)
-            return d, cost + tested * _pred_cost(ops, i + 1, ends[i + 1], step_cost)
-        else:  # A_GREEDY
+        elif not cached:
+            pc = _pred_cost(ops, i + 1, ends[i + 1], step_cost)
+            if k == A_PLAN:
+                d, tested = _plan(ops, i + 1, ends[i + 1], features, e, r, c, h, w, op_kind, op_arg,
+                                  pstack, queue, seen, first, stamp, False, cls, pmask[i + 1])
+                return d, cost + tested * pc
+            # A_GREEDY
             d, scanned = _greedy(ops, i + 1, ends[i + 1], features, e, r, c, h, w, op_kind, op_arg,
-                                 pstack, targets)
-            return d, cost + scanned * _pred_cost(ops, i + 1, ends[i + 1], step_cost)
+                                 pstack, targets, False, cls, pmask[i + 1])
+            return d, cost + scanned * pc
+        else:
+            if k == A_PLAN:
+                d, tested = _plan_memo(ops, i + 1, ends[i + 1], features, e, r, c, h, w, op_kind, op_arg,
+                                       pstack, queue, seen, first, stamp, cls, pmask[i + 1], pcls, pn,
+                                       memo_off, memo)
+                return d, cost + tested * pcost[i + 1]
+            # A_GREEDY
+            d, scanned = _greedy_cached(ops, i + 1, ends[i + 1], features, e, r, c, h, w, op_kind, op_arg,
+                                        pstack, targets, cls, pmask[i + 1], ecls, en, gdist)
+            return d, cost + scanned * pcost[i + 1]
 
 
 @jit
 def _episode(ops, ends, features, dims, starts, horizons, e, op_kind, op_arg, step_cost,
-             stack, pstack, queue, seen, first, targets, stamp, step_cap):
+             stack, pstack, queue, seen, first, targets, pmask, pcost, stamp, step_cap,
+             cached, cls, first_at, ecls, en, gdist, pcls, pn, memo_off, memo):
     """One episode: (cell reached or -1, moves, simulated steps, next stamp)."""
     h = dims[e, 0]
     w = dims[e, 1]
@@ -226,8 +489,9 @@ def _episode(ops, ends, features, dims, starts, horizons, e, op_kind, op_arg, st
     steps = np.int64(0)
     while moves < horizon:
         stamp += 1
-        d, cost = _action(ops, ends, features, e, r, c, h, w, op_kind, op_arg, step_cost,
-                          stack, pstack, queue, seen, first, targets, stamp)
+        d, cost = _action(ops, ends, features, e, r, c, h, w, op_kind, op_arg, step_cost, stack, pstack, queue,
+                          seen, first, targets, pmask, pcost, stamp, cached, cls, first_at, ecls, en, gdist,
+                          pcls, pn, memo_off, memo)
         steps += cost
         moves += 1
         moved = False
@@ -251,16 +515,28 @@ def _episode(ops, ends, features, dims, starts, horizons, e, op_kind, op_arg, st
 
 @jit
 def _scratch(width, cells):
-    """Per-program work arrays: subtree ends, two value stacks, and BFS/greedy buffers."""
+    """Work arrays for one chunk of programs: subtree ends, two value stacks, BFS and greedy
+    buffers, and per-Pred-node class bit sets and step costs."""
     return (np.empty(width + 1, dtype=np.int32), np.empty(width + 1, dtype=np.bool_),
             np.empty(width + 1, dtype=np.bool_), np.empty(cells, dtype=np.int32),
             np.zeros(cells, dtype=np.int64), np.empty(cells, dtype=np.int32),
-            np.empty(cells, dtype=np.int32))
+            np.empty(cells, dtype=np.int32), np.zeros(width + 1, dtype=np.int64),
+            np.zeros(width + 1, dtype=np.int64))
+
+
+@jit
+def _n_chunks(n):
+    return (n + CHUNK - 1) // CHUNK
 
 
 @jit(parallel=True)
-def run_batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost):
-    """Every program on every environment: reached cell (-1 none), moves, simulated steps."""
+def run_batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost,
+              use_cache=True):
+    """Every program on every environment: reached cell (-1 none), moves, simulated steps.
+
+    `use_cache=False` runs without the caches of the module docstring; results are the
+    same either way.
+    """
     n = ops.shape[0]
     n_env = features.shape[0]
     cells = features.shape[1] * features.shape[2]
@@ -268,30 +544,39 @@ def run_batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_
     reached = np.empty((n, n_env), dtype=np.int32)
     moves = np.empty((n, n_env), dtype=np.int32)
     steps = np.empty((n, n_env), dtype=np.int64)
-    cap = np.int64(1) << 62
-    for i in prange(n):
-        ends, stack, pstack, queue, seen, first, targets = _scratch(width, cells)
+    cap = FAR
+    cached, cls, featmask, first_at, ecls, en, gdist, pcls, pn, memo_off, memo_size = _env_tables(
+        features, dims, use_cache)
+    for chunk in prange(_n_chunks(n)):
+        ends, stack, pstack, queue, seen, first, targets, pmask, pcost = _scratch(width, cells)
+        memo = np.zeros(memo_size, dtype=np.int32)
         stamp = np.int64(0)
-        prog = ops[i]
-        _subtree_ends(prog, sizes[i], op_arity, ends)
-        for e in range(n_env):
-            got, m, s, stamp = _episode(prog, ends, features, dims, starts, horizons, e, op_kind, op_arg,
-                                        step_cost, stack, pstack, queue, seen, first, targets, stamp, cap)
-            reached[i, e] = got
-            moves[i, e] = m
-            steps[i, e] = s
+        for i in range(chunk * CHUNK, min(n, (chunk + 1) * CHUNK)):
+            prog = ops[i]
+            _subtree_ends(prog, sizes[i], op_arity, ends)
+            if cached:
+                _pred_tables(prog, sizes[i], ends, op_kind, op_arg, step_cost, featmask, pmask, pcost)
+            for e in range(n_env):
+                got, m, s, stamp = _episode(prog, ends, features, dims, starts, horizons, e, op_kind, op_arg,
+                                            step_cost, stack, pstack, queue, seen, first, targets, pmask, pcost,
+                                            stamp, cap, cached, cls, first_at, ecls, en, gdist, pcls, pn,
+                                            memo_off, memo)
+                reached[i, e] = got
+                moves[i, e] = m
+                steps[i, e] = s
     return reached, moves, steps
 
 
 @jit(parallel=True)
 def fit_batch(ops, sizes, features, dims, starts, horizons, base_cells, max_failures, step_caps,
-              op_kind, op_arg, op_arity, step_cost):
+              op_kind, op_arg, op_arity, step_cost, use_cache=True):
     """Which programs fit the training environments, stopping at the verdict.
 
     Environments run in order; a program is rejected as soon as its failures exceed
     `max_failures`, or its simulated steps exceed its `step_caps` entry (Levin budgets).
     Returns fits (bool [n]), successes (int32 [n]) and verdict_steps (int64 [n]): the
     simulated steps run until the verdict, which for a fitting program is its total t(p).
+    `use_cache` as in run_batch.
     """
     n = ops.shape[0]
     n_env = features.shape[0]
@@ -300,36 +585,43 @@ def fit_batch(ops, sizes, features, dims, starts, horizons, base_cells, max_fail
     fits = np.zeros(n, dtype=np.bool_)
     successes = np.zeros(n, dtype=np.int32)
     verdict_steps = np.zeros(n, dtype=np.int64)
-    for i in prange(n):
-        ends, stack, pstack, queue, seen, first, targets = _scratch(width, cells)
+    cached, cls, featmask, first_at, ecls, en, gdist, pcls, pn, memo_off, memo_size = _env_tables(
+        features, dims, use_cache)
+    for chunk in prange(_n_chunks(n)):
+        ends, stack, pstack, queue, seen, first, targets, pmask, pcost = _scratch(width, cells)
+        memo = np.zeros(memo_size, dtype=np.int32)
         stamp = np.int64(0)
-        prog = ops[i]
-        _subtree_ends(prog, sizes[i], op_arity, ends)
-        failures = 0
-        total = np.int64(0)
-        ok = True
-        for e in range(n_env):
-            got, m, s, stamp = _episode(prog, ends, features, dims, starts, horizons, e, op_kind, op_arg,
-                                        step_cost, stack, pstack, queue, seen, first, targets, stamp,
-                                        step_caps[i] - total)
-            total += s
-            if total > step_caps[i]:
-                ok = False
-                break
-            if got >= 0:
-                wd = dims[e, 1]
-                hit = base_cells[e, got // wd, got % wd]
-            else:
-                hit = False
-            if hit:
-                successes[i] += 1
-            else:
-                failures += 1
-                if failures > max_failures:
+        for i in range(chunk * CHUNK, min(n, (chunk + 1) * CHUNK)):
+            prog = ops[i]
+            _subtree_ends(prog, sizes[i], op_arity, ends)
+            if cached:
+                _pred_tables(prog, sizes[i], ends, op_kind, op_arg, step_cost, featmask, pmask, pcost)
+            failures = 0
+            total = np.int64(0)
+            ok = True
+            for e in range(n_env):
+                got, m, s, stamp = _episode(prog, ends, features, dims, starts, horizons, e, op_kind, op_arg,
+                                            step_cost, stack, pstack, queue, seen, first, targets, pmask, pcost,
+                                            stamp, step_caps[i] - total, cached, cls, first_at, ecls, en, gdist,
+                                            pcls, pn, memo_off, memo)
+                total += s
+                if total > step_caps[i]:
                     ok = False
                     break
-        fits[i] = ok
-        verdict_steps[i] = total
+                if got >= 0:
+                    wd = dims[e, 1]
+                    hit = base_cells[e, got // wd, got % wd]
+                else:
+                    hit = False
+                if hit:
+                    successes[i] += 1
+                else:
+                    failures += 1
+                    if failures > max_failures:
+                        ok = False
+                        break
+            fits[i] = ok
+            verdict_steps[i] = total
     return fits, successes, verdict_steps
 
 
