@@ -387,3 +387,14 @@ def _number(value, what: str) -> float:
     if not math.isfinite(x):
         raise DslError(f"{what} must be finite, got {value!r}")
     return x
+
+
+def kernel_tables(grammar: Grammar) -> dict[str, np.ndarray]:
+    """The per-production arrays a domain's compiled interpreter takes: opcode kind,
+    operand, arity (int32 [P]) and step cost (int64 [P])."""
+    return dict(
+        op_kind=np.array([p.op for p in grammar.productions], dtype=np.int32),
+        op_arg=np.array([p.operand for p in grammar.productions], dtype=np.int32),
+        op_arity=np.array([p.arity for p in grammar.productions], dtype=np.int32),
+        step_cost=np.array(grammar.step_cost, dtype=np.int64),
+    )

@@ -15,6 +15,7 @@ from dsl.grid import kernels
 from dsl.grid import primitives as gp
 from dsl.grid.world import EnvBatch, GridEnv, pack
 from dsl.syntax import parse
+from levinsearch.enumerate import Enumerator
 
 _PLAIN = gp.grammar()
 
@@ -62,6 +63,29 @@ def run_kernel(grammar: Grammar, programs: Sequence[Sequence[int]], envs):
     t = kernels.kernel_tables(grammar)
     return kernels.run_batch(ops, sizes, batch.features, batch.dims, batch.starts, batch.horizons,
                              t["op_kind"], t["op_arg"], t["op_arity"], t["step_cost"])
+
+
+def unranked_programs(grammar: Grammar, max_bits: float, n: int, seed: int) -> list[list[int]]:
+    """n programs by random unranking: half uniform over the whole index space, half over
+    a uniformly chosen length (so short lengths are covered too)."""
+    en = Enumerator(grammar, max_bits)
+    rng = np.random.default_rng(seed)
+    counts = np.array([c for _, _, c in en.levels], dtype=np.int64)
+    out = []
+    for i in range(n):
+        if i % 2 == 0:
+            rank = int(rng.integers(int(counts.sum())))
+            level = int(np.searchsorted(np.cumsum(counts), rank, side="right"))
+            index = rank - int(counts[:level].sum())
+        else:
+            level = int(rng.integers(len(counts)))
+            index = int(rng.integers(int(counts[level])))
+        k, mbits, _ = en.levels[level]
+        ops, sizes = en.unrank(k, index, 1)
+        prog = ops[0, : sizes[0]].tolist()
+        assert grammar.program_mbits(prog) == mbits
+        out.append(prog)
+    return out
 
 
 def cell_index(env: GridEnv, cell: tuple[int, int] | None) -> int:

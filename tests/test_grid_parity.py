@@ -5,13 +5,12 @@ import numba
 import numpy as np
 import pytest
 
-from conftest import cell_index, ops_of, pad_ops, run_kernel
+from conftest import cell_index, ops_of, pad_ops, run_kernel, unranked_programs
 from dsl.grammar import Grammar
 from dsl.grid import kernels
 from dsl.grid import primitives as gp
 from dsl.grid.world import FEATURES, GridEnv, SplitSpec, generate, pack, parse_ascii
 from dsl.reference import GridReference, tree
-from levinsearch.enumerate import Enumerator
 
 NO_CAP = np.int64(1) << 62
 DOOR_BIT = 1 << FEATURES.index("door")
@@ -42,27 +41,6 @@ def random_program(grammar: Grammar, rng: np.random.Generator, max_depth: int, t
     return out
 
 
-def unranked_programs(grammar: Grammar, max_bits: float, n: int, seed: int) -> list[list[int]]:
-    """n programs by random unranking: half uniform over the whole index space, half over
-    a uniformly chosen length (so short lengths are covered too)."""
-    en = Enumerator(grammar, max_bits)
-    rng = np.random.default_rng(seed)
-    counts = np.array([c for _, _, c in en.levels], dtype=np.int64)
-    out = []
-    for i in range(n):
-        if i % 2 == 0:
-            rank = int(rng.integers(int(counts.sum())))
-            level = int(np.searchsorted(np.cumsum(counts), rank, side="right"))
-            index = rank - int(counts[:level].sum())
-        else:
-            level = int(rng.integers(len(counts)))
-            index = int(rng.integers(int(counts[level])))
-        k, mbits, _ = en.levels[level]
-        ops, sizes = en.unrank(k, index, 1)
-        prog = ops[0, : sizes[0]].tolist()
-        assert grammar.program_mbits(prog) == mbits
-        out.append(prog)
-    return out
 
 
 def environments() -> list[GridEnv]:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import pad_ops
+from conftest import pad_ops, unranked_programs
 from dsl.grid import kernels
 from dsl.grid import primitives as gp
 from dsl.grid.world import COLOURS, FEATURES, KINDS, OBJECT, GridEnv, SplitSpec, generate, object_features, pack
-from test_grid_parity import random_program, unranked_programs
+from test_grid_parity import random_program
 
 G = gp.grammar()
 T = kernels.kernel_tables(G)

@@ -8,7 +8,7 @@ import numba
 import numpy as np
 import pytest
 
-from conftest import pad_ops
+from conftest import pad_ops, unranked_programs
 from dsl.errors import DslError
 from dsl.grammar import Grammar
 from dsl.seq import kernels
@@ -321,26 +321,6 @@ def random_program(grammar: Grammar, rng: np.random.Generator, max_depth: int, t
     return out
 
 
-def unranked_programs(grammar: Grammar, max_bits: float, n: int, seed: int) -> list[list[int]]:
-    """n programs by random unranking: half uniform over all, half over a random length."""
-    en = Enumerator(grammar, max_bits)
-    rng = np.random.default_rng(seed)
-    counts = np.array([c for _, _, c in en.levels], dtype=np.int64)
-    out = []
-    for i in range(n):
-        if i % 2 == 0:
-            rank = int(rng.integers(int(counts.sum())))
-            level = int(np.searchsorted(np.cumsum(counts), rank, side="right"))
-            index = rank - int(counts[:level].sum())
-        else:
-            level = int(rng.integers(len(counts)))
-            index = int(rng.integers(int(counts[level])))
-        k, mbits, _ = en.levels[level]
-        ops, sizes = en.unrank(k, index, 1)
-        prog = ops[0, : sizes[0]].tolist()
-        assert grammar.program_mbits(prog) == mbits
-        out.append(prog)
-    return out
 
 
 def sequences() -> list[np.ndarray]:

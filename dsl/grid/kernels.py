@@ -37,6 +37,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
+from dsl.grammar import kernel_tables  # noqa: F401 (the tables these kernels take)
 from dsl.jit import jit
 
 # Opcode values repeated as module constants so Numba freezes them (see primitives.py).
@@ -197,7 +198,7 @@ def _env_tables(features, dims, use_cache):
         h = dims[e, 0]
         w = dims[e, 1]
         if h * w > GREEDY_TABLE_CELLS:
-            en[e] = -en[e] - 1  # no table: greedy scans (decoded by _greedy_cached)
+            en[e] = -1  # no table: greedy scans the grid
             continue
         for j in range(en[e]):
             k = ecls[e, j]
@@ -346,26 +347,16 @@ def _plan(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, pstack
 
 
 @jit
-def _plan_memo(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, pstack, queue, seen, first,
-               stamp, cls, m, pcls, pn, memo_off, memo):
-    """_plan through the chunk's memo: key (environment, non-wall classes satisfying the Pred,
-    start cell); entry 1 + (step + 1) + 8 * tested, 0 while unknown."""
+def _plan_slot(e, r0, c0, h, w, m, pcls, pn, memo_off):
+    """The plan memo entry for (environment, non-wall classes satisfying the Pred, start
+    cell), or -1 when the environment is not memoised."""
     if memo_off[e] < 0:
-        return _plan(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, pstack, queue, seen,
-                     first, stamp, True, cls, m)
-    key = 0
+        return np.int64(-1)
+    key = np.int64(0)
     for j in range(pn[e]):
         if (m >> pcls[e, j]) & 1 == 1:
-            key |= 1 << j
-    slot = memo_off[e] + key * (h * w) + r0 * w + c0
-    x = memo[slot]
-    if x != 0:
-        x -= 1
-        return (x & 7) - 1, x >> 3
-    d, tested = _plan(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, pstack, queue, seen,
-                      first, stamp, True, cls, m)
-    memo[slot] = 1 + (d + 1) + 8 * tested
-    return d, tested
+            key |= np.int64(1) << j
+    return memo_off[e] + key * (h * w) + r0 * w + c0
 
 
 @jit
@@ -381,7 +372,7 @@ def _greedy(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, psta
                 targets[n] = rr * w + cc
                 n += 1
     if n == 0:
-        return NO_MOVE, h * w
+        return NO_MOVE
     best_d = NO_MOVE
     best = FAR
     for d in range(4):
@@ -400,23 +391,19 @@ def _greedy(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, psta
         if nearest < best:
             best = nearest
             best_d = d
-    return best_d, h * w
+    return best_d
 
 
 @jit
-def _greedy_cached(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, pstack, targets, cls, m,
-                   ecls, en, gdist):
-    """_greedy from the per-class distance tables: a neighbour's distance to the nearest
-    target is the minimum over the Pred's classes present in the environment."""
-    if en[e] < 0:  # no table for this environment
-        return _greedy(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, pstack, targets,
-                       True, cls, m)
+def _greedy_table(features, e, r0, c0, h, w, m, ecls, en, gdist):
+    """_greedy's direction from the per-class distance tables: a neighbour's distance to
+    the nearest target is the minimum over the Pred's classes present in the environment."""
     any_target = False
     for j in range(en[e]):
         if (m >> ecls[e, j]) & 1 == 1:
             any_target = True
     if not any_target:
-        return NO_MOVE, h * w
+        return NO_MOVE
     best_d = NO_MOVE
     best = FAR
     for d in range(4):
@@ -433,7 +420,7 @@ def _greedy_cached(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_ar
         if nearest < best:
             best = nearest
             best_d = d
-    return best_d, h * w
+    return best_d
 
 
 @jit
@@ -453,26 +440,28 @@ def _action(ops, ends, features, e, r, c, h, w, op_kind, op_arg, step_cost, stac
                                        cached, cls, pmask, pcost, first_at)
             cost += bcost
             i = ends[i + 1] if value else ends[ends[i + 1]]
-        elif not cached:
-            pc = _pred_cost(ops, i + 1, ends[i + 1], step_cost)
-            if k == A_PLAN:
-                d, tested = _plan(ops, i + 1, ends[i + 1], features, e, r, c, h, w, op_kind, op_arg,
-                                  pstack, queue, seen, first, stamp, False, cls, pmask[i + 1])
-                return d, cost + tested * pc
-            # A_GREEDY
-            d, scanned = _greedy(ops, i + 1, ends[i + 1], features, e, r, c, h, w, op_kind, op_arg,
-                                 pstack, targets, False, cls, pmask[i + 1])
-            return d, cost + scanned * pc
         else:
+            pc = pcost[i + 1] if cached else _pred_cost(ops, i + 1, ends[i + 1], step_cost)
+            m = pmask[i + 1]
             if k == A_PLAN:
-                d, tested = _plan_memo(ops, i + 1, ends[i + 1], features, e, r, c, h, w, op_kind, op_arg,
-                                       pstack, queue, seen, first, stamp, cls, pmask[i + 1], pcls, pn,
-                                       memo_off, memo)
-                return d, cost + tested * pcost[i + 1]
-            # A_GREEDY
-            d, scanned = _greedy_cached(ops, i + 1, ends[i + 1], features, e, r, c, h, w, op_kind, op_arg,
-                                        pstack, targets, cls, pmask[i + 1], ecls, en, gdist)
-            return d, cost + scanned * pcost[i + 1]
+                slot = _plan_slot(e, r, c, h, w, m, pcls, pn, memo_off) if cached else np.int64(-1)
+                if slot >= 0 and memo[slot] != 0:
+                    x = np.int64(memo[slot]) - 1
+                    d = (x & 7) - 1
+                    tested = x >> 3
+                else:
+                    d, tested = _plan(ops, i + 1, ends[i + 1], features, e, r, c, h, w, op_kind, op_arg,
+                                      pstack, queue, seen, first, stamp, cached, cls, m)
+                    if slot >= 0:
+                        memo[slot] = 1 + (d + 1) + 8 * tested
+                return d, cost + tested * pc
+            # A_GREEDY: it charges every cell of the grid
+            if cached and en[e] >= 0:
+                d = _greedy_table(features, e, r, c, h, w, m, ecls, en, gdist)
+            else:
+                d = _greedy(ops, i + 1, ends[i + 1], features, e, r, c, h, w, op_kind, op_arg, pstack, targets,
+                            cached, cls, m)
+            return d, cost + h * w * pc
 
 
 @jit
@@ -623,13 +612,3 @@ def fit_batch(ops, sizes, features, dims, starts, horizons, base_cells, max_fail
             fits[i] = ok
             verdict_steps[i] = total
     return fits, successes, verdict_steps
-
-
-def kernel_tables(grammar) -> dict[str, np.ndarray]:
-    """The per-production arrays both kernels take."""
-    return dict(
-        op_kind=np.array([p.op for p in grammar.productions], dtype=np.int32),
-        op_arg=np.array([p.operand for p in grammar.productions], dtype=np.int32),
-        op_arity=np.array([p.arity for p in grammar.productions], dtype=np.int32),
-        step_cost=np.array(grammar.step_cost, dtype=np.int64),
-    )

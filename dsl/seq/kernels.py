@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
+from dsl.grammar import kernel_tables  # noqa: F401 (the tables these kernels take)
 from dsl.jit import jit
 
 # Opcode values repeated as module constants so Numba freezes them (see primitives.py).
@@ -311,13 +312,3 @@ def fit_batch(ops, sizes, terms, n_train, step_caps, op_kind, op_arg, op_arity, 
             fits[i] = ok
             verdict_steps[i] = total
     return fits, first_error, verdict_steps
-
-
-def kernel_tables(grammar) -> dict[str, np.ndarray]:
-    """The per-production arrays both kernels take."""
-    return dict(
-        op_kind=np.array([p.op for p in grammar.productions], dtype=np.int32),
-        op_arg=np.array([p.operand for p in grammar.productions], dtype=np.int32),
-        op_arity=np.array([p.arity for p in grammar.productions], dtype=np.int32),
-        step_cost=np.array(grammar.step_cost, dtype=np.int64),
-    )
