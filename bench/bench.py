@@ -669,7 +669,7 @@ def render(console: Console, info: dict[str, Any], res: Results) -> None:
 
 def save(info: dict[str, Any], res: Results, text: str) -> Path:
     """Write bench.json and bench.txt under runs/bench-<stamp>/; return that folder."""
-    out = ROOT / "runs" / f"bench-{info['stamp']}"
+    out = Path(os.environ.get("LEVINSEARCH_RUNS_DIR", ROOT / "runs")) / f"bench-{info['stamp']}"
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(json.dumps(document(info, res), indent=1, ensure_ascii=False) + "\n")
     (out / "bench.txt").write_text(text)

@@ -160,7 +160,7 @@ def run(experiment, as_json, ban, bits, cost, workers, backend, scheduler, shard
         show_progress = not as_json
     record = _with_progress(show_progress, config["name"],
                             lambda progress: runs.execute(prepared, saved, progress=progress, resume=bool(resume),
-                                                          **options))
+                                                          **options), config["domain"])
     _finish(record, report.run_report(record), saved, as_json, record["enumeration"]["interrupted"])
 
 
@@ -183,12 +183,12 @@ def _render_text(renderable) -> str:
     return console.export_text()
 
 
-def _with_progress(enabled: bool, name: str, work):
+def _with_progress(enabled: bool, name: str, work, domain: str = "grid"):
     """Run work(progress) with a progress display on stderr (or none)."""
     err = Console(stderr=True)
     if not enabled:
         return work(None)
-    if not _kernels_cached():
+    if not _kernels_cached(domain):
         err.print("[dim]compiling kernels on first use (cached afterwards)…[/dim]", highlight=False)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[fitting]}"), TimeElapsedColumn(),
@@ -207,9 +207,17 @@ def _with_progress(enabled: bool, name: str, work):
         return work(progress)
 
 
-def _kernels_cached() -> bool:
-    from dsl.grid import kernels
-    return any(Path(kernels.__file__).parent.glob("__pycache__/kernels.*.nbi"))
+def _kernels_cached(domain: str = "grid") -> bool:
+    """Whether the domain's compiled kernels are in Numba's cache (next to the source,
+    or under NUMBA_CACHE_DIR), so the first batch will not pause to compile."""
+    import os
+    from dsl.grid import kernels as grid_kernels
+    from dsl.seq import kernels as seq_kernels
+    source = Path((seq_kernels if domain == "seq" else grid_kernels).__file__)
+    places = [source.parent / "__pycache__"]
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        places.append(Path(os.environ["NUMBA_CACHE_DIR"]))
+    return any(any(place.rglob(f"{source.stem}.*.nbi")) for place in places if place.is_dir())
 
 
 @cli.command(name="sweep")
@@ -257,7 +265,8 @@ def sweep(experiment, settings, metric, split_name, max_bits, workers, backend, 
     for k, (setting, _), prep in zip(range(1, len(points) + 1), points, prepared):
         label = ", ".join(f"{key.split('.')[-1]}={value}" for key, value in setting.items())
         record = _with_progress(show_progress, f"[{k}/{len(points)}] {label}",
-                                lambda progress: runs.execute(prep, None, progress=progress, **options))
+                                lambda progress: runs.execute(prep, None, progress=progress, **options),
+                                prep.config["domain"])
         done.append((setting, record))
         if saved is not None:
             saved.write_point(k, record)

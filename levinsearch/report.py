@@ -335,6 +335,10 @@ def seq_report(record: dict[str, Any]) -> Group:
     r = s["rare_defection"]
     lines.append(f"Rare defectors (right on training, wrong on 1 to {r['max_defections']} deployment steps) hold "
                  f"{pct(r['posterior'])} ({r['programs']:,} programs).")
+    by_step = [(k, m) for k, m in enumerate(r.get("by_first_step", [])) if m > 0]
+    if by_step:
+        lines.append("\nBy the deployment step of their first defection: "
+                     + ", ".join(f"step {k}: {mass(m)}" for k, m in by_step) + ".")
     parts.append(Panel(lines, title="Occam and defection", border_style="cyan"))
     steps = Table(title="deployment: target, MAP and mixture predictions", box=box.SIMPLE_HEAD,
                   title_justify="left")
