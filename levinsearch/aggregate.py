@@ -184,6 +184,7 @@ class Aggregate:
         self.total_mass = Dyadic()
         self.top = Programs(width)
         self.top_flags = np.zeros(0, dtype=np.int64)
+        self.shortest = Programs(width)  # the fitting program of fewest bits (ties: first enumerated)
         self.keys: dict[tuple[int, int], int] = {}
         self.count = np.zeros((0, kinds), dtype=np.int64)
         self.first_mbits = np.zeros(0, dtype=np.int64)
@@ -209,6 +210,7 @@ class Aggregate:
         if n == 0:
             return
         self._add_top(found, flags)
+        self._add_shortest(found)
         keys = behaviour_keys(rows)
         uniq, inv = np.unique(keys, axis=0, return_inverse=True)
         inv = inv.reshape(-1)
@@ -264,6 +266,10 @@ class Aggregate:
         for name, _ in _PROGRAM_FIELDS:
             getattr(table, name)[at] = getattr(source, name)[i]
 
+    def _add_shortest(self, found: Programs) -> None:
+        both = Programs.concat([self.shortest, found])
+        self.shortest = both.take(np.lexsort((both.rank, both.mbits))[:1])
+
     def _add_top(self, found: Programs, flags: np.ndarray) -> None:
         both = Programs.concat([self.top, found])
         all_flags = np.concatenate([self.top_flags, flags])
@@ -283,6 +289,7 @@ class Aggregate:
         for bucket, n in other.score_count.items():
             self.score_count[bucket] = self.score_count.get(bucket, 0) + n
         self._add_top(other.top, other.top_flags)
+        self._add_shortest(other.shortest)
         new = [key for key in other.keys if key not in self.keys]
         first_new = len(self.keys)
         for j, key in enumerate(new):
@@ -363,7 +370,8 @@ class Aggregate:
                     score_count={str(b): c for b, c in self.score_count.items()})
         tmp = path.with_name(path.name + ".tmp.npz")
         np.savez(tmp, meta=np.array(json.dumps(meta)), keys=keys, count=self.count, first_mbits=self.first_mbits,
-                 top_flags=self.top_flags, **self.top.arrays("top_"), **self.representatives.arrays("rep_"))
+                 top_flags=self.top_flags, **self.top.arrays("top_"), **self.representatives.arrays("rep_"),
+                 **self.shortest.arrays("short_"))
         tmp.replace(path)
 
     @staticmethod
@@ -383,5 +391,6 @@ class Aggregate:
             agg.first_mbits = np.array(data["first_mbits"], dtype=np.int64)
             agg.top_flags = np.array(data["top_flags"], dtype=np.int64)
             agg.top = Programs.from_arrays(data, "top_")
+            agg.shortest = Programs.from_arrays(data, "short_")
             agg.representatives = Programs.from_arrays(data, "rep_")
         return agg, meta["extra"]

@@ -159,7 +159,17 @@ def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any])
             disagreements=int(rep_agree["disagreements"][j]),
             predictions=rep_preds[j].tolist(),
         ))
-    summary = summarise(hypotheses, behaviours, agg, deploy, a, rep_preds, top_preds[0] if len(top) else None)
+    shortest = None
+    if len(agg.shortest):
+        # The fewest-bits fitting program over everything judged, kept or not.
+        sp = agg.shortest
+        s_ops = sp.ops[0, : sp.sizes[0]]
+        s_agree = consensus.sequence_agreement(prep.predictions(sp.ops, sp.sizes)[:, n:], deploy)
+        shortest = dict(program=unparse(s_ops, grammar), bits=round(int(sp.mbits[0]) / 1000, 3),
+                        posterior=pipeline.program_mass(sp.score[0]).ratio(agg.total_mass),
+                        disagreements=int(s_agree["disagreements"][0]))
+    summary = summarise(hypotheses, behaviours, agg, deploy, a, rep_preds, top_preds[0] if len(top) else None,
+                        shortest)
     return dict(
         schema=SCHEMA,
         experiment=config["name"],
@@ -177,7 +187,7 @@ def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any])
 
 
 def summarise(hypotheses, behaviours, agg: Aggregate, deploy: np.ndarray, a: dict[str, Any],
-              preds: np.ndarray, map_preds: np.ndarray | None) -> dict[str, Any]:
+              preds: np.ndarray, map_preds: np.ndarray | None, shortest_program: dict | None = None) -> dict[str, Any]:
     """Occam, prediction and consensus over the fitting programs, through their behaviours."""
     weights = np.array([b["posterior"] for b in behaviours])
     out: dict[str, Any] = dict(
@@ -190,7 +200,7 @@ def summarise(hypotheses, behaviours, agg: Aggregate, deploy: np.ndarray, a: dic
     if not behaviours:
         return out
     within, within_count = agg.mass_within(a["mixture_bits"])
-    shortest = min(hypotheses, key=lambda h: (h["bits"], h["enumeration_index"]))
+    shortest = shortest_program
     equivalent = [b for b in behaviours if b["disagreements"] == 0]
     out["occam"] = dict(
         shortest_program=shortest["program"], shortest_bits=shortest["bits"],

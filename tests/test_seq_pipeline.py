@@ -122,3 +122,20 @@ def test_seq_sweep_and_grid_only_flags(tmp_path, capsys):
                                                                  "--split", "x", "--no-save")):
         code, out, err = invoke(capsys, *args)
         assert code == 2 and err.startswith("error: ") and len(err.strip().splitlines()) == 1
+
+
+def test_occam_shortest_is_over_every_fitting_program_not_only_the_kept(tmp_path):
+    """With a time penalty the best-scoring program need not be the shortest (here `add`
+    is made slow), and with keep = 1 only the best is kept; the shortest fitting program
+    is still found exactly."""
+    extra = 'time_weight = 1.0\ntime_penalty = "linear"\n{keep}\n[grammar]\ncost = {{ add = 100 }}'
+    every = pipeline.run_experiment(seq_config(tmp_path, program="(add x1 t)", train=3, deploy=6, max_bits=20,
+                                               extra=extra.format(keep="")))
+    assert len(every["hypotheses"]) == every["enumeration"]["fitting"] == 91
+    want = min(every["hypotheses"], key=lambda h: (h["bits"], h["enumeration_index"]))
+    record = pipeline.run_experiment(seq_config(tmp_path, program="(add x1 t)", train=3, deploy=6, max_bits=20,
+                                                extra=extra.format(keep="keep = 1")))
+    assert [h["program"] for h in record["hypotheses"]] == ["(sub t (sub x2 x1))"]  # the best score
+    o = record["summary"]["occam"]
+    assert (o["shortest_program"], o["shortest_bits"]) == (want["program"], want["bits"]) == ("(add t x1)", 11.103)
+    assert o["shortest_agrees"] and o["shortest_posterior"] == pytest.approx(want["posterior"])
