@@ -143,6 +143,23 @@ def test_parity_under_ban_and_bits():
     assert_parity(g, programs, ENVS[:8])
 
 
+def test_parity_without_caches():
+    """The kernels' uncached path (use_cache=False: Pred trees walked per cell, a search
+    per step) matches the reference too; tests/test_kernel_caches.py compares the paths."""
+    g = gp.grammar(cost={"plan": 2, "Pred.or": 3})
+    rng = np.random.default_rng(77)
+    programs = [random_program(g, rng, int(rng.integers(1, 5))) for _ in range(120)]
+    programs += unranked_programs(g, 26, 60, seed=77)
+    want = reference_table(g, programs, ENVS)
+    ops, sizes = pad_ops(programs)
+    batch = pack(ENVS)
+    t = kernels.kernel_tables(g)
+    got = kernels.run_batch(ops, sizes, batch.features, batch.dims, batch.starts, batch.horizons,
+                            t["op_kind"], t["op_arg"], t["op_arity"], t["step_cost"], False)
+    for name, w, k in zip(("reached", "moves", "steps"), want, got):
+        assert np.array_equal(w, k), name
+
+
 # ------------------------------------------------------------------ fit_batch
 def base_cells(envs, batch) -> np.ndarray:
     mask = np.zeros(batch.features.shape, dtype=bool)

@@ -10,27 +10,36 @@ Environments: see `dsl.grid.world.EnvBatch`.
 
 Caches (`use_cache=True`, the default; tests/test_kernel_caches.py compares both ways).
 They change wall time only: every result, simulated steps included, is the same as
-without them, because each one stores exactly what the plain interpreter would compute.
+without them, because each one stores exactly what the plain interpreter would compute
+(and charge) for its key.
 
 - Cell classes: the distinct feature values of the batch's cells are numbered (at most
-  MAX_CLASSES). A Pred depends only on a cell's features, so each Pred node of a program
-  is evaluated once, over all classes at once, into a bit set of the classes that
-  satisfy it; testing a cell is then one shift. Its step cost is summed once too.
+  MAX_CLASSES; with more, the batch runs without caches). A Pred depends only on a cell's
+  features, so each Pred node of a program is evaluated once, over all classes at once,
+  into a bit set of the classes that satisfy it; testing a cell is then one shift. Its
+  step cost pcost is summed once per program too.
 - `see`: per environment, the row-major index of each class's first cell, so the scan's
   result and length (cells scanned, which is what it charges) come without scanning.
 - `greedy`: per environment and class, the squared distance from every cell to the
-  nearest cell of that class; the nearest target of a neighbour is the minimum over the
-  Pred's classes. It always charges h * w cells, as before.
+  nearest cell of that class; a neighbour's distance to the nearest target is the
+  minimum over the Pred's classes. It charges h * w cells, as before. Environments of
+  more than GREEDY_TABLE_CELLS cells scan (through the class bit sets) instead.
 - `plan`: the breadth-first search's (first step, cells tested) depends only on the
   environment, the start cell and which of the environment's non-wall classes satisfy
-  the Pred. Each search's result is remembered under that key (per chunk of programs,
-  so threads never share a table) and reused by later steps and later programs. The
-  charge is the remembered count of cells the search tested: exactly the reference's.
-  Environments with too many classes for the table (PLAN_MEMO_CELLS) are not memoised.
+  the Pred (walls are never tested). Each search's result is remembered under that key,
+  in a memo per chunk of programs (so threads never share one), and reused by later
+  steps and later programs of the chunk. The charge is the remembered count of cells
+  the search tested: exactly the reference's. Environments whose key space would exceed
+  PLAN_MEMO_CELLS entries are searched every time.
 
-Programs are run in chunks of CHUNK; each chunk reuses one set of work arrays. Results do
-not depend on the chunking or the thread count (every cached value is a pure function of
-its key).
+Programs are run in at most MAX_CHUNKS chunks (a fixed function of the batch size); each
+chunk reuses one set of work arrays. Results do not depend on the chunking or the thread
+count: every cached value is a pure function of its key.
+
+Wall time, not caching: the per-step helpers are inlined (`inline="always"`) into the one
+parallel loop (`_batch`, behind both public kernels). As separate functions, every call
+increfs and decrefs each array argument (atomic operations), which cost more than the
+interpretation itself. `_batch` takes its mode as a run-time bool, so it compiles once.
 """
 from __future__ import annotations
 
@@ -49,13 +58,14 @@ OBJECT_BIT_MASK = 1 << 10
 NO_MOVE = -1
 NO_OBJECT = -1
 MAX_CLASSES = 64  # distinct cell feature values a class bit set (int64) can hold
-PLAN_MEMO_CELLS = 4096  # per environment: 2^(non-wall classes) * cells at most, else no plan memo
+PLAN_MEMO_CELLS = 1 << 14  # per environment: 2^(non-wall classes) * cells at most, else no plan memo
 GREEDY_TABLE_CELLS = 1024  # greedy distance tables only for environments of at most this many cells
-CHUNK = 512  # programs per chunk (one set of work arrays and one plan memo each)
+MIN_CHUNK = 64  # programs per chunk at least (each chunk has one set of work arrays and one plan memo)
+MAX_CHUNKS = 64  # enough to spread a batch over many threads; results do not depend on it
 FAR = np.int64(1) << 62
 
 
-@jit
+@jit(inline="always")
 def _delta(d):
     if d == 0:
         return -1, 0
@@ -66,7 +76,7 @@ def _delta(d):
     return 0, -1
 
 
-@jit
+@jit(inline="always")
 def _cell(features, e, r, c, h, w):
     if r < 0 or r >= h or c < 0 or c >= w:
         return WALL_BIT
@@ -156,12 +166,13 @@ def _cell_classes(features, dims, cls, featmask, first_at):
 def _env_tables(features, dims, use_cache):
     """Per-environment caches (read-only once built; see the module docstring).
 
-    Returns (cached, cls, featmask, first_at, ecls, en, gdist, pcls, pn, memo_off, memo_size):
-    cached is False when use_cache is off or there are too many classes; ecls[e, :en[e]]
-    lists the classes present in environment e; gdist[e, j, cell] is the squared distance
-    from cell to the nearest cell of class ecls[e, j] (only if en[e] >= 0 there, see
-    GREEDY_TABLE_CELLS: en[e] is -1 when the environment has no table); pcls[e, :pn[e]]
-    lists e's non-wall classes, which key the plan memo at memo_off[e] (-1: none).
+    Returns (cached, cls, featmask, first_at, ecls, en, gdist, pcls, pn, memo_off, memo_size).
+    cached is False when use_cache is off or there are too many classes (then the rest is
+    unused). cls, featmask and first_at: see _cell_classes. ecls[e, :en[e]] lists the
+    classes present in environment e, and gdist[e, j, v] is the squared distance from cell
+    v (row-major) to the nearest cell of class ecls[e, j]; en[e] is -1 where e has more than
+    GREEDY_TABLE_CELLS cells (no table). pcls[e, :pn[e]] lists e's non-wall classes, which
+    key e's part of the plan memo, at memo_off[e] (-1: not memoised) in a memo of memo_size.
     """
     n_env = features.shape[0]
     cls = np.zeros(features.shape, dtype=np.int32)
@@ -175,39 +186,40 @@ def _env_tables(features, dims, use_cache):
     pn = np.zeros(n_env, dtype=np.int32)
     memo_off = np.full(n_env, -1, dtype=np.int64)
     memo_size = np.int64(0)
-    width = 1
-    cells = features.shape[1] * features.shape[2]
+    n_tab = 1
+    tab_cells = 1
     if not cached:
         return (cached, cls, featmask, first_at, ecls, en, np.zeros((n_env, 1, 1), dtype=np.int64),
                 pcls, pn, memo_off, memo_size)
     for e in range(n_env):
-        hw = dims[e, 0] * dims[e, 1]
+        w = dims[e, 1]
+        hw = dims[e, 0] * w
         for k in range(n_cls):
             if first_at[e, k] < hw:
                 ecls[e, en[e]] = k
                 en[e] += 1
-                if not (features[e, first_at[e, k] // dims[e, 1], first_at[e, k] % dims[e, 1]] & WALL_BIT):
+                if not features[e, first_at[e, k] // w, first_at[e, k] % w] & WALL_BIT:
                     pcls[e, pn[e]] = k
                     pn[e] += 1
-        width = max(width, en[e])
         if pn[e] < 31 and (np.int64(1) << pn[e]) * hw <= PLAN_MEMO_CELLS:
             memo_off[e] = memo_size
             memo_size += (np.int64(1) << pn[e]) * hw
-    gdist = np.full((n_env, width, cells), FAR, dtype=np.int64)
+        if hw <= GREEDY_TABLE_CELLS:
+            n_tab = max(n_tab, en[e])
+            tab_cells = max(tab_cells, hw)
+        else:
+            en[e] = -1
+    gdist = np.full((n_env, n_tab, tab_cells), FAR, dtype=np.int64)
     for e in range(n_env):
-        h = dims[e, 0]
         w = dims[e, 1]
-        if h * w > GREEDY_TABLE_CELLS:
-            en[e] = -1  # no table: greedy scans the grid
-            continue
+        hw = dims[e, 0] * w
         for j in range(en[e]):
-            k = ecls[e, j]
-            for t in range(h * w):
+            for t in range(hw):
                 tr = t // w
                 tc = t - tr * w
-                if cls[e, tr, tc] != k:
+                if cls[e, tr, tc] != ecls[e, j]:
                     continue
-                for v in range(h * w):
+                for v in range(hw):
                     vr = v // w
                     vc = v - vr * w
                     dist = np.int64((vr - tr) * (vr - tr) + (vc - tc) * (vc - tc))
@@ -239,7 +251,7 @@ def _pred_tables(ops, size, ends, op_kind, op_arg, step_cost, featmask, pmask, p
             pcost[i] = step_cost[op] + pcost[i + 1] + pcost[j]
 
 
-@jit
+@jit(inline="always")
 def _class_at(cls, e, r, c, h, w):
     if r < 0 or r >= h or c < 0 or c >= w:
         return 0
@@ -247,7 +259,7 @@ def _class_at(cls, e, r, c, h, w):
 
 
 # ------------------------------------------------------------------ evaluation
-@jit
+@jit(inline="always")
 def _bool_value(ops, start, stop, ends, features, e, r, c, h, w, op_kind, op_arg, step_cost, stack, pstack,
                 cached, cls, pmask, pcost, first_at):
     # Postfix walk over the Bool nodes; Pred and Dir nodes are read by their sense/see parent.
@@ -346,7 +358,7 @@ def _plan(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, pstack
     return NO_MOVE, tested
 
 
-@jit
+@jit(inline="always")
 def _plan_slot(e, r0, c0, h, w, m, pcls, pn, memo_off):
     """The plan memo entry for (environment, non-wall classes satisfying the Pred, start
     cell), or -1 when the environment is not memoised."""
@@ -394,7 +406,7 @@ def _greedy(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, psta
     return best_d
 
 
-@jit
+@jit(inline="always")
 def _greedy_table(features, e, r0, c0, h, w, m, ecls, en, gdist):
     """_greedy's direction from the per-class distance tables: a neighbour's distance to
     the nearest target is the minimum over the Pred's classes present in the environment."""
@@ -423,7 +435,7 @@ def _greedy_table(features, e, r0, c0, h, w, m, ecls, en, gdist):
     return best_d
 
 
-@jit
+@jit(inline="always")
 def _action(ops, ends, features, e, r, c, h, w, op_kind, op_arg, step_cost, stack, pstack, queue, seen, first,
             targets, pmask, pcost, stamp, cached, cls, first_at, ecls, en, gdist, pcls, pn, memo_off, memo):
     i = 0
@@ -464,7 +476,7 @@ def _action(ops, ends, features, e, r, c, h, w, op_kind, op_arg, step_cost, stac
             return d, cost + h * w * pc
 
 
-@jit
+@jit(inline="always")
 def _episode(ops, ends, features, dims, starts, horizons, e, op_kind, op_arg, step_cost,
              stack, pstack, queue, seen, first, targets, pmask, pcost, stamp, step_cap,
              cached, cls, first_at, ecls, en, gdist, pcls, pn, memo_off, memo):
@@ -515,72 +527,29 @@ def _scratch(width, cells):
 
 @jit
 def _n_chunks(n):
-    return (n + CHUNK - 1) // CHUNK
+    """At most MAX_CHUNKS chunks, of at least MIN_CHUNK programs each (but one at least)."""
+    return max(1, min((n + MIN_CHUNK - 1) // MIN_CHUNK, MAX_CHUNKS))
 
 
 @jit(parallel=True)
-def run_batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost,
-              use_cache=True):
-    """Every program on every environment: reached cell (-1 none), moves, simulated steps.
+def _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost, use_cache,
+           fit, base_cells, max_failures, step_caps, reached, moves, steps, fits, successes, verdict_steps):
+    """The one parallel kernel behind run_batch (fit False: fills reached, moves and steps)
+    and fit_batch (fit True: fills fits, successes and verdict_steps).
 
-    `use_cache=False` runs without the caches of the module docstring; results are the
-    same either way.
+    Programs are split into chunks; each chunk has one set of work arrays and one plan memo.
     """
     n = ops.shape[0]
     n_env = features.shape[0]
-    cells = features.shape[1] * features.shape[2]
-    width = ops.shape[1]
-    reached = np.empty((n, n_env), dtype=np.int32)
-    moves = np.empty((n, n_env), dtype=np.int32)
-    steps = np.empty((n, n_env), dtype=np.int64)
-    cap = FAR
     cached, cls, featmask, first_at, ecls, en, gdist, pcls, pn, memo_off, memo_size = _env_tables(
         features, dims, use_cache)
-    for chunk in prange(_n_chunks(n)):
-        ends, stack, pstack, queue, seen, first, targets, pmask, pcost = _scratch(width, cells)
+    chunks = _n_chunks(n)
+    for chunk in prange(chunks):
+        ends, stack, pstack, queue, seen, first, targets, pmask, pcost = _scratch(
+            ops.shape[1], features.shape[1] * features.shape[2])
         memo = np.zeros(memo_size, dtype=np.int32)
         stamp = np.int64(0)
-        for i in range(chunk * CHUNK, min(n, (chunk + 1) * CHUNK)):
-            prog = ops[i]
-            _subtree_ends(prog, sizes[i], op_arity, ends)
-            if cached:
-                _pred_tables(prog, sizes[i], ends, op_kind, op_arg, step_cost, featmask, pmask, pcost)
-            for e in range(n_env):
-                got, m, s, stamp = _episode(prog, ends, features, dims, starts, horizons, e, op_kind, op_arg,
-                                            step_cost, stack, pstack, queue, seen, first, targets, pmask, pcost,
-                                            stamp, cap, cached, cls, first_at, ecls, en, gdist, pcls, pn,
-                                            memo_off, memo)
-                reached[i, e] = got
-                moves[i, e] = m
-                steps[i, e] = s
-    return reached, moves, steps
-
-
-@jit(parallel=True)
-def fit_batch(ops, sizes, features, dims, starts, horizons, base_cells, max_failures, step_caps,
-              op_kind, op_arg, op_arity, step_cost, use_cache=True):
-    """Which programs fit the training environments, stopping at the verdict.
-
-    Environments run in order; a program is rejected as soon as its failures exceed
-    `max_failures`, or its simulated steps exceed its `step_caps` entry (Levin budgets).
-    Returns fits (bool [n]), successes (int32 [n]) and verdict_steps (int64 [n]): the
-    simulated steps run until the verdict, which for a fitting program is its total t(p).
-    `use_cache` as in run_batch.
-    """
-    n = ops.shape[0]
-    n_env = features.shape[0]
-    cells = features.shape[1] * features.shape[2]
-    width = ops.shape[1]
-    fits = np.zeros(n, dtype=np.bool_)
-    successes = np.zeros(n, dtype=np.int32)
-    verdict_steps = np.zeros(n, dtype=np.int64)
-    cached, cls, featmask, first_at, ecls, en, gdist, pcls, pn, memo_off, memo_size = _env_tables(
-        features, dims, use_cache)
-    for chunk in prange(_n_chunks(n)):
-        ends, stack, pstack, queue, seen, first, targets, pmask, pcost = _scratch(width, cells)
-        memo = np.zeros(memo_size, dtype=np.int32)
-        stamp = np.int64(0)
-        for i in range(chunk * CHUNK, min(n, (chunk + 1) * CHUNK)):
+        for i in range(chunk * n // chunks, (chunk + 1) * n // chunks):
             prog = ops[i]
             _subtree_ends(prog, sizes[i], op_arity, ends)
             if cached:
@@ -589,10 +558,16 @@ def fit_batch(ops, sizes, features, dims, starts, horizons, base_cells, max_fail
             total = np.int64(0)
             ok = True
             for e in range(n_env):
+                cap = step_caps[i] - total if fit else FAR
                 got, m, s, stamp = _episode(prog, ends, features, dims, starts, horizons, e, op_kind, op_arg,
                                             step_cost, stack, pstack, queue, seen, first, targets, pmask, pcost,
-                                            stamp, step_caps[i] - total, cached, cls, first_at, ecls, en, gdist,
-                                            pcls, pn, memo_off, memo)
+                                            stamp, cap, cached, cls, first_at, ecls, en, gdist, pcls, pn,
+                                            memo_off, memo)
+                if not fit:
+                    reached[i, e] = got
+                    moves[i, e] = m
+                    steps[i, e] = s
+                    continue
                 total += s
                 if total > step_caps[i]:
                     ok = False
@@ -609,6 +584,48 @@ def fit_batch(ops, sizes, features, dims, starts, horizons, base_cells, max_fail
                     if failures > max_failures:
                         ok = False
                         break
-            fits[i] = ok
-            verdict_steps[i] = total
+            if fit:
+                fits[i] = ok
+                verdict_steps[i] = total
+
+
+@jit
+def run_batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost,
+              use_cache=True):
+    """Every program on every environment: reached cell (-1 none), moves, simulated steps.
+
+    `use_cache=False` runs without the caches of the module docstring; results are the
+    same either way.
+    """
+    n = ops.shape[0]
+    n_env = features.shape[0]
+    reached = np.empty((n, n_env), dtype=np.int32)
+    moves = np.empty((n, n_env), dtype=np.int32)
+    steps = np.empty((n, n_env), dtype=np.int64)
+    no_caps = np.zeros(0, dtype=np.int64)
+    _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost, bool(use_cache),
+           np.bool_(False), np.zeros((1, 1, 1), dtype=np.bool_), np.int64(0), no_caps, reached, moves, steps,
+           np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int32), no_caps)
+    return reached, moves, steps
+
+
+@jit
+def fit_batch(ops, sizes, features, dims, starts, horizons, base_cells, max_failures, step_caps,
+              op_kind, op_arg, op_arity, step_cost, use_cache=True):
+    """Which programs fit the training environments, stopping at the verdict.
+
+    Environments run in order; a program is rejected as soon as its failures exceed
+    `max_failures`, or its simulated steps exceed its `step_caps` entry (Levin budgets).
+    Returns fits (bool [n]), successes (int32 [n]) and verdict_steps (int64 [n]): the
+    simulated steps run until the verdict, which for a fitting program is its total t(p).
+    `use_cache` as in run_batch.
+    """
+    n = ops.shape[0]
+    fits = np.zeros(n, dtype=np.bool_)
+    successes = np.zeros(n, dtype=np.int32)
+    verdict_steps = np.zeros(n, dtype=np.int64)
+    no_rows = np.zeros((0, 0), dtype=np.int32)
+    _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost, bool(use_cache),
+           np.bool_(True), base_cells, np.int64(max_failures), step_caps, no_rows, no_rows, np.zeros((0, 0), dtype=np.int64),
+           fits, successes, verdict_steps)
     return fits, successes, verdict_steps
