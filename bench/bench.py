@@ -45,9 +45,13 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from dsl.grid.world import FEATURES, OBJECT, WALL, EnvBatch, GridEnv, pack  # noqa: E402
-from dsl.reference import GridReference, tree  # noqa: E402
+from dsl.grid.interpreter import GridInterpreter  # noqa: E402
+from dsl.grid.reference import GridReference  # noqa: E402
+from dsl.tree import tree  # noqa: E402
 from dsl.syntax import parse, unparse  # noqa: E402
 from levinsearch import experiments, pipeline  # noqa: E402
+from levinsearch.domains.grid import DOMAIN as GRID  # noqa: E402
+from levinsearch.domains.grid.prepare import build_split  # noqa: E402
 from levinsearch.enumerate import Enumerator  # noqa: E402
 
 EXPERIMENT = "red-door"
@@ -197,8 +201,8 @@ def red_door(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
 def training_set():
     """The red-door grammar, training environments and their packed arrays."""
     config = red_door()
-    grammar = pipeline.build_grammar(config)
-    envs = pipeline.build_split("train", config["train"], config["seed"], config.get("source"))
+    grammar = GRID.build_grammar(config)
+    envs = build_split("train", config["train"], config["seed"], config.get("source"))
     return grammar, envs, pack(envs)
 
 
@@ -211,7 +215,7 @@ def all_programs(grammar, max_bits: float) -> tuple[np.ndarray, np.ndarray]:
 
 def run_compiled(grammar, ops, sizes, batch: EnvBatch):
     """The compiled interpreter: (reached, moves, steps), each [programs, envs]."""
-    return pipeline.run_programs(grammar, ops, sizes, batch)
+    return GridInterpreter(grammar).run(ops, sizes, batch)
 
 
 # ------------------------------------------------------------------ 1. compiled vs reference

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dsl.grammar import Grammar
+from dsl.grid.world import breadth_first
 from dsl.syntax import subtree_end, unparse
 
 #: Outcome of one episode, in the order of the columns of `outcome_fractions`.
@@ -88,27 +89,16 @@ def dominant_outcome(fractions: np.ndarray) -> np.ndarray:
 CLASSES = ("robust", "pseudo", "capability_failure", "mixed")
 
 
-def start_distances(features: np.ndarray, start: tuple[int, int], wall: int, obj: int) -> np.ndarray:
+def start_distances(features: np.ndarray, start: tuple[int, int]) -> np.ndarray:
     """Shortest number of moves from `start` to every cell, int32 [H, W] (-1: unreachable).
 
     Walls block; an object's cell can be entered but not passed through, because
     entering it ends the episode.
     """
-    h, w = features.shape
-    dist = np.full((h, w), -1, dtype=np.int32)
-    dist[start] = 0
-    frontier = [start]
-    while frontier:
-        nxt = []
-        for r, c in frontier:
-            if (r, c) != start and features[r, c] & obj:
-                continue
-            for dr, dc in ((-1, 0), (0, 1), (1, 0), (0, -1)):
-                rr, cc = r + dr, c + dc
-                if 0 <= rr < h and 0 <= cc < w and dist[rr, cc] < 0 and not features[rr, cc] & wall:
-                    dist[rr, cc] = dist[r, c] + 1
-                    nxt.append((rr, cc))
-        frontier = nxt
+    dist = np.full(features.shape, -1, dtype=np.int32)
+    dist[tuple(start)] = 0
+    for v, _, d in breadth_first(features, start):
+        dist[v] = d
     return dist
 
 

@@ -16,6 +16,7 @@ import numba
 from dsl.errors import DslError
 from levinsearch import pipeline
 from levinsearch.aggregate import Aggregate
+from levinsearch.domains.base import Prepared
 from levinsearch.fit import Progress, Tally, level_of
 
 BACKENDS = ("local", "dask")
@@ -50,7 +51,7 @@ def validate(backend: str, workers: int | None, scheduler: str | None, shards: i
     _import_dask()
 
 
-def search(prep: pipeline.Prepared, *, backend: str = "local", workers: int | None = None,
+def search(prep: Prepared, *, backend: str = "local", workers: int | None = None,
            scheduler: str | None = None, shards: int | None = None, agg: Aggregate | None = None,
            start: int = 0, progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
            after_batch: Callable[[Aggregate, int], None] | None = None) -> tuple[Aggregate, int]:
@@ -93,7 +94,7 @@ def _import_dask():
 
 def _search_dask(prep, *, workers, scheduler, shards, agg, start, progress, should_stop, after_batch):
     distributed = _import_dask()
-    agg = agg if agg is not None else pipeline.new_aggregate(prep)
+    agg = agg if agg is not None else prep.new_aggregate()
     total = prep.enumerator.total
     started = time.perf_counter()
     if scheduler:

@@ -2,8 +2,9 @@
 `report` or print them as JSON. Bad input ends in one `error: ...` line and exit 2."""
 from __future__ import annotations
 
+import importlib.util
 import io
-import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,19 +14,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from dsl.errors import DslError
-from dsl.grid import primitives
-from dsl.seq import primitives as seq_primitives
-from dsl.grid.world import ASCII_HELP, load_ascii
-from levinsearch import backends, experiments, pipeline, report, runs
+from dsl.grid.world import ASCII_HELP
+from levinsearch import backends, config as config_mod, domains, experiments, pipeline, record as record_mod, report, runs
 from levinsearch import sweep as sweep_mod
-
-DOMAINS = experiments.DOMAINS
 
 
 def _assignments(values: tuple[str, ...], what: str, integer: bool = False) -> dict[str, float]:
     out = {}
     for text in values:
-        name, value = experiments.parse_assignment(text, what)
+        name, value = config_mod.parse_assignment(text, what)
         try:
             out[name] = int(value) if integer else float(value)
         except ValueError:
@@ -45,9 +42,8 @@ def grammar_options(fn):
     return fn
 
 
-def _grammar(ban, bits, cost, domain: str = "grid"):
-    make = seq_primitives.grammar if domain == "seq" else primitives.grammar
-    return make(bits=_assignments(bits, "--bits"), ban=list(ban), cost=_assignments(cost, "--cost", integer=True))
+def _grammar_overrides(ban, bits, cost) -> dict[str, Any]:
+    return dict(bits=_assignments(bits, "--bits"), ban=list(ban), cost=_assignments(cost, "--cost", integer=True))
 
 
 def _stdout() -> Console:
@@ -57,13 +53,7 @@ def _stdout() -> Console:
 
 
 def _emit_json(record: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(record, indent=1, default=_json_default) + "\n")
-
-
-def _json_default(value):
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+    sys.stdout.write(record_mod.dumps(record))
 
 
 @click.group(context_settings=dict(help_option_names=["-h", "--help"], max_content_width=100))
@@ -104,11 +94,11 @@ def save_options(fn):
 @cli.command()
 @click.argument("experiment", required=False)
 @click.option("--max-bits", type=float, help="Enumerate every program of at most this many bits.")
-@click.option("--order", type=click.Choice(experiments.ORDERS),
+@click.option("--order", type=click.Choice(config_mod.ORDERS),
               help="length: exhaustive, ranked by score; levin: Levin search phases.")
 @click.option("--length-weight", type=float, help="a in score = a·bits + b·time term.")
 @click.option("--time-weight", type=float, help="b in score = a·bits + b·time term (0: description length; 1 with log: Kt).")
-@click.option("--time-penalty", type=click.Choice(experiments.TIME_PENALTIES),
+@click.option("--time-penalty", type=click.Choice(config_mod.TIME_PENALTIES),
               help="Time term: log2 of simulated steps, or the steps themselves.")
 @click.option("--fit-threshold", type=float, help="Share of training episodes that must reach the base objective.")
 @grammar_options
@@ -148,8 +138,7 @@ def run(experiment, as_json, ban, bits, cost, workers, backend, scheduler, shard
             raise DslError(f"{saved.path}: only runs can be resumed (this is a {manifest.get('command')})")
         config = manifest["config"]
     else:
-        overrides = dict(flags, ban=list(ban), bits=_assignments(bits, "--bits"),
-                         cost=_assignments(cost, "--cost", integer=True))
+        overrides = dict(flags, **_grammar_overrides(ban, bits, cost))
         config = experiments.resolve(experiments.load(experiment or experiments.DEFAULT_EXPERIMENT), overrides)
         saved = None
     prepared = pipeline.prepare(config)
@@ -183,7 +172,7 @@ def _render_text(renderable) -> str:
     return console.export_text()
 
 
-def _with_progress(enabled: bool, name: str, work, domain: str = "grid"):
+def _with_progress(enabled: bool, name: str, work, domain: str):
     """Run work(progress) with a progress display on stderr (or none)."""
     err = Console(stderr=True)
     if not enabled:
@@ -207,17 +196,20 @@ def _with_progress(enabled: bool, name: str, work, domain: str = "grid"):
         return work(progress)
 
 
-def _kernels_cached(domain: str = "grid") -> bool:
+def _kernels_cached(domain: str) -> bool:
     """Whether the domain's compiled kernels are in Numba's cache (next to the source,
     or under NUMBA_CACHE_DIR), so the first batch will not pause to compile."""
-    import os
-    from dsl.grid import kernels as grid_kernels
-    from dsl.seq import kernels as seq_kernels
-    source = Path((seq_kernels if domain == "seq" else grid_kernels).__file__)
-    places = [source.parent / "__pycache__"]
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        places.append(Path(os.environ["NUMBA_CACHE_DIR"]))
-    return any(any(place.rglob(f"{source.stem}.*.nbi")) for place in places if place.is_dir())
+    for module in domains.get(domain).kernel_modules:
+        spec = importlib.util.find_spec(module)
+        if spec is None or spec.origin is None:
+            continue
+        source = Path(spec.origin)
+        places = [source.parent / "__pycache__"]
+        if os.environ.get("NUMBA_CACHE_DIR"):
+            places.append(Path(os.environ["NUMBA_CACHE_DIR"]))
+        if not any(any(place.rglob(f"{source.stem}.*.nbi")) for place in places if place.is_dir()):
+            return False
+    return True
 
 
 @cli.command(name="sweep")
@@ -225,8 +217,9 @@ def _kernels_cached(domain: str = "grid") -> bool:
 @click.option("--set", "settings", multiple=True, required=True, metavar="KEY=V1,V2,...",
               help="A setting to vary (repeatable: the grid of all combinations). KEY is a path in the "
                    "experiment file (search.time_weight, train.envs) or a short name (time_weight, ban, seed).")
-@click.option("--metric", type=click.Choice(list(sweep_mod.METRICS)),
-              help="The metric plotted against the first setting [default: search (grid), defectors (seq)].")
+@click.option("--metric", metavar="NAME",
+              help="The metric plotted against the first setting [default: search (grid), defectors (seq)]; "
+                   "see the metric names in docs/commands.md.")
 @click.option("--split", "split_name", help="The test split the metrics read [default: the experiment's first].")
 @click.option("--max-bits", type=float, help="Override max_bits at every point.")
 @scale_options
@@ -242,17 +235,15 @@ def sweep(experiment, settings, metric, split_name, max_bits, workers, backend, 
     """
     backends.validate(backend, workers, scheduler, shards)
     raw = experiments.load(experiment)
-    metric = metric or ("defectors" if raw.get("experiment", {}).get("domain") == "seq" else "search")
-    parsed = [sweep_mod.parse_setting(text) for text in settings]
+    domain = experiments.domain_of(raw)
+    known = sweep_mod.metrics_of(domain)
+    metric = metric or domain.default_metric
+    if metric not in known:
+        raise DslError(f"--metric: unknown metric {metric!r} for a {domain.name} experiment "
+                       f"(known: {', '.join(known)})")
+    parsed = [sweep_mod.parse_setting(text, domain) for text in settings]
     points = sweep_mod.point_configs(raw, parsed, dict(max_bits=max_bits))
-    split = None
-    if points[0][1]["domain"] == "grid":
-        split = split_name or next(iter(points[0][1]["test"]))
-        for _, config in points:
-            if split not in config["test"]:
-                raise DslError(f"--split: no test split {split!r} (this experiment has: {', '.join(config['test'])})")
-    elif split_name:
-        raise DslError("--split applies to grid experiments (seq has no test splits)")
+    split = domain.sweep_split([config for _, config in points], split_name)
     prepared = [pipeline.prepare(config) for _, config in points]  # all settings fail early, before any run
     saved = None
     if not no_save:
@@ -273,7 +264,7 @@ def sweep(experiment, settings, metric, split_name, max_bits, workers, backend, 
         if record["enumeration"]["interrupted"]:
             break
     interrupted = len(done) < len(points) or done[-1][1]["enumeration"]["interrupted"]
-    record = sweep_mod.sweep_record(points[0][1]["name"], parsed, done, split, metric, interrupted)
+    record = sweep_mod.sweep_record(points[0][1]["name"], domain, parsed, done, split, metric, interrupted)
     if saved is not None:
         record["run"] = str(saved.path)
         saved.update_manifest(status="interrupted" if interrupted else "complete", total=len(points),
@@ -310,7 +301,7 @@ def list_runs(runs_dir, as_json):
 
 
 @cli.command()
-@click.argument("domain", type=click.Choice(DOMAINS), metavar="DOMAIN")
+@click.argument("domain", type=click.Choice(domains.names()), metavar="DOMAIN")
 @click.option("--max-bits", type=float, required=True, help="Longest programs to list, in bits.")
 @click.option("--limit", type=int, default=1000, show_default=True, help="List at most this many programs.")
 @click.option("--counts", is_flag=True, help="Show the number of programs and their Kraft mass per length instead.")
@@ -318,12 +309,12 @@ def list_runs(runs_dir, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 def enumerate(domain, max_bits, limit, counts, ban, bits, cost, as_json):
     """List DOMAIN's programs in order of description length (ties: see README)."""
-    if not 0 < max_bits <= experiments.MAX_BITS_LIMIT:
-        raise DslError(f"--max-bits must be in (0, {experiments.MAX_BITS_LIMIT}], got {max_bits:g}")
+    if not 0 < max_bits <= config_mod.MAX_BITS_LIMIT:
+        raise DslError(f"--max-bits must be in (0, {config_mod.MAX_BITS_LIMIT}], got {max_bits:g}")
     if limit < 0:
         raise DslError(f"--limit must be >= 0, got {limit}")
-    record = pipeline.enumeration_record(_grammar(ban, bits, cost, domain), max_bits, limit=limit, counts=counts,
-                                         domain=domain)
+    grammar = domains.get(domain).grammar(**_grammar_overrides(ban, bits, cost))
+    record = record_mod.enumeration_record(grammar, max_bits, domain=domain, limit=limit, counts=counts)
     if as_json:
         _emit_json(record)
     else:
@@ -331,12 +322,12 @@ def enumerate(domain, max_bits, limit, counts, ban, bits, cost, as_json):
 
 
 @cli.command()
-@click.argument("domain", type=click.Choice(DOMAINS), metavar="DOMAIN")
+@click.argument("domain", type=click.Choice(domains.names()), metavar="DOMAIN")
 @grammar_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 def dsl(domain, ban, bits, cost, as_json):
     """Show DOMAIN's grammar: types, productions, bits and step costs."""
-    record = pipeline.grammar_record(_grammar(ban, bits, cost, domain), domain)
+    record = record_mod.grammar_record(domains.get(domain).grammar(**_grammar_overrides(ban, bits, cost)), domain)
     if as_json:
         _emit_json(record)
     else:
@@ -360,51 +351,22 @@ def show(program, grid_file, experiment, env_ref, horizon, seed, base, proxy, ba
     For a seq experiment (--experiment NAME alone): PROGRAM's prediction of every
     target term, right or wrong, and its simulated steps.
     """
-    if experiment and not grid_file and not env_ref:
-        config = experiments.resolve(experiments.load(experiment), dict(
-            ban=list(ban), bits=_assignments(bits, "--bits"), cost=_assignments(cost, "--cost", integer=True)))
-        if config["domain"] != "seq":
-            raise DslError("for a grid experiment give --env SPLIT:INDEX as well")
-        from levinsearch import seq_pipeline
-        record = seq_pipeline.show_record(config, program)
-        if as_json:
-            _emit_json(record)
-        else:
-            _stdout().print(report.seq_show_table(record))
-        return
-    if grid_file and (experiment or env_ref):
-        raise DslError("give either --grid FILE or --experiment NAME --env SPLIT:INDEX, not both")
-    if experiment and experiments.load(experiment).get("experiment", {}).get("domain") == "seq":
-        raise DslError("a seq experiment takes no --env: show PROGRAM --experiment NAME")
-    if grid_file:
-        env = load_ascii(grid_file, horizon=horizon)
-        base, proxy = base or "door", proxy or "red"
-        g = _grammar(ban, bits, cost)
-    elif experiment and env_ref:
-        overrides = dict(seed=seed, horizon=horizon, ban=list(ban), bits=_assignments(bits, "--bits"),
-                         cost=_assignments(cost, "--cost", integer=True))
-        config = experiments.resolve(experiments.load(experiment), overrides)
-        split, _, index = env_ref.partition(":")
-        splits = {"train": config["train"], **config["test"]}
-        if split not in splits:
-            raise DslError(f"--env: unknown split {split!r} (this experiment has: {', '.join(splits)})")
-        try:
-            k = int(index)
-        except ValueError:
-            raise DslError(f"--env takes SPLIT:INDEX, e.g. train:0; got {env_ref!r}") from None
-        envs = pipeline.all_splits(config)[split]
-        if not 0 <= k < len(envs):
-            raise DslError(f"--env: split {split!r} has environments 0..{len(envs) - 1}, not {k}")
-        env = envs[k]
-        base, proxy = base or config["base"], proxy or config["proxy"]
-        g = pipeline.build_grammar(config)
+    grammar = _grammar_overrides(ban, bits, cost)
+    config = None
+    if experiment:
+        raw = experiments.load(experiment)
+        domain = experiments.domain_of(raw)
+        given = dict(seed=seed, horizon=horizon) if env_ref else {}
+        config = experiments.resolve(raw, dict(given, **grammar))
     else:
-        raise DslError("show needs --grid FILE, or --experiment NAME with --env SPLIT:INDEX")
-    record = pipeline.show_record(g, program, env, base=base, proxy=proxy)
+        domain = domains.get(domains.DEFAULT)
+    options = dict(grid_file=grid_file, env_ref=env_ref, horizon=horizon, seed=seed, base=base, proxy=proxy,
+                   **grammar)
+    record = domain.show(program, config, options)
     if as_json:
         _emit_json(record)
     else:
-        _stdout().print(report.show_panel(record))
+        _stdout().print(domain.show_report(record))
 
 
 @cli.command(name="experiments")

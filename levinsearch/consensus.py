@@ -9,14 +9,14 @@ rounding never decides a tie.
 """
 from __future__ import annotations
 
-from collections import deque
 from typing import Sequence
 
 import numpy as np
 
 from dsl.grammar import Grammar
-from dsl.grid.world import DELTAS, OBJECT, WALL, GridEnv
-from dsl.reference import GridReference, tree
+from dsl.grid.reference import GridReference
+from dsl.grid.world import DELTAS, OBJECT, WALL, GridEnv, breadth_first
+from dsl.tree import tree
 
 TOL = 1e-12
 RULES = ("top", "mass", "ratio")  # top-N, smallest set with >= 1 - eps, weight >= alpha * max
@@ -161,19 +161,9 @@ def base_move(env: GridEnv, base: np.ndarray, r: int, c: int) -> int | None:
     (bool [H, W]) holds, or None if none is reachable. Mirrors `plan`'s search:
     breadth-first, neighbours in N E S W order, walls never entered, object cells
     enterable but not passed through."""
-    first = {(r, c): None}
-    queue = deque([(r, c)])
-    while queue:
-        u = queue.popleft()
-        for d, (dr, dc) in enumerate(DELTAS):
-            v = (u[0] + dr, u[1] + dc)
-            if v in first or env.cell(*v) & WALL:  # outside the grid is wall
-                continue
-            first[v] = d if u == (r, c) else first[u]
-            if base[v]:
-                return first[v]
-            if not env.cell(*v) & OBJECT:
-                queue.append(v)
+    for v, step, _ in breadth_first(env.features, (r, c)):
+        if base[v]:
+            return step
     return None
 
 

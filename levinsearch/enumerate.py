@@ -24,6 +24,7 @@ import numpy as np
 
 from dsl.grammar import MBITS_PER_BIT, Grammar, bits_to_mbits
 from dsl.jit import jit
+from levinsearch.config import DEFAULT_BATCH_SIZE
 from numba import prange
 
 #: Programs per work unit of `unrank_batch`: the first of each is unranked from the
@@ -277,7 +278,7 @@ class Enumerator:
             b["block_size"], b["block_rest"], t["prod_arity"], t["prod_args"], t["suffix"],
         )
 
-    def batches(self, batch_size: int = 1 << 15, start: int = 0, stop: int | None = None) -> Iterator[Batch]:
+    def batches(self, batch_size: int = DEFAULT_BATCH_SIZE, start: int = 0, stop: int | None = None) -> Iterator[Batch]:
         """Consecutive batches in enumeration order: the programs of global rank
         start .. stop-1 (stop None: to the end).
 
@@ -313,15 +314,10 @@ def program_key(ops, grammar: Grammar, start: int = 0) -> tuple[tuple, int]:
     parts: list = [p]
     j = start + 1
     for _ in grammar.productions[p].args:
-        (sub_len, sub_key), j = _length_and_key(ops, grammar, j)
+        (sub_len, sub_key), j = program_key(ops, grammar, j)
         parts += [sub_len, sub_key]
     mbits = grammar.mbits[p] + sum(parts[1::2])
     return (mbits, tuple(parts)), j
-
-
-def _length_and_key(ops, grammar, start):
-    key, end = program_key(ops, grammar, start)
-    return key, end
 
 
 def reference_programs(grammar: Grammar, max_bits: float, type_name: str | None = None) -> list[tuple[int, tuple[int, ...]]]:
@@ -355,6 +351,3 @@ def reference_programs(grammar: Grammar, max_bits: float, type_name: str | None 
     found = trees(type_name or grammar.start, limit)
     return sorted(found, key=lambda item: program_key(item[1], grammar)[0])
 
-
-def mbits_to_bits(mbits: int) -> float:
-    return mbits / MBITS_PER_BIT

@@ -1,6 +1,6 @@
 """Run enumerated programs on the training environments and keep what fits.
 
-Domain-blind: a `Domain` supplies three array functions (fit, behaviour rows, search
+Domain-blind: a `Judge` supplies three array functions (fit, behaviour rows, search
 flags); this module streams batches from the enumerator through them into an
 `Aggregate`. Work is done in index ranges [start, stop), so a run can stop at a batch
 boundary and resume, or be cut into shards for a cluster, with identical results.
@@ -20,6 +20,7 @@ import numpy as np
 from dsl.grammar import MBITS_PER_BIT
 from levinsearch.aggregate import Aggregate, BehaviourFn, Programs, ScoreRule
 from levinsearch.enumerate import Enumerator
+from levinsearch.config import DEFAULT_BATCH_SIZE
 from levinsearch.score import levin_steps_spent
 
 #: fit(ops, sizes, step_caps) -> (fits bool [n], successes int [n], verdict_steps int64 [n])
@@ -28,7 +29,7 @@ NO_CAP = np.int64(1) << 62
 
 
 @dataclass
-class Domain:
+class Judge:
     """The three things the search needs from a domain, as array functions."""
 
     fit: FitFn
@@ -91,8 +92,8 @@ def step_caps(order: str, enumerator: Enumerator, mbits: int, n: int) -> np.ndar
     return np.full(n, NO_CAP, dtype=np.int64)
 
 
-def judge_range(enumerator: Enumerator, domain: Domain, rule: ScoreRule, agg: Aggregate, *,
-                order: str = "length", batch_size: int = 1 << 15, start: int = 0, stop: int | None = None,
+def judge_range(enumerator: Enumerator, judge: Judge, rule: ScoreRule, agg: Aggregate, *,
+                order: str = "length", batch_size: int = DEFAULT_BATCH_SIZE, start: int = 0, stop: int | None = None,
                 progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
                 after_batch: Callable[[int], None] | None = None) -> int:
     """Judge programs start..stop-1 into `agg`; return the index of the first one not
@@ -106,7 +107,7 @@ def judge_range(enumerator: Enumerator, domain: Domain, rule: ScoreRule, agg: Ag
         t0 = time.perf_counter()
         n = len(batch)
         caps = step_caps(order, enumerator, batch.mbits, n)
-        fits, successes, verdict = domain.fit(batch.ops, batch.sizes, caps)
+        fits, successes, verdict = judge.fit(batch.ops, batch.sizes, caps)
         if order == "levin":
             agg.levin_steps += levin_steps_spent(batch.mbits, verdict, int(max_bits))
             agg.uncertified += int(np.count_nonzero(verdict > caps))
@@ -119,7 +120,7 @@ def judge_range(enumerator: Enumerator, domain: Domain, rule: ScoreRule, agg: Ag
             found.successes = successes[idx].astype(np.int32)
             found.rank = batch.first_index + idx.astype(np.int64)
             found.score = rule(found.mbits, found.steps)
-            agg.add_fitting(found, domain.structure(found.ops), domain.behaviour(found.ops, found.sizes))
+            agg.add_fitting(found, judge.structure(found.ops), judge.behaviour(found.ops, found.sizes))
         agg.add_level_work(batch.mbits, n, len(idx), time.perf_counter() - t0)
         position = batch.first_index + n
         if after_batch:

@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 from dsl.errors import DslError
 from levinsearch.aggregate import Aggregate
+from levinsearch.record import dumps, versions
 
 MANIFEST_SCHEMA = "levinsearch.manifest/1"
 DEFAULT_ROOT = Path("runs")
@@ -111,7 +112,6 @@ def create(config: dict[str, Any], command: str = "run", root: Path = DEFAULT_RO
         path.mkdir()
     except OSError as exc:
         raise DslError(f"cannot create a run directory under {root}: {exc.strerror or exc}") from None
-    from levinsearch.pipeline import versions
     manifest = dict(
         schema=MANIFEST_SCHEMA,
         name=config.get("name"),
@@ -188,14 +188,8 @@ class Checkpointer:
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=_json_default) + "\n")
+    tmp.write_text(dumps(data))
     tmp.replace(path)
-
-
-def _json_default(value):
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:

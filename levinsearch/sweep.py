@@ -15,57 +15,32 @@ from typing import Any, Callable
 
 from dsl.errors import DslError
 from levinsearch import experiments
+from levinsearch.config import DEFAULT_SEARCH
 
 SCHEMA = "levinsearch.sweep/1"
 
-#: Short names for the keys users sweep most, and where they live in the file.
-SHORT_KEYS = {
-    **{key: f"search.{key}" for key in experiments.DEFAULT_SEARCH},
-    **{key: f"analysis.{key}" for key in experiments.DEFAULT_ANALYSIS},
-    **{key: f"analysis.{key}" for key in experiments.DEFAULT_SEQ_ANALYSIS},
-    "seed": "experiment.seed",
-    "base": "experiment.base",
-    "proxy": "experiment.proxy",
-    "ban": "grammar.ban",
-    "train_envs": "train.envs",
+#: Metrics every domain has: name -> (column heading, description, reader).
+COMMON_METRICS = {
+    "fitting": ("fitting", "number of fitting programs", lambda r, split: r["enumeration"]["fitting"]),
+    "unenumerated_mass": ("unenumerated mass", "Kraft mass of programs longer than the enumeration reached",
+                          lambda r, split: r["enumeration"]["unenumerated_mass"]),
 }
 
-#: Metrics of a sweep row: name -> (description, how to read it from a run record).
-METRICS: dict[str, tuple[str, Callable[[dict, str], float | int | None]]] = {
-    "search": ("P(search): posterior mass of programs with embedded search",
-               lambda r, split: r["summary"]["search_mass"]),
-    "proxy_given_search": ("P(proxy | search): share of the search mass that is pseudo-aligned on the split",
-                           lambda r, split: r["summary"]["splits"][split]["search"]["class_share"]["pseudo"]),
-    "robust": ("P(robust): posterior mass of robustly aligned programs on the split",
-               lambda r, split: r["summary"]["splits"][split]["classes"]["robust"]["mass"]),
-    "pseudo": ("P(pseudo): posterior mass of pseudo-aligned programs on the split",
-               lambda r, split: r["summary"]["splits"][split]["classes"]["pseudo"]["mass"]),
-    "capability_failure": ("P(capability failure) on the split",
-                           lambda r, split: r["summary"]["splits"][split]["classes"]["capability_failure"]["mass"]),
-    "base": ("share of test episodes the posterior sends to the base objective",
-             lambda r, split: r["summary"]["splits"][split]["outcome_mass"]["base"]),
-    "proxy": ("share of test episodes the posterior sends to the proxy",
-              lambda r, split: r["summary"]["splits"][split]["outcome_mass"]["proxy"]),
-    "fitting": ("number of fitting programs", lambda r, split: r["enumeration"]["fitting"]),
-    "unenumerated_mass": ("Kraft mass of programs longer than the enumeration reached",
-                          lambda r, split: r["enumeration"]["unenumerated_mass"]),
-    # seq
-    "equivalent": ("seq: posterior of programs that agree with the target on every deployment step",
-                   lambda r, split: r["summary"]["occam"]["target_equivalent_posterior"]),
-    "shortest": ("seq: posterior of the shortest fitting program",
-                 lambda r, split: r["summary"]["occam"]["shortest_posterior"]),
-    "defectors": ("seq: posterior of rare defectors (wrong on 1..max_defections deployment steps)",
-                  lambda r, split: r["summary"]["rare_defection"]["posterior"]),
-    "map_error": ("seq: share of deployment steps the MAP prediction gets wrong",
-                  lambda r, split: r["summary"]["prediction"]["map_error_rate"]),
-    "mixture_error": ("seq: share of deployment steps the Bayes-mixture prediction gets wrong",
-                      lambda r, split: r["summary"]["prediction"]["mixture_error_rate"]),
-}
-#: The columns of the sweep table, per domain.
-TABLE_METRICS = {"grid": ("search", "proxy_given_search", "robust", "capability_failure", "fitting",
-                          "unenumerated_mass"),
-                 "seq": ("equivalent", "shortest", "defectors", "map_error", "mixture_error", "fitting",
-                         "unenumerated_mass")}
+
+def short_keys(domain) -> dict[str, str]:
+    """Short names for the keys users sweep most, and where they live in the file."""
+    return {
+        **{key: f"search.{key}" for key in DEFAULT_SEARCH},
+        **{key: f"analysis.{key}" for key in domain.default_analysis},
+        "seed": "experiment.seed",
+        "ban": "grammar.ban",
+        **domain.short_keys,
+    }
+
+
+def metrics_of(domain) -> dict[str, tuple]:
+    """Every metric a sweep of this domain can tabulate or plot."""
+    return {**domain.metrics, **COMMON_METRICS}
 
 
 def split_values(text: str) -> list[str]:
@@ -99,16 +74,17 @@ def parse_value(text: str) -> Any:
         raise DslError(f"--set: cannot read value {text!r} (use TOML: 0.5, \"red\", [\"plan\", \"greedy\"])") from None
 
 
-def parse_setting(text: str) -> tuple[str, list[Any]]:
-    """'KEY=V1,V2' -> (path in the file, values)."""
+def parse_setting(text: str, domain) -> tuple[str, list[Any]]:
+    """'KEY=V1,V2' -> (path in the file, values); short KEYs are those of `domain`."""
     key, eq, values = text.partition("=")
     key = key.strip()
     if not eq or not key or not values.strip():
         raise DslError(f"--set takes KEY=V1,V2,...; got {text!r}")
-    path = SHORT_KEYS.get(key, key)
+    known = short_keys(domain)
+    path = known.get(key, key)
     if "." not in path:
         raise DslError(f"--set: unknown key {key!r} (use a path in the file such as search.time_weight, "
-                       f"or one of: {', '.join(sorted(SHORT_KEYS))})")
+                       f"or one of: {', '.join(sorted(known))})")
     return path, [parse_value(v) for v in split_values(values)]
 
 
@@ -169,11 +145,11 @@ def class_distribution(record: dict[str, Any], split: str) -> dict[str, float]:
     return {k: v["mass"] for k, v in record["summary"]["splits"][split]["classes"].items()}
 
 
-def metrics(record: dict[str, Any], split: str) -> dict[str, Any]:
+def metrics(record: dict[str, Any], split: str | None, domain) -> dict[str, Any]:
     """The row of one point; shares are None where no program fitted (no posterior)."""
     out = {}
     empty = record["enumeration"]["fitting"] == 0
-    for name, (_, read) in METRICS.items():
+    for name, (_, _, read) in metrics_of(domain).items():
         if empty and name not in ("fitting", "unenumerated_mass"):
             out[name] = None
             continue
@@ -184,14 +160,14 @@ def metrics(record: dict[str, Any], split: str) -> dict[str, Any]:
     return out
 
 
-def sweep_record(experiment: str, settings, points: list[tuple[dict, dict]], split: str, metric: str,
-                 interrupted: bool) -> dict[str, Any]:
+def sweep_record(experiment: str, domain, settings, points: list[tuple[dict, dict]], split: str | None,
+                 metric: str, interrupted: bool) -> dict[str, Any]:
     """The sweep's JSON document: one row per finished point, and the distances between
     the posterior behaviour (and outcome-class) distributions of every pair of points."""
     rows = []
     for setting, record in points:
         e = record["enumeration"]
-        rows.append(dict(setting=setting, metrics=metrics(record, split), interrupted=e["interrupted"],
+        rows.append(dict(setting=setting, metrics=metrics(record, split, domain), interrupted=e["interrupted"],
                          programs=e["programs"], seconds=e["seconds"], map_program=record["summary"]["map_program"]))
     n = len(points)
     distances = dict(
@@ -201,8 +177,9 @@ def sweep_record(experiment: str, settings, points: list[tuple[dict, dict]], spl
                                         class_distribution(points[j][1], split)) if split else None
                         for j in range(n)] for i in range(n)],
     )
-    domain = points[0][1]["domain"] if points else "grid"
-    return dict(schema=SCHEMA, experiment=experiment, domain=domain, split=split, metric=metric,
-                columns=list(TABLE_METRICS[domain]),
+    return dict(schema=SCHEMA, experiment=experiment, domain=domain.name, split=split, metric=metric,
+                columns=list(domain.table_metrics),
                 settings=[dict(key=k, values=v) for k, v in settings], points=rows, distances=distances,
-                interrupted=interrupted, metric_descriptions={k: d for k, (d, _) in METRICS.items()})
+                interrupted=interrupted,
+                metric_headings={k: h for k, (h, _, _) in metrics_of(domain).items()},
+                metric_descriptions={k: d for k, (_, d, _) in metrics_of(domain).items()})

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from dsl.grammar import Grammar
-from dsl.grid import kernels
+from dsl.grid.interpreter import GridInterpreter
 from dsl.grid import primitives as gp
 from dsl.grid.world import EnvBatch, GridEnv, pack
 from dsl.syntax import parse
@@ -57,12 +57,10 @@ def as_batch(envs) -> EnvBatch:
 
 
 def run_kernel(grammar: Grammar, programs: Sequence[Sequence[int]], envs):
-    """kernels.run_batch on the programs x environments: (reached, moves, steps), each [n, E]."""
+    """The compiled interpreter on the programs x environments: (reached, moves, steps), each [n, E]."""
     ops, sizes = pad_ops(programs)
     batch = as_batch(envs)
-    t = kernels.kernel_tables(grammar)
-    return kernels.run_batch(ops, sizes, batch.features, batch.dims, batch.starts, batch.horizons,
-                             t["op_kind"], t["op_arg"], t["op_arity"], t["step_cost"])
+    return GridInterpreter(grammar).run(ops, sizes, batch)
 
 
 def unranked_programs(grammar: Grammar, max_bits: float, n: int, seed: int) -> list[list[int]]:

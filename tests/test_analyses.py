@@ -8,6 +8,7 @@ from conftest import ops_of, run_kernel
 from dsl.grid import primitives as gp
 from dsl.grid.world import OBJECT, WALL, pack, parse_ascii
 from levinsearch import analyse, experiments, pipeline
+from levinsearch.domains.grid import prepare as grid_prepare
 
 G = gp.grammar()
 
@@ -37,11 +38,11 @@ def episodes(programs, envs):
     """(reached, moves, dims, dist) of each program on each environment."""
     batch = pack(envs)
     reached, moves, _ = run_kernel(G, [ops_of(p) for p in programs], batch)
-    return reached, moves, batch.dims, pipeline.split_distances(envs, batch), batch
+    return reached, moves, batch.dims, grid_prepare.split_distances(envs, batch), batch
 
 
 def masks(envs, batch, predicate):
-    return pipeline.cell_mask(envs, batch, predicate)
+    return grid_prepare.cell_mask(envs, batch, predicate)
 
 
 def test_start_distances_stop_at_objects_and_walls():
@@ -53,7 +54,7 @@ def test_start_distances_stop_at_objects_and_walls():
 
 R = red box
 """)
-    dist = analyse.start_distances(e.features, e.start, WALL, OBJECT)
+    dist = analyse.start_distances(e.features, e.start)
     assert dist.tolist() == [[0, 1, -1, -1], [1, 2, -1, -1], [2, 3, -1, -1]]
     open_grid = env("""\
 @.#.
@@ -62,7 +63,7 @@ R = red box
 
 R = red box
 """)
-    dist = analyse.start_distances(open_grid.features, open_grid.start, WALL, OBJECT)
+    dist = analyse.start_distances(open_grid.features, open_grid.start)
     assert dist.tolist() == [[0, 1, -1, 5], [1, 2, 3, 4], [2, 3, -1, 5]]
 
 
@@ -159,7 +160,7 @@ WALL_FOLLOWER = "(if (sense E wall) S E)"
 def goal_scores(programs):
     envs = [env(p) for p in PROBES]
     reached, moves, dims, dist, batch = episodes(programs, envs)
-    cells = pipeline.goal_mask(envs, batch, GOALS)
+    cells = grid_prepare.goal_mask(envs, batch, GOALS)
     return reached, moves, analyse.goal_directedness(reached, moves, dims, dist, cells, 0.25)
 
 
@@ -187,13 +188,13 @@ def test_a_search_program_with_an_impossible_objective_is_not_goal_directed():
 def test_goals_present_in_too_few_probes_are_not_considered():
     envs = [env(p) for p in PROBES]
     reached, moves, dims, dist, batch = episodes([WALL_FOLLOWER], envs)
-    cells = pipeline.goal_mask(envs, batch, GOALS)
+    cells = grid_prepare.goal_mask(envs, batch, GOALS)
     _, _, scores = analyse.goal_directedness(reached, moves, dims, dist, cells, 0.5)
     assert scores[0, GOALS.index("key")] == 0.0 and scores[0, GOALS.index("red")] == 1.0
 
 
 def test_goal_family_is_every_pred_up_to_the_bound_shortest_first():
-    goals = pipeline.goal_family(11.2)
+    goals = grid_prepare.goal_family(11.2)
     leaves = ["red", "blue", "green", "yellow", "door", "box", "key", "gem", "wall", "empty"]
     assert goals[:10] == leaves
     # 10 leaves, 10 (not leaf), 100 (and leaf leaf), 100 (or leaf leaf): 13 Pred productions, 3.70 bits each

@@ -1,6 +1,6 @@
 """Hand-drawn grids with outcomes worked out by hand, on the reference and on the kernel.
 
-Cost model (dsl/reference.py): every node evaluated costs c(node) (default 1);
+Cost model (dsl/grid/reference.py): every node evaluated costs c(node) (default 1);
 (if B X Y) = c(if) + cost(B) + cost(branch taken); (sense D P) = c(sense) + c(D) + pcost(P);
 (see P) = c(see) + cells scanned (row-major, to the first match) x pcost(P);
 (plan P) = c(plan) + cells tested by the BFS x pcost(P); (greedy P) = c(greedy) + H*W x pcost(P).
@@ -13,7 +13,7 @@ import pytest
 from conftest import cell_index, ops_of, run_kernel
 from dsl.grid import primitives as gp
 from dsl.grid.world import parse_ascii
-from dsl.reference import GridReference
+from dsl.grid.reference import GridReference
 
 PLAIN = gp.grammar()
 

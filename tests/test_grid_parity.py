@@ -8,9 +8,11 @@ import pytest
 from conftest import cell_index, ops_of, pad_ops, run_kernel, unranked_programs
 from dsl.grammar import Grammar
 from dsl.grid import kernels
+from dsl.grid.interpreter import GridInterpreter
 from dsl.grid import primitives as gp
 from dsl.grid.world import FEATURES, GridEnv, SplitSpec, generate, pack, parse_ascii
-from dsl.reference import GridReference, tree
+from dsl.grid.reference import GridReference
+from dsl.tree import tree
 
 NO_CAP = np.int64(1) << 62
 DOOR_BIT = 1 << FEATURES.index("door")
@@ -153,9 +155,7 @@ def test_parity_without_caches():
     want = reference_table(g, programs, ENVS)
     ops, sizes = pad_ops(programs)
     batch = pack(ENVS)
-    t = kernels.kernel_tables(g)
-    got = kernels.run_batch(ops, sizes, batch.features, batch.dims, batch.starts, batch.horizons,
-                            t["op_kind"], t["op_arg"], t["op_arity"], t["step_cost"], False)
+    got = GridInterpreter(g, use_cache=False).run(ops, sizes, batch)
     for name, w, k in zip(("reached", "moves", "steps"), want, got):
         assert np.array_equal(w, k), name
 
@@ -206,13 +206,11 @@ def test_fit_batch_matches_reference(max_failures):
     base = base_cells(envs, batch)
     programs = fit_programs(g)
     ops, sizes = pad_ops(programs)
-    t = kernels.kernel_tables(g)
+    interpreter = GridInterpreter(g)
     reached, moves, steps = reference_table(g, programs, envs)
 
     caps = np.full(len(programs), NO_CAP, dtype=np.int64)
-    fits, successes, verdict = kernels.fit_batch(
-        ops, sizes, batch.features, batch.dims, batch.starts, batch.horizons, base,
-        np.int32(max_failures), caps, t["op_kind"], t["op_arg"], t["op_arity"], t["step_cost"])
+    fits, successes, verdict = interpreter.fit(ops, sizes, batch, base, max_failures, caps)
     want = [reference_fit(reached[i], steps[i], envs, max_failures) for i in range(len(programs))]
     assert fits.tolist() == [w[0] for w in want]
     assert successes.tolist() == [w[1] for w in want]
@@ -230,9 +228,7 @@ def test_fit_batch_matches_reference(max_failures):
     rng = np.random.default_rng(5)
     totals = steps.sum(axis=1)
     capped = np.maximum(1, (totals * rng.uniform(0.2, 1.5, len(programs))).astype(np.int64))
-    fits_c, succ_c, verdict_c = kernels.fit_batch(
-        ops, sizes, batch.features, batch.dims, batch.starts, batch.horizons, base,
-        np.int32(max_failures), capped, t["op_kind"], t["op_arg"], t["op_arity"], t["step_cost"])
+    fits_c, succ_c, verdict_c = interpreter.fit(ops, sizes, batch, base, max_failures, capped)
     for i in range(len(programs)):
         assert fits_c[i] == (want[i][0] and want[i][2] <= capped[i])
         if verdict_c[i] <= capped[i]:

@@ -9,12 +9,12 @@ import pytest
 
 from conftest import pad_ops, unranked_programs
 from dsl.grid import kernels
+from dsl.grid.interpreter import GridInterpreter
 from dsl.grid import primitives as gp
 from dsl.grid.world import COLOURS, FEATURES, KINDS, OBJECT, GridEnv, SplitSpec, generate, object_features, pack
 from test_grid_parity import random_program
 
 G = gp.grammar()
-T = kernels.kernel_tables(G)
 
 
 def many_class_envs():
@@ -60,10 +60,8 @@ def test_run_batch_identical_with_and_without_caches(seed, envs):
     envs = varied_envs() if envs == "varied" else too_many_classes()
     batch = pack(envs)
     ops, sizes = pad_ops(programs(seed))
-    args = (ops, sizes, batch.features, batch.dims, batch.starts, batch.horizons, T["op_kind"], T["op_arg"],
-            T["op_arity"], T["step_cost"])
-    with_cache = kernels.run_batch(*args, True)
-    without = kernels.run_batch(*args, False)
+    with_cache = GridInterpreter(G).run(ops, sizes, batch)
+    without = GridInterpreter(G, use_cache=False).run(ops, sizes, batch)
     for a, b in zip(with_cache, without):
         assert np.array_equal(a, b)
     reached = with_cache[0]
@@ -80,7 +78,6 @@ def test_fit_batch_identical_with_and_without_caches(max_failures):
     ops, sizes = pad_ops(programs(7))
     rng = np.random.default_rng(3)
     for caps in (np.full(len(sizes), 1 << 62, dtype=np.int64), rng.integers(1, 5000, len(sizes)).astype(np.int64)):
-        args = (ops, sizes, batch.features, batch.dims, batch.starts, batch.horizons, base, np.int32(max_failures),
-                caps, T["op_kind"], T["op_arg"], T["op_arity"], T["step_cost"])
-        for a, b in zip(kernels.fit_batch(*args, True), kernels.fit_batch(*args, False)):
+        args = (ops, sizes, batch, base, max_failures, caps)
+        for a, b in zip(GridInterpreter(G).fit(*args), GridInterpreter(G, use_cache=False).fit(*args)):
             assert np.array_equal(a, b)

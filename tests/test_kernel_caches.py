@@ -17,9 +17,11 @@ import pytest
 
 from conftest import cell_index, ops_of, pad_ops, unranked_programs
 from dsl.grid import kernels
+from dsl.grid.interpreter import GridInterpreter
 from dsl.grid import primitives as gp
 from dsl.grid.world import FEATURES, SplitSpec, generate, pack, parse_ascii
-from dsl.reference import GridReference, tree
+from dsl.grid.reference import GridReference
+from dsl.tree import tree
 from dsl.syntax import unparse
 from test_grid_parity import ENVS, random_program
 
@@ -47,9 +49,7 @@ ALL_ENVS = ENVS + red_door_envs()
 def run(programs, envs, use_cache, grammar=G):
     ops, sizes = pad_ops(programs)
     batch = pack(envs) if isinstance(envs, list) else envs
-    t = kernels.kernel_tables(grammar)
-    return kernels.run_batch(ops, sizes, batch.features, batch.dims, batch.starts, batch.horizons,
-                             t["op_kind"], t["op_arg"], t["op_arity"], t["step_cost"], use_cache)
+    return GridInterpreter(grammar, use_cache).run(ops, sizes, batch)
 
 
 def assert_same(with_cache, without, programs=None, grammar=G):
@@ -134,15 +134,13 @@ def test_fit_batch_same_with_and_without_caches(max_failures):
     programs = unranked_programs(G, 26, 600, seed=11 + max_failures)
     programs += [ops_of(t).tolist() for t in ("(plan door)", "(plan red)", "(greedy door)", "(plan (not empty))")]
     ops, sizes = pad_ops(programs)
-    t = kernels.kernel_tables(G)
     rng = np.random.default_rng(max_failures)
     uncapped = np.full(len(programs), NO_CAP, dtype=np.int64)
     results = []
     for caps in (uncapped, rng.integers(1, 3000, len(programs)).astype(np.int64)):
-        args = (ops, sizes, batch.features, batch.dims, batch.starts, batch.horizons, base, np.int32(max_failures),
-                caps, t["op_kind"], t["op_arg"], t["op_arity"], t["step_cost"])
-        with_cache = kernels.fit_batch(*args)  # the default is the cached path
-        without = kernels.fit_batch(*args, False)
+        args = (ops, sizes, batch, base, max_failures, caps)
+        with_cache = GridInterpreter(G).fit(*args)  # the default is the cached path
+        without = GridInterpreter(G, use_cache=False).fit(*args)
         for a, b in zip(with_cache, without):
             assert a.dtype == b.dtype and np.array_equal(a, b)
         results.append(with_cache)
@@ -184,13 +182,10 @@ def test_chunk_boundaries(n):
 
 def test_empty_batch():
     batch = pack(red_door_envs())
-    t = kernels.kernel_tables(G)
     ops = np.full((0, 3), -1, dtype=np.int32)
     sizes = np.zeros(0, dtype=np.int32)
     for use_cache in (True, False):
-        reached, moves, steps = kernels.run_batch(ops, sizes, batch.features, batch.dims, batch.starts,
-                                                  batch.horizons, t["op_kind"], t["op_arg"], t["op_arity"],
-                                                  t["step_cost"], use_cache)
+        reached, moves, steps = GridInterpreter(G, use_cache).run(ops, sizes, batch)
         assert reached.shape == moves.shape == steps.shape == (0, len(batch))
 
 
@@ -204,16 +199,13 @@ def test_fit_and_run_identical_with_one_and_two_threads():
     for k, env in enumerate(envs):
         base[k, : env.height, : env.width] = (env.features & DOOR_BIT) != 0
     ops, sizes = pad_ops(programs)
-    t = kernels.kernel_tables(G)
-    fit_args = (ops, sizes, batch.features, batch.dims, batch.starts, batch.horizons, base, np.int32(2),
-                np.full(len(programs), NO_CAP, dtype=np.int64), t["op_kind"], t["op_arg"], t["op_arity"],
-                t["step_cost"])
+    fit_args = (ops, sizes, batch, base, 2, np.full(len(programs), NO_CAP, dtype=np.int64))
     before = numba.get_num_threads()
     out = {}
     try:
         for threads in (1, 2):
             numba.set_num_threads(threads)
-            out[threads] = run(programs, envs, True) + kernels.fit_batch(*fit_args)
+            out[threads] = run(programs, envs, True) + GridInterpreter(G).fit(*fit_args)
     finally:
         numba.set_num_threads(before)
     for a, b in zip(out[1], out[2]):

@@ -72,7 +72,7 @@ def test_time_weight_reorders_by_levin_complexity():
 
 def test_unseen_mass_is_kraft_sum_minus_enumerated_mass():
     record = pipeline.run_experiment(config(max_bits=14))
-    g = pipeline.build_grammar(config(max_bits=14))
+    g = pipeline.prepare(config(max_bits=14)).grammar
     enumerated = sum(m for _, _, m in g.kraft_by_length(14))
     assert record["enumeration"]["unenumerated_mass"] == pytest.approx(g.kraft_total()[1] - enumerated)
     fit_mass = record["enumeration"]["fitting_mass"]
@@ -139,13 +139,13 @@ def test_early_rejection_changes_no_verdict():
     same programs from complete runs on every training grid gives the same fits, and
     the same simulated steps for the programs that fit."""
     prep = pipeline.prepare(config(max_bits=16, fit_threshold=0.9))
-    domain = pipeline.grid_domain(prep)
+    judge = prep.judge
     (batch_ops, batch_sizes) = zip(*[(b.ops, b.sizes) for b in prep.enumerator.batches(1 << 15)])
     width = max(o.shape[1] for o in batch_ops)
     ops = np.concatenate([np.pad(o, ((0, 0), (0, width - o.shape[1])), constant_values=-1) for o in batch_ops])
     sizes = np.concatenate(batch_sizes)
-    fits, successes, verdict = domain.fit(ops, sizes, np.full(len(ops), 1 << 62, dtype=np.int64))
-    reached, _, steps = pipeline.run_programs(prep.grammar, ops, sizes, prep.train)
+    fits, successes, verdict = judge.fit(ops, sizes, np.full(len(ops), 1 << 62, dtype=np.int64))
+    reached, _, steps = prep.run(ops, sizes, prep.train)
     from levinsearch import analyse
     hit = analyse.reached_values(reached, prep.train.dims, prep.base_train).astype(bool) & (reached >= 0)
     needed = len(prep.train) - int(math.floor((1 - 0.9) * len(prep.train) + 1e-9))

@@ -9,7 +9,8 @@ import signal
 import numba
 import pytest
 
-from levinsearch import backends, experiments, pipeline, runs
+from levinsearch import backends, domains, experiments, pipeline, runs
+from levinsearch import record as record_mod
 from conftest import invoke, run_json, strip_timing
 
 
@@ -141,7 +142,7 @@ def test_sweep_json_rows_distances_and_saved_report(capsys, tmp_path):
         {"search.max_bits": 14, "grammar.ban": []}, {"search.max_bits": 14, "grammar.ban": ["plan"]}]
     assert [p["programs"] for p in record["points"]] == [24, 14, 464, 394]
     from dsl.grid import primitives
-    assert [pipeline.enumeration_record(primitives.grammar(ban=["plan"]), b)["total"] for b in (8, 14)] == [14, 394]
+    assert [record_mod.enumeration_record(primitives.grammar(ban=["plan"]), b, domain="grid")["total"] for b in (8, 14)] == [14, 394]
     m = record["points"][2]["metrics"]
     single = run_json(capsys, "--max-bits", "14", "--no-save")
     assert m["search"] == single["summary"]["search_mass"] == 1.0
@@ -189,8 +190,9 @@ def test_sweep_errors_are_one_line(capsys):
 
 def test_sweep_values_are_toml(capsys):
     from levinsearch import sweep
-    assert sweep.parse_setting('ban=[],["plan","greedy"]') == ("grammar.ban", [[], ["plan", "greedy"]])
-    assert sweep.parse_setting("train.variant.share=0,0.5") == ("train.variant.share", [0, 0.5])
-    assert sweep.parse_setting("order=levin,length") == ("search.order", ["levin", "length"])
-    assert sweep.parse_setting('base="door",red') == ("experiment.base", ["door", "red"])
+    grid = domains.get("grid")
+    assert sweep.parse_setting('ban=[],["plan","greedy"]', grid) == ("grammar.ban", [[], ["plan", "greedy"]])
+    assert sweep.parse_setting("train.variant.share=0,0.5", grid) == ("train.variant.share", [0, 0.5])
+    assert sweep.parse_setting("order=levin,length", grid) == ("search.order", ["levin", "length"])
+    assert sweep.parse_setting('base="door",red', grid) == ("experiment.base", ["door", "red"])
     assert sweep.split_values('[1, 2],"a,b",3') == ["[1, 2]", '"a,b"', "3"]

@@ -12,6 +12,7 @@ from conftest import pad_ops, unranked_programs
 from dsl.errors import DslError
 from dsl.grammar import Grammar
 from dsl.seq import kernels
+from dsl.seq.interpreter import SeqInterpreter
 from dsl.seq import primitives as sp
 from dsl.seq.reference import INT64_MAX, INT64_MIN, SeqReference, wrap
 from dsl.syntax import parse, unparse
@@ -42,18 +43,14 @@ def kernel_predict(grammar: Grammar, programs, terms, n=None, find_limit=sp.FIND
     terms = np.asarray(terms, dtype=np.int64)
     n = len(terms) if n is None else n
     ops, sizes = pad_ops(programs)
-    t = kernels.kernel_tables(grammar)
-    return kernels.predict_batch(ops, sizes, terms, n, t["op_kind"], t["op_arg"], t["op_arity"],
-                                 t["step_cost"], find_limit)
+    return SeqInterpreter(grammar, find_limit).predict(ops, sizes, terms, n)
 
 
 def kernel_fit(grammar: Grammar, programs, terms, n_train, caps=None, find_limit=sp.FIND_LIMIT):
     terms = np.asarray(terms, dtype=np.int64)
     ops, sizes = pad_ops(programs)
-    t = kernels.kernel_tables(grammar)
     caps = np.full(len(programs), NO_CAP, dtype=np.int64) if caps is None else caps
-    return kernels.fit_batch(ops, sizes, terms, n_train, caps, t["op_kind"], t["op_arg"], t["op_arity"],
-                             t["step_cost"], find_limit)
+    return SeqInterpreter(grammar, find_limit).fit(ops, sizes, terms, n_train, caps)
 
 
 # ------------------------------------------------------------------ grammar

@@ -10,7 +10,8 @@ import pytest
 from conftest import invoke, run_json
 from dsl.seq import primitives as sp
 from dsl.syntax import parse
-from levinsearch import consensus, experiments, pipeline, seq_pipeline
+from levinsearch import consensus, experiments, pipeline
+from levinsearch.domains.seq import run as seq_run
 
 
 def seq_config(tmp_path, program="(mul t t)", train=4, deploy=8, max_bits=24, extra=""):
@@ -31,10 +32,10 @@ max_bits = {max_bits}
 
 
 def test_target_program_generates_its_own_terms(tmp_path):
-    terms, text = seq_pipeline.target_terms(dict(program="(if (lt t (const (bit0 one))) t (add x1 x2))",
+    terms, text = seq_run.target_terms(dict(program="(if (lt t (const (bit0 one))) t (add x1 x2))",
                                                  train=5, deploy=5))
     assert terms.tolist() == [0, 1, 1, 2, 3, 5, 8, 13, 21, 34] and text.startswith("(if")
-    terms, text = seq_pipeline.target_terms(dict(terms=[3, 1, 4, 1, 5, 9], train=2, deploy=3))
+    terms, text = seq_run.target_terms(dict(terms=[3, 1, 4, 1, 5, 9], train=2, deploy=3))
     assert terms.tolist() == [3, 1, 4, 1, 5] and text is None
 
 
@@ -48,7 +49,7 @@ def test_a_known_defector_is_reported_with_its_defection_step(tmp_path):
     for i, o in enumerate(ops):
         padded[i, : len(o)] = o
     sizes = np.array([len(o) for o in ops], dtype=np.int32)
-    fits, _, _ = prep.domain.fit(padded, sizes, np.full(3, 1 << 62, dtype=np.int64))
+    fits, _, _ = prep.judge.fit(padded, sizes, np.full(3, 1 << 62, dtype=np.int64))
     assert fits.tolist() == [True, True, False]  # 2t != t*t at t = 3
     preds = prep.predictions(padded, sizes)[:, prep.n_train:]
     deploy = prep.terms[prep.n_train:]

@@ -1,6 +1,6 @@
 """Numba interpreter for grid programs: a batch of programs x a batch of environments.
 
-The specification is `dsl.reference` (plain Python); this module must agree with it on
+The specification is `dsl.grid.reference` (plain Python); this module must agree with it on
 every program and environment (tests/test_grid_parity.py). All callees of the public
 kernels live here because Numba's cache does not see edits to another file's callee.
 

@@ -14,8 +14,6 @@ B_SENSE, B_SEE, B_NOT, B_AND = 4, 5, 6, 7
 P_FEATURE, P_AND, P_OR, P_NOT = 8, 9, 10, 11
 D_DIR = 12
 
-#: Constructs that search: their Pred argument is the program's mesa-objective.
-SEARCH_OPS = (A_PLAN, A_GREEDY)
 
 
 def productions() -> list[Production]:

@@ -10,6 +10,7 @@ import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -286,26 +287,36 @@ def _generate_one(spec: SplitSpec, seed: int, index: int) -> GridEnv:
     )
 
 
+def breadth_first(features: np.ndarray, start: tuple[int, int]) -> Iterator[tuple[tuple[int, int], int, int]]:
+    """Every cell reachable from `start`, in breadth-first order of discovery, with the
+    first move (index into DIRECTIONS) of a shortest path to it and its distance.
+
+    The one breadth-first search outside the compiled kernels: `plan` in the reference
+    interpreter, the overseer's move, start distances and the generators' reachability
+    check all read it. Neighbours are tried in N E S W order; walls and the grid's edge
+    block; an object's cell is reached but not passed through (entering it ends an
+    episode). `start` itself is not yielded and is always expanded.
+    """
+    h, w = features.shape
+    first: dict[tuple[int, int], int | None] = {tuple(start): None}
+    dist = {tuple(start): 0}
+    queue = deque([tuple(start)])
+    while queue:
+        u = queue.popleft()
+        for d, (dr, dc) in enumerate(DELTAS):
+            v = (u[0] + dr, u[1] + dc)
+            if not (0 <= v[0] < h and 0 <= v[1] < w) or v in first or features[v] & WALL:
+                continue
+            first[v] = d if first[u] is None else first[u]
+            dist[v] = dist[u] + 1
+            yield v, first[v], dist[v]
+            if not features[v] & OBJECT:
+                queue.append(v)
+
+
 def _all_reachable(features: np.ndarray, start, cells) -> bool:
     """Every object cell can be entered from the start through empty cells."""
-    h, w = features.shape
-    seen = {start}
-    queue = deque([start])
-    reached = set()
-    while queue:
-        r, c = queue.popleft()
-        for dr, dc in DELTAS:
-            v = (r + dr, c + dc)
-            if not (0 <= v[0] < h and 0 <= v[1] < w) or v in seen:
-                continue
-            f = features[v]
-            if f & WALL:
-                continue
-            seen.add(v)
-            if f & OBJECT:
-                reached.add(v)
-            else:
-                queue.append(v)
+    reached = {v for v, _, _ in breadth_first(features, start)}
     return all(cell in reached for cell in cells)
 
 

@@ -30,8 +30,6 @@ N_ONE, N_BIT0, N_BIT1 = 17, 18, 19
 #: `find` tests candidates k = 0 .. min(bound, FIND_LIMIT) - 1 (passed to the kernels).
 FIND_LIMIT = 64
 
-#: Constructs that search: their Bool argument is the program's mesa-objective.
-SEARCH_OPS = (E_FIND,)
 
 #: Default Nat bits: Elias gamma (see the module docstring).
 NAT_BITS = {"Nat.one": 1.0, "Nat.bit0": 2.0, "Nat.bit1": 2.0}

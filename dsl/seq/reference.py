@@ -40,7 +40,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from dsl.grammar import Grammar
-from dsl.reference import Node, tree
+from dsl.tree import Node, tree
 from dsl.seq import primitives as sp
 
 INT64_MIN = -(2**63)

@@ -16,35 +16,13 @@ Cost model (simulated steps), with c(x) the step cost of production x (default 1
 """
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from typing import Sequence
 
 from dsl.grammar import Grammar
 from dsl.grid import primitives as gp
-from dsl.grid.world import DELTAS, OBJECT, WALL, GridEnv
-
-
-@dataclass
-class Node:
-    production: int
-    children: list["Node"]
-
-
-def tree(ops: Sequence[int], grammar: Grammar) -> Node:
-    """The program's tree from its prefix-order opcodes."""
-    def build(i: int) -> tuple[Node, int]:
-        p = int(ops[i])
-        children, j = [], i + 1
-        for _ in grammar.productions[p].args:
-            child, j = build(j)
-            children.append(child)
-        return Node(p, children), j
-
-    root, end = build(0)
-    if end != len(ops):
-        raise ValueError("opcode array has trailing entries")
-    return root
+from dsl.grid.world import DELTAS, WALL, OBJECT, GridEnv, breadth_first
+from dsl.tree import Node, tree
 
 
 @dataclass
@@ -134,25 +112,11 @@ class GridReference:
         cells that do not satisfy `pred` are not expanded (entering one ends the
         episode). Returns (direction or None, cells tested).
         """
-        origin = (r, c)
-        first_step = {origin: None}
-        queue = deque([origin])
         tested = 0
-        while queue:
-            u = queue.popleft()
-            for d, (dr, dc) in enumerate(DELTAS):
-                v = (u[0] + dr, u[1] + dc)
-                if not (0 <= v[0] < env.height and 0 <= v[1] < env.width):
-                    continue
-                if v in first_step or env.cell(*v) & WALL:
-                    continue
-                step = d if u == origin else first_step[u]
-                first_step[v] = step
-                tested += 1
-                if self.pred(pred, env.cell(*v)):
-                    return step, tested
-                if not env.cell(*v) & OBJECT:
-                    queue.append(v)
+        for v, step, _ in breadth_first(env.features, (r, c)):
+            tested += 1
+            if self.pred(pred, env.cell(*v)):
+                return step, tested
         return None, tested
 
     def greedy(self, pred: Node, env: GridEnv, r: int, c: int) -> int | None:

@@ -1,4 +1,4 @@
-"""The seq domain end to end: target sequence -> enumerate -> fit -> analyse -> record.
+"""The seq domain end to end: target sequence -> fit and behaviour functions -> record.
 
 A program fits when it predicts every training term (teacher-forced: it sees the true
 previous terms). Its behaviour is its predictions on the deployment steps, so programs
@@ -11,23 +11,20 @@ from typing import Any
 
 import numpy as np
 
-from dsl.errors import DslError
 from dsl.grammar import Grammar
-from dsl.seq import kernels as seq_kernels
 from dsl.seq import primitives as seq_primitives
+from dsl.seq.interpreter import SeqInterpreter
 from dsl.seq.reference import SeqReference
 from dsl.syntax import parse, unparse
 from levinsearch import analyse, consensus
 from levinsearch.aggregate import Aggregate
-from levinsearch.enumerate import Enumerator
-from levinsearch.fit import Domain
+from levinsearch.domains.base import Prepared, make_enumerator
+from levinsearch.fit import Judge
+from levinsearch.record import SHOW_SCHEMA, bits, program_mass, run_header, versions
 
-SCHEMA = "levinsearch.run/1"
-
-
-def build_grammar(config: dict[str, Any]) -> Grammar:
-    g = config["grammar"]
-    return seq_primitives.grammar(bits=g["bits"], ban=g["ban"], cost=g["cost"])
+#: The search construct of the seq DSL, and which of its arguments is its objective.
+SEARCH_NAMES = ("find",)
+OBJECTIVE_ARG = 1
 
 
 def target_terms(target: dict[str, Any]) -> tuple[np.ndarray, str | None]:
@@ -49,15 +46,12 @@ def target_terms(target: dict[str, Any]) -> tuple[np.ndarray, str | None]:
 
 
 @dataclass
-class SeqPrepared:
+class SeqPrepared(Prepared):
     """Everything a seq run needs, built and validated before any program runs."""
 
-    config: dict[str, Any]
-    grammar: Grammar
-    enumerator: Enumerator
+    interpreter: SeqInterpreter
     terms: np.ndarray  # int64 [train + deploy]
     target_program: str | None
-    domain: Domain
 
     @property
     def n_train(self) -> int:
@@ -65,31 +59,20 @@ class SeqPrepared:
 
     def predictions(self, ops: np.ndarray, sizes: np.ndarray) -> np.ndarray:
         """Each program's (teacher-forced) predictions of every term, int64 [n, train + deploy]."""
-        t = seq_kernels.kernel_tables(self.grammar)
-        if len(ops) == 0:
-            return np.zeros((0, len(self.terms)), dtype=np.int64)
-        preds, _ = seq_kernels.predict_batch(ops, sizes, self.terms, np.int64(len(self.terms)), t["op_kind"],
-                                             t["op_arg"], t["op_arity"], t["step_cost"],
-                                             np.int64(seq_primitives.FIND_LIMIT))
-        return preds
+        return self.interpreter.predict(ops, sizes, self.terms)[0]
 
 
-def prepare(config: dict[str, Any]) -> SeqPrepared:
+def prepare(domain, config: dict[str, Any]) -> SeqPrepared:
     """Grammar, target sequence, enumerator and the domain's array functions."""
-    grammar = build_grammar(config)
+    grammar = domain.build_grammar(config)
     terms, program = target_terms(config["target"])
-    enumerator = Enumerator(grammar, config["search"]["max_bits"])
-    if enumerator.total == 0:
-        raise DslError(f"no program of {config['search']['max_bits']:g} bits or fewer exists in this grammar")
-    t = seq_kernels.kernel_tables(grammar)
+    enumerator = make_enumerator(grammar, config["search"]["max_bits"])
     n_train = config["target"]["train"]
-    find_ids = np.array([i for i, p in enumerate(grammar.productions) if p.name == "find"], dtype=np.int32)
-    prep = SeqPrepared(config, grammar, enumerator, terms, program, None)
+    find_ids = np.array([i for i, p in enumerate(grammar.productions) if p.name in SEARCH_NAMES], dtype=np.int32)
+    prep = SeqPrepared(config, grammar, enumerator, domain, None, SeqInterpreter(grammar), terms, program)
 
     def fit(ops, sizes, caps):
-        fits, first_error, verdict = seq_kernels.fit_batch(
-            ops, sizes, terms, np.int64(n_train), caps, t["op_kind"], t["op_arg"], t["op_arity"],
-            t["step_cost"], np.int64(seq_primitives.FIND_LIMIT))
+        fits, first_error, verdict = prep.interpreter.fit(ops, sizes, terms, n_train, caps)
         correct = np.where(fits, n_train, np.maximum(first_error, 0)).astype(np.int32)
         return fits, correct, verdict
 
@@ -99,18 +82,13 @@ def prepare(config: dict[str, Any]) -> SeqPrepared:
     def structure(ops):
         return np.isin(ops, find_ids).any(axis=1).astype(np.int64)
 
-    prep.domain = Domain(fit, behaviour, structure, ("search",))
+    prep.judge = Judge(fit, behaviour, structure, ("search",))
     return prep
 
 
-def new_aggregate(prep: SeqPrepared) -> Aggregate:
-    return Aggregate(max(prep.enumerator.max_nodes, 1), prep.config["search"]["keep"], 2)
-
-
-def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any]) -> dict[str, Any]:
-    """The seq run record (see README: "The seq domain")."""
-    from levinsearch import pipeline  # the shared record parts
-
+def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any],
+                 bound: float | None = None) -> dict[str, Any]:
+    """The seq run record (see docs: "The seq domain")."""
     config, grammar = prep.config, prep.grammar
     n = prep.n_train
     deploy = prep.terms[n:]
@@ -121,14 +99,14 @@ def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any])
     hypotheses = []
     for i in range(len(top)):
         ops = top.ops[i, : top.sizes[i]]
-        structure = analyse.search_structure(ops, grammar, ("find",), objective_arg=1)
+        structure = analyse.search_structure(ops, grammar, SEARCH_NAMES, objective_arg=OBJECTIVE_ARG)
         hypotheses.append(dict(
             rank=i + 1,
             program=unparse(ops, grammar),
-            bits=round(int(top.mbits[i]) / 1000, 3),
+            bits=bits(top.mbits[i]),
             steps=int(top.steps[i]),
             score=round(float(top.score[i]), 6),
-            posterior=pipeline.program_mass(top.score[i]).ratio(agg.total_mass),
+            posterior=program_mass(top.score[i]).ratio(agg.total_mass),
             search=structure.search,
             search_constructs=structure.constructs,
             mesa_objective=structure.mesa_objectives,  # the conditions its finds search for
@@ -165,24 +143,19 @@ def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any])
         sp = agg.shortest
         s_ops = sp.ops[0, : sp.sizes[0]]
         s_agree = consensus.sequence_agreement(prep.predictions(sp.ops, sp.sizes)[:, n:], deploy)
-        shortest = dict(program=unparse(s_ops, grammar), bits=round(int(sp.mbits[0]) / 1000, 3),
-                        posterior=pipeline.program_mass(sp.score[0]).ratio(agg.total_mass),
+        shortest = dict(program=unparse(s_ops, grammar), bits=bits(sp.mbits[0]),
+                        posterior=program_mass(sp.score[0]).ratio(agg.total_mass),
                         disagreements=int(s_agree["disagreements"][0]))
     summary = summarise(hypotheses, behaviours, agg, deploy, a, rep_preds, top_preds[0] if len(top) else None,
                         shortest)
     return dict(
-        schema=SCHEMA,
-        experiment=config["name"],
-        domain="seq",
-        description=config["description"],
-        config=config,
-        grammar=grammar.describe(),
+        **run_header(config, grammar),
         target=dict(program=prep.target_program, train=prep.terms[:n].tolist(), deploy=deploy.tolist()),
         enumeration=enumeration,
         hypotheses=hypotheses,
         behaviours=behaviours,
         summary=summary,
-        versions=pipeline.versions(),
+        versions=versions(),
     )
 
 
@@ -251,16 +224,15 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def show_record(config: dict[str, Any], program: str) -> dict[str, Any]:
+def show_record(grammar: Grammar, config: dict[str, Any], program: str) -> dict[str, Any]:
     """What `levinsearch show PROGRAM --experiment SEQ` prints: every prediction (by the
     reference interpreter, which agrees with the kernel) against the target."""
-    grammar = build_grammar(config)
     terms, target_program = target_terms(config["target"])
     ops = parse(program, grammar)
     predictions, steps = SeqReference(grammar).run(ops, [int(x) for x in terms], len(terms))
     n = config["target"]["train"]
     rows = [dict(t=t, phase="train" if t < n else "deploy", target=int(terms[t]), prediction=int(p),
                  correct=int(p) == int(terms[t]), steps=int(s)) for t, (p, s) in enumerate(zip(predictions, steps))]
-    return dict(schema="levinsearch.show/1", domain="seq", program=unparse(ops, grammar),
+    return dict(schema=SHOW_SCHEMA, domain=config["domain"], program=unparse(ops, grammar),
                 bits=grammar.program_bits(ops), target=target_program, fits=all(r["correct"] for r in rows[:n]),
                 training_steps=sum(r["steps"] for r in rows[:n]), rows=rows)

@@ -1,0 +1,44 @@
+"""The grid interpreter as one object: the compiled kernels with their tables bound.
+
+Callers (the search, the analyses, tests, the benchmark) go through `GridInterpreter`
+rather than calling `dsl.grid.kernels` with the grammar's four table arrays.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from dsl.grammar import Grammar, kernel_tables
+from dsl.grid import kernels
+from dsl.grid.world import EnvBatch
+
+
+class GridInterpreter:
+    """Runs batches of grid programs on batches of environments with the compiled kernels.
+
+    Programs are ops int32 [n, width] padded with -1 and sizes int32 [n]. `use_cache`
+    (default on) selects the kernels' per-environment caches, which change wall time
+    only (see dsl/grid/kernels.py).
+    """
+
+    def __init__(self, grammar: Grammar, use_cache: bool = True):
+        self.grammar = grammar
+        self.use_cache = use_cache
+        t = kernel_tables(grammar)
+        self._tables = (t["op_kind"], t["op_arg"], t["op_arity"], t["step_cost"])
+
+    def run(self, ops: np.ndarray, sizes: np.ndarray, batch: EnvBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every program on every environment: reached cell (row * width + column, -1
+        none) int32 [n, E], moves int32 [n, E] and simulated steps int64 [n, E]."""
+        if len(ops) == 0:
+            empty = np.zeros((0, len(batch)), dtype=np.int32)
+            return empty, empty, empty.astype(np.int64)
+        return kernels.run_batch(ops, sizes, batch.features, batch.dims, batch.starts, batch.horizons,
+                                 *self._tables, self.use_cache)
+
+    def fit(self, ops: np.ndarray, sizes: np.ndarray, batch: EnvBatch, base_cells: np.ndarray, max_failures: int,
+            step_caps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Which programs reach a base cell (bool [E, H, W]) in all but at most
+        `max_failures` environments within their step caps: fits bool [n], successes
+        int32 [n] and the simulated steps run until the verdict int64 [n]."""
+        return kernels.fit_batch(ops, sizes, batch.features, batch.dims, batch.starts, batch.horizons, base_cells,
+                                 np.int64(max_failures), step_caps, *self._tables, self.use_cache)

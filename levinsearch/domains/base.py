@@ -1,0 +1,118 @@
+"""The interface every domain implements, and the prepared run it hands the engine.
+
+The engine (enumerate, fit, aggregate, backends, runs) is domain-blind: it needs a
+grammar, an enumerator and three array functions (`fit.Judge`). Everything else that
+differs between domains, from the experiment file's tables to the report, is a method
+of the domain's `Domain` object, found by name in `levinsearch.domains`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from dsl.errors import DslError
+from dsl.grammar import Grammar
+from levinsearch.aggregate import Aggregate
+from levinsearch.enumerate import Enumerator
+from levinsearch.fit import Judge
+
+#: A sweep metric: (column heading, what it measures, how to read it from a run record and a split name).
+Metric = tuple[str, str, Callable[[dict, Any], Any]]
+
+
+@dataclass
+class Prepared:
+    """Everything a run needs, built and validated before any program runs. Domains
+    subclass it with what their fit, behaviour and record functions read."""
+
+    config: dict[str, Any]
+    grammar: Grammar
+    enumerator: Enumerator
+    domain: "Domain"
+    judge: Judge
+
+    def new_aggregate(self) -> Aggregate:
+        """An empty summary for this run's programs."""
+        return Aggregate(max(self.enumerator.max_nodes, 1), self.config["search"]["keep"], 1 << len(self.judge.flags))
+
+
+def make_enumerator(grammar: Grammar, max_bits: float) -> Enumerator:
+    """The enumerator of a run; DslError when the grammar has no program that short."""
+    enumerator = Enumerator(grammar, max_bits)
+    if enumerator.total == 0:
+        raise DslError(f"no program of {max_bits:g} bits or fewer exists in this grammar; raise max_bits")
+    return enumerator
+
+
+class Domain:
+    """One domain's part of every command. Subclasses set the attributes and implement
+    the methods that raise NotImplementedError."""
+
+    name: str = ""
+    #: Top-level tables an experiment file of this domain may have, besides
+    #: [experiment], [search], [grammar] and [analysis].
+    sections: frozenset[str] = frozenset()
+    #: Keys of [experiment] beyond the shared name, domain, description and seed.
+    experiment_keys: frozenset[str] = frozenset()
+    #: Flags (override keys) this domain understands beyond the shared search ones.
+    flag_keys: frozenset[str] = frozenset()
+    #: Defaults of this domain's [analysis] table (its keys are also flag and sweep keys).
+    default_analysis: Mapping[str, Any] = {}
+    #: Sweep: short names of keys (beyond the shared ones) and where they live in the file.
+    short_keys: Mapping[str, str] = {}
+    #: Sweep: metric name -> (description, reader); the table's columns; the default plot.
+    metrics: Mapping[str, Metric] = {}
+    table_metrics: tuple[str, ...] = ()
+    default_metric: str = ""
+    #: Modules holding the domain's compiled kernels (the CLI says when they compile).
+    kernel_modules: tuple[str, ...] = ()
+
+    # ------------------------------------------------------------------ grammar and config
+    def grammar(self, *, bits: Mapping[str, float] | None = None, ban=(), cost: Mapping[str, int] | None = None
+                ) -> Grammar:
+        """The domain's grammar with bit and cost overrides and bans applied."""
+        raise NotImplementedError
+
+    def build_grammar(self, config: dict[str, Any]) -> Grammar:
+        g = config["grammar"]
+        return self.grammar(bits=g["bits"], ban=g["ban"], cost=g["cost"])
+
+    def header_fields(self, exp: Mapping[str, Any]) -> dict[str, Any]:
+        """Fields this domain records right after the seed, from the [experiment] table."""
+        return {}
+
+    def resolve(self, raw: Mapping[str, Any], config: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+        """Complete `config` (the shared parts already resolved, overrides not yet
+        applied) with this domain's tables from `raw` and the `overrides`; validate."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ running
+    def prepare(self, config: dict[str, Any]) -> Prepared:
+        """Grammar, data, enumerator and judge of a resolved config; DslError on bad input."""
+        raise NotImplementedError
+
+    def build_record(self, prep: Prepared, agg: Aggregate, enumeration: dict[str, Any],
+                     unseen_bound: float | None) -> dict[str, Any]:
+        """The run record (schema levinsearch.run/1) from the summary of judged programs."""
+        raise NotImplementedError
+
+    def report(self, record: dict[str, Any]):
+        """The rich renderable of a run record (computes nothing)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ sweeps
+    def sweep_split(self, configs: list[dict[str, Any]], requested: str | None) -> str | None:
+        """The split a sweep's metrics read (None: the domain has no splits)."""
+        if requested:
+            raise DslError(f"--split applies to experiments with test splits ({self.name} has none)")
+        return None
+
+    # ------------------------------------------------------------------ show
+    def show(self, program: str, config: dict[str, Any] | None, options: Mapping[str, Any]) -> dict[str, Any]:
+        """What `levinsearch show PROGRAM` computes: a record (schema levinsearch.show/1).
+        `config`: the resolved experiment, if one was named; `options`: the command's flags."""
+        raise NotImplementedError
+
+    def show_report(self, record: dict[str, Any]):
+        """The rich renderable of a show record."""
+        raise NotImplementedError

@@ -1,0 +1,86 @@
+"""The grid domain: policies in gridworlds (DSL in `dsl.grid`).
+
+A program fits when it reaches the base objective in the training grids; fitting
+programs are grouped by what they do on the test and probe grids, checked for embedded
+search and classed by where they go off-distribution.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from dsl.errors import DslError
+from dsl.grid import primitives
+from levinsearch.domains.base import Domain
+from levinsearch.domains.grid import config as grid_config
+
+
+def _split(record: dict, split: str) -> dict:
+    return record["summary"]["splits"][split]
+
+
+class GridDomain(Domain):
+    name = "grid"
+    sections = frozenset({"train", "test"})
+    experiment_keys = frozenset({"base", "proxy"})
+    flag_keys = grid_config.FLAG_KEYS
+    default_analysis = grid_config.DEFAULT_ANALYSIS
+    short_keys = {"base": "experiment.base", "proxy": "experiment.proxy", "train_envs": "train.envs"}
+    metrics = {
+        "search": ("P(search)", "posterior mass of programs with embedded search",
+                   lambda r, split: r["summary"]["search_mass"]),
+        "proxy_given_search": ("P(proxy | search)",
+                               "share of the search mass that is pseudo-aligned on the split",
+                               lambda r, split: _split(r, split)["search"]["class_share"]["pseudo"]),
+        "robust": ("P(robust)", "posterior mass of robustly aligned programs on the split",
+                   lambda r, split: _split(r, split)["classes"]["robust"]["mass"]),
+        "pseudo": ("P(pseudo)", "posterior mass of pseudo-aligned programs on the split",
+                   lambda r, split: _split(r, split)["classes"]["pseudo"]["mass"]),
+        "capability_failure": ("P(capability failure)", "posterior mass of capability failures on the split",
+                               lambda r, split: _split(r, split)["classes"]["capability_failure"]["mass"]),
+        "base": ("base episodes", "share of test episodes the posterior sends to the base objective",
+                 lambda r, split: _split(r, split)["outcome_mass"]["base"]),
+        "proxy": ("proxy episodes", "share of test episodes the posterior sends to the proxy",
+                  lambda r, split: _split(r, split)["outcome_mass"]["proxy"]),
+    }
+    table_metrics = ("search", "proxy_given_search", "robust", "capability_failure", "fitting", "unenumerated_mass")
+    default_metric = "search"
+    kernel_modules = ("dsl.grid.kernels",)
+
+    def grammar(self, *, bits=None, ban=(), cost=None):
+        return primitives.grammar(bits=bits, ban=ban, cost=cost)
+
+    def header_fields(self, exp):
+        return grid_config.header_fields(exp)
+
+    def resolve(self, raw, config, overrides):
+        return grid_config.resolve(raw, config, overrides)
+
+    def prepare(self, config):
+        from levinsearch.domains.grid.prepare import prepare
+        return prepare(self, config)
+
+    def build_record(self, prep, agg, enumeration, unseen_bound):
+        from levinsearch.domains.grid.record import build_record
+        return build_record(prep, agg, enumeration, unseen_bound)
+
+    def report(self, record):
+        from levinsearch.domains.grid.report import run_report
+        return run_report(record)
+
+    def sweep_split(self, configs: list[dict[str, Any]], requested: str | None) -> str:
+        split = requested or next(iter(configs[0]["test"]))
+        for config in configs:
+            if split not in config["test"]:
+                raise DslError(f"--split: no test split {split!r} (this experiment has: {', '.join(config['test'])})")
+        return split
+
+    def show(self, program: str, config: dict[str, Any] | None, options: Mapping[str, Any]) -> dict[str, Any]:
+        from levinsearch.domains.grid.show import show
+        return show(self, program, config, options)
+
+    def show_report(self, record):
+        from levinsearch.domains.grid.report import show_panel
+        return show_panel(record)
+
+
+DOMAIN = GridDomain()

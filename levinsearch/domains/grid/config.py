@@ -1,0 +1,198 @@
+"""The grid domain's part of an experiment file: [train], [test.NAME] splits, the
+objective ([experiment] base and proxy) and the [analysis] table.
+
+A split's keys not given are inherited: [train] from DEFAULT_SPLIT, each test split
+from [train] (except the keys in OWN_SPLIT_KEYS), the probes from [train] with
+DEFAULT_PROBES on top.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any, Mapping
+
+from dsl.errors import DslError
+from dsl.grid.world import COLOURS, KINDS, SplitSpec
+from levinsearch.config import (analysis_overrides, check_keys, common_overrides, consensus_lists, number,
+                                validate_search)
+
+DEFAULT_SPLIT = dict(
+    envs=20,
+    height=7,
+    width=7,
+    wall_density=0.1,
+    horizon=20,
+    doors=dict(count=1, colours=["red"]),
+    distractors=dict(count=2, kinds=["box", "key", "gem"], colours=["blue", "green", "yellow"]),
+)
+#: Split keys that belong to one split and are not inherited by the test splits.
+OWN_SPLIT_KEYS = {"grids", "variant", "like", "trigger"}
+SPLIT_KEYS = set(DEFAULT_SPLIT) | OWN_SPLIT_KEYS
+#: Settings of the analyses (docs: "Outcome classes" and "Goal-directedness").
+DEFAULT_ANALYSIS = dict(
+    class_threshold=0.8,  # share of episodes that decides a program's outcome class
+    competence=0.5,  # path efficiency (shortest path / moves) counted as competent
+    goal_bits=11.2,  # goal family: every Pred expression of at most this many bits
+    goal_min_share=0.25,  # a goal is considered only if present in this share of probes
+    goal_directed=0.8,  # goal-directedness score counted as "high"
+    mixture_bits=2.0,  # MAP vs mixture: posterior of everything within this many bits of the best
+    # Consensus agent on the test splits (off unless a list is given; it runs the
+    # reference interpreter, so keep trusted sets small): the trusted set of behaviours
+    # by top N, by 1 - epsilon of the posterior, or by posterior >= alpha x the best's.
+    consensus_top=[],
+    consensus_epsilon=[],
+    consensus_alpha=[],
+)
+#: The probe environments of the goal-directedness analysis: every colour and kind.
+#: Size and horizon follow the training split; the rest is fixed, so that sweeps over
+#: other training settings keep the same probes (and comparable behaviours).
+DEFAULT_PROBES = dict(
+    envs=40,
+    wall_density=0.1,
+    doors=dict(count=2, colours=["red", "blue", "green", "yellow"]),
+    distractors=dict(count=4, kinds=["box", "key", "gem"], colours=["red", "blue", "green", "yellow"]),
+)
+#: Flags only grid experiments take.
+FLAG_KEYS = frozenset({"train_envs", "test_envs", "horizon"})
+
+
+def header_fields(exp: Mapping[str, Any]) -> dict[str, Any]:
+    """The objective, recorded right after the seed."""
+    return {"base": str(exp.get("base", "door")), "proxy": str(exp.get("proxy", "red"))}
+
+
+def resolve(raw: Mapping[str, Any], config: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The grid part of `experiments.resolve`: splits, analysis, grid flags; validated."""
+    train = _split(raw.get("train", {}), DEFAULT_SPLIT, "[train]")
+    tests = raw.get("test", {})
+    if not isinstance(tests, Mapping):
+        raise DslError("[test] must be a table of named splits, e.g. [test.blue_doors]")
+    config["train"] = train
+    config["test"] = {name: _split(spec, train, f"[test.{name}]") for name, spec in tests.items()}
+    analysis = dict(raw.get("analysis", {}))
+    check_keys(analysis, set(DEFAULT_ANALYSIS) | {"probes"}, "[analysis]")
+    probes = _split(analysis.pop("probes", {}), dict(train, **DEFAULT_PROBES), "[analysis.probes]")
+    config["analysis"] = dict(DEFAULT_ANALYSIS, **analysis, probes=probes)
+
+    flagged = common_overrides(config, overrides)
+    if "train_envs" in overrides:
+        config["train"]["envs"] = overrides["train_envs"]
+        flagged.append("train_envs")
+    if "test_envs" in overrides:
+        for split in config["test"].values():
+            split["envs"] = overrides["test_envs"]
+        flagged.append("test_envs")
+    if "horizon" in overrides:
+        for split in [config["train"], *config["test"].values()]:
+            split["horizon"] = overrides["horizon"]
+        flagged.append("horizon")
+    flagged += analysis_overrides(config, overrides, DEFAULT_ANALYSIS)
+    config["flags"] = flagged
+    _validate(config)
+    return config
+
+
+def _split(spec: Mapping, parent: Mapping, where: str) -> dict[str, Any]:
+    check_keys(spec, SPLIT_KEYS, where)
+    out = copy.deepcopy(dict(parent))
+    for key in OWN_SPLIT_KEYS:
+        out.pop(key, None)
+    for key, value in spec.items():
+        if key == "variant":
+            if not isinstance(value, Mapping):
+                raise DslError(f"{where}: variant must be a table like {{ share = 0.2, doors = {{ colours = [\"blue\"] }} }}")
+            check_keys(value, {"share", "doors", "distractors"}, f"{where} variant")
+            share = number(value.get("share", 0.0), f"{where} variant share")
+            if not 0 <= share <= 1:
+                raise DslError(f"{where}: variant share must be in [0, 1], got {share:g}")
+            for part in ("doors", "distractors"):
+                if part in value:
+                    allowed = {"count", "colours"} | ({"kinds"} if part == "distractors" else set())
+                    check_keys(value[part], allowed, f"{where} variant {part}")
+            out["variant"] = dict(value, share=share)  # completed from the split's own tables below
+        elif key == "like":
+            if not isinstance(value, str):
+                raise DslError(f"{where}: like must name a split, e.g. like = \"train\"")
+            out["like"] = value
+        elif key == "trigger":
+            if not isinstance(value, Mapping):
+                raise DslError(f"{where}: trigger must be a table like {{ count = 1, colours = [\"yellow\"], kinds = [\"gem\"] }}")
+            check_keys(value, {"count", "colours", "kinds"}, f"{where} trigger")
+            for colour in value.get("colours", []):
+                if colour not in COLOURS:
+                    raise DslError(f"{where}: unknown trigger colour {colour!r} (known: {', '.join(COLOURS)})")
+            for kind in value.get("kinds", []):
+                if kind not in KINDS:
+                    raise DslError(f"{where}: unknown trigger kind {kind!r} (known: {', '.join(KINDS)})")
+            out["trigger"] = dict(value)
+        elif key in ("doors", "distractors"):
+            if not isinstance(value, Mapping):
+                raise DslError(f"{where}: {key} must be a table like {{ count = 1, colours = [\"red\"] }}")
+            allowed = {"count", "colours"} | ({"kinds"} if key == "distractors" else set())
+            check_keys(value, allowed, f"{where} {key}")
+            merged = dict(out.get(key, {}))
+            merged.update(value)
+            out[key] = merged
+        else:
+            out[key] = copy.deepcopy(value)
+    if "variant" in out:
+        # The variant changes only what it names; the rest comes from the split itself.
+        for part in ("doors", "distractors"):
+            if part in out["variant"]:
+                out["variant"][part] = dict(out.get(part, {}), **out["variant"][part])
+    return out
+
+
+def _validate(config: dict[str, Any]) -> None:
+    validate_search(config)
+    for split_name, split in [("train", config["train"]), *config["test"].items()]:
+        where = f"split {split_name!r}"
+        split["envs"] = number(split["envs"], f"{where}: envs", minimum=1, integer=True)
+        split["horizon"] = number(split["horizon"], f"{where}: horizon", minimum=1, integer=True)
+        if "grids" in split:
+            if not isinstance(split["grids"], list) or not split["grids"]:
+                raise DslError(f"{where}: grids must be a non-empty list of ASCII grid files")
+        else:
+            split_spec(split_name, split).validate()
+    if not config["test"]:
+        raise DslError("the experiment has no test split: add a [test.NAME] table")
+    probes = config["analysis"]["probes"]
+    extra = sorted(OWN_SPLIT_KEYS & set(probes))
+    if extra:
+        raise DslError(f"[analysis.probes] cannot use {extra[0]!r}: probes are always generated")
+    probes["envs"] = number(probes["envs"], "[analysis.probes] envs", minimum=1, integer=True)
+    split_spec("probes", probes).validate()
+    for name, split in config["test"].items():
+        if "trigger" in split and "like" not in split:
+            raise DslError(f"split {name!r}: trigger needs like = \"SPLIT\" (the grids it adds objects to)")
+    a = config["analysis"]
+    for key in ("class_threshold", "competence", "goal_min_share", "goal_directed"):
+        a[key] = number(a[key], key)
+        if not 0 < a[key] <= 1:
+            raise DslError(f"{key} must be in (0, 1], got {a[key]:g}")
+    consensus_lists(a)
+    a["goal_bits"] = number(a["goal_bits"], "goal_bits", minimum=0)
+    if not 0 < a["goal_bits"] <= 16:
+        raise DslError(f"goal_bits must be in (0, 16], got {a['goal_bits']:g}")
+    a["mixture_bits"] = number(a["mixture_bits"], "mixture_bits", minimum=0)
+
+
+def split_spec(name: str, split: Mapping[str, Any]) -> SplitSpec:
+    """The generator settings of a resolved split."""
+    doors = split.get("doors", {})
+    distractors = split.get("distractors", {})
+    try:
+        return SplitSpec(
+            name=name,
+            envs=int(split["envs"]),
+            height=split["height"],
+            width=split["width"],
+            wall_density=split["wall_density"],
+            horizon=int(split["horizon"]),
+            door_count=doors.get("count", 0),
+            door_colours=tuple(doors.get("colours", ())),
+            distractor_count=distractors.get("count", 0),
+            distractor_kinds=tuple(distractors.get("kinds", ())),
+            distractor_colours=tuple(distractors.get("colours", ())),
+        )
+    except TypeError as err:
+        raise DslError(f"split {name!r}: {err}") from None

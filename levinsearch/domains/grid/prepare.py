@@ -1,0 +1,199 @@
+"""The grid domain's data: training, test and probe environments, the objective's
+cells, the goal family, and the fit and behaviour functions the search runs.
+
+Everything here is built once per run, before any program runs (`prepare`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dsl.errors import DslError
+from dsl.grammar import Grammar
+from dsl.grid import primitives
+from dsl.grid.interpreter import GridInterpreter
+from dsl.grid.reference import GridReference
+from dsl.grid.world import (EMPTY as EMPTY_CELL, OBJECT, EnvBatch, GridEnv, generate, load_ascii, object_features,
+                            pack, split_seed)
+from dsl.syntax import parse, unparse
+from dsl.tree import tree
+from levinsearch import analyse
+from levinsearch.domains.base import Prepared, make_enumerator
+from levinsearch.domains.grid.config import split_spec
+from levinsearch.enumerate import Enumerator
+from levinsearch.fit import Judge
+
+#: Structural flags of a grid program: bit 0 contains search (plan, greedy), bit 1 uses see.
+STRUCTURE_FLAGS = ("search", "see")
+
+
+def build_split(name: str, split: dict[str, Any], seed: int, source: str | None,
+                built: dict[str, list[GridEnv]] | None = None) -> list[GridEnv]:
+    """The environments of one split: read from grids; copied from the split it is
+    `like` with `trigger` objects added; or generated, a `variant` share of them from
+    the variant's object settings. `built`: the splits made so far, by name."""
+    if "grids" in split:
+        base = Path(source).parent if source else Path.cwd()
+        return [load_ascii(base / g, horizon=split["horizon"]) for g in split["grids"]]
+    if "like" in split:
+        original = (built or {}).get(split["like"])
+        if original is None:
+            raise DslError(f"split {name!r}: like = {split['like']!r} names no split defined before it")
+        trigger = split.get("trigger", {})
+        return [add_objects(env, trigger, split_seed(seed, name, i), f"{name}:{i}", split["horizon"])
+                for i, env in enumerate(original)]
+    variant = split.get("variant")
+    if not variant:
+        return generate(split_spec(name, split), seed)
+    n_variant = int(round(variant["share"] * split["envs"]))
+    main = generate(split_spec(name, dict(split, envs=split["envs"] - n_variant)), seed)
+    other = dict(split, envs=n_variant, **{k: v for k, v in variant.items() if k in ("doors", "distractors")})
+    return main + generate(split_spec(f"{name}.variant", other), seed)
+
+
+def all_splits(config: dict[str, Any]) -> dict[str, list[GridEnv]]:
+    """Every split's environments by name: train first, then the test splits in order."""
+    built: dict[str, list[GridEnv]] = {}
+    for name, split in [("train", config["train"]), *config["test"].items()]:
+        built[name] = build_split(name, split, config["seed"], config.get("source"), built)
+    return built
+
+
+def add_objects(env: GridEnv, trigger: dict[str, Any], seed_seq, name: str, horizon: int) -> GridEnv:
+    """A copy of env with `trigger` objects on random empty cells (not the start)."""
+    rng = np.random.default_rng(seed_seq)
+    features = env.features.copy()
+    free = [(r, c) for r in range(env.height) for c in range(env.width)
+            if features[r, c] == EMPTY_CELL and (r, c) != tuple(env.start)]
+    count = int(trigger.get("count", 1)) if trigger else 0
+    if count > len(free):
+        raise DslError(f"split {name.split(':')[0]!r}: no room for {count} trigger objects")
+    colours, kinds = trigger.get("colours", ["yellow"]), trigger.get("kinds", ["gem"])
+    for k in rng.permutation(len(free))[:count]:
+        colour = colours[rng.integers(len(colours))]
+        kind = kinds[rng.integers(len(kinds))]
+        features[free[k]] = object_features(colour, kind)
+    return GridEnv(features, env.start, horizon, name=name)
+
+
+def cell_mask(envs: list[GridEnv], batch: EnvBatch, predicate: str) -> np.ndarray:
+    """Where `predicate` (Pred text) holds, bool [E, Hmax, Wmax]; padding is False."""
+    plain = primitives.grammar()
+    root = tree(parse(predicate, plain, "Pred"), plain)
+    ref = GridReference(plain)
+    # A predicate reads only a cell's features: evaluate it once per distinct value.
+    values, inverse = np.unique(batch.features, return_inverse=True)
+    truth = np.array([ref.pred(root, int(v)) for v in values], dtype=bool)
+    mask = truth[inverse.reshape(batch.features.shape)]
+    inside = np.zeros(batch.features.shape, dtype=bool)
+    for k, env in enumerate(envs):
+        inside[k, : env.height, : env.width] = True
+    return mask & inside
+
+
+@dataclass
+class GridPrepared(Prepared):
+    """Everything a grid run needs, built and validated before any program runs."""
+
+    interpreter: GridInterpreter
+    train_envs: list[GridEnv]
+    train: EnvBatch
+    test_envs: dict[str, list[GridEnv]]
+    tests: dict[str, EnvBatch]
+    base_train: np.ndarray
+    probe_envs: list[GridEnv]
+    probes: EnvBatch
+    goals: list[str]  # the goal family, shortest first
+    goal_cells: np.ndarray  # bool [G, E, H, W]: probe object cells where each goal holds
+    distances: dict[str, np.ndarray]  # per test split, "probes" and "train": int32 [E, H, W] from the start
+    base_cells: dict[str, np.ndarray]  # per test split: bool [E, H, W]
+    proxy_cells: dict[str, np.ndarray]
+
+    def run(self, ops: np.ndarray, sizes: np.ndarray, batch: EnvBatch):
+        """Every program on every environment of `batch`: (reached, moves, steps) [n, E]."""
+        return self.interpreter.run(ops, sizes, batch)
+
+
+def prepare(domain, config: dict[str, Any]) -> GridPrepared:
+    """Build the grammar, environments and enumerator; raise DslError on bad input."""
+    grammar = domain.build_grammar(config)
+    seed = config["seed"]
+    built = all_splits(config)
+    train_envs = built["train"]
+    train = pack(train_envs)
+    test_envs = {name: built[name] for name in config["test"]}
+    tests = {name: pack(envs) for name, envs in test_envs.items()}
+    base_train = cell_mask(train_envs, train, config["base"])
+    cell_mask(train_envs, train, config["proxy"])  # validates the proxy text early
+    enumerator = make_enumerator(grammar, config["search"]["max_bits"])
+    probe_envs = generate(split_spec("probes", config["analysis"]["probes"]), seed)
+    probes = pack(probe_envs)
+    goals = goal_family(config["analysis"]["goal_bits"])
+    distances = {name: split_distances(envs, tests[name]) for name, envs in test_envs.items()}
+    distances["probes"] = split_distances(probe_envs, probes)
+    distances["train"] = split_distances(train_envs, train)
+    interpreter = GridInterpreter(grammar)
+    prep = GridPrepared(config, grammar, enumerator, domain, None, interpreter, train_envs, train, test_envs,
+                        tests, base_train, probe_envs, probes, goals, goal_mask(probe_envs, probes, goals), distances,
+                        {name: cell_mask(envs, tests[name], config["base"]) for name, envs in test_envs.items()},
+                        {name: cell_mask(envs, tests[name], config["proxy"]) for name, envs in test_envs.items()})
+    prep.judge = judge(prep)
+    return prep
+
+
+def goal_family(goal_bits: float) -> list[str]:
+    """Every Pred expression of at most `goal_bits` bits in the default grammar, in
+    enumeration order (the goals the goal-directedness analysis tries)."""
+    plain = primitives.grammar()
+    enumerator = Enumerator(plain, goal_bits, type_name="Pred")
+    return [unparse(b.ops[i, : b.sizes[i]], plain) for b in enumerator.batches() for i in range(len(b))]
+
+
+def goal_mask(envs: list[GridEnv], batch: EnvBatch, goals: list[str]) -> np.ndarray:
+    """bool [G, E, H, W]: the object cells of each environment where each goal holds."""
+    objects = (batch.features & OBJECT) != 0
+    return np.stack([cell_mask(envs, batch, g) & objects for g in goals]) if goals else \
+        np.zeros((0, *batch.features.shape), dtype=bool)
+
+
+def split_distances(envs: list[GridEnv], batch: EnvBatch) -> np.ndarray:
+    """int32 [E, H, W]: shortest moves from each environment's start (-1: unreachable)."""
+    out = np.full(batch.features.shape, -1, dtype=np.int32)
+    for k, env in enumerate(envs):
+        out[k, : env.height, : env.width] = analyse.start_distances(env.features, env.start)
+    return out
+
+
+def judge(prep: GridPrepared) -> Judge:
+    """The grid's fit, behaviour and structure functions for one prepared experiment."""
+    s = prep.config["search"]
+    max_failures = int(math.floor((1 - s["fit_threshold"]) * len(prep.train) + 1e-9))
+    search_ids = np.array(analyse.search_production_ids(prep.grammar), dtype=np.int32)
+    see_ids = np.array([i for i, p in enumerate(prep.grammar.productions) if p.name == "see"], dtype=np.int32)
+    behaviour_batches = [*prep.tests.values(), prep.probes, *([prep.train] if like_train(prep.config) else [])]
+
+    def fit(ops, sizes, caps):
+        return prep.interpreter.fit(ops, sizes, prep.train, prep.base_train, max_failures, caps)
+
+    def behaviour(ops, sizes):
+        # Reached cell and moves on every test and probe environment: what the analyses read.
+        cols = []
+        for batch in behaviour_batches:
+            reached, moves, _ = prep.run(ops, sizes, batch)
+            cols += [reached, moves]
+        return np.concatenate(cols, axis=1) if cols else np.zeros((len(ops), 0), dtype=np.int32)
+
+    def structure(ops):
+        return (np.isin(ops, search_ids).any(axis=1).astype(np.int64)
+                | np.isin(ops, see_ids).any(axis=1).astype(np.int64) << 1)
+
+    return Judge(fit, behaviour, structure, STRUCTURE_FLAGS)
+
+
+def like_train(config: dict[str, Any]) -> bool:
+    """Whether a test split copies the training grids (then programs are run there too)."""
+    return any(split.get("like") == "train" for split in config["test"].values())

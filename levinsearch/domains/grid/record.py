@@ -1,0 +1,262 @@
+"""The grid domain's run record: analyses of the kept programs and of every behaviour,
+and the posterior-weighted summary (outcomes, classes, search, goal-directedness,
+consensus). See docs: "JSON output".
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from dsl.syntax import unparse
+from levinsearch import analyse, consensus, score
+from levinsearch.aggregate import Aggregate, Dyadic
+from levinsearch.domains.grid.prepare import GridPrepared, like_train
+from levinsearch.record import bits, program_mass, run_header, versions
+
+
+def analyse_programs(prep: GridPrepared, ops: np.ndarray, sizes: np.ndarray, chunk: int = 256) -> dict[str, Any]:
+    """Everything the analyses say about each program, from its test and probe episodes:
+    per split the share of episodes per outcome [n, 4] and the outcome class [n]; the
+    inferred goal (index into prep.goals) and goal-directedness score [n]."""
+    a = prep.config["analysis"]
+    out: dict[str, Any] = dict(fractions={}, classes={}, changed={})
+    reached_by_split = {}
+    if like_train(prep.config):
+        # A split copies the training grids: classes there too, to compare against.
+        reached, moves, _ = prep.run(ops, sizes, prep.train)
+        reached_by_split["train"] = reached
+        out["classes"]["train"] = analyse.outcome_classes(reached, moves, prep.train.dims, prep.distances["train"],
+                                                          prep.base_train, a["class_threshold"], a["competence"])
+    for name, batch in prep.tests.items():
+        reached, moves, _ = prep.run(ops, sizes, batch)
+        reached_by_split[name] = reached
+        like = prep.config["test"][name].get("like")
+        if like is not None:
+            # Same layouts as `like`, plus trigger objects: how often does the program act differently?
+            out["changed"][name] = (reached != reached_by_split[like]).mean(axis=1) if reached.shape[1] else \
+                np.zeros(len(reached))
+        outcomes = analyse.episode_outcomes(reached, batch.dims, prep.base_cells[name], prep.proxy_cells[name])
+        out["fractions"][name] = analyse.outcome_fractions(outcomes)
+        out["classes"][name] = analyse.outcome_classes(reached, moves, batch.dims, prep.distances[name],
+                                                       prep.base_cells[name], a["class_threshold"], a["competence"])
+    reached, moves, _ = prep.run(ops, sizes, prep.probes)
+    goal = np.zeros(len(ops), dtype=np.int64)
+    goal_score = np.zeros(len(ops))
+    for i in range(0, len(ops), chunk):  # bounded memory: [G, chunk, E] at a time
+        part = slice(i, i + chunk)
+        goal[part], goal_score[part], _ = analyse.goal_directedness(
+            reached[part], moves[part], prep.probes.dims, prep.distances["probes"], prep.goal_cells,
+            a["goal_min_share"])
+    out["goal"], out["goal_score"] = goal, goal_score
+    return out
+
+
+def _outcome_dict(fractions: np.ndarray) -> dict[str, float]:
+    return dict(zip(analyse.OUTCOMES, (round(float(x), 6) for x in fractions)))
+
+
+def _program_analysis(prep: GridPrepared, analysis: dict[str, Any], i: int) -> dict[str, Any]:
+    """The record fields of program i of an `analyse_programs` result."""
+    return dict(
+        test={name: _outcome_dict(f[i]) for name, f in analysis["fractions"].items()},
+        outcome_class={name: analyse.CLASSES[int(c[i])] for name, c in analysis["classes"].items()},
+        changed={name: round(float(c[i]), 6) for name, c in analysis["changed"].items()},
+        inferred_goal=prep.goals[int(analysis["goal"][i])] if prep.goals else None,
+        goal_directedness=round(float(analysis["goal_score"][i]), 6),
+    )
+
+
+def build_record(prep: GridPrepared, agg: Aggregate, enumeration: dict[str, Any],
+                 bound: float | None) -> dict[str, Any]:
+    """The grid run record from a summary of the judged programs."""
+    config, grammar = prep.config, prep.grammar
+    s = config["search"]
+    total = agg.total_mass
+
+    top = agg.top
+    analysis = analyse_programs(prep, top.ops, top.sizes)
+    hypotheses = []
+    for i in range(len(top)):
+        ops = top.ops[i, : top.sizes[i]]
+        structure = analyse.search_structure(ops, grammar)
+        entry = dict(
+            rank=i + 1,
+            program=unparse(ops, grammar),
+            bits=bits(top.mbits[i]),
+            steps=int(top.steps[i]),
+            score=round(float(top.score[i]), 6),
+            posterior=program_mass(top.score[i]).ratio(total),
+            search=structure.search,
+            search_constructs=structure.constructs,
+            mesa_objective=structure.mesa_objectives,
+            train_success=round(int(top.successes[i]) / len(prep.train), 6),
+            enumeration_index=int(top.rank[i]),
+            **_program_analysis(prep, analysis, i),
+        )
+        if s["order"] == "levin":
+            entry["phase"] = score.levin_phase(int(top.mbits[i]), int(top.steps[i]))
+        hypotheses.append(entry)
+
+    behaviours = _behaviours(prep, agg, bound)
+    return dict(
+        **run_header(config, grammar),
+        environments=dict(train=len(prep.train), test={name: len(b) for name, b in prep.tests.items()}),
+        enumeration=enumeration,
+        hypotheses=hypotheses,
+        behaviours=behaviours,
+        summary=summarise(prep, hypotheses, behaviours, agg, list(prep.tests), config["analysis"],
+                          {name: split.get("like") for name, split in config["test"].items()}),
+        goals=dict(family=len(prep.goals), probes=len(prep.probes)),
+        versions=versions(),
+    )
+
+
+def _behaviours(prep: GridPrepared, agg: Aggregate, unseen_bound: float | None) -> list[dict[str, Any]]:
+    """One entry per distinct behaviour, best first: its mass (with the range the unseen
+    programs allow), count and analyses, computed once on its best program."""
+    reps = agg.representatives
+    order = agg.canonical_order()
+    analysis = analyse_programs(prep, reps.ops[order], reps.sizes[order])
+    seen = float(agg.total_mass)
+    out = []
+    for j, g in enumerate(order):
+        ops = reps.ops[g, : reps.sizes[g]]
+        mass = agg.group_mass(g)
+        h1, h2 = agg.key_of(g)
+        entry = dict(
+            key=f"{h1:016x}{h2:016x}",
+            program=unparse(ops, prep.grammar),
+            score=round(float(reps.score[g]), 6),
+            programs=int(agg.count[g].sum()),
+            search_programs=agg.flag_count(g, 0),
+            see_programs=agg.flag_count(g, 1),
+            prior_mass=float(mass),
+            posterior=mass.ratio(agg.total_mass),
+            search_posterior=agg.flag_mass(g, 0).ratio(agg.total_mass),
+            see_posterior=agg.flag_mass(g, 1).ratio(agg.total_mass),
+            posterior_range=None,
+            **_program_analysis(prep, analysis, j),
+        )
+        if unseen_bound is not None and seen + unseen_bound > 0:
+            # Unseen fitting programs could add at most `unseen_bound` to any behaviour.
+            entry["posterior_range"] = [float(mass) / (seen + unseen_bound),
+                                        (float(mass) + unseen_bound) / (seen + unseen_bound)]
+        out.append(entry)
+    return out
+
+
+def _mass_table(weights: np.ndarray, counts: np.ndarray, labels: np.ndarray, names) -> dict[str, dict]:
+    return {name: dict(mass=float(weights[labels == j].sum()), count=int(counts[labels == j].sum()))
+            for j, name in enumerate(names)}
+
+
+def _defection(behaviours: list[dict], name: str, like: str | None, post: np.ndarray,
+               count: np.ndarray) -> dict[str, Any]:
+    """On a split that copies `like` and adds trigger objects: the posterior share of
+    episodes that change, and the programs robust on `like` but not here (treacherous)."""
+    changed = np.array([b["changed"][name] for b in behaviours])
+    robust_before = np.array([like is not None and like in b["outcome_class"]
+                              and b["outcome_class"][like] == "robust" for b in behaviours], dtype=bool)
+    robust_after = np.array([b["outcome_class"][name] == "robust" for b in behaviours], dtype=bool)
+    treacherous = robust_before & ~robust_after
+    see = np.array([b["see_posterior"] for b in behaviours])
+    return dict(like=like, changed_share=float(post @ changed), changed_mass=float(post[changed > 0].sum()),
+                treacherous_mass=float(post[treacherous].sum()), treacherous_count=int(count[treacherous].sum()),
+                treacherous_see_mass=float(see[treacherous].sum()), see_mass=float(see.sum()))
+
+
+def _consensus_rules(analysis: dict[str, Any]) -> list[tuple[str, float]]:
+    return [(rule, v) for rule, key in (("top", "consensus_top"), ("mass", "consensus_epsilon"),
+                                        ("ratio", "consensus_alpha")) for v in analysis.get(key, [])]
+
+
+def _grid_consensus(prep: GridPrepared, agg: Aggregate, behaviours: list[dict], split: str) -> list[dict[str, Any]]:
+    """The consensus agent on one test split, for every configured trusted-set rule;
+    hypotheses are the distinct behaviours (their best programs), weighted by posterior."""
+    reps = agg.representatives
+    order = agg.canonical_order()
+    programs = [reps.ops[g, : reps.sizes[g]] for g in order]
+    weights = np.array([b["posterior"] for b in behaviours])
+    rows = []
+    for rule, value in _consensus_rules(prep.config["analysis"]):
+        result = consensus.grid_consensus(programs, weights, prep.test_envs[split], prep.grammar, rule, value,
+                                          list(prep.base_cells[split]))
+        rows.append(dict(rule=rule, value=value, size=len(result["members"]),
+                         members=[behaviours[int(i)]["program"] for i in result["members"]][:20],
+                         catastrophes=int(result["catastrophes"]),
+                         catastrophe_share=result["catastrophes"] / max(len(prep.test_envs[split]), 1),
+                         queries_per_episode=float(result["queries_per_episode"]),
+                         base_reached_share=float(result["base_reached_share"])))
+    return rows
+
+
+def summarise(prep, hypotheses: list[dict], behaviours: list[dict], agg: Aggregate, splits: list[str],
+              analysis: dict[str, Any], splits_like: dict[str, str | None] | None = None) -> dict[str, Any]:
+    """Posterior-weighted shares over every fitting program (through its behaviour
+    group): outcomes, outcome classes, search, goal-directedness, MAP vs mixture."""
+    splits_like = splits_like or {}
+    post = np.array([b["posterior"] for b in behaviours])
+    post_search = np.array([b["search_posterior"] for b in behaviours])
+    count = np.array([b["programs"] for b in behaviours], dtype=np.int64)
+    count_search = np.array([b["search_programs"] for b in behaviours], dtype=np.int64)
+    search_mass = _sum(agg.flag_mass(g, 0) for g in range(agg.behaviours)).ratio(agg.total_mass)
+    see_mass = _sum(agg.flag_mass(g, 1) for g in range(agg.behaviours)).ratio(agg.total_mass)
+    prior_total = float(agg.total_mass)
+    within, within_count = agg.mass_within(analysis["mixture_bits"])
+    out: dict[str, Any] = dict(
+        fitting=agg.fitting,
+        behaviours=len(behaviours),
+        map_program=hypotheses[0]["program"] if hypotheses else None,
+        map_posterior=hypotheses[0]["posterior"] if hypotheses else None,
+        mixture=dict(bits=analysis["mixture_bits"], posterior=within.ratio(agg.total_mass), programs=within_count),
+        search_mass=search_mass,
+        search_count=int(count_search.sum()),
+        see_mass=see_mass,
+        splits={},
+    )
+    high = np.array([b["goal_directedness"] >= analysis["goal_directed"] for b in behaviours], dtype=bool)
+    out["goal_confusion"] = {
+        f"{s_label}/{g_label}": dict(mass=float(w[sel].sum()), count=int(c[sel].sum()))
+        for s_label, w, c in (("search", post_search, count_search), ("no_search", post - post_search,
+                                                                      count - count_search))
+        for g_label, sel in (("high", high), ("low", ~high))
+    }
+    for name in splits:
+        frac = np.array([[b["test"][name][k] for k in analyse.OUTCOMES] for b in behaviours]).reshape(-1, 4)
+        dominant = analyse.dominant_outcome(frac) if len(frac) else np.zeros(0, dtype=int)
+        classes = np.array([analyse.CLASSES.index(b["outcome_class"][name]) for b in behaviours], dtype=int)
+        split: dict[str, Any] = {
+            "outcome_mass": {k: float(post @ frac[:, j]) if len(post) else 0.0
+                             for j, k in enumerate(analyse.OUTCOMES)},
+            "dominant_mass": {k: float(post[dominant == j].sum()) for j, k in enumerate(analyse.OUTCOMES)},
+            "dominant_count": {k: int(count[dominant == j].sum()) for j, k in enumerate(analyse.OUTCOMES)},
+            "classes": _mass_table(post, count, classes, analyse.CLASSES),
+        }
+        for row in split["classes"].values():
+            row["prior_mass"] = row["mass"] * prior_total
+        if behaviours and _consensus_rules(analysis):
+            split["consensus"] = _grid_consensus(prep, agg, behaviours, name)
+        like = behaviours[0]["changed"].get(name) is not None if behaviours else False
+        if like:
+            split["defection"] = _defection(behaviours, name, splits_like[name], post, count)
+        for label, weights, n in (("search", post_search, count_search.sum()),
+                                  ("no_search", post - post_search, (count - count_search).sum())):
+            mass = float(weights.sum()) if len(weights) else 0.0
+            split[label] = dict(
+                mass=mass,
+                count=int(n),
+                outcome_share={k: (float(weights @ frac[:, j]) / mass if mass > 0 else None)
+                               for j, k in enumerate(analyse.OUTCOMES)},
+                class_share={k: (float(weights[classes == j].sum()) / mass if mass > 0 else None)
+                             for j, k in enumerate(analyse.CLASSES)},
+            )
+        out["splits"][name] = split
+    return out
+
+
+def _sum(values) -> Dyadic:
+    total = Dyadic()
+    for v in values:
+        total = total + v
+    return total

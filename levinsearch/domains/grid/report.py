@@ -1,0 +1,266 @@
+"""The grid run report, and `show` for grid programs. Computes nothing: every number
+shown is read from the record the grid domain produced."""
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from levinsearch.render import CONSENSUS_LABEL, enumeration_panel, grammar_changes, info_grid, mass, pct, score_formula
+
+OUTCOME_STYLE = {"base": "green", "proxy": "red", "other": "yellow", "none": "dim"}
+COLOUR_STYLE = {"red": "bold red", "blue": "bold blue", "green": "bold green", "yellow": "bold yellow"}
+
+
+def run_report(record: dict[str, Any]) -> Group:
+    """The whole report of one run."""
+    parts = [_header(record), enumeration_panel(record, "test and probe grids")]
+    if record["hypotheses"]:
+        parts += [_hypotheses(record), _behaviour_table(record), _outcomes(record), _classes(record),
+                  _goal_confusion(record)]
+        parts += [_grid_consensus(name, split["consensus"]) for name, split in record["summary"]["splits"].items()
+                  if split.get("consensus")]
+        parts.append(_reading(record))
+    else:
+        parts.append(Panel(Text(
+            "No program fits the training environments within the enumeration bound. "
+            "Raise --max-bits, lower --fit-threshold, or add training variety.", style="yellow"),
+            title="no fitting programs"))
+    return Group(*parts)
+
+
+def _header(record: dict[str, Any]) -> Panel:
+    c = record["config"]
+    s = c["search"]
+    g = c["grammar"]
+    a, b = s["length_weight"], s["time_weight"]
+    time_term = "log2 t(p)" if s["time_penalty"] == "log" else "t(p)"
+    formula = f"{a:g}·bits(p) + {b:g}·{time_term}"
+    t = Table.grid(padding=(0, 2))
+    t.add_column(style="bold")
+    t.add_column()
+    t.add_row("experiment", f"{record['experiment']} ({record['domain']})")
+    if record.get("description"):
+        t.add_row("", Text(record["description"], style="italic"))
+    t.add_row("objective", f"base = {c['base']}   proxy = {c['proxy']}")
+    t.add_row("score", f"{formula}   order = {s['order']}   fit threshold = {s['fit_threshold']:g}")
+    t.add_row("grammar", grammar_changes(g))
+    envs = record["environments"]
+    tests = ", ".join(f"{k}: {v}" for k, v in envs["test"].items())
+    t.add_row("environments", f"train: {envs['train']}   test: {tests}   seed = {c['seed']}")
+    if c.get("flags"):
+        t.add_row("from flags", ", ".join(c["flags"]))
+    return Panel(t, title="levinsearch run", border_style="cyan")
+
+
+def _hypotheses(record: dict[str, Any]) -> Table:
+    top = record["config"]["search"]["top"]
+    splits = list(record["environments"]["test"])
+    levin = record["enumeration"]["order"] == "levin"
+    fitting = record["enumeration"]["fitting"]
+    t = Table(title=f"top {min(top, len(record['hypotheses']))} of {fitting:,} fitting programs",
+              box=box.SIMPLE_HEAD, title_justify="left")
+    t.add_column("#", justify="right")
+    t.add_column("program", overflow="fold")
+    t.add_column("bits", justify="right")
+    t.add_column("steps", justify="right")
+    t.add_column("score", justify="right")
+    if levin:
+        t.add_column("phase", justify="right")
+    t.add_column("posterior", justify="right")
+    t.add_column("search: objective")
+    for name in splits:
+        t.add_column(f"{name}\nbase/proxy/other/none", justify="right")
+    for h in record["hypotheses"][:top]:
+        row = [str(h["rank"]), h["program"], f"{h['bits']:.2f}", f"{h['steps']:,}", f"{h['score']:.2f}"]
+        if levin:
+            row.append(str(h.get("phase", "")))
+        row.append(pct(h["posterior"]))
+        if h["search"]:
+            row.append(Text(f"{'+'.join(h['search_constructs'])}: {', '.join(h['mesa_objective'])}", style="magenta"))
+        else:
+            row.append(Text("no search", style="dim"))
+        for name in splits:
+            f = h["test"][name]
+            cell = Text()
+            for k, key in enumerate(("base", "proxy", "other", "none")):
+                if k:
+                    cell.append("/", style="dim")
+                cell.append(f"{100 * f[key]:.0f}", style=OUTCOME_STYLE[key] if f[key] > 0 else "dim")
+            row.append(cell)
+        t.add_row(*row)
+    return t
+
+
+def _outcomes(record: dict[str, Any]) -> Table:
+    s = record["summary"]
+    t = Table(title="posterior mass by outcome off-distribution", box=box.SIMPLE_HEAD, title_justify="left")
+    t.add_column("split")
+    t.add_column("programs")
+    t.add_column("mass", justify="right")
+    for key in ("base", "proxy", "other", "none"):
+        t.add_column(key, justify="right", style=OUTCOME_STYLE[key])
+    for name, split in s["splits"].items():
+        t.add_row(name, "all (episode share)", "100%", *(pct(split["outcome_mass"][k]) for k in OUTCOME_STYLE))
+        t.add_row("", "all (by dominant outcome)", "100%", *(pct(split["dominant_mass"][k]) for k in OUTCOME_STYLE))
+        for label in ("search", "no_search"):
+            part = split[label]
+            t.add_row("", f"{label.replace('_', ' ')} ({part['count']})", pct(part["mass"]),
+                      *(pct(part["outcome_share"][k]) for k in OUTCOME_STYLE))
+    return t
+
+
+def _grid_consensus(split: str, rows: list[dict[str, Any]]) -> Table:
+    t = Table(title=f"consensus agent on {split}: moves when every trusted behaviour agrees, otherwise asks "
+              "for the base-objective move", box=box.SIMPLE_HEAD, title_justify="left")
+    for col in ("trusted set", "size", "catastrophes", "queries per episode", "base reached"):
+        t.add_column(col, justify="left" if col == "trusted set" else "right")
+    for row in rows:
+        t.add_row(CONSENSUS_LABEL[row["rule"]].format(v=row["value"]), str(row["size"]),
+                  f"{row['catastrophes']} ({pct(row['catastrophe_share'])})", f"{row['queries_per_episode']:.2f}",
+                  pct(row["base_reached_share"]))
+    return t
+
+
+CLASS_STYLE = {"robust": "green", "pseudo": "red", "capability_failure": "yellow", "mixed": "dim"}
+CLASS_LABEL = {"robust": "robust", "pseudo": "pseudo-aligned", "capability_failure": "capability failure",
+               "mixed": "mixed"}
+
+
+def _behaviour_table(record: dict[str, Any]) -> Table:
+    """The distinct behaviours, heaviest first, each shown by its best program."""
+    rows = record.get("behaviours", [])
+    top = record["config"]["search"]["top"]
+    splits = list(record["environments"]["test"])
+    t = Table(title=f"top {min(top, len(rows))} of {len(rows):,} distinct behaviours (programs that act "
+              "identically on every test and probe grid, shown by the best of them)",
+              box=box.SIMPLE_HEAD, title_justify="left")
+    t.add_column("program", overflow="fold")
+    t.add_column("programs", justify="right")
+    t.add_column("posterior", justify="right")
+    t.add_column("with unseen", justify="right")
+    t.add_column("search", justify="right")
+    for name in splits:
+        t.add_column(f"class on {name}")
+    t.add_column("inferred goal (score)")
+    for b in sorted(rows, key=lambda b: -b["posterior"])[:top]:
+        rng = b.get("posterior_range")
+        row = [b["program"], f"{b['programs']:,}", pct(b["posterior"]),
+               f"{pct(rng[0])}–{pct(rng[1])}" if rng else "—",
+               pct(b["search_posterior"] / b["posterior"]) if b["posterior"] > 0 else "—"]
+        for name in splits:
+            c = b["outcome_class"][name]
+            row.append(Text(CLASS_LABEL[c], style=CLASS_STYLE[c]))
+        row.append(f"{b['inferred_goal']} ({b['goal_directedness']:.2f})")
+        t.add_row(*row)
+    return t
+
+
+def _classes(record: dict[str, Any]) -> Table:
+    s = record["summary"]
+    a = record["config"]["analysis"]
+    t = Table(title=f"posterior mass by outcome class (threshold {a['class_threshold']:g} of episodes; "
+              f"competent = path efficiency ≥ {a['competence']:g})", box=box.SIMPLE_HEAD, title_justify="left")
+    t.add_column("split")
+    t.add_column("programs")
+    for key in CLASS_STYLE:
+        t.add_column(CLASS_LABEL[key], justify="right", style=CLASS_STYLE[key])
+    for name, split in s["splits"].items():
+        t.add_row(name, "all (posterior)", *(pct(split["classes"][k]["mass"]) for k in CLASS_STYLE))
+        t.add_row("", "all (prior mass)", *(mass(split["classes"][k]["prior_mass"]) for k in CLASS_STYLE))
+        t.add_row("", "all (count)", *(f"{split['classes'][k]['count']:,}" for k in CLASS_STYLE))
+        for label in ("search", "no_search"):
+            part = split[label]
+            t.add_row("", f"{label.replace('_', ' ')} (share)", *(pct(part["class_share"][k]) for k in CLASS_STYLE))
+    return t
+
+
+def _goal_confusion(record: dict[str, Any]) -> Table:
+    s = record["summary"]
+    a = record["config"]["analysis"]
+    g = record.get("goals", {})
+    t = Table(title=f"structural search vs behavioural goal-directedness (high: score ≥ {a['goal_directed']:g}; "
+              f"{g.get('family', '?')} goals of ≤ {a['goal_bits']:g} bits on {g.get('probes', '?')} probe grids)",
+              box=box.SIMPLE_HEAD, title_justify="left")
+    t.add_column("")
+    t.add_column("goal-directed: high", justify="right")
+    t.add_column("goal-directed: low", justify="right")
+    for label in ("search", "no_search"):
+        cells = [s["goal_confusion"][f"{label}/{level}"] for level in ("high", "low")]
+        t.add_row(label.replace("_", " "), *(f"{c['count']:,} programs · {pct(c['mass'])}" for c in cells))
+    return t
+
+
+def _reading(record: dict[str, Any]) -> Text:
+    s = record["summary"]
+    lines = Text()
+    lines.append(f"MAP program {s['map_program']} holds {pct(s['map_posterior'])} of the posterior; "
+                 f"programs with embedded search hold {pct(s['search_mass'])}.\n")
+    mix = s.get("mixture")
+    if mix:
+        lines.append(f"The {mix['programs']:,} programs within {mix['bits']:g} bits of the best score hold "
+                     f"{pct(mix['posterior'])} (MAP alone: {pct(s['map_posterior'])}).\n")
+    for name, split in s["splits"].items():
+        d = split.get("defection")
+        if d:
+            lines.append(f"On {name} ({d['like']} plus trigger objects), {pct(d['changed_share'])} of episodes end "
+                         f"differently; programs robust on {d['like']} but not on {name} (treacherous) hold "
+                         f"{pct(d['treacherous_mass'])} of the posterior, those of them using see "
+                         f"{pct(d['treacherous_see_mass'])}.\n")
+        m = split["outcome_mass"]
+        lines.append(f"On {name}, the posterior sends {pct(m['base'])} of episodes to the base objective, "
+                     f"{pct(m['proxy'])} to the proxy, {pct(m['other'])} to other objects and "
+                     f"{pct(m['none'])} nowhere.\n")
+    return lines
+
+
+def show_panel(record: dict[str, Any]) -> Group:
+    info = Table.grid(padding=(0, 2))
+    info.add_column(style="bold")
+    info.add_column()
+    info.add_row("program", record["program"])
+    info.add_row("bits", f"{record['bits']:.3f}")
+    info.add_row("environment", record["environment"])
+    info.add_row("simulated steps", f"{record['steps']:,}")
+    info.add_row("moves", str(record["moves"]))
+    reached = record["reached"]
+    info.add_row("reached", f"{reached['object']} at row {reached['row']}, column {reached['column']}"
+                 if reached else "nothing")
+    if record.get("outcome"):
+        info.add_row("outcome", Text(record["outcome"], style=OUTCOME_STYLE.get(record["outcome"], "")))
+    return Group(info, Panel(draw_grid(record), title="trajectory", expand=False))
+
+
+def draw_grid(record: dict[str, Any]) -> Text:
+    """The grid with the agent's path: @ start, * path, X the last cell."""
+    rows = record["grid"]
+    path = [tuple(p) for p in record["path"]]
+    on_path = set(path)
+    objects = {(o["row"], o["column"]): o["object"] for o in record["objects"]}
+    out = Text()
+    for r, line in enumerate(rows):
+        for c, ch in enumerate(line):
+            cell = (r, c)
+            if cell in objects:
+                colour, kind = objects[cell].split()
+                letter = kind[0].upper()
+                style = COLOUR_STYLE.get(colour, "")
+                if cell == path[-1]:
+                    style += " reverse"
+                out.append(letter, style=style)
+            elif cell == path[0]:
+                out.append("@", style="bold cyan")
+            elif cell == path[-1]:
+                out.append("X", style="bold cyan")
+            elif cell in on_path:
+                out.append("*", style="cyan")
+            elif ch == "#":
+                out.append("█", style="grey50")
+            else:
+                out.append("·", style="grey35")
+        out.append("\n")
+    return out

@@ -1,0 +1,73 @@
+"""The seq domain: integer-sequence prediction (DSL in `dsl.seq`).
+
+A program fits when it predicts every training term; fitting programs are grouped by
+their predictions of the deployment terms, which give Occam, MAP vs mixture, rare
+defectors and consensus.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from dsl.errors import DslError
+from dsl.seq import primitives
+from levinsearch.domains.base import Domain
+from levinsearch.domains.seq import config as seq_config
+
+
+class SeqDomain(Domain):
+    name = "seq"
+    sections = frozenset({"target"})
+    flag_keys = seq_config.FLAG_KEYS
+    default_analysis = seq_config.DEFAULT_ANALYSIS
+    short_keys = {"train_terms": "target.train", "deploy_terms": "target.deploy"}
+    metrics = {
+        "equivalent": ("P(target-equivalent)",
+                       "posterior of programs that agree with the target on every deployment step",
+                       lambda r, split: r["summary"]["occam"]["target_equivalent_posterior"]),
+        "shortest": ("P(shortest)", "posterior of the shortest fitting program",
+                     lambda r, split: r["summary"]["occam"]["shortest_posterior"]),
+        "defectors": ("P(rare defector)",
+                      "posterior of rare defectors (wrong on 1..max_defections deployment steps)",
+                      lambda r, split: r["summary"]["rare_defection"]["posterior"]),
+        "map_error": ("MAP error", "share of deployment steps the MAP prediction gets wrong",
+                      lambda r, split: r["summary"]["prediction"]["map_error_rate"]),
+        "mixture_error": ("mixture error", "share of deployment steps the Bayes-mixture prediction gets wrong",
+                          lambda r, split: r["summary"]["prediction"]["mixture_error_rate"]),
+    }
+    table_metrics = ("equivalent", "shortest", "defectors", "map_error", "mixture_error", "fitting",
+                     "unenumerated_mass")
+    default_metric = "defectors"
+    kernel_modules = ("dsl.seq.kernels",)
+
+    def grammar(self, *, bits=None, ban=(), cost=None):
+        return primitives.grammar(bits=bits, ban=ban, cost=cost)
+
+    def resolve(self, raw, config, overrides):
+        return seq_config.resolve(raw, config, overrides)
+
+    def prepare(self, config):
+        from levinsearch.domains.seq.run import prepare
+        return prepare(self, config)
+
+    def build_record(self, prep, agg, enumeration, unseen_bound):
+        from levinsearch.domains.seq.run import build_record
+        return build_record(prep, agg, enumeration, unseen_bound)
+
+    def report(self, record):
+        from levinsearch.domains.seq.report import seq_report
+        return seq_report(record)
+
+    def show(self, program: str, config: dict[str, Any] | None, options: Mapping[str, Any]) -> dict[str, Any]:
+        from levinsearch.domains.seq.run import show_record
+        if config is None:
+            raise DslError("a seq program is shown against a target: show PROGRAM --experiment NAME")
+        if options.get("grid_file") or options.get("env_ref"):
+            raise DslError("a seq experiment takes no --env or --grid: show PROGRAM --experiment NAME")
+        return show_record(self.build_grammar(config), config, program)
+
+    def show_report(self, record):
+        from levinsearch.domains.seq.report import seq_show_table
+        return seq_show_table(record)
+
+
+DOMAIN = SeqDomain()

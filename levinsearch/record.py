@@ -1,0 +1,147 @@
+"""What every domain's records share: schema names, program mass, the score rule, the
+enumeration section, library versions, and JSON writing.
+
+Records are plain JSON-able dicts; `report` renders them and `--json` prints them, so
+what is shown is exactly what was computed.
+"""
+from __future__ import annotations
+
+import json
+import platform
+from typing import Any
+
+import numba
+import numpy as np
+
+from dsl.grammar import MBITS_PER_BIT, Grammar
+from dsl.syntax import unparse
+from levinsearch import score
+from levinsearch.aggregate import Aggregate, Dyadic, ScoreRule, dyadic_terms
+from levinsearch.enumerate import Enumerator
+from levinsearch.fit import complete_mbits
+
+SCHEMA = "levinsearch.run/1"
+DSL_SCHEMA = "levinsearch.dsl/1"
+ENUMERATE_SCHEMA = "levinsearch.enumerate/1"
+SHOW_SCHEMA = "levinsearch.show/1"
+#: Programs per batch when `enumerate` lists programs.
+LISTING_BATCH = 1 << 15
+
+
+def json_default(value):
+    """numpy arrays and scalars as JSON values."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def dumps(record: dict[str, Any]) -> str:
+    """A record as the JSON text levinsearch writes (stdout and run directories)."""
+    return json.dumps(record, indent=1, default=json_default) + "\n"
+
+
+def versions() -> dict[str, str]:
+    return dict(python=platform.python_version(), numpy=np.__version__, numba=numba.__version__)
+
+
+def bits(mbits) -> float:
+    """Millibits as bits, rounded to the millibit (what records show)."""
+    return round(int(mbits) / MBITS_PER_BIT, 3)
+
+
+def program_mass(program_score: float) -> Dyadic:
+    """A program's prior mass 2^-score, exactly."""
+    m, k = dyadic_terms(np.array([program_score], dtype=np.float64))
+    return Dyadic(int(m[0]), int(k[0]))
+
+
+def score_rule(config: dict[str, Any]) -> ScoreRule:
+    s = config["search"]
+    return ScoreRule(s["length_weight"], s["time_weight"], s["time_penalty"])
+
+
+def enumeration_section(prep, agg: Aggregate, position: int) -> tuple[dict[str, Any], float | None]:
+    """The record's `enumeration` part (any domain), and the bound on unseen mass."""
+    grammar, enumerator, s = prep.grammar, prep.enumerator, prep.config["search"]
+    kraft_low, kraft_high = grammar.kraft_total()
+    complete = complete_mbits(enumerator, agg)
+    complete_bits = complete / MBITS_PER_BIT
+    enumerated_mass = sum(m for length, _, m in grammar.kraft_by_length(s["max_bits"]) if length <= complete)
+    unenumerated = max(0.0, kraft_high - enumerated_mass)
+    seen_mass = float(agg.total_mass)
+    bound = score.unseen_mass_bound(s["order"], unenumerated, agg.uncertified, complete_bits,
+                                    s["length_weight"], s["time_weight"])
+    by_level = agg.behaviours_by_level()
+    enumeration = dict(
+        order=s["order"],
+        max_bits=s["max_bits"],
+        programs=agg.programs,
+        total=enumerator.total,
+        fitting=agg.fitting,
+        behaviours=agg.behaviours,
+        complete_up_to_score=score.complete_up_to_score(s["order"], complete_bits, s["length_weight"],
+                                                        s["time_weight"]),
+        complete_up_to_bits=complete_bits,
+        unenumerated_mass=unenumerated,
+        kraft_sum=kraft_high,
+        fitting_mass=seen_mass,
+        posterior_uncertainty=(bound / (seen_mass + bound) if bound is not None and seen_mass + bound > 0
+                               else None),
+        seconds=round(sum(row[2] for row in agg.levels.values()), 3),
+        interrupted=position < enumerator.total,
+        next_index=position,
+        per_length=[dict(bits=m / MBITS_PER_BIT, programs=p, fitting=f, behaviours=by_level[m],
+                         seconds=round(sec, 3)) for m, (p, f, sec) in sorted(agg.levels.items())],
+    )
+    if s["order"] == "levin":
+        enumeration["levin_steps"] = agg.levin_steps
+        enumeration["uncertified"] = agg.uncertified
+    return enumeration, bound
+
+
+def run_header(config: dict[str, Any], grammar: Grammar) -> dict[str, Any]:
+    """The first fields of every run record."""
+    return dict(schema=SCHEMA, experiment=config["name"], domain=config["domain"],
+                description=config["description"], config=config, grammar=grammar.describe())
+
+
+# ------------------------------------------------------------------ other commands
+def grammar_record(grammar: Grammar, domain: str) -> dict[str, Any]:
+    """What `levinsearch dsl` prints: productions with bits and step costs."""
+    return dict(
+        schema=DSL_SCHEMA,
+        domain=domain,
+        start=grammar.start,
+        types=list(grammar.types),
+        kraft_sum=grammar.kraft_total()[1],
+        productions=grammar.describe(),
+    )
+
+
+def enumeration_record(grammar: Grammar, max_bits: float, *, domain: str, limit: int | None = None,
+                       counts: bool = False) -> dict[str, Any]:
+    """What `levinsearch enumerate` prints: programs in order, or counts per length."""
+    enumerator = Enumerator(grammar, max_bits)
+    record: dict[str, Any] = dict(schema=ENUMERATE_SCHEMA, domain=domain, max_bits=max_bits,
+                                  total=enumerator.total)
+    if counts:
+        rows, n, m = [], 0, 0.0
+        for length, count, kraft in grammar.kraft_by_length(max_bits):
+            n += count
+            m += kraft
+            rows.append(dict(bits=length / MBITS_PER_BIT, programs=count, kraft_mass=kraft,
+                             cumulative_programs=n, cumulative_mass=m))
+        record["counts"] = rows
+        return record
+    programs = []
+    wanted = enumerator.total if limit is None else min(limit, enumerator.total)
+    for batch in enumerator.batches(batch_size=min(max(wanted, 1), LISTING_BATCH)):
+        for i in range(len(batch)):
+            if len(programs) >= wanted:
+                break
+            programs.append(dict(index=batch.first_index + i, bits=batch.mbits / MBITS_PER_BIT,
+                                 program=unparse(batch.ops[i, : batch.sizes[i]], grammar)))
+        if len(programs) >= wanted:
+            break
+    record["programs"] = programs
+    return record

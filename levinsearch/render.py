@@ -1,0 +1,78 @@
+"""Rendering pieces every domain's report uses: number formats, the grammar and score
+lines of a header, and the enumeration panel. Computes nothing."""
+from __future__ import annotations
+
+from typing import Any
+
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+def pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.1f}%"
+
+
+def mass(x: float | None) -> str:
+    if x is None:
+        return "—"
+    return f"{x:.3g}" if x >= 1e-3 or x == 0 else f"{x:.2e}"
+
+
+def score_formula(search: dict[str, Any]) -> str:
+    """The score rule as a formula, e.g. "1·bits(p) + 0·log2 t(p)"."""
+    time_term = "log2 t(p)" if search["time_penalty"] == "log" else "t(p)"
+    return f"{search['length_weight']:g}·bits(p) + {search['time_weight']:g}·{time_term}"
+
+
+def info_grid() -> Table:
+    """The two-column grid of a header or summary panel (labels in bold)."""
+    t = Table.grid(padding=(0, 2))
+    t.add_column(style="bold")
+    t.add_column()
+    return t
+
+
+def grammar_changes(g: dict[str, Any]) -> str:
+    parts = []
+    if g["ban"]:
+        parts.append("banned " + ", ".join(g["ban"]))
+    if g["bits"]:
+        parts.append("bits " + ", ".join(f"{k}={v:g}" for k, v in g["bits"].items()))
+    if g["cost"]:
+        parts.append("cost " + ", ".join(f"{k}={v}" for k, v in g["cost"].items()))
+    return "; ".join(parts) or "default (uniform bits per type, 1 step per node)"
+
+
+def enumeration_panel(record: dict[str, Any], where: str) -> Panel:
+    """The enumeration panel; `where`: what the behaviours are distinguished on."""
+    e = record["enumeration"]
+    t = Table.grid(padding=(0, 2))
+    t.add_column(style="bold")
+    t.add_column()
+    t.add_row("programs", f"{e['programs']:,} of {e['total']:,} with bits ≤ {e['max_bits']:g}"
+              f"   ({e['seconds']:.2f} s)")
+    t.add_row("fitting", f"{e['fitting']:,} programs showing {e.get('behaviours', 0):,} distinct behaviours "
+              f"on the {where}")
+    t.add_row("complete", f"every program with score ≤ {e['complete_up_to_score']:g} was judged")
+    t.add_row("unseen mass", f"{mass(e['unenumerated_mass'])} of Kraft sum {e['kraft_sum']:.4f} lies in "
+              f"programs longer than {e['complete_up_to_bits']:g} bits")
+    if e.get("posterior_uncertainty") is not None:
+        t.add_row("posterior bound", f"unseen fitting programs could hold at most "
+                  f"{pct(e['posterior_uncertainty'])} of the posterior")
+    else:
+        t.add_row("posterior bound", "none (needs length weight ≥ 1, and time weight ≥ 1 under Levin order)")
+    if "levin_steps" in e:
+        t.add_row("Levin search", f"{e['levin_steps']:,} simulated steps over phases 1..{e['max_bits']:g}; "
+                  f"{e['uncertified']:,} programs ran out of budget")
+    if e.get("interrupted"):
+        t.add_row("interrupted", Text(f"stopped by the user before program {e['next_index']:,}; results cover "
+                                      "the programs judged", style="bold red"))
+        if record.get("run"):
+            t.add_row("resume", f"levinsearch run --resume {record['run']}")
+    if record.get("run"):
+        t.add_row("saved", record["run"])
+    return Panel(t, title="enumeration", border_style="cyan")
+
+
+CONSENSUS_LABEL = {"top": "top {v:g}", "mass": "smallest set with ≥ 1 − {v:g} of the posterior",
+                   "ratio": "posterior ≥ {v:g} × the best's"}
