@@ -32,18 +32,21 @@ def _assignments(values: tuple[str, ...], what: str, integer: bool = False) -> d
 
 
 def grammar_options(fn):
-    """--ban, --bits and --cost, shared by every command that builds a grammar."""
+    """--profile, --ban, --bits and --cost, shared by every command that builds a grammar."""
     fn = click.option("--cost", "cost", multiple=True, metavar="NAME=STEPS",
                       help="Simulated-step cost of a primitive (repeatable).")(fn)
     fn = click.option("--bits", "bits", multiple=True, metavar="NAME=BITS",
                       help="Description bits of a primitive; the rest of its type share what is left (repeatable).")(fn)
     fn = click.option("--ban", "ban", multiple=True, metavar="NAME",
                       help="Remove a primitive from the grammar and renormalise its type (repeatable).")(fn)
+    fn = click.option("--profile", "profile", metavar="NAME",
+                      help="Grammar profile: which productions exist (see `levinsearch dsl DOMAIN --help`).")(fn)
     return fn
 
 
-def _grammar_overrides(ban, bits, cost) -> dict[str, Any]:
-    return dict(bits=_assignments(bits, "--bits"), ban=list(ban), cost=_assignments(cost, "--cost", integer=True))
+def _grammar_overrides(profile, ban, bits, cost) -> dict[str, Any]:
+    return dict(profile=profile, bits=_assignments(bits, "--bits"), ban=list(ban),
+                cost=_assignments(cost, "--cost", integer=True))
 
 
 def _stdout() -> Console:
@@ -115,7 +118,7 @@ def save_options(fn):
 @click.option("--progress/--no-progress", "show_progress", default=None,
               help="Progress on stderr [default: on, off under --json].")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout (nothing else there).")
-def run(experiment, as_json, ban, bits, cost, workers, backend, scheduler, shards, no_save, runs_dir, resume,
+def run(experiment, as_json, profile, ban, bits, cost, workers, backend, scheduler, shards, no_save, runs_dir, resume,
         show_progress, **flags):
     """Run EXPERIMENT (a bundled name or a .toml path; default red-door) and report.
 
@@ -127,7 +130,7 @@ def run(experiment, as_json, ban, bits, cost, workers, backend, scheduler, shard
     backends.validate(backend, workers, scheduler, shards)
     if resume:
         given = [k for k, v in flags.items() if v is not None] + (["experiment"] if experiment else [])
-        given += ["ban"] * bool(ban) + ["bits"] * bool(bits) + ["cost"] * bool(cost)
+        given += ["ban"] * bool(ban) + ["bits"] * bool(bits) + ["cost"] * bool(cost) + ["profile"] * bool(profile)
         if given:
             raise DslError(f"--resume continues a run with its own settings; drop {', '.join(sorted(set(given)))}")
         if no_save:
@@ -138,7 +141,7 @@ def run(experiment, as_json, ban, bits, cost, workers, backend, scheduler, shard
             raise DslError(f"{saved.path}: only runs can be resumed (this is a {manifest.get('command')})")
         config = manifest["config"]
     else:
-        overrides = dict(flags, **_grammar_overrides(ban, bits, cost))
+        overrides = dict(flags, **_grammar_overrides(profile, ban, bits, cost))
         config = experiments.resolve(experiments.load(experiment or experiments.DEFAULT_EXPERIMENT), overrides)
         saved = None
     prepared = pipeline.prepare(config)
@@ -307,13 +310,13 @@ def list_runs(runs_dir, as_json):
 @click.option("--counts", is_flag=True, help="Show the number of programs and their Kraft mass per length instead.")
 @grammar_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
-def enumerate(domain, max_bits, limit, counts, ban, bits, cost, as_json):
+def enumerate(domain, max_bits, limit, counts, profile, ban, bits, cost, as_json):
     """List DOMAIN's programs in order of description length (ties: see README)."""
     if not 0 < max_bits <= config_mod.MAX_BITS_LIMIT:
         raise DslError(f"--max-bits must be in (0, {config_mod.MAX_BITS_LIMIT}], got {max_bits:g}")
     if limit < 0:
         raise DslError(f"--limit must be >= 0, got {limit}")
-    grammar = domains.get(domain).grammar(**_grammar_overrides(ban, bits, cost))
+    grammar = domains.get(domain).grammar(**_grammar_overrides(profile, ban, bits, cost))
     record = record_mod.enumeration_record(grammar, max_bits, domain=domain, limit=limit, counts=counts)
     if as_json:
         _emit_json(record)
@@ -325,9 +328,9 @@ def enumerate(domain, max_bits, limit, counts, ban, bits, cost, as_json):
 @click.argument("domain", type=click.Choice(domains.names()), metavar="DOMAIN")
 @grammar_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
-def dsl(domain, ban, bits, cost, as_json):
+def dsl(domain, profile, ban, bits, cost, as_json):
     """Show DOMAIN's grammar: types, productions, bits and step costs."""
-    record = record_mod.grammar_record(domains.get(domain).grammar(**_grammar_overrides(ban, bits, cost)), domain)
+    record = record_mod.grammar_record(domains.get(domain).grammar(**_grammar_overrides(profile, ban, bits, cost)), domain)
     if as_json:
         _emit_json(record)
     else:
@@ -345,13 +348,13 @@ def dsl(domain, ban, bits, cost, as_json):
 @click.option("--proxy", help="Proxy predicate [default: red, or the experiment's].")
 @grammar_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
-def show(program, grid_file, experiment, env_ref, horizon, seed, base, proxy, ban, bits, cost, as_json):
+def show(program, grid_file, experiment, env_ref, horizon, seed, base, proxy, profile, ban, bits, cost, as_json):
     """Run PROGRAM on one environment: bits, simulated steps, outcome and trajectory.
 
     For a seq experiment (--experiment NAME alone): PROGRAM's prediction of every
     target term, right or wrong, and its simulated steps.
     """
-    grammar = _grammar_overrides(ban, bits, cost)
+    grammar = _grammar_overrides(profile, ban, bits, cost)
     config = None
     if experiment:
         raw = experiments.load(experiment)

@@ -30,7 +30,7 @@ DEFAULT_SEARCH = dict(
 )
 #: Keys of [experiment] that every domain accepts.
 EXPERIMENT_KEYS = {"name", "domain", "description", "seed"}
-GRAMMAR_KEYS = {"ban", "bits", "cost"}
+GRAMMAR_KEYS = {"ban", "bits", "cost", "profile"}
 
 
 def number(value: Any, what: str, *, minimum: float | None = None, integer: bool = False) -> float:
@@ -68,6 +68,9 @@ def common_overrides(config: dict[str, Any], overrides: Mapping[str, Any]) -> li
     if "seed" in overrides:
         config["seed"] = overrides["seed"]
         flagged.append("seed")
+    if overrides.get("profile"):
+        config["grammar"]["profile"] = overrides["profile"]
+        flagged.append("profile")
     if overrides.get("ban"):
         config["grammar"]["ban"] += [b for b in overrides["ban"] if b not in config["grammar"]["ban"]]
         flagged.append("ban")

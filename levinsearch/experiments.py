@@ -95,6 +95,8 @@ def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) 
             "ban": list(gram.get("ban", [])),
             "bits": dict(gram.get("bits", {})),
             "cost": dict(gram.get("cost", {})),
+            # Recorded only when chosen, so that default runs keep their records.
+            **({"profile": gram["profile"]} if "profile" in gram else {}),
         },
     }
     return domain.resolve(raw, config, overrides)

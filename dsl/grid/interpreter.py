@@ -1,7 +1,11 @@
 """The grid interpreter as one object: the compiled kernels with their tables bound.
 
 Callers (the search, the analyses, tests, the benchmark) go through `GridInterpreter`
-rather than calling `dsl.grid.kernels` with the grammar's four table arrays.
+rather than calling `dsl.grid.kernels` with the grammar's four table arrays. It also
+passes every argument with one dtype and memory layout, so each kernel compiles to one
+signature: fewer compilations, and Numba's on-disk cache index never holds two
+signatures that concurrent processes (Dask workers, test subprocesses) could write in
+different orders.
 """
 from __future__ import annotations
 
@@ -32,13 +36,22 @@ class GridInterpreter:
         if len(ops) == 0:
             empty = np.zeros((0, len(batch)), dtype=np.int32)
             return empty, empty, empty.astype(np.int64)
-        return kernels.run_batch(ops, sizes, batch.features, batch.dims, batch.starts, batch.horizons,
-                                 *self._tables, self.use_cache)
+        return kernels.run_batch(*_programs(ops, sizes), *_environments(batch), *self._tables, bool(self.use_cache))
 
     def fit(self, ops: np.ndarray, sizes: np.ndarray, batch: EnvBatch, base_cells: np.ndarray, max_failures: int,
             step_caps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Which programs reach a base cell (bool [E, H, W]) in all but at most
         `max_failures` environments within their step caps: fits bool [n], successes
         int32 [n] and the simulated steps run until the verdict int64 [n]."""
-        return kernels.fit_batch(ops, sizes, batch.features, batch.dims, batch.starts, batch.horizons, base_cells,
-                                 np.int64(max_failures), step_caps, *self._tables, self.use_cache)
+        return kernels.fit_batch(*_programs(ops, sizes), *_environments(batch),
+                                 np.ascontiguousarray(base_cells, dtype=np.bool_), np.int64(max_failures),
+                                 np.ascontiguousarray(step_caps, dtype=np.int64), *self._tables, bool(self.use_cache))
+
+
+def _programs(ops: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.ascontiguousarray(ops, dtype=np.int32), np.ascontiguousarray(sizes, dtype=np.int32)
+
+
+def _environments(batch: EnvBatch) -> tuple[np.ndarray, ...]:
+    return (np.ascontiguousarray(batch.features, dtype=np.uint16), np.ascontiguousarray(batch.dims, dtype=np.int32),
+            np.ascontiguousarray(batch.starts, dtype=np.int32), np.ascontiguousarray(batch.horizons, dtype=np.int32))

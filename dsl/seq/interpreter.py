@@ -1,7 +1,8 @@
 """The seq interpreter as one object: the compiled kernels with their tables bound.
 
 Callers go through `SeqInterpreter` rather than calling `dsl.seq.kernels` with the
-grammar's four table arrays and the `find` limit.
+grammar's four table arrays and the `find` limit. Arguments are passed with one dtype
+and layout, so each kernel compiles to one signature (see dsl/grid/interpreter.py).
 """
 from __future__ import annotations
 
@@ -28,16 +29,22 @@ class SeqInterpreter:
                 n_predict: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Teacher-forced predictions of a(0) .. a(n_predict - 1) (default: every term)
         and their simulated steps, both int64 [n, n_predict]."""
-        terms = np.asarray(terms, dtype=np.int64)
+        terms = np.ascontiguousarray(terms, dtype=np.int64)
         n_predict = len(terms) if n_predict is None else n_predict
         if len(ops) == 0:
             empty = np.zeros((0, n_predict), dtype=np.int64)
             return empty, empty.copy()
-        return kernels.predict_batch(ops, sizes, terms, np.int64(n_predict), *self._tables, self.find_limit)
+        return kernels.predict_batch(*_programs(ops, sizes), terms, np.int64(n_predict), *self._tables,
+                                     self.find_limit)
 
     def fit(self, ops: np.ndarray, sizes: np.ndarray, terms: np.ndarray, n_train: int,
             step_caps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Which programs predict the first n_train terms exactly within their step caps:
         fits bool [n], first_error int32 [n] (-1: none) and verdict steps int64 [n]."""
-        return kernels.fit_batch(ops, sizes, np.asarray(terms, dtype=np.int64), np.int64(n_train), step_caps,
-                                 *self._tables, self.find_limit)
+        return kernels.fit_batch(*_programs(ops, sizes), np.ascontiguousarray(terms, dtype=np.int64),
+                                 np.int64(n_train), np.ascontiguousarray(step_caps, dtype=np.int64), *self._tables,
+                                 self.find_limit)
+
+
+def _programs(ops: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.ascontiguousarray(ops, dtype=np.int32), np.ascontiguousarray(sizes, dtype=np.int32)

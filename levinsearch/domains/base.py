@@ -64,18 +64,28 @@ class Domain:
     metrics: Mapping[str, Metric] = {}
     table_metrics: tuple[str, ...] = ()
     default_metric: str = ""
+    #: Grammar profiles ([grammar] profile = NAME); the first is the default.
+    profiles: tuple[str, ...] = ("default",)
     #: Modules holding the domain's compiled kernels (the CLI says when they compile).
     kernel_modules: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ grammar and config
-    def grammar(self, *, bits: Mapping[str, float] | None = None, ban=(), cost: Mapping[str, int] | None = None
-                ) -> Grammar:
-        """The domain's grammar with bit and cost overrides and bans applied."""
+    def grammar(self, *, bits: Mapping[str, float] | None = None, ban=(), cost: Mapping[str, int] | None = None,
+                profile: str | None = None) -> Grammar:
+        """The domain's grammar (of `profile`; default: the first of `profiles`) with bit
+        and cost overrides and bans applied."""
         raise NotImplementedError
+
+    def check_profile(self, profile: str | None) -> str:
+        """The profile's name; DslError when the domain has no such profile."""
+        profile = self.profiles[0] if profile is None else profile
+        if profile not in self.profiles:
+            raise DslError(f"unknown grammar profile {profile!r} for {self.name} (known: {', '.join(self.profiles)})")
+        return profile
 
     def build_grammar(self, config: dict[str, Any]) -> Grammar:
         g = config["grammar"]
-        return self.grammar(bits=g["bits"], ban=g["ban"], cost=g["cost"])
+        return self.grammar(bits=g["bits"], ban=g["ban"], cost=g["cost"], profile=g.get("profile"))
 
     def header_fields(self, exp: Mapping[str, Any]) -> dict[str, Any]:
         """Fields this domain records right after the seed, from the [experiment] table."""

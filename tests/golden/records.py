@@ -8,6 +8,10 @@ comparison that proves a later change left them unchanged.
 A record is compared as JSON text (the CLI's `--json` layout) after `normalise`, which
 drops what may differ between equivalent runs: wall-clock seconds, where the run was
 saved, where the experiment file lies, and library versions.
+
+Fields added to records after the store was written are allowed (`restrict` drops them
+before the comparison); every stored field must keep its value, and the fields of a
+table keep their order.
 """
 from __future__ import annotations
 
@@ -51,6 +55,15 @@ def run(name: str) -> dict:
 def stored(name: str) -> str:
     with gzip.open(STORE / f"{name}.json.gz", "rt") as f:
         return f.read()
+
+
+def restrict(new, old):
+    """`new` with only the dict keys that `old` has (recursively; lists item by item)."""
+    if isinstance(new, dict) and isinstance(old, dict):
+        return {k: restrict(new[k], old[k]) if k in old else new[k] for k in new if k in old}
+    if isinstance(new, list) and isinstance(old, list) and len(new) == len(old):
+        return [restrict(x, y) for x, y in zip(new, old)]
+    return new
 
 
 def first_difference(a, b, path: str = "") -> str | None:

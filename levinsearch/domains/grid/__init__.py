@@ -46,7 +46,8 @@ class GridDomain(Domain):
     default_metric = "search"
     kernel_modules = ("dsl.grid.kernels",)
 
-    def grammar(self, *, bits=None, ban=(), cost=None):
+    def grammar(self, *, bits=None, ban=(), cost=None, profile=None):
+        self.check_profile(profile)
         return primitives.grammar(bits=bits, ban=ban, cost=cost)
 
     def header_fields(self, exp):

@@ -27,7 +27,8 @@ def show(domain, program: str, config: dict[str, Any] | None, options: Mapping[s
     if grid_file:
         env = load_ascii(grid_file, horizon=options.get("horizon"))
         base, proxy = base or "door", proxy or "red"
-        g = domain.grammar(bits=options.get("bits"), ban=options.get("ban", ()), cost=options.get("cost"))
+        g = domain.grammar(bits=options.get("bits"), ban=options.get("ban", ()), cost=options.get("cost"),
+                           profile=options.get("profile"))
     elif config is not None and env_ref:
         split, _, index = env_ref.partition(":")
         splits = {"train": config["train"], **config["test"]}

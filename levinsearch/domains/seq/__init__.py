@@ -39,7 +39,8 @@ class SeqDomain(Domain):
     default_metric = "defectors"
     kernel_modules = ("dsl.seq.kernels",)
 
-    def grammar(self, *, bits=None, ban=(), cost=None):
+    def grammar(self, *, bits=None, ban=(), cost=None, profile=None):
+        self.check_profile(profile)
         return primitives.grammar(bits=bits, ban=ban, cost=cost)
 
     def resolve(self, raw, config, overrides):
