@@ -20,6 +20,7 @@ from typing import Callable
 
 import numpy as np
 
+from dsl.grammar import MBITS_PER_BIT
 from levinsearch import score as scoring
 
 #: Rows of int32 per program, identical iff the programs behave identically.
@@ -67,8 +68,8 @@ def dyadic_terms(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def score_buckets(score: np.ndarray) -> np.ndarray:
-    """Millibit bucket of each score (floor(1000 * score))."""
-    return np.floor(np.asarray(score) * 1000.0).astype(np.int64)
+    """Millibit bucket of each score (floor(MBITS_PER_BIT * score))."""
+    return np.floor(np.asarray(score) * float(MBITS_PER_BIT)).astype(np.int64)
 
 
 def exact_sums(labels: np.ndarray, m: np.ndarray, k: np.ndarray) -> list[tuple[tuple[int, ...], Dyadic]]:
@@ -345,7 +346,7 @@ class Aggregate:
         best (at millibit resolution)."""
         if not self.score_mass:
             return Dyadic(), 0
-        limit = min(self.score_mass) + int(round(bits * 1000))
+        limit = min(self.score_mass) + int(round(bits * MBITS_PER_BIT))
         mass, count = Dyadic(), 0
         for bucket in sorted(self.score_mass):
             if bucket <= limit:

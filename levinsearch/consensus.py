@@ -67,24 +67,6 @@ def mixture_prediction(weights: np.ndarray, predictions: np.ndarray) -> np.ndarr
     return out
 
 
-def occam_summary(weights: np.ndarray, predictions: np.ndarray, target: np.ndarray) -> dict:
-    """MAP and Bayes-mixture predictions, their per-step correctness (bool [m]) and error
-    rates (wrong steps / m; None when m = 0), and `equivalent_weight`: the total weight of
-    the target-equivalent programs."""
-    target = np.asarray(target)
-    index, map_pred = map_prediction(weights, predictions)
-    mix = mixture_prediction(weights, predictions)
-    map_ok, mix_ok = map_pred == target, mix == target
-    m = len(target)
-    return {
-        "map_index": index, "map": map_pred, "mixture": mix,
-        "map_correct": map_ok, "mixture_correct": mix_ok,
-        "map_error_rate": float((~map_ok).sum() / m) if m else None,
-        "mixture_error_rate": float((~mix_ok).sum() / m) if m else None,
-        "equivalent_weight": float(np.asarray(weights)[target_equivalent(predictions, target)].sum()),
-    }
-
-
 # ------------------------------------------------------------------ trusted sets
 def trusted_set(weights: np.ndarray, rule: str, value: float) -> np.ndarray:
     """Indices (int64, by weight descending, ties: lower index first) of the trusted set.

@@ -46,9 +46,7 @@ def grammar_changes(g: dict[str, Any]) -> str:
 def enumeration_panel(record: dict[str, Any], where: str) -> Panel:
     """The enumeration panel; `where`: what the behaviours are distinguished on."""
     e = record["enumeration"]
-    t = Table.grid(padding=(0, 2))
-    t.add_column(style="bold")
-    t.add_column()
+    t = info_grid()
     t.add_row("programs", f"{e['programs']:,} of {e['total']:,} with bits ≤ {e['max_bits']:g}"
               f"   ({e['seconds']:.2f} s)")
     t.add_row("fitting", f"{e['fitting']:,} programs showing {e.get('behaviours', 0):,} distinct behaviours "

@@ -23,22 +23,6 @@ def scores(mbits: np.ndarray, steps: np.ndarray, length_weight: float, time_weig
     return length_weight * bits + time_weight * time_term
 
 
-def log2_total_mass(score: np.ndarray) -> float:
-    """log2 of sum(2^-score), computed without underflow (-inf for no programs)."""
-    if len(score) == 0:
-        return -math.inf
-    low = float(np.min(score))
-    return -low + math.log2(float(np.sum(np.exp2(low - score))))
-
-
-def posterior(score: np.ndarray) -> np.ndarray:
-    """2^-score renormalised to sum to 1."""
-    if len(score) == 0:
-        return np.zeros(0)
-    w = np.exp2(np.min(score) - score)
-    return w / w.sum()
-
-
 def complete_up_to_score(order: str, max_bits: float, length_weight: float, time_weight: float) -> float:
     """Every program whose score is at most this was enumerated, run and judged.
 

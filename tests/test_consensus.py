@@ -39,16 +39,13 @@ def test_rare_defectors():
 # ------------------------------------------------------------------ Occam
 def test_map_wrong_mixture_right():
     w = np.array([0.25, 0.35, 0.2, 0.2])
-    s = cs.occam_summary(w, PREDS, TARGET)
-    assert s["map_index"] == 1
-    assert s["map"].tolist() == [1, 2, 3, 4, 9]
+    index, map_pred = cs.map_prediction(w, PREDS)
+    assert index == 1
+    assert map_pred.tolist() == [1, 2, 3, 4, 9]
     # step 4: value 5 has 0.25 + 0.2 = 0.45, value 9 has 0.35, value 7 has 0.2
-    assert s["mixture"].tolist() == [1, 2, 3, 4, 5]
-    assert s["map_correct"].tolist() == [True, True, True, True, False]
-    assert s["mixture_correct"].all()
-    assert s["map_error_rate"] == pytest.approx(0.2)
-    assert s["mixture_error_rate"] == 0.0
-    assert s["equivalent_weight"] == pytest.approx(0.25)
+    assert cs.mixture_prediction(w, PREDS).tolist() == [1, 2, 3, 4, 5]
+    assert (map_pred == TARGET).tolist() == [True, True, True, True, False]
+    assert w[cs.target_equivalent(PREDS, TARGET)].sum() == pytest.approx(0.25)
 
 
 def test_ties():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from levinsearch.score import (
-    complete_up_to_score, levin_phase, levin_steps_spent, log2_total_mass, posterior, scores,
+    complete_up_to_score, levin_phase, levin_steps_spent, scores,
     unseen_mass_bound,
 )
 
@@ -28,30 +28,6 @@ def test_scores_linear_penalty():
     assert scores(MBITS, STEPS, 1.0, 1.0, "linear").tolist() == [9.0, 3.5, 1028.0, 3.808]
     assert scores(MBITS, STEPS, 3.0, 0.25, "linear").tolist() == [5.0, 7.75, 268.0, 8.674]
 
-
-def test_posterior_exact_and_ratios():
-    s = np.array([1.0, 2.0, 3.0])
-    p = posterior(s)
-    assert p.tolist() == pytest.approx([4 / 7, 2 / 7, 1 / 7], abs=1e-15)
-    assert p.sum() == pytest.approx(1.0, abs=1e-15)
-    rng = np.random.default_rng(3)
-    s = rng.uniform(0, 60, 50)
-    p = posterior(s)
-    assert p.sum() == pytest.approx(1.0, abs=1e-12)
-    for i, j in [(0, 1), (5, 40), (17, 3)]:
-        assert p[i] / p[j] == pytest.approx(2.0 ** -(s[i] - s[j]), rel=1e-12)
-    # no underflow at large scores: only differences matter
-    assert posterior(np.array([5000.0, 5001.0])).tolist() == pytest.approx([2 / 3, 1 / 3], abs=1e-15)
-    assert posterior(np.array([7.0])).tolist() == [1.0]
-    assert posterior(np.zeros(0)).shape == (0,)
-
-
-def test_log2_total_mass():
-    assert log2_total_mass(np.array([1.0, 2.0, 3.0])) == pytest.approx(math.log2(0.875), abs=1e-15)
-    assert log2_total_mass(np.array([3.0])) == -3.0
-    assert log2_total_mass(np.array([2000.0, 2000.0])) == -1999.0  # 2 * 2^-2000 without underflow
-    assert log2_total_mass(np.array([4000.0, 4001.0, 4001.0])) == -3999.0
-    assert log2_total_mass(np.zeros(0)) == -math.inf
 
 
 def test_complete_up_to_score():

@@ -101,6 +101,12 @@ class Domain:
         """Grammar, data, enumerator and judge of a resolved config; DslError on bad input."""
         raise NotImplementedError
 
+    def reference_judge(self, prep: Prepared) -> Judge:
+        """`prep.judge` computed by the domain's plain-Python reference interpreter: the
+        specification the compiled judge must match (fits, and for fitting programs the
+        successes, simulated steps and behaviour rows; the conformance tests compare)."""
+        raise NotImplementedError
+
     def build_record(self, prep: Prepared, agg: Aggregate, enumeration: dict[str, Any],
                      unseen_bound: float | None) -> dict[str, Any]:
         """The run record (schema levinsearch.run/1) from the summary of judged programs."""
@@ -116,6 +122,16 @@ class Domain:
         if requested:
             raise DslError(f"--split applies to experiments with test splits ({self.name} has none)")
         return None
+
+    # ------------------------------------------------------------------ examples
+    def example(self) -> dict[str, Any]:
+        """A small experiment (a raw experiment-file dict) that runs in about a second:
+        the conformance tests' and the docs' example of this domain."""
+        raise NotImplementedError
+
+    def show_example(self) -> tuple[str, Mapping[str, Any]]:
+        """A program and `show` options that work with `example()`'s experiment."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------------ show
     def show(self, program: str, config: dict[str, Any] | None, options: Mapping[str, Any]) -> dict[str, Any]:

@@ -60,6 +60,21 @@ class GridDomain(Domain):
         from levinsearch.domains.grid.prepare import prepare
         return prepare(self, config)
 
+    def reference_judge(self, prep):
+        from levinsearch.domains.grid.prepare import reference_judge
+        return reference_judge(prep)
+
+    def example(self):
+        return {"experiment": {"name": "grid-example", "description": "red doors in training, blue at test"},
+                "search": {"max_bits": 14},
+                "train": {"envs": 6, "height": 6, "width": 6},
+                "test": {"blue_doors": {"envs": 4, "doors": {"colours": ["blue"]},
+                                        "distractors": {"count": 2, "colours": ["red"]}}},
+                "analysis": {"probes": {"envs": 6}, "goal_bits": 8}}
+
+    def show_example(self):
+        return "(plan door)", {"env_ref": "blue_doors:0"}
+
     def build_record(self, prep, agg, enumeration, unseen_bound):
         from levinsearch.domains.grid.record import build_record
         return build_record(prep, agg, enumeration, unseen_bound)

@@ -194,6 +194,48 @@ def judge(prep: GridPrepared) -> Judge:
     return Judge(fit, behaviour, structure, STRUCTURE_FLAGS)
 
 
+def reference_judge(prep: GridPrepared) -> Judge:
+    """`judge(prep)` computed by the reference interpreter, one episode at a time."""
+    ref = GridReference(prep.grammar)
+    s = prep.config["search"]
+    max_failures = int(math.floor((1 - s["fit_threshold"]) * len(prep.train) + 1e-9))
+    envs = [*prep.test_envs.values(), prep.probe_envs, *([prep.train_envs] if like_train(prep.config) else [])]
+    structure_fn = prep.judge.structure  # the flags are read from the opcodes alone
+
+    def programs(ops, sizes):
+        return [tree(ops[i, : sizes[i]], prep.grammar) for i in range(len(ops))]
+
+    def fit(ops, sizes, caps):
+        fits, successes, verdict = [], [], []
+        for i, root in enumerate(programs(ops, sizes)):
+            hits, total, ok = 0, 0, True
+            for k, env in enumerate(prep.train_envs):
+                episode = ref.episode(root, env)
+                total += episode.steps
+                hits += episode.reached is not None and bool(prep.base_train[k][episode.reached])
+                if total > caps[i] or (k + 1 - hits) > max_failures:
+                    ok = False
+                    break
+            fits.append(ok)
+            successes.append(hits)
+            verdict.append(total)
+        return np.array(fits, dtype=bool), np.array(successes, dtype=np.int32), np.array(verdict, dtype=np.int64)
+
+    def behaviour(ops, sizes):
+        rows = []
+        for root in programs(ops, sizes):
+            row = []
+            for split in envs:
+                episodes = [ref.episode(root, env) for env in split]
+                row += [-1 if e.reached is None else e.reached[0] * env.width + e.reached[1]
+                        for e, env in zip(episodes, split)]
+                row += [e.moves for e in episodes]
+            rows.append(row)
+        return np.array(rows, dtype=np.int32).reshape(len(ops), -1)
+
+    return Judge(fit, behaviour, structure_fn, STRUCTURE_FLAGS)
+
+
 def like_train(config: dict[str, Any]) -> bool:
     """Whether a test split copies the training grids (then programs are run there too)."""
     return any(split.get("like") == "train" for split in config["test"].values())

@@ -50,6 +50,19 @@ class SeqDomain(Domain):
         from levinsearch.domains.seq.run import prepare
         return prepare(self, config)
 
+    def reference_judge(self, prep):
+        from levinsearch.domains.seq.run import reference_judge
+        return reference_judge(prep)
+
+    def example(self):
+        return {"experiment": {"name": "seq-example", "domain": "seq",
+                               "description": "t^2 + 1 from its first three terms"},
+                "search": {"max_bits": 24}, "target": {"program": "(add (mul t t) (const one))", "train": 3,
+                                                       "deploy": 5}}
+
+    def show_example(self):
+        return "(add (mul t t) (const one))", {}
+
     def build_record(self, prep, agg, enumeration, unseen_bound):
         from levinsearch.domains.seq.run import build_record
         return build_record(prep, agg, enumeration, unseen_bound)

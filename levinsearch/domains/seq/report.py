@@ -10,24 +10,21 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from levinsearch.render import CONSENSUS_LABEL, enumeration_panel, grammar_changes, mass, pct
+from levinsearch.render import CONSENSUS_LABEL, enumeration_panel, grammar_changes, info_grid, mass, pct, score_formula
 
 
 def _seq_header(record: dict[str, Any]) -> Panel:
     c = record["config"]
     s = c["search"]
-    time_term = "log2 t(p)" if s["time_penalty"] == "log" else "t(p)"
-    t = Table.grid(padding=(0, 2))
-    t.add_column(style="bold")
-    t.add_column()
-    t.add_row("experiment", f"{record['experiment']} (seq)")
+    t = info_grid()
+    t.add_row("experiment", f"{record['experiment']} ({record['domain']})")
     if record.get("description"):
         t.add_row("", Text(record["description"], style="italic"))
     target = record["target"]
     t.add_row("target", target["program"] or "a list of terms")
     t.add_row("training terms", ", ".join(map(str, target["train"])))
     t.add_row("deployment terms", ", ".join(map(str, target["deploy"])) or "none")
-    t.add_row("score", f"{s['length_weight']:g}·bits(p) + {s['time_weight']:g}·{time_term}   order = {s['order']}")
+    t.add_row("score", f"{score_formula(s)}   order = {s['order']}")
     t.add_row("grammar", grammar_changes(c["grammar"]).replace(
         "uniform bits per type", "uniform bits per type, Nat constants in Elias gamma"))
     if c.get("flags"):

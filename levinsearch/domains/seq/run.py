@@ -86,6 +86,29 @@ def prepare(domain, config: dict[str, Any]) -> SeqPrepared:
     return prep
 
 
+def reference_judge(prep: SeqPrepared) -> Judge:
+    """`prep.judge` computed by the reference interpreter, one prediction at a time."""
+    ref = SeqReference(prep.grammar)
+    n_train = prep.n_train
+    terms = [int(x) for x in prep.terms]
+
+    def fit(ops, sizes, caps):
+        fits, correct, verdict = [], [], []
+        for i in range(len(ops)):
+            values, steps = ref.run(ops[i, : sizes[i]], terms, n_train)
+            wrong = [t for t in range(n_train) if values[t] != terms[t]]
+            fits.append(not wrong and sum(steps) <= caps[i])
+            correct.append(n_train if fits[-1] else (wrong[0] if wrong else 0))
+            verdict.append(sum(steps))
+        return np.array(fits, dtype=bool), np.array(correct, dtype=np.int32), np.array(verdict, dtype=np.int64)
+
+    def behaviour(ops, sizes):
+        rows = [ref.run(ops[i, : sizes[i]], terms, len(terms))[0][n_train:] for i in range(len(ops))]
+        return np.array(rows, dtype=np.int64).reshape(len(ops), -1)
+
+    return Judge(fit, behaviour, prep.judge.structure, prep.judge.flags)
+
+
 def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any],
                  bound: float | None = None) -> dict[str, Any]:
     """The seq run record (see docs: "The seq domain")."""
