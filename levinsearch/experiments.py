@@ -8,6 +8,7 @@ domain (`levinsearch.domains`).
 from __future__ import annotations
 
 import tomllib
+from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -15,15 +16,20 @@ from dsl.errors import DslError
 from levinsearch import domains
 from levinsearch.config import DEFAULT_SEARCH, EXPERIMENT_KEYS, GRAMMAR_KEYS, check_keys
 
-EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
 DEFAULT_EXPERIMENT = "red-door"
+
+
+def bundled_dir() -> Path:
+    """Where the bundled experiment files are installed (package data of levinsearch)."""
+    return Path(str(resources.files("levinsearch") / "bundled"))
 
 
 def bundled() -> dict[str, Path]:
     """Bundled experiments by name (file `red_door.toml` is experiment `red-door`)."""
-    if not EXPERIMENTS_DIR.is_dir():
+    where = bundled_dir()
+    if not where.is_dir():
         return {}
-    return {p.stem.replace("_", "-"): p for p in sorted(EXPERIMENTS_DIR.glob("*.toml"))}
+    return {p.stem.replace("_", "-"): p for p in sorted(where.glob("*.toml"))}
 
 
 def find(name_or_path: str) -> Path:
