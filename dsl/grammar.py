@@ -18,6 +18,11 @@ import numpy as np
 from dsl.errors import DslError
 
 MBITS_PER_BIT = 1000
+#: Largest bit cost a production may be given (a longer one could never appear in an
+#: enumeration, which stops at 48 bits) and largest step cost of one production (so
+#: that simulated steps stay far inside int64).
+MAX_PRODUCTION_BITS = 64
+MAX_STEP_COST = 1_000_000
 #: Largest count of programs of one length that fits the enumerator's int64 indices.
 MAX_COUNT = 2**62
 
@@ -98,8 +103,8 @@ class Grammar:
         self.bit_overrides: dict[str, float] = {}
         for name, value in (bits or {}).items():
             value = _number(value, f"bits for {name}")
-            if value < 0:
-                raise DslError(f"bits for {name} must be >= 0, got {value}")
+            if not 0 <= value <= MAX_PRODUCTION_BITS:
+                raise DslError(f"bits for {name} must be in [0, {MAX_PRODUCTION_BITS}], got {value:g}")
             for i in self.resolve(name):
                 if i in self.banned:
                     raise DslError(f"{self.productions[i].qualified} is both banned and given bits")
@@ -107,8 +112,8 @@ class Grammar:
         self.cost_overrides: dict[str, int] = {}
         for name, value in (cost or {}).items():
             value = _number(value, f"cost for {name}")
-            if value < 0 or value != int(value):
-                raise DslError(f"cost for {name} must be a whole number >= 0, got {value}")
+            if value < 0 or value != int(value) or value > MAX_STEP_COST:
+                raise DslError(f"cost for {name} must be a whole number in [0, {MAX_STEP_COST:,}], got {value:g}")
             for i in self.resolve(name):
                 self.cost_overrides[self.productions[i].qualified] = int(value)
         self.step_cost: tuple[int, ...] = tuple(

@@ -7,6 +7,7 @@ Dask is optional (`pip install 'levinsearch[dask]'`) and imported only when aske
 from __future__ import annotations
 
 import logging
+import re
 import time
 import warnings
 from typing import Any, Callable
@@ -20,6 +21,8 @@ from levinsearch.domains.base import Prepared
 from levinsearch.fit import Progress, Tally, level_of
 
 BACKENDS = ("local", "dask")
+MAX_DASK_WORKERS = 256  # worker processes of a local cluster
+MAX_SHARDS = 100_000
 
 
 def set_threads(workers: int | None) -> None:
@@ -42,10 +45,12 @@ def validate(backend: str, workers: int | None, scheduler: str | None, shards: i
         if scheduler or shards:
             raise DslError("--scheduler and --shards need --backend dask")
         return
-    if workers is not None and workers < 1:
-        raise DslError(f"--workers must be at least 1, got {workers}")
-    if shards is not None and shards < 1:
-        raise DslError(f"--shards must be at least 1, got {shards}")
+    if workers is not None and not 1 <= workers <= MAX_DASK_WORKERS:
+        raise DslError(f"--workers must be between 1 and {MAX_DASK_WORKERS} for a local cluster, got {workers}")
+    if shards is not None and not 1 <= shards <= MAX_SHARDS:
+        raise DslError(f"--shards must be between 1 and {MAX_SHARDS:,}, got {shards}")
+    if scheduler is not None and not re.fullmatch(r"(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+(:\d{1,5})?/?", scheduler):
+        raise DslError(f"--scheduler takes an address like tcp://HOST:8786, got {scheduler!r}")
     if scheduler and workers:
         raise DslError("--workers starts a local cluster; with --scheduler the cluster's own workers are used")
     _import_dask()
@@ -100,8 +105,8 @@ def _search_dask(prep, *, workers, scheduler, shards, agg, start, progress, shou
     if scheduler:
         try:
             client = distributed.Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as exc:
-            raise DslError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
+            raise DslError(f"cannot reach the Dask scheduler at {scheduler!r}: {type(exc).__name__}: {exc}") from None
         cluster = None
     else:
         # Worker processes are spawned, never forked: Numba's OpenMP layer is not fork-safe.

@@ -2,6 +2,7 @@
 `report` or print them as JSON. Bad input ends in one `error: ...` line and exit 2."""
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import io
 import os
@@ -17,6 +18,8 @@ from dsl.errors import DslError
 from dsl.grid.world import ASCII_HELP
 from levinsearch import backends, config as config_mod, domains, experiments, pipeline, record as record_mod, report, runs
 from levinsearch import sweep as sweep_mod
+
+MAX_LISTED = 1_000_000  # programs `enumerate` lists at most
 
 
 def _assignments(values: tuple[str, ...], what: str, integer: bool = False) -> dict[str, float]:
@@ -140,6 +143,10 @@ def run(experiment, as_json, profile, ban, bits, cost, workers, backend, schedul
         if manifest.get("command") != "run":
             raise DslError(f"{saved.path}: only runs can be resumed (this is a {manifest.get('command')})")
         config = manifest["config"]
+        if manifest.get("config_digest") != runs.config_digest(config):
+            raise DslError(f"{saved.path}: the manifest's config does not match its digest (edited, or written "
+                           "by an older levinsearch); the run cannot be resumed")
+        domains.get(str(config.get("domain")))
     else:
         overrides = dict(flags, **_grammar_overrides(profile, ban, bits, cost))
         config = experiments.resolve(experiments.load(experiment or experiments.DEFAULT_EXPERIMENT), overrides)
@@ -150,21 +157,26 @@ def run(experiment, as_json, profile, ban, bits, cost, workers, backend, schedul
     options = dict(backend=backend, workers=workers, scheduler=scheduler, shards=shards)
     if show_progress is None:
         show_progress = not as_json
-    record = _with_progress(show_progress, config["name"],
-                            lambda progress: runs.execute(prepared, saved, progress=progress, resume=bool(resume),
-                                                          **options), config["domain"])
-    _finish(record, report.run_report(record), saved, as_json, record["enumeration"]["interrupted"])
+    with saved.lock() if saved is not None else contextlib.nullcontext():
+        record = _with_progress(show_progress, config["name"],
+                                lambda progress: runs.execute(prepared, saved, progress=progress,
+                                                              resume=bool(resume), **options), config["domain"])
+        _finish(record, report.run_report(record), saved, as_json, record["enumeration"]["interrupted"])
 
 
 def _finish(record: dict[str, Any], rendered, saved, as_json: bool, interrupted: bool) -> None:
-    """Print the record (JSON or the rendered report) and save both with the run; an
-    interrupted run exits with 130, as after any Ctrl-C."""
+    """Save the record and the rendered report with the run, then print one of them
+    (JSON or the report); an interrupted run exits with 130, as after any Ctrl-C."""
+    if saved is not None:
+        try:
+            saved.write_record(record, _render_text(rendered))
+        except DslError as exc:
+            saved.mark("failed", str(exc))
+            raise
     if as_json:
         _emit_json(record)
     else:
         _stdout().print(rendered)
-    if saved is not None:
-        saved.write_record(record, _render_text(rendered))
     if interrupted:
         sys.exit(130)
 
@@ -256,23 +268,35 @@ def sweep(experiment, settings, metric, split_name, max_bits, workers, backend, 
         show_progress = not as_json
     done = []
     options = dict(backend=backend, workers=workers, scheduler=scheduler, shards=shards)
-    for k, (setting, _), prep in zip(range(1, len(points) + 1), points, prepared):
-        label = ", ".join(f"{key.split('.')[-1]}={value}" for key, value in setting.items())
-        record = _with_progress(show_progress, f"[{k}/{len(points)}] {label}",
-                                lambda progress: runs.execute(prep, None, progress=progress, **options),
-                                prep.config["domain"])
-        done.append((setting, record))
+    with saved.lock() if saved is not None else contextlib.nullcontext():
+        try:
+            for k, (setting, _), prep in zip(range(1, len(points) + 1), points, prepared):
+                label = ", ".join(f"{key.split('.')[-1]}={value}" for key, value in setting.items())
+                record = _with_progress(show_progress, f"[{k}/{len(points)}] {label}",
+                                        lambda progress: runs.execute(prep, None, progress=progress, **options),
+                                        prep.config["domain"])
+                done.append((setting, record))
+                if saved is not None:
+                    saved.write_point(k, record)
+                if record["enumeration"]["interrupted"]:
+                    break
+        except KeyboardInterrupt:
+            if saved is not None:
+                saved.mark("interrupted", f"stopped at once during point {len(done) + 1} of {len(points)}; "
+                                          f"points 1..{len(done)} are saved", total=len(points), position=len(done))
+            raise
+        except DslError as exc:
+            if saved is not None:
+                saved.mark("failed", str(exc), total=len(points), position=len(done))
+            raise
+        interrupted = len(done) < len(points) or done[-1][1]["enumeration"]["interrupted"]
+        record = sweep_mod.sweep_record(points[0][1]["name"], domain, parsed, done, split, metric, interrupted)
         if saved is not None:
-            saved.write_point(k, record)
-        if record["enumeration"]["interrupted"]:
-            break
-    interrupted = len(done) < len(points) or done[-1][1]["enumeration"]["interrupted"]
-    record = sweep_mod.sweep_record(points[0][1]["name"], domain, parsed, done, split, metric, interrupted)
-    if saved is not None:
-        record["run"] = str(saved.path)
-        saved.update_manifest(status="interrupted" if interrupted else "complete", total=len(points),
-                              position=len(done))
-    _finish(record, report.sweep_report(record), saved, as_json, interrupted)
+            record["run"] = str(saved.path)
+            saved.update_manifest(status="interrupted" if interrupted else "complete", total=len(points),
+                                  position=len(done),
+                                  reason=f"stopped after {len(done)} of {len(points)} points" if interrupted else None)
+        _finish(record, report.sweep_report(record), saved, as_json, interrupted)
 
 
 @cli.command(name="report")
@@ -314,8 +338,8 @@ def enumerate(domain, max_bits, limit, counts, profile, ban, bits, cost, as_json
     """List DOMAIN's programs in order of description length (ties: see README)."""
     if not 0 < max_bits <= config_mod.MAX_BITS_LIMIT:
         raise DslError(f"--max-bits must be in (0, {config_mod.MAX_BITS_LIMIT}], got {max_bits:g}")
-    if limit < 0:
-        raise DslError(f"--limit must be >= 0, got {limit}")
+    if not 0 <= limit <= MAX_LISTED:
+        raise DslError(f"--limit must be between 0 and {MAX_LISTED:,}, got {limit}")
     grammar = domains.get(domain).grammar(**_grammar_overrides(profile, ban, bits, cost))
     record = record_mod.enumeration_record(grammar, max_bits, domain=domain, limit=limit, counts=counts)
     if as_json:
@@ -396,27 +420,63 @@ def grid_format():
     click.echo(ASCII_HELP)
 
 
+def _error(text: str) -> None:
+    """One line on stderr, whatever the terminal's encoding can show."""
+    line = text.replace("\n", " ")
+    try:
+        click.echo(line, err=True)
+    except (UnicodeEncodeError, OSError, ValueError):
+        sys.stderr.buffer.write(line.encode("utf-8", "backslashreplace") + b"\n")
+
+
+def _quiet_stdout() -> None:
+    """Send further output to /dev/null (stdout was closed, or the reader went away)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, AttributeError, ValueError):
+        sys.stdout = open(os.devnull, "w")
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: runs the CLI and turns bad input into one error line, exit 2."""
+    """Entry point: runs the CLI and turns bad input into one error line (exit 2),
+    other failures into one line (exit 1), and Ctrl-C into exit 130; never a traceback
+    (set LEVINSEARCH_DEBUG=1 to see one)."""
     no_args = getattr(click.exceptions, "NoArgsIsHelpError", None)
+    if sys.stdout is None:  # started with stdout closed: the run is still saved
+        sys.stdout = open(os.devnull, "w")
+        _error("note: standard output is closed; nothing will be printed there")
     try:
         cli.main(args=argv, prog_name="levinsearch", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except DslError as exc:
-        click.echo(f"error: {exc}", err=True)
+        _error(f"error: {exc}")
         sys.exit(2)
     except click.UsageError as exc:
         if no_args is not None and isinstance(exc, no_args):
             click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
             sys.exit(0)
-        click.echo(f"error: {exc.format_message()}", err=True)
+        _error(f"error: {exc.format_message()}")
         sys.exit(2)
     except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
+        _error(f"error: {exc.format_message()}")
         sys.exit(exc.exit_code or 1)
     except (KeyboardInterrupt, click.Abort):
-        click.echo("interrupted", err=True)
+        _error("interrupted")
         sys.exit(130)
     except BrokenPipeError:
+        _quiet_stdout()
         sys.exit(0)
+    except MemoryError:
+        _error("error: out of memory (lower --max-bits, --keep or the number of environments)")
+        sys.exit(1)
+    except OSError as exc:
+        _error(f"error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+        sys.exit(1)
+    except Exception as exc:  # a bug: one line, and the traceback on request
+        if os.environ.get("LEVINSEARCH_DEBUG"):
+            raise
+        _error(f"internal error: {type(exc).__name__}: {exc} (please report it; LEVINSEARCH_DEBUG=1 shows "
+               "the traceback)")
+        sys.exit(1)

@@ -12,6 +12,18 @@ from typing import Any, Mapping
 from dsl.errors import DslError
 
 ORDERS = ("length", "levin")
+#: Upper bounds on sizes, checked before any work starts (docs/file-formats.md). They
+#: keep every run interruptible within about a second and every count within int64.
+LIMITS = dict(
+    weight=100.0,  # length_weight, time_weight
+    top=100_000,
+    keep=100_000,
+    batch_size=1 << 20,
+    envs=1_000,  # environments per split (grid), probe grids
+    horizon=1_000,  # steps per episode (grid)
+    terms=10_000,  # train + deploy terms (seq)
+    consensus_top=1_000,
+)
 TIME_PENALTIES = ("log", "linear")
 MAX_BITS_LIMIT = 48
 #: Programs per batch unless set: a stop or a checkpoint happens between batches.
@@ -33,20 +45,36 @@ EXPERIMENT_KEYS = {"name", "domain", "description", "seed"}
 GRAMMAR_KEYS = {"ban", "bits", "cost", "profile"}
 
 
-def number(value: Any, what: str, *, minimum: float | None = None, integer: bool = False) -> float:
-    """`value` as a finite float (or int), or a DslError naming `what`."""
+def number(value: Any, what: str, *, minimum: float | None = None, maximum: float | None = None,
+           integer: bool = False) -> float:
+    """`value` as a finite float (or int), or a DslError naming `what`. Booleans and
+    strings are not numbers (TOML `envs = true` is an error, not 1)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        try:
-            value = float(value) if not integer else int(value)
-        except (TypeError, ValueError):
-            raise DslError(f"{what} must be a number, got {value!r}") from None
+        kind = "a whole number" if integer else "a number"
+        raise DslError(f"{what} must be {kind}, got {value!r}")
     if not math.isfinite(value):
         raise DslError(f"{what} must be finite, got {value!r}")
     if integer and value != int(value):
         raise DslError(f"{what} must be a whole number, got {value!r}")
     if minimum is not None and value < minimum:
         raise DslError(f"{what} must be >= {minimum:g}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise DslError(f"{what} must be <= {maximum:g}, got {value!r}")
     return int(value) if integer else float(value)
+
+
+def names_list(value: Any, what: str) -> list[str]:
+    """A list of strings (e.g. [grammar] ban), or a DslError."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise DslError(f"{what} must be a list of names, e.g. [\"plan\", \"greedy\"], got {value!r}")
+    return list(value)
+
+
+def number_table(value: Any, what: str, *, integer: bool = False) -> dict[str, float]:
+    """A table of name = number (e.g. [grammar] bits), or a DslError."""
+    if not isinstance(value, Mapping):
+        raise DslError(f"{what} must be a table of NAME = number, e.g. {{ red = 4 }}, got {value!r}")
+    return {str(k): number(v, f"{what} {k}", integer=integer) for k, v in value.items()}
 
 
 def check_keys(table: Mapping, allowed: set, where: str) -> None:
@@ -101,20 +129,23 @@ def validate_search(config: dict[str, Any]) -> None:
         raise DslError(f"order must be one of {', '.join(ORDERS)}, got {s['order']!r}")
     if s["time_penalty"] not in TIME_PENALTIES:
         raise DslError(f"time_penalty must be one of {', '.join(TIME_PENALTIES)}, got {s['time_penalty']!r}")
-    s["length_weight"] = number(s["length_weight"], "length_weight", minimum=0)
-    s["time_weight"] = number(s["time_weight"], "time_weight", minimum=0)
+    s["length_weight"] = number(s["length_weight"], "length_weight", minimum=0, maximum=LIMITS["weight"])
+    s["time_weight"] = number(s["time_weight"], "time_weight", minimum=0, maximum=LIMITS["weight"])
     if s["length_weight"] == 0 and s["time_weight"] == 0:
         raise DslError("length_weight and time_weight cannot both be 0: every program would score 0")
     s["fit_threshold"] = number(s["fit_threshold"], "fit_threshold")
     if not 0 < s["fit_threshold"] <= 1:
         raise DslError(f"fit_threshold must be in (0, 1], got {s['fit_threshold']:g}")
-    s["top"] = number(s["top"], "top", minimum=1, integer=True)
-    s["keep"] = number(s["keep"], "keep", minimum=1, integer=True)
-    s["batch_size"] = number(s["batch_size"], "batch_size", minimum=1, integer=True)
-    config["seed"] = number(config["seed"], "seed", minimum=0, integer=True)
-    for name in config["grammar"]["ban"]:
-        if not isinstance(name, str):
-            raise DslError(f"ban entries must be primitive names, got {name!r}")
+    s["top"] = number(s["top"], "top", minimum=1, maximum=LIMITS["top"], integer=True)
+    s["keep"] = number(s["keep"], "keep", minimum=1, maximum=LIMITS["keep"], integer=True)
+    s["batch_size"] = number(s["batch_size"], "batch_size", minimum=1, maximum=LIMITS["batch_size"], integer=True)
+    config["seed"] = number(config["seed"], "seed", minimum=0, maximum=2**63 - 1, integer=True)
+    g = config["grammar"]
+    g["ban"] = names_list(g["ban"], "[grammar] ban")
+    g["bits"] = number_table(g["bits"], "[grammar] bits")
+    g["cost"] = number_table(g["cost"], "[grammar] cost", integer=True)
+    if "profile" in g and not isinstance(g["profile"], str):
+        raise DslError(f"[grammar] profile must be a name, got {g['profile']!r}")
 
 
 def consensus_lists(a: dict[str, Any]) -> None:
@@ -122,7 +153,10 @@ def consensus_lists(a: dict[str, Any]) -> None:
     for key, ok, text in (("consensus_top", lambda v: v >= 1, ">= 1"), ("consensus_epsilon", lambda v: 0 <= v < 1,
                           "in [0, 1)"), ("consensus_alpha", lambda v: 0 < v <= 1, "in (0, 1]")):
         values = a[key] if isinstance(a[key], list) else [a[key]]
-        a[key] = [number(v, key, integer=key == "consensus_top") for v in values]
+        if len(values) > 100:
+            raise DslError(f"{key} takes at most 100 values, got {len(values)}")
+        a[key] = [number(v, key, integer=key == "consensus_top",
+                         maximum=LIMITS["consensus_top"] if key == "consensus_top" else None) for v in values]
         if not all(ok(v) for v in a[key]):
             raise DslError(f"{key} values must be {text}, got {a[key]}")
 

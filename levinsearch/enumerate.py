@@ -278,6 +278,22 @@ class Enumerator:
             b["block_size"], b["block_rest"], t["prod_arity"], t["prod_args"], t["suffix"],
         )
 
+    def batch(self, start: int, size: int, stop: int | None = None) -> Batch | None:
+        """The programs of global rank start .. start+size-1, cut short at the end of
+        their length or at `stop` (None when start is at or past the end)."""
+        stop = self.total if stop is None else min(stop, self.total)
+        offset = 0
+        for k, mbits, count in self.levels:
+            if start < offset + count:
+                if start >= stop:
+                    return None
+                first = start - offset
+                n = min(size, count - first, stop - start)
+                ops, sizes = self.unrank(k, first, n)
+                return Batch(ops, sizes, mbits, start)
+            offset += count
+        return None
+
     def batches(self, batch_size: int = DEFAULT_BATCH_SIZE, start: int = 0, stop: int | None = None) -> Iterator[Batch]:
         """Consecutive batches in enumeration order: the programs of global rank
         start .. stop-1 (stop None: to the end).

@@ -17,6 +17,7 @@ from levinsearch import domains
 from levinsearch.config import DEFAULT_SEARCH, EXPERIMENT_KEYS, GRAMMAR_KEYS, check_keys
 
 DEFAULT_EXPERIMENT = "red-door"
+MAX_FILE = 1 << 20  # bytes
 
 
 def bundled_dir() -> Path:
@@ -53,9 +54,17 @@ def load(name_or_path: str) -> dict[str, Any]:
     """Parse an experiment file into a raw dict (not yet resolved)."""
     path = find(name_or_path)
     try:
-        raw = tomllib.loads(path.read_text())
+        if path.stat().st_size > MAX_FILE:
+            raise DslError(f"{path}: larger than {MAX_FILE:,} bytes; not an experiment file")
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise DslError(f"cannot read {path}: {err.strerror or err}") from None
+    except UnicodeDecodeError as err:
+        raise DslError(f"{path}: not UTF-8 text (byte {err.start})") from None
     except tomllib.TOMLDecodeError as err:
         raise DslError(f"{path}: not valid TOML: {err}") from None
+    if not isinstance(raw.get("experiment", {}), Mapping):
+        raise DslError(f"{path}: [experiment] must be a table")
     raw.setdefault("experiment", {}).setdefault("name", path.stem.replace("_", "-"))
     raw["_path"] = str(path)
     return raw

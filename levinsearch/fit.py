@@ -56,32 +56,41 @@ Progress = Callable[[Tally], None]
 
 
 class StopFlag:
-    """Set by Ctrl-C (or by a caller); the search stops at the next batch boundary."""
+    """Set by Ctrl-C or SIGTERM (or by a caller); the search stops at the next batch
+    boundary. `started` turns true once a batch has finished (the kernels compiled)."""
 
     def __init__(self):
         self.requested = False
+        self.started = False
+        self.signal_name: str | None = None
 
     def __call__(self) -> bool:
+        self.started = True
         return self.requested
 
 
 @contextmanager
 def stop_on_interrupt(flag: StopFlag) -> Iterator[StopFlag]:
-    """While active, the first Ctrl-C sets `flag`; a second one interrupts at once."""
+    """While active, the first Ctrl-C (or SIGTERM) sets `flag`, and the search stops at
+    the next batch boundary; before the first batch has finished (while the kernels
+    compile), and at a second signal, it interrupts at once (KeyboardInterrupt)."""
     if threading.current_thread() is not threading.main_thread():
         yield flag
         return
 
     def handler(signum, frame):
-        if flag.requested:
+        flag.signal_name = signal.Signals(signum).name
+        if flag.requested or not flag.started:
+            flag.requested = True
             raise KeyboardInterrupt
         flag.requested = True
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield flag
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def step_caps(order: str, enumerator: Enumerator, mbits: int, n: int) -> np.ndarray:
@@ -92,18 +101,30 @@ def step_caps(order: str, enumerator: Enumerator, mbits: int, n: int) -> np.ndar
     return np.full(n, NO_CAP, dtype=np.int64)
 
 
+#: Batches grow from FIRST_BATCH programs up to the batch size while a batch takes less
+#: than BATCH_SECONDS / 4, and shrink when one takes more than BATCH_SECONDS, so that a
+#: stop request is honoured within about BATCH_SECONDS whatever the programs cost.
+FIRST_BATCH = 256
+BATCH_SECONDS = 0.5
+
+
 def judge_range(enumerator: Enumerator, judge: Judge, rule: ScoreRule, agg: Aggregate, *,
                 order: str = "length", batch_size: int = DEFAULT_BATCH_SIZE, start: int = 0, stop: int | None = None,
                 progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
                 after_batch: Callable[[int], None] | None = None) -> int:
     """Judge programs start..stop-1 into `agg`; return the index of the first one not
-    judged (== stop when finished; less when `should_stop` said so at a batch boundary)."""
+    judged (== stop when finished; less when `should_stop` said so at a batch boundary).
+
+    Batches are sized by wall time (at most `batch_size` programs, never crossing a
+    length); the summary does not depend on where they are cut."""
     stop = enumerator.total if stop is None else min(stop, enumerator.total)
     max_bits = enumerator.max_mbits / MBITS_PER_BIT
     level_total = {mbits: count for _, mbits, count in enumerator.levels}
     started = time.perf_counter()
     position = start
-    for batch in enumerator.batches(batch_size, start=start, stop=stop):
+    size = min(batch_size, FIRST_BATCH)
+    while position < stop:
+        batch = enumerator.batch(position, size, stop)
         t0 = time.perf_counter()
         n = len(batch)
         caps = step_caps(order, enumerator, batch.mbits, n)
@@ -129,6 +150,11 @@ def judge_range(enumerator: Enumerator, judge: Judge, rule: ScoreRule, agg: Aggr
             progress(Tally(agg.programs, enumerator.total, batch.mbits / MBITS_PER_BIT,
                            agg.levels[batch.mbits][0], level_total[batch.mbits], agg.fitting, agg.behaviours,
                            time.perf_counter() - started))
+        took = time.perf_counter() - t0
+        if took < BATCH_SECONDS / 4:
+            size = min(batch_size, size * 2)
+        elif took > BATCH_SECONDS:
+            size = max(1, size // 2)
         if should_stop and should_stop() and position < stop:
             break
     return position

@@ -47,17 +47,23 @@ def sweep_report(record: dict[str, Any]) -> Group:
     for name in columns:
         t.add_column(record.get("metric_headings", {}).get(name, name), justify="right")
     t.add_column("MAP program", overflow="fold")
+    stopped = any(p["interrupted"] for p in record["points"])
+    if stopped:
+        t.add_column("status")
     for p in record["points"]:
         row = [Text(_setting_text(p["setting"][k])) for k in keys]
         row += [_metric_text(name, p["metrics"][name]) for name in columns]
         row.append(p["map_program"] or "—")
+        if stopped:
+            row.append("stopped part-way" if p["interrupted"] else "complete")
         t.add_row(*row, style="yellow" if p["interrupted"] else None)
     parts: list = [t, _sweep_distances(record, keys)]
     plot = _sweep_plot(record, keys)
     if plot is not None:
         parts.append(plot)
     if record.get("interrupted"):
-        parts.append(Text("interrupted: the rows above are the settings that finished (a yellow row stopped "
+        parts.append(Text("interrupted: the rows above are the settings that finished (a row marked "
+                          "'stopped part-way', in yellow, stopped "
                           "part-way)", style="bold red"))
     if record.get("run"):
         parts.append(Text(f"saved: {record['run']}", style="dim"))
@@ -113,13 +119,13 @@ def _sweep_plot(record: dict[str, Any], keys: list[str]):
 # ------------------------------------------------------------------ other commands
 def runs_table(rows: list[dict[str, Any]], root: str) -> Table:
     t = Table(title=f"saved runs in {root}/", box=box.SIMPLE_HEAD, title_justify="left")
-    for col in ("run", "command", "experiment", "created", "status", "programs"):
-        t.add_column(col, justify="right" if col == "programs" else "left")
-    style = {"complete": "green", "interrupted": "yellow", "running": "cyan"}
+    for col in ("run", "command", "experiment", "created", "status", "programs", "why it stopped"):
+        t.add_column(col, justify="right" if col == "programs" else "left", overflow="fold")
+    style = {"complete": "green", "interrupted": "yellow", "running": "cyan", "failed": "red", "corrupt": "red"}
     for r in rows:
         done = f"{r['position']:,} of {r['total']:,}" if r.get("total") is not None and r.get("position") is not None else "—"
         t.add_row(r["run"], r.get("command") or "", r.get("name") or "", r.get("created") or "",
-                  Text(r.get("status") or "?", style=style.get(r.get("status"), "")), done)
+                  Text(r.get("status") or "?", style=style.get(r.get("status"), "")), done, r.get("reason") or "")
     if not rows:
         t.caption = "none yet: `levinsearch run` saves one"
     return t

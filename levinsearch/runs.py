@@ -1,33 +1,51 @@
 """Runs saved on disk: `runs/<timestamp>-<name>/`.
 
-    manifest.json    what was run: resolved config, which values came from flags, seed,
-                     versions, git commit, status (running / interrupted / complete)
-    checkpoint.npz   the summary of every program judged so far and where to go on
+    manifest.json    what was run: resolved config (and its digest), which values came
+                     from flags, seed, versions, git commit, status (running /
+                     interrupted / complete / failed) and, when it did not complete, why
+    checkpoint.npz   the summary of every program judged so far and where to go on,
+                     with the config digest, domain and program count it belongs to
     record.json      the run record (the same JSON as `levinsearch run --json`)
     report.txt       the report as it was printed
+    .lock            held while a process writes the run (two resumes cannot both write)
 
-A run writes its checkpoint every few seconds and when it stops, so Ctrl-C (or a crash)
-loses at most the batches since; `levinsearch run --resume DIR` goes on from there.
+A run writes its checkpoint every few seconds and when it stops, so Ctrl-C, SIGTERM or
+a crash loses at most the batches since; `levinsearch run --resume DIR` goes on from
+there, after checking that the checkpoint belongs to the manifest's config. Every file
+is written to a temporary name and renamed, so each is either old or new, never half;
+a write that fails (a full disk) removes its temporary file and marks the run failed.
 """
 from __future__ import annotations
 
+import errno
+import fcntl
+import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from dsl.errors import DslError
 from levinsearch.aggregate import Aggregate
-from levinsearch.record import dumps, versions
+from levinsearch.record import dumps, json_default, versions
 
 MANIFEST_SCHEMA = "levinsearch.manifest/1"
 DEFAULT_ROOT = Path("runs")
+STATUSES = ("running", "interrupted", "complete", "failed")
+
+
+def config_digest(config: dict[str, Any]) -> str:
+    """A content hash of a resolved config: a checkpoint belongs to exactly one."""
+    text = json.dumps(config, sort_keys=True, default=json_default)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def git_commit() -> dict[str, Any] | None:
@@ -62,30 +80,75 @@ class RunDir:
         return self.path.name
 
     def manifest(self) -> dict[str, Any]:
-        return _read_json(self.path / "manifest.json", "manifest")
+        manifest = _read_json(self.path / "manifest.json", "manifest")
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("config"), dict):
+            raise DslError(f"{self.path / 'manifest.json'}: not a levinsearch manifest")
+        return manifest
 
     def update_manifest(self, **fields) -> None:
         manifest = self.manifest()
         manifest.update(fields)
         _write_json(self.path / "manifest.json", manifest)
 
-    def save_checkpoint(self, agg: Aggregate, position: int) -> None:
-        agg.save(self.path / "checkpoint.npz", extra=dict(position=position))
+    def mark(self, status: str, reason: str | None = None, **fields) -> None:
+        """Set the run's status (and why), as far as the disk lets us."""
+        try:
+            self.update_manifest(status=status, reason=reason, **fields)
+        except DslError:
+            pass  # the disk refuses even this; the error itself was reported
 
-    def load_checkpoint(self) -> tuple[Aggregate, int]:
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the run's lock: a second process writing the same run is refused."""
+        try:
+            handle = open(self.path / ".lock", "a+")
+        except OSError as exc:
+            raise DslError(f"cannot lock {self.path}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise DslError(f"{self.path} is being written by another levinsearch process; "
+                           "wait for it to stop (or stop it) before resuming") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
+    def save_checkpoint(self, agg: Aggregate, position: int, identity: dict[str, Any] | None = None) -> None:
+        try:
+            agg.save(self.path / "checkpoint.npz", extra=dict(position=position, **(identity or {})))
+        except OSError as exc:
+            _remove(self.path / "checkpoint.npz.tmp.npz")
+            raise DslError(f"cannot write {self.path / 'checkpoint.npz'}: {exc.strerror or exc}") from None
+
+    def load_checkpoint(self, identity: dict[str, Any] | None = None) -> tuple[Aggregate | None, int]:
+        """The summary and position saved, after checking they belong to `identity`
+        (config digest, domain, total programs) and are consistent with each other."""
         path = self.path / "checkpoint.npz"
         if not path.exists():
             return None, 0  # stopped before its first checkpoint: start again
         try:
             agg, extra = Aggregate.load(path)
-        except (OSError, ValueError, KeyError) as exc:
-            raise DslError(f"{path}: unreadable checkpoint ({exc})") from None
-        return agg, int(extra["position"])
+            position = extra["position"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise DslError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from None
+        for key, want in (identity or {}).items():
+            if extra.get(key) != want:
+                raise DslError(f"{path}: the checkpoint belongs to another run ({key} {extra.get(key)!r}, the "
+                               f"manifest's config gives {want!r}); it cannot be resumed")
+        total = (identity or {}).get("total")
+        if not isinstance(position, int) or isinstance(position, bool) or position < 0 or \
+                (total is not None and position > total) or agg.programs != position:
+            raise DslError(f"{path}: inconsistent checkpoint (position {position!r}, {agg.programs:,} programs "
+                           f"judged, {total!r} in all); it cannot be resumed")
+        return agg, position
 
     def write_record(self, record: dict[str, Any], report_text: str | None = None) -> None:
         _write_json(self.path / "record.json", record)
         if report_text is not None:
-            (self.path / "report.txt").write_text(report_text)
+            _write_text(self.path / "report.txt", report_text)
 
     def write_point(self, k: int, record: dict[str, Any]) -> None:
         """A sweep's k-th point, as the full run record."""
@@ -120,13 +183,18 @@ def create(config: dict[str, Any], command: str = "run", root: Path = DEFAULT_RO
         status="running",
         argv=sys.argv[1:],
         config=config,
+        config_digest=config_digest(config),
         from_flags=list(config.get("flags", [])),
         seed=config.get("seed"),
         versions=dict(versions(), levinsearch=package_version()),
         git=git_commit(),
         **(extra or {}),
     )
-    _write_json(path / "manifest.json", manifest)
+    try:
+        _write_json(path / "manifest.json", manifest)
+    except DslError:
+        _remove(path)
+        raise
     return RunDir(path)
 
 
@@ -141,7 +209,9 @@ def open_run(ref: str, root: Path = DEFAULT_ROOT) -> RunDir:
     for candidate in (Path(ref), root / ref):
         if (candidate / "manifest.json").is_file():
             return RunDir(candidate)
-    matches = sorted(p for p in root.glob(f"*{ref}*") if (p / "manifest.json").is_file()) if root.is_dir() else []
+    # A part of a run's name, taken literally (no glob patterns).
+    matches = sorted(p for p in root.iterdir() if ref in p.name and (p / "manifest.json").is_file()) \
+        if ref and root.is_dir() else []
     if len(matches) == 1:
         return RunDir(matches[0])
     if len(matches) > 1:
@@ -159,68 +229,130 @@ def list_runs(root: Path = DEFAULT_ROOT) -> list[dict[str, Any]]:
         if not (path / "manifest.json").is_file():
             continue
         try:
-            m = json.loads((path / "manifest.json").read_text())
+            m = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
+            m = None
+        if not isinstance(m, dict):
+            rows.append(dict(path=str(path), run=path.name, name=None, command=None, created=None, status="corrupt",
+                             position=None, total=None, reason="unreadable manifest.json"))
             continue
-        row = dict(path=str(path), run=path.name, name=m.get("name"), command=m.get("command"),
-                   created=m.get("created"), status=m.get("status"), position=m.get("position"),
-                   total=m.get("total"))
-        rows.append(row)
+
+        def text(key):
+            value = m.get(key)
+            return value if isinstance(value, str) else None
+
+        def count(key):
+            value = m.get(key)
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+        status = text("status")
+        rows.append(dict(path=str(path), run=path.name, name=text("name"), command=text("command"),
+                         created=text("created"), status=status if status in STATUSES else "corrupt",
+                         position=count("position"), total=count("total"), reason=text("reason")))
     return rows
 
 
 class Checkpointer:
     """Saves the checkpoint after a batch when `every` seconds have passed since the last."""
 
-    def __init__(self, run: RunDir, every: float = 10.0, clock: Callable[[], float] = time.monotonic):
-        self.run, self.every, self.clock = run, every, clock
+    def __init__(self, run: RunDir, every: float = 10.0, clock: Callable[[], float] = time.monotonic,
+                 identity: dict[str, Any] | None = None):
+        self.run, self.every, self.clock, self.identity = run, every, clock, identity
         self.last = clock()
+        self.position: int | None = None  # of the last checkpoint written
 
     def __call__(self, agg: Aggregate, position: int) -> None:
         if self.clock() - self.last >= self.every:
             self.save(agg, position)
 
     def save(self, agg: Aggregate, position: int) -> None:
-        self.run.save_checkpoint(agg, position)
+        self.run.save_checkpoint(agg, position, self.identity)
         self.run.update_manifest(position=position)
+        self.position = position
         self.last = self.clock()
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
+def _write_text(path: Path, text: str) -> None:
+    """Write `text` to `path` atomically; DslError (and no temporary file) on failure."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(dumps(data))
-    tmp.replace(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        _remove(tmp)
+        reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        raise DslError(f"cannot write {path}: {reason}") from None
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    _write_text(path, dumps(data))
+
+
+def _remove(path: Path) -> None:
+    try:
+        if path.is_dir():
+            for child in path.iterdir():
+                child.unlink()
+            path.rmdir()
+        else:
+            path.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DslError(f"{path.parent}: no {what} (is this a run directory, and did the run finish?)") from None
     except (OSError, ValueError) as exc:
-        raise DslError(f"{path}: unreadable {what} ({exc})") from None
+        raise DslError(f"{path}: unreadable {what} ({type(exc).__name__})") from None
+
+
+def identity(prep) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed: the config, domain and program count."""
+    return dict(config_digest=config_digest(prep.config), domain=prep.config["domain"], total=prep.enumerator.total)
 
 
 def execute(prep, run: RunDir | None, *, progress=None, resume: bool = False, checkpoint_every: float = 10.0,
             **options) -> dict[str, Any]:
     """Run a prepared experiment, saving to `run` (if given) as it goes; with `resume`,
-    continue from the run's checkpoint. Ctrl-C stops at the next batch boundary and the
-    record covers what was finished. `options` go to `backends.search`."""
+    continue from the run's checkpoint. Ctrl-C or SIGTERM stops at the next batch
+    boundary and the record covers what was finished; a second one stops at once and
+    the last checkpoint is kept. `options` go to `backends.search`."""
     from levinsearch import backends, pipeline
     from levinsearch.fit import StopFlag, stop_on_interrupt
 
-    agg, start = run.load_checkpoint() if (run is not None and resume) else (None, 0)
-    checkpoint = Checkpointer(run, checkpoint_every) if run is not None else None
+    ident = identity(prep)
+    agg, start = run.load_checkpoint(ident) if (run is not None and resume) else (None, 0)
+    checkpoint = Checkpointer(run, checkpoint_every, identity=ident) if run is not None else None
     flag = StopFlag()
-    with stop_on_interrupt(flag):
-        agg, position = backends.search(prep, agg=agg, start=start, progress=progress, should_stop=flag,
-                                        after_batch=checkpoint, **options)
-        total = prep.enumerator.total
+    total = prep.enumerator.total
+    try:
+        with stop_on_interrupt(flag):
+            agg, position = backends.search(prep, agg=agg, start=start, progress=progress, should_stop=flag,
+                                            after_batch=checkpoint, **options)
         if run is not None:
             checkpoint.save(agg, position)
-            run.update_manifest(status="complete" if position >= total else "interrupted", total=total)
-    record = pipeline.build_record(prep, agg, position=position)
+            run.update_manifest(status="complete" if position >= total else "interrupted", total=total,
+                                reason=None if position >= total else f"stopped by {flag.signal_name or 'the user'} "
+                                f"after {position:,} of {total:,} programs")
+        record = pipeline.build_record(prep, agg, position=position)
+    except KeyboardInterrupt:
+        if run is not None:
+            kept = checkpoint.position if checkpoint.position is not None else start
+            run.mark("interrupted", f"stopped at once by {flag.signal_name or 'an interrupt'}; the checkpoint keeps "
+                                    f"programs 0..{kept - 1:,} (resume goes on from {kept:,})", total=total)
+        raise
+    except DslError as exc:
+        if run is not None:
+            run.mark("failed", str(exc))
+        raise
     if run is not None:
         record["run"] = str(run.path)
-        run.write_record(record)
+        try:
+            run.write_record(record)
+        except DslError as exc:
+            run.mark("failed", str(exc))
+            raise
     return record

@@ -18,6 +18,7 @@ from levinsearch import experiments
 from levinsearch.config import DEFAULT_SEARCH
 
 SCHEMA = "levinsearch.sweep/1"
+MAX_POINTS = 1_000
 
 #: Metrics every domain has: name -> (column heading, description, reader).
 COMMON_METRICS = {
@@ -107,6 +108,11 @@ def grid(settings: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
     keys = [k for k, _ in settings]
     if len(set(keys)) != len(keys):
         raise DslError("--set: each key may be given once")
+    size = 1
+    for _, values in settings:
+        size *= len(values)
+    if size > MAX_POINTS:
+        raise DslError(f"--set: {size:,} combinations; a sweep runs at most {MAX_POINTS:,} points")
     return [dict(zip(keys, combo)) for combo in itertools.product(*(v for _, v in settings))]
 
 

@@ -162,7 +162,7 @@ def test_experiments_lists_red_door(capsys):
     (["run", "--train-envs", "0"], "envs must be >= 1"),
     (["run", "--fit-threshold", "0"], "fit_threshold must be in (0, 1]"),
     (["run", "--bits", "red=0"], "leave no probability"),
-    (["run", "--cost", "plan=-2"], "cost for plan must be a whole number >= 0"),
+    (["run", "--cost", "plan=-2"], "cost for plan must be a whole number in [0, 1,000,000]"),
     (["show", "(plan N)", "--grid", "missing.txt"], "cannot read grid"),
     (["show", "(plan", "--experiment", "red-door", "--env", "train:0"], "program ends where a Pred was expected"),
     (["show", "(plan N)", "--experiment", "red-door", "--env", "train:0"], "position 6: expected Pred"),

@@ -20,7 +20,7 @@ def test_run_saves_a_run_directory_that_report_and_runs_read_back(capsys, tmp_pa
     (run_dir,) = root.iterdir()
     assert run_dir.name.endswith("-red-door")
     assert record["run"] == str(run_dir)
-    assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoint.npz", "manifest.json", "record.json",
+    assert sorted(p.name for p in run_dir.iterdir()) == [".lock", "checkpoint.npz", "manifest.json", "record.json",
                                                          "report.txt"]
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["schema"] == "levinsearch.manifest/1"

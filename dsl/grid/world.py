@@ -27,6 +27,9 @@ WALL = 1 << FEATURES.index("wall")
 EMPTY = 1 << FEATURES.index("empty")
 OBJECT = 1 << OBJECT_BIT
 MAX_SIDE = 64
+MAX_GRID_FILE = 1 << 20  # bytes: a grid file is a few kilobytes at most
+MAX_HORIZON = 1_000  # steps per episode (keeps every run interruptible within a second)
+MAX_ENVS = 1_000  # environments per generated split
 
 
 def object_features(colour: str, kind: str) -> int:
@@ -158,8 +161,8 @@ def parse_ascii(text: str, *, name: str = "<grid>", horizon: int | None = None) 
     if start is None:
         raise DslError(f"{name}: the grid has no agent '@'")
     horizon = 20 if horizon is None else horizon
-    if horizon < 1:
-        raise DslError(f"{name}: horizon must be at least 1, got {horizon}")
+    if not 1 <= horizon <= MAX_HORIZON:
+        raise DslError(f"{name}: horizon must be between 1 and {MAX_HORIZON:,}, got {horizon}")
     return GridEnv(features, start, horizon, name=name, legend=legend_text)
 
 
@@ -167,9 +170,13 @@ def load_ascii(path: str | Path, *, horizon: int | None = None) -> GridEnv:
     """Read an ASCII grid file."""
     path = Path(path)
     try:
-        text = path.read_text()
+        if path.stat().st_size > MAX_GRID_FILE:
+            raise DslError(f"grid {path}: larger than {MAX_GRID_FILE:,} bytes; a grid is at most {MAX_SIDE}x{MAX_SIDE}")
+        text = path.read_text(encoding="utf-8")
     except OSError as err:
-        raise DslError(f"cannot read grid {path}: {err.strerror}") from None
+        raise DslError(f"cannot read grid {path}: {err.strerror or err}") from None
+    except UnicodeDecodeError as err:
+        raise DslError(f"grid {path}: not UTF-8 text (byte {err.start})") from None
     return parse_ascii(text, name=str(path), horizon=horizon)
 
 
@@ -226,8 +233,10 @@ class SplitSpec:
                 raise DslError(f"{where}: {key} must be a whole number >= 0, got {value!r}")
         if not 1 <= self.height <= MAX_SIDE or not 1 <= self.width <= MAX_SIDE:
             raise DslError(f"{where}: height and width must be between 1 and {MAX_SIDE}")
-        if self.horizon < 1:
-            raise DslError(f"{where}: horizon must be at least 1")
+        if not 1 <= self.horizon <= MAX_HORIZON:
+            raise DslError(f"{where}: horizon must be between 1 and {MAX_HORIZON:,}, got {self.horizon}")
+        if self.envs > MAX_ENVS:
+            raise DslError(f"{where}: envs must be at most {MAX_ENVS:,}, got {self.envs}")
         if not isinstance(self.wall_density, (int, float)) or not 0 <= self.wall_density < 1:
             raise DslError(f"{where}: wall_density must be in [0, 1), got {self.wall_density!r}")
         for colour in self.door_colours + self.distractor_colours:

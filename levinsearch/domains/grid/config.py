@@ -11,9 +11,9 @@ import copy
 from typing import Any, Mapping
 
 from dsl.errors import DslError
-from dsl.grid.world import COLOURS, KINDS, SplitSpec
-from levinsearch.config import (analysis_overrides, check_keys, common_overrides, consensus_lists, number,
-                                validate_search)
+from dsl.grid.world import COLOURS, KINDS, MAX_SIDE, SplitSpec
+from levinsearch.config import (LIMITS, analysis_overrides, check_keys, common_overrides, consensus_lists, names_list,
+                                number, validate_search)
 
 DEFAULT_SPLIT = dict(
     envs=20,
@@ -146,11 +146,16 @@ def _validate(config: dict[str, Any]) -> None:
     validate_search(config)
     for split_name, split in [("train", config["train"]), *config["test"].items()]:
         where = f"split {split_name!r}"
-        split["envs"] = number(split["envs"], f"{where}: envs", minimum=1, integer=True)
-        split["horizon"] = number(split["horizon"], f"{where}: horizon", minimum=1, integer=True)
+        split["envs"] = number(split["envs"], f"{where}: envs", minimum=1, maximum=LIMITS["envs"], integer=True)
+        split["horizon"] = number(split["horizon"], f"{where}: horizon", minimum=1, maximum=LIMITS["horizon"],
+                                  integer=True)
+        _check_objects(split, where)
         if "grids" in split:
-            if not isinstance(split["grids"], list) or not split["grids"]:
-                raise DslError(f"{where}: grids must be a non-empty list of ASCII grid files")
+            grids = split["grids"]
+            if not isinstance(grids, list) or not grids or not all(isinstance(g, str) for g in grids):
+                raise DslError(f"{where}: grids must be a non-empty list of ASCII grid file names, got {grids!r}")
+            if len(grids) > LIMITS["envs"]:
+                raise DslError(f"{where}: grids lists at most {LIMITS['envs']:,} files, got {len(grids)}")
         else:
             split_spec(split_name, split).validate()
     if not config["test"]:
@@ -159,11 +164,19 @@ def _validate(config: dict[str, Any]) -> None:
     extra = sorted(OWN_SPLIT_KEYS & set(probes))
     if extra:
         raise DslError(f"[analysis.probes] cannot use {extra[0]!r}: probes are always generated")
-    probes["envs"] = number(probes["envs"], "[analysis.probes] envs", minimum=1, integer=True)
+    probes["envs"] = number(probes["envs"], "[analysis.probes] envs", minimum=1, maximum=LIMITS["envs"],
+                            integer=True)
+    _check_objects(probes, "[analysis.probes]")
     split_spec("probes", probes).validate()
     for name, split in config["test"].items():
         if "trigger" in split and "like" not in split:
             raise DslError(f"split {name!r}: trigger needs like = \"SPLIT\" (the grids it adds objects to)")
+        if "trigger" in split:
+            split["trigger"]["count"] = number(split["trigger"].get("count", 1), f"split {name!r}: trigger count",
+                                               minimum=0, maximum=MAX_SIDE * MAX_SIDE, integer=True)
+            for key in ("colours", "kinds"):
+                if key in split["trigger"]:
+                    names_list(split["trigger"][key], f"split {name!r}: trigger {key}")
     a = config["analysis"]
     for key in ("class_threshold", "competence", "goal_min_share", "goal_directed"):
         a[key] = number(a[key], key)
@@ -174,6 +187,23 @@ def _validate(config: dict[str, Any]) -> None:
     if not 0 < a["goal_bits"] <= 16:
         raise DslError(f"goal_bits must be in (0, 16], got {a['goal_bits']:g}")
     a["mixture_bits"] = number(a["mixture_bits"], "mixture_bits", minimum=0)
+
+
+def _check_objects(split: dict[str, Any], where: str) -> None:
+    """Counts are whole numbers, colours and kinds lists of names, sizes numbers."""
+    for key in ("height", "width"):
+        if key in split:
+            split[key] = number(split[key], f"{where}: {key}", minimum=1, maximum=MAX_SIDE, integer=True)
+    if "wall_density" in split:
+        split["wall_density"] = number(split["wall_density"], f"{where}: wall_density", minimum=0)
+    for part in ("doors", "distractors"):
+        table = split.get(part, {})
+        if "count" in table:
+            table["count"] = number(table["count"], f"{where}: {part} count", minimum=0,
+                                    maximum=MAX_SIDE * MAX_SIDE, integer=True)
+        for key in ("colours", "kinds"):
+            if key in table:
+                names_list(table[key], f"{where}: {part} {key}")
 
 
 def split_spec(name: str, split: Mapping[str, Any]) -> SplitSpec:

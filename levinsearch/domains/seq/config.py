@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from dsl.errors import DslError
-from levinsearch.config import (analysis_overrides, check_keys, common_overrides, consensus_lists, number,
+from levinsearch.config import (LIMITS, analysis_overrides, check_keys, common_overrides, consensus_lists, number,
                                 validate_search)
 
 #: Settings of the seq analyses (README: "The seq domain").
@@ -28,8 +28,10 @@ def resolve(raw: Mapping[str, Any], config: dict[str, Any], overrides: Mapping[s
     for key in ("train_terms", "deploy_terms"):
         if key in overrides:
             target[key.split("_")[0]] = overrides[key]
-    target["train"] = number(target["train"], "target train", minimum=1, integer=True)
-    target["deploy"] = number(target["deploy"], "target deploy", minimum=1, integer=True)
+    target["train"] = number(target["train"], "target train", minimum=1, maximum=LIMITS["terms"], integer=True)
+    target["deploy"] = number(target["deploy"], "target deploy", minimum=1, maximum=LIMITS["terms"], integer=True)
+    if target["train"] + target["deploy"] > LIMITS["terms"]:
+        raise DslError(f"[target] train + deploy must be at most {LIMITS['terms']:,} terms")
     if "terms" in target:
         terms = target["terms"]
         if not isinstance(terms, list) or not all(isinstance(x, int) and not isinstance(x, bool) for x in terms):
@@ -53,7 +55,8 @@ def resolve(raw: Mapping[str, Any], config: dict[str, Any], overrides: Mapping[s
     if config["search"]["fit_threshold"] != 1:
         raise DslError("a seq program fits only when it predicts every training term: fit_threshold must be 1")
     a = config["analysis"]
-    a["max_defections"] = number(a["max_defections"], "max_defections", minimum=0, integer=True)
+    a["max_defections"] = number(a["max_defections"], "max_defections", minimum=0, maximum=LIMITS["terms"],
+                                 integer=True)
     a["mixture_bits"] = number(a["mixture_bits"], "mixture_bits", minimum=0)
     consensus_lists(a)
     return config
