@@ -99,6 +99,8 @@ def _import_dask():
 
 def _search_dask(prep, *, workers, scheduler, shards, agg, start, progress, should_stop, after_batch):
     distributed = _import_dask()
+    if should_stop is not None:
+        should_stop()  # this process compiles nothing: a signal from now on stops at the next shard
     agg = agg if agg is not None else prep.new_aggregate()
     total = prep.enumerator.total
     started = time.perf_counter()

@@ -58,8 +58,27 @@ def _stdout() -> Console:
     return probe if probe.is_terminal else Console(width=140)
 
 
+class _OutputClosed(Exception):
+    """Standard output went away (a closed pipe) before everything was printed."""
+
+
 def _emit_json(record: dict[str, Any]) -> None:
-    sys.stdout.write(record_mod.dumps(record))
+    try:
+        sys.stdout.write(record_mod.dumps(record))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+        raise _OutputClosed from None
+
+
+def _show(renderable) -> None:
+    """Print a report on stdout (the terminal's width, or a wide page when piped)."""
+    try:
+        _stdout().print(renderable)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+        raise _OutputClosed from None
 
 
 @click.group(context_settings=dict(help_option_names=["-h", "--help"], max_content_width=100))
@@ -176,7 +195,7 @@ def _finish(record: dict[str, Any], rendered, saved, as_json: bool, interrupted:
     if as_json:
         _emit_json(record)
     else:
-        _stdout().print(rendered)
+        _show(rendered)
     if interrupted:
         sys.exit(130)
 
@@ -219,10 +238,10 @@ def _kernels_cached(domain: str) -> bool:
         if spec is None or spec.origin is None:
             continue
         source = Path(spec.origin)
-        places = [source.parent / "__pycache__"]
-        if os.environ.get("NUMBA_CACHE_DIR"):
-            places.append(Path(os.environ["NUMBA_CACHE_DIR"]))
-        if not any(any(place.rglob(f"{source.stem}.*.nbi")) for place in places if place.is_dir()):
+        # Numba caches under NUMBA_CACHE_DIR when it is set, else next to the source.
+        place = Path(os.environ["NUMBA_CACHE_DIR"]) if os.environ.get("NUMBA_CACHE_DIR") else \
+            source.parent / "__pycache__"
+        if not (place.is_dir() and any(place.rglob(f"{source.stem}.*.nbi"))):
             return False
     return True
 
@@ -310,9 +329,9 @@ def report_command(run_ref, runs_dir, as_json):
     if as_json:
         _emit_json(record)
     elif record.get("schema") == sweep_mod.SCHEMA:
-        _stdout().print(report.sweep_report(record))
+        _show(report.sweep_report(record))
     else:
-        _stdout().print(report.run_report(record))
+        _show(report.run_report(record))
 
 
 @cli.command(name="runs")
@@ -324,7 +343,7 @@ def list_runs(runs_dir, as_json):
     if as_json:
         _emit_json(dict(schema="levinsearch.runs/1", runs=rows))
     else:
-        _stdout().print(report.runs_table(rows, runs_dir))
+        _show(report.runs_table(rows, runs_dir))
 
 
 @cli.command()
@@ -345,7 +364,7 @@ def enumerate(domain, max_bits, limit, counts, profile, ban, bits, cost, as_json
     if as_json:
         _emit_json(record)
     else:
-        _stdout().print(report.enumeration_table(record))
+        _show(report.enumeration_table(record))
 
 
 @cli.command()
@@ -358,7 +377,7 @@ def dsl(domain, profile, ban, bits, cost, as_json):
     if as_json:
         _emit_json(record)
     else:
-        _stdout().print(report.grammar_table(record))
+        _show(report.grammar_table(record))
 
 
 @cli.command()
@@ -393,7 +412,7 @@ def show(program, grid_file, experiment, env_ref, horizon, seed, base, proxy, pr
     if as_json:
         _emit_json(record)
     else:
-        _stdout().print(domain.show_report(record))
+        _show(domain.show_report(record))
 
 
 @cli.command(name="experiments")
@@ -411,7 +430,7 @@ def list_experiments(as_json):
     t = Table("experiment", "description", title="bundled experiments", title_justify="left")
     for row in rows:
         t.add_row(row["name"], row["description"])
-    _stdout().print(t)
+    _show(t)
 
 
 @cli.command(name="grid-format")
@@ -465,8 +484,9 @@ def main(argv: list[str] | None = None) -> None:
     except (KeyboardInterrupt, click.Abort):
         _error("interrupted")
         sys.exit(130)
-    except BrokenPipeError:
+    except (_OutputClosed, BrokenPipeError):
         _quiet_stdout()
+        _error("note: standard output was closed before everything was printed (a saved run is complete)")
         sys.exit(0)
     except MemoryError:
         _error("error: out of memory (lower --max-bits, --keep or the number of environments)")

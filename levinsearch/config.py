@@ -74,7 +74,9 @@ def number_table(value: Any, what: str, *, integer: bool = False) -> dict[str, f
     """A table of name = number (e.g. [grammar] bits), or a DslError."""
     if not isinstance(value, Mapping):
         raise DslError(f"{what} must be a table of NAME = number, e.g. {{ red = 4 }}, got {value!r}")
-    return {str(k): number(v, f"{what} {k}", integer=integer) for k, v in value.items()}
+    for k, v in value.items():
+        number(v, f"{what} {k}", integer=integer)
+    return {str(k): v for k, v in value.items()}  # as given: a record shows the file's values
 
 
 def check_keys(table: Mapping, allowed: set, where: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 from dsl.errors import DslError
 from levinsearch import domains
-from levinsearch.config import DEFAULT_SEARCH, EXPERIMENT_KEYS, GRAMMAR_KEYS, check_keys
+from levinsearch.config import DEFAULT_SEARCH, EXPERIMENT_KEYS, GRAMMAR_KEYS, check_keys, names_list, number_table
 
 DEFAULT_EXPERIMENT = "red-door"
 MAX_FILE = 1 << 20  # bytes
@@ -107,9 +107,9 @@ def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) 
         **domain.header_fields(exp),
         "search": search,
         "grammar": {
-            "ban": list(gram.get("ban", [])),
-            "bits": dict(gram.get("bits", {})),
-            "cost": dict(gram.get("cost", {})),
+            "ban": names_list(gram.get("ban", []), "[grammar] ban"),
+            "bits": number_table(gram.get("bits", {}), "[grammar] bits"),
+            "cost": number_table(gram.get("cost", {}), "[grammar] cost", integer=True),
             # Recorded only when chosen, so that default runs keep their records.
             **({"profile": gram["profile"]} if "profile" in gram else {}),
         },

@@ -8,7 +8,9 @@ boundary and resume, or be cut into shards for a cluster, with identical results
 from __future__ import annotations
 
 import math
+import os
 import signal
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -59,10 +61,11 @@ class StopFlag:
     """Set by Ctrl-C or SIGTERM (or by a caller); the search stops at the next batch
     boundary. `started` turns true once a batch has finished (the kernels compiled)."""
 
-    def __init__(self):
+    def __init__(self, on_abort: Callable[[str], None] | None = None):
         self.requested = False
         self.started = False
         self.signal_name: str | None = None
+        self.on_abort = on_abort  # called (with the signal's name) before the process stops at once
 
     def __call__(self) -> bool:
         self.started = True
@@ -72,16 +75,23 @@ class StopFlag:
 @contextmanager
 def stop_on_interrupt(flag: StopFlag) -> Iterator[StopFlag]:
     """While active, the first Ctrl-C (or SIGTERM) sets `flag`, and the search stops at
-    the next batch boundary; before the first batch has finished (while the kernels
-    compile), and at a second signal, it interrupts at once (KeyboardInterrupt)."""
+    the next batch boundary; at a second signal it interrupts at once (KeyboardInterrupt).
+    Before the first batch has finished, while the kernels compile, nothing has been
+    judged and the compiler would swallow an exception: the process stops at once
+    (`flag.on_abort` first, then exit status 130)."""
     if threading.current_thread() is not threading.main_thread():
         yield flag
         return
 
     def handler(signum, frame):
         flag.signal_name = signal.Signals(signum).name
-        if flag.requested or not flag.started:
-            flag.requested = True
+        if not flag.started:
+            if flag.on_abort is not None:
+                flag.on_abort(flag.signal_name)
+            sys.stderr.write("interrupted\n")
+            sys.stderr.flush()
+            os._exit(130)
+        if flag.requested:
             raise KeyboardInterrupt
         flag.requested = True
 

@@ -314,7 +314,11 @@ def identity(prep) -> dict[str, Any]:
     return dict(config_digest=config_digest(prep.config), domain=prep.config["domain"], total=prep.enumerator.total)
 
 
-def execute(prep, run: RunDir | None, *, progress=None, resume: bool = False, checkpoint_every: float = 10.0,
+#: Seconds between checkpoints (LEVINSEARCH_CHECKPOINT_SECONDS overrides it).
+CHECKPOINT_SECONDS = 10.0
+
+
+def execute(prep, run: RunDir | None, *, progress=None, resume: bool = False, checkpoint_every: float | None = None,
             **options) -> dict[str, Any]:
     """Run a prepared experiment, saving to `run` (if given) as it goes; with `resume`,
     continue from the run's checkpoint. Ctrl-C or SIGTERM stops at the next batch
@@ -323,21 +327,34 @@ def execute(prep, run: RunDir | None, *, progress=None, resume: bool = False, ch
     from levinsearch import backends, pipeline
     from levinsearch.fit import StopFlag, stop_on_interrupt
 
+    if checkpoint_every is None:
+        checkpoint_every = float(os.environ.get("LEVINSEARCH_CHECKPOINT_SECONDS", CHECKPOINT_SECONDS))
     ident = identity(prep)
     agg, start = run.load_checkpoint(ident) if (run is not None and resume) else (None, 0)
     checkpoint = Checkpointer(run, checkpoint_every, identity=ident) if run is not None else None
-    flag = StopFlag()
+
+    def abort(signal_name: str) -> None:
+        if run is not None:
+            run.mark("interrupted", f"stopped by {signal_name} while the kernels compiled, before any program "
+                                    f"was judged (resume goes on from {start:,})", total=prep.enumerator.total)
+
+    flag = StopFlag(abort)
     total = prep.enumerator.total
     try:
         with stop_on_interrupt(flag):
             agg, position = backends.search(prep, agg=agg, start=start, progress=progress, should_stop=flag,
                                             after_batch=checkpoint, **options)
-        if run is not None:
-            checkpoint.save(agg, position)
-            run.update_manifest(status="complete" if position >= total else "interrupted", total=total,
-                                reason=None if position >= total else f"stopped by {flag.signal_name or 'the user'} "
-                                f"after {position:,} of {total:,} programs")
-        record = pipeline.build_record(prep, agg, position=position)
+            if run is not None:
+                checkpoint.save(agg, position)
+                run.update_manifest(status="complete" if position >= total else "interrupted", total=total,
+                                    reason=None if position >= total else
+                                    f"stopped by {flag.signal_name or 'the user'} after {position:,} of {total:,} "
+                                    "programs")
+            # A signal from here on is noted; a second one stops at once (the checkpoint is complete).
+            record = pipeline.build_record(prep, agg, position=position)
+            if run is not None:
+                record["run"] = str(run.path)
+                run.write_record(record)
     except KeyboardInterrupt:
         if run is not None:
             kept = checkpoint.position if checkpoint.position is not None else start
@@ -348,11 +365,4 @@ def execute(prep, run: RunDir | None, *, progress=None, resume: bool = False, ch
         if run is not None:
             run.mark("failed", str(exc))
         raise
-    if run is not None:
-        record["run"] = str(run.path)
-        try:
-            run.write_record(record)
-        except DslError as exc:
-            run.mark("failed", str(exc))
-            raise
     return record
