@@ -182,3 +182,143 @@ def fit_batch(ops, sizes, step_caps, prefix, exact, op_kind, op_arg, op_arity, s
             fits[i] = ok
             _ones_and_clear(tape, lo, hi)
     return fits, steps
+
+
+# ------------------------------------------------------------------ census
+# Machines of n states are numbered 0 .. (4n+2)^(2n) - 1 in the grammar's enumeration
+# order: the 2n transitions are the digits, base R = 4n + 2, of the index, the (A,0)
+# transition the most significant; digit t is the t-th production of T<n> (see
+# dsl.tm.primitives). The census kernel works on the default cost model (every
+# transition costs 1 step, tm<n> 0).
+
+#: Outputs up to this length are returned as integer keys; longer ones as LONG_OUTPUT.
+MAX_KEY_LEN = 62
+NOT_HALTED, LONG_OUTPUT = -1, -2
+
+
+@jit
+def _set_digit(j, d, n, tw, td, ts):
+    """Decode transition digit d into slot j: write tw, head delta td (0 when halting),
+    next state ts (-1 when halting)."""
+    w = d // (2 * n + 1)
+    r = d % (2 * n + 1)
+    tw[j] = w
+    if r == 0:
+        td[j] = 0
+        ts[j] = -1
+    else:
+        r -= 1
+        td[j] = 1 if r // n == 1 else -1
+        ts[j] = r % n
+
+
+@jit
+def _may_halt(ts, n):
+    """False when no halting transition belongs to a state reachable from A in the
+    transition graph (then the machine never halts, see docs/tm.md)."""
+    reach = np.int64(1)
+    for _ in range(n):
+        new = reach
+        for s in range(n):
+            if (reach >> s) & 1:
+                for b in range(2):
+                    t = ts[2 * s + b]
+                    if t >= 0:
+                        new |= np.int64(1) << t
+        if new == reach:
+            break
+        reach = new
+    for s in range(n):
+        if (reach >> s) & 1 and (ts[2 * s] < 0 or ts[2 * s + 1] < 0):
+            return True
+    return False
+
+
+@jit(parallel=True)
+def census_batch(n, first, count, step_cap, prune, chunk):
+    """Machines number first .. first+count-1 of n states, each run from the blank tape
+    for at most step_cap steps (halting transition included).
+
+    Returns key (int64 [count]: NOT_HALTED; LONG_OUTPUT for a halting machine whose
+    output is longer than MAX_KEY_LEN; else (1 << len) | bits with bit k the output's
+    k-th symbol, k = 0 the leftmost), steps (int32: halting step, 0 when not halted)
+    and ones (int32: 1s on the tape at halting, 0 when not halted). With `prune`,
+    machines that can be seen never to halt are not run to the cap (key NOT_HALTED,
+    as for any machine that does not halt within it): those that cannot reach a
+    halting transition are not run at all, and a run stops when the head enters a
+    new cell (all blank beyond it) in a state whose 0-transition moves on in the same
+    direction and stays in that state (docs/tm.md has the proofs).
+    Work is cut into runs of `chunk` machines, independent of the thread count."""
+    R = 4 * n + 2
+    T = 2 * n
+    key = np.empty(count, dtype=np.int64)
+    steps = np.zeros(count, dtype=np.int32)
+    ones = np.zeros(count, dtype=np.int32)
+    n_chunks = (count + chunk - 1) // chunk
+    for c in prange(n_chunks):
+        tape = np.zeros(2 * step_cap + 1, dtype=np.uint8)
+        digits = np.empty(T, dtype=np.int64)
+        tw = np.empty(T, dtype=np.uint8)
+        td = np.empty(T, dtype=np.int64)
+        ts = np.empty(T, dtype=np.int64)
+        lo_i = c * chunk
+        hi_i = min(count, lo_i + chunk)
+        x = first + lo_i
+        for j in range(T - 1, -1, -1):
+            digits[j] = x % R
+            x //= R
+            _set_digit(j, digits[j], n, tw, td, ts)
+        for i in range(lo_i, hi_i):
+            if i > lo_i:  # the next machine: add one to the last digit, with carries
+                j = T - 1
+                while j >= 0:
+                    digits[j] += 1
+                    if digits[j] == R:
+                        digits[j] = 0
+                        _set_digit(j, 0, n, tw, td, ts)
+                        j -= 1
+                    else:
+                        _set_digit(j, digits[j], n, tw, td, ts)
+                        break
+            key[i] = NOT_HALTED
+            if prune and not _may_halt(ts, n):
+                continue
+            pos = step_cap
+            lo = pos
+            hi = pos
+            state = 0
+            halted = False
+            t = 0
+            while t < step_cap:
+                k = 2 * state + tape[pos]
+                t += 1
+                tape[pos] = tw[k]
+                nxt = ts[k]
+                if nxt < 0:
+                    halted = True
+                    break
+                pos += td[k]
+                state = nxt
+                if pos < lo or pos > hi:  # a new cell, beyond it only blanks
+                    if pos < lo:
+                        lo = pos
+                    else:
+                        hi = pos
+                    k0 = 2 * state
+                    if prune and ts[k0] == state and td[k0] == td[k]:
+                        break  # runs away on the blank tape: never halts
+            length = hi - lo + 1
+            if halted:
+                steps[i] = t
+                if length <= MAX_KEY_LEN:
+                    kk = np.int64(1) << length
+                    for j in range(lo, hi + 1):
+                        if tape[j]:
+                            kk |= np.int64(1) << (j - lo)
+                    key[i] = kk
+                else:
+                    key[i] = LONG_OUTPUT
+                ones[i] = _ones_and_clear(tape, lo, hi)
+            else:
+                _ones_and_clear(tape, lo, hi)
+    return key, steps, ones
