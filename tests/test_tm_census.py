@@ -276,3 +276,34 @@ def test_ctm_values():
     assert [r[:2] for r in raw[:6]] == [("0", 1000), ("1", 1000), ("00", 264), ("01", 254), ("10", 254),
                                         ("11", 244)]
     assert raw[0][2] == 1000 / 3044
+
+
+# ------------------------------------------------------------------ the stored n = 4 census
+def test_stored_four_state_census():
+    """dsl/tm/data/census_n4_cap107.json: the full n = 4 census (python -m dsl.tm.census
+    4 107; brute force gave the identical record, docs/tm.md). Checked for consistency
+    and against fresh runs of its champions; it is not recomputed here (2 minutes)."""
+    from pathlib import Path
+
+    path = Path(tc.__file__).parent / "data" / "census_n4_cap107.json"
+    c = Census.from_json(path.read_text())
+    assert c.complete and c.machines == 18**8 and (c.n, c.step_cap) == (4, 107)
+    assert (c.max_steps, c.max_ones) == (107, 13)  # S(4), Sigma(4)
+    assert sum(c.outputs.values()) == sum(c.steps_hist.values()) == sum(c.ones_hist.values()) == c.halted
+    assert c.halted == 2_985_384_480 and len(c.outputs) == 1302
+    assert c.steps_hist[1] == 2 * 18**7 and c.steps_hist[107] == 24 and c.ones_hist[13] == 24
+    ref = TMReference(G)
+    for text in c.champions("steps"):
+        assert ref.run(parse(text, G), 107).steps == 107 and ref.run(parse(text, G), 106).halted is False
+    for text in c.champions("ones"):
+        run = ref.run(parse(text, G), 107)
+        assert run.halted and run.ones == 13
+    # Brady's champion is one of the 24, later by index than the 10 kept
+    _, i = tc.index_of_ops(G, parse("(tm4 1RB 1LB 1LA 0LC 1H 1LD 1RD 0RA)", G))
+    one = census(4, i, i + 1, 107)
+    assert (one.max_steps, one.max_ones) == (107, 13) and i > c.steps_champions[-1]
+    assert one.outputs == {"10111111111111": 1} and c.outputs["10111111111111"] >= 1
+    table = ctm_table(c, complete=True)
+    assert len(table) == 1832 and sum(k for _, k, _, _ in table) == 2 * c.halted
+    assert [s for s, _, _, _ in table[:14]] == ["0", "1", "00", "01", "10", "11", "000", "111", "001", "011",
+                                                "100", "110", "010", "101"]
