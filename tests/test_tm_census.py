@@ -307,3 +307,17 @@ def test_stored_four_state_census():
     assert len(table) == 1832 and sum(k for _, k, _, _ in table) == 2 * c.halted
     assert [s for s, _, _, _ in table[:14]] == ["0", "1", "00", "01", "10", "11", "000", "111", "001", "011",
                                                 "100", "110", "010", "101"]
+
+
+def test_five_state_champion_and_long_outputs():
+    """Marxen and Buntrock's 5-state champion: S(5) = 47 176 870 steps, Sigma(5) = 4098
+    ones. Its output (12 289 cells) is too long for an integer key, so this also runs the
+    census's fallback through the simulator."""
+    g = tp.grammar(max_states=5)
+    text = "(tm5 1RB 1LC 1RC 1RB 1RD 0LE 1LA 1LD 1H 0LA)"
+    n, i = tc.index_of_ops(g, parse(text, g))
+    c = census(5, i, i + 1, 47_176_870)
+    assert (c.halted, c.max_steps, c.max_ones, c.champions("ones")) == (1, 47_176_870, 4098, [text])
+    (output, count), = c.outputs.items()
+    assert count == 1 and len(output) == 12_289 and output.count("1") == 4098
+    assert census(5, i, i + 1, 47_176_869).halted == 0
