@@ -30,9 +30,9 @@ equally likely: a machine of n states costs gamma(n) + 2n log2(4n + 2) bits.
 
 Bits are integer millibits rounded up (dsl.grammar), so each transition costs
 ceil(1000 log2(4n + 2)) / 1000 bits (n=1: 2.585, 2: 3.322, 3: 3.808, 4: 4.170): the
-uniform code over transitions has Kraft mass (4n+2) 2^-that slightly below 1 (the
-leftover mass, at most 0.07%, is the price of exact integer lengths); machines of one
-size stay exactly equally likely. The Kraft sum of the whole grammar is
+uniform code over transitions has Kraft mass (4n+2) 2^-that slightly below 1 (0.99955
+to 0.99997 for n <= 4: the price of exact integer lengths); machines of one size stay
+exactly equally likely. The Kraft sum of the whole grammar is
 sum_n 2^-gamma(n) * ((4n+2) 2^-bits(T<n>))^(2n), below 1 (see docs/tm.md).
 
 `states` selects which n exist: grammar(states=[3]) has exactly the 3-state machines
