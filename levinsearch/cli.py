@@ -439,6 +439,18 @@ def grid_format():
     click.echo(ASCII_HELP)
 
 
+def _add_domain_commands() -> None:
+    """Each registered domain's own commands (Domain.commands), e.g. `levinsearch tm ...`."""
+    for name in domains.names():
+        for command in domains.get(name).commands():
+            if command.name in cli.commands:
+                raise RuntimeError(f"domain {name!r} adds a command {command.name!r} that exists already")
+            cli.add_command(command)
+
+
+_add_domain_commands()
+
+
 def _error(text: str) -> None:
     """One line on stderr, whatever the terminal's encoding can show."""
     line = text.replace("\n", " ")

@@ -133,6 +133,12 @@ class Domain:
         """A program and `show` options that work with `example()`'s experiment."""
         raise NotImplementedError
 
+    # ------------------------------------------------------------------ commands
+    def commands(self) -> list:
+        """Extra click commands (or groups) this domain adds to `levinsearch`, e.g. a
+        group named after the domain; none by default."""
+        return []
+
     # ------------------------------------------------------------------ show
     def show(self, program: str, config: dict[str, Any] | None, options: Mapping[str, Any]) -> dict[str, Any]:
         """What `levinsearch show PROGRAM` computes: a record (schema levinsearch.show/1).
