@@ -15,7 +15,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from dsl.errors import DslError
-from dsl.grid.world import ASCII_HELP
 from levinsearch import backends, config as config_mod, domains, experiments, pipeline, record as record_mod, report, runs
 from levinsearch import sweep as sweep_mod
 
@@ -431,12 +430,6 @@ def list_experiments(as_json):
     for row in rows:
         t.add_row(row["name"], row["description"])
     _show(t)
-
-
-@cli.command(name="grid-format")
-def grid_format():
-    """Explain the ASCII grid format."""
-    click.echo(ASCII_HELP)
 
 
 def _add_domain_commands() -> None:

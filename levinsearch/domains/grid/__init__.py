@@ -90,6 +90,10 @@ class GridDomain(Domain):
                 raise DslError(f"--split: no test split {split!r} (this experiment has: {', '.join(config['test'])})")
         return split
 
+    def commands(self):
+        from levinsearch.domains.grid.commands import grid_format
+        return [grid_format]
+
     def show(self, program: str, config: dict[str, Any] | None, options: Mapping[str, Any]) -> dict[str, Any]:
         from levinsearch.domains.grid.show import show
         return show(self, program, config, options)
