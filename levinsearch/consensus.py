@@ -200,3 +200,133 @@ def grid_consensus(programs: Sequence[Sequence[int]], weights: np.ndarray, envs:
         "queries_per_episode": sum(e["queries"] for e in episodes) / n_env if n_env else 0.0,
         "base_reached_share": base_hits / n_env if n_env else 0.0,
     }
+
+
+# ------------------------------------------------------------------ online (deployment updates the posterior)
+def update_factor(noise: float) -> float:
+    """How a hypothesis' weight is multiplied, relative to one that was right, when it
+    mispredicts a revealed value: 0 for exact fit, beta = eps / (1 - eps) under noise eps."""
+    return 0.0 if noise == 0 else noise / (1.0 - noise)
+
+
+def halving_bound(target_weight: float, noise: float = 0.0) -> float | None:
+    """Most mistakes the online mixture can make when a hypothesis that is always right
+    holds `target_weight` of the posterior at the start (None: no such hypothesis).
+
+    Each mistake means the values other than the true one held at least half of the
+    current weight, and those are multiplied by beta (0 under exact fit), so the total
+    falls by the factor (1 + beta) / 2 at least; the always-right hypothesis keeps its
+    weight, so mistakes <= log2(1/w) / log2(2 / (1 + beta)) (log2(1/w) for beta = 0)."""
+    if target_weight <= 0:
+        return None
+    beta = update_factor(noise)
+    return float(np.log2(1.0 / target_weight) / np.log2(2.0 / (1.0 + beta)))
+
+
+def online_sequence(weights: np.ndarray, predictions: np.ndarray, target: np.ndarray, best_weights: np.ndarray,
+                    shortest_order: np.ndarray, noise: float = 0.0) -> dict:
+    """Predict each deployment value from the posterior conditioned on everything
+    revealed before it (the training data are already in the weights).
+
+    weights float [n]: each hypothesis' posterior at the start of deployment;
+    best_weights float [n]: the posterior of its best single program; predictions
+    [n, m]; target [m]. After each step a hypothesis that mispredicted is multiplied by
+    `update_factor(noise)` (removed under exact fit). At each step, MAP: the prediction
+    of the heaviest single program (largest best weight x factor; ties: the first
+    hypothesis); shortest: of the first living hypothesis in `shortest_order`; mixture:
+    the value with the largest current weight. Returns per-step predictions (None once
+    nothing is left), their correctness and the cumulative errors of each."""
+    predictions, target = np.asarray(predictions), np.asarray(target)
+    n, m = predictions.shape
+    beta = update_factor(noise)
+    weights = np.asarray(weights, dtype=np.float64)
+    best = np.asarray(best_weights, dtype=np.float64)
+    shortest_rank = np.empty(n, dtype=np.int64)
+    shortest_rank[np.asarray(shortest_order, dtype=np.int64)] = np.arange(n)
+    factor = np.ones(n)
+    out: dict[str, list] = {key: [] for key in ("map", "mixture", "shortest")}
+    for j in range(m):
+        w = weights * factor
+        if w.sum() <= 0:  # nothing left predicted every revealed value
+            for key in out:
+                out[key].append(None)
+            continue
+        out["map"].append(int(predictions[int(np.argmax(best * factor)), j]))
+        out["shortest"].append(int(predictions[int(np.argmin(np.where(w > 0, shortest_rank, n))), j]))
+        out["mixture"].append(int(mixture_prediction(w / w.sum(), predictions[:, j: j + 1])[0]))
+        factor = np.where(predictions[:, j] != target[j], factor * beta, factor)
+    result: dict = {"target": [int(t) for t in target]}
+    for key, values in out.items():
+        correct = [v is not None and v == int(t) for v, t in zip(values, target)]
+        result[key] = values
+        result[f"{key}_correct"] = correct
+        result[f"{key}_errors"] = np.cumsum([not c for c in correct]).astype(int).tolist()
+    return result
+
+
+def online_consensus(weights: np.ndarray, predictions: np.ndarray, target: np.ndarray, rule: str, value: float,
+                     noise: float = 0.0) -> dict:
+    """The consensus predictor with the posterior updated on every revealed value.
+
+    At step j the hypotheses are built from observed data only: the living programs
+    grouped by their predictions of the values revealed so far and of step j (two
+    programs that differ only on later, unseen steps are one hypothesis now). The
+    trusted set is recomputed from their current weights; it predicts when every member
+    predicts the same value and otherwise abstains (a query: the value is revealed
+    anyway). `weights` [n] and `predictions` [n, m] may list programs or any finer
+    grouping of them (e.g. behaviours on all deployment steps): only sums of weights
+    over the groups above are used. Returns per-step `queried`, `wrong` (a wrong
+    prediction made) and trusted-set `sizes`, cumulative `queries`, the totals and
+    `query_bound` (see `query_bound`)."""
+    predictions, target = np.asarray(predictions), np.asarray(target)
+    n, m = predictions.shape
+    beta = update_factor(noise)
+    weights = np.asarray(weights, dtype=np.float64)
+    w = weights.copy()
+    queried, erred, sizes = [], [], []
+    for j in range(m):
+        live = np.flatnonzero(w > 0)
+        if len(live) == 0:
+            queried.append(True)
+            erred.append(False)
+            sizes.append(0)
+            continue
+        groups, inverse = np.unique(predictions[live, : j + 1], axis=0, return_inverse=True)
+        group_weight = np.bincount(inverse.ravel(), weights=w[live], minlength=len(groups))
+        members = trusted_set(group_weight / group_weight.sum(), rule, value)
+        values = groups[members, j]
+        agree = bool((values == values[0]).all())
+        queried.append(not agree)
+        erred.append(agree and int(values[0]) != int(target[j]))
+        sizes.append(int(len(members)))
+        w = np.where(predictions[:, j] != target[j], w * beta, w)
+    target_weight = float(weights[target_equivalent(predictions, target)].sum())
+    return {"rule": rule, "value": value, "queried": queried, "wrong": erred, "sizes": sizes,
+            "queries": np.cumsum(queried).astype(int).tolist(), "total_queries": int(np.sum(queried)),
+            "errors": int(np.sum(erred)),
+            "query_bound": query_bound(rule, value, target_weight, predictions, weights, noise)}
+
+
+def query_bound(rule: str, value: float, target_weight: float, predictions: np.ndarray, weights: np.ndarray,
+                noise: float = 0.0) -> float | None:
+    """Most queries the online consensus predictor can make under exact fit (noise 0)
+    when an always-right hypothesis holds `target_weight` at the start.
+
+    A query means the trusted set's members disagree on the next value, so every
+    program predicting another value than the true one among them is refuted and
+    removed: each query removes at least one of the hypotheses given (rows), and at a
+    step where every living program predicts the same value there is nothing to query,
+    so queries <= min(rows - 1, steps where the living rows disagree). Under the ratio rule every member weighs at least alpha x the
+    heaviest, which weighs at least the always-right hypothesis' group, so each query
+    removes at least alpha x target_weight of the unnormalised weight, of which
+    1 - target_weight can ever be removed: queries <= (1 - w) / (alpha w). None under
+    noise (nothing is removed for good) or without an always-right hypothesis."""
+    predictions = np.asarray(predictions)
+    if noise > 0 or target_weight <= 0:
+        return None
+    live = predictions[np.asarray(weights) > 0]
+    disagreeing = sum(len(np.unique(live[:, j])) > 1 for j in range(live.shape[1]))
+    bound = float(min(len(live) - 1, disagreeing))
+    if rule == "ratio":
+        bound = min(bound, (1.0 - target_weight) / (value * target_weight))
+    return bound

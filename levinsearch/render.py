@@ -74,3 +74,5 @@ def enumeration_panel(record: dict[str, Any], where: str) -> Panel:
 
 CONSENSUS_LABEL = {"top": "top {v:g}", "mass": "smallest set with ≥ 1 − {v:g} of the posterior",
                    "ratio": "posterior ≥ {v:g} × the best's"}
+#: The same rules in a table's narrow first column.
+CONSENSUS_SHORT = {"top": "top {v:g}", "mass": "mass ≥ 1 − {v:g}", "ratio": "≥ {v:g} × best"}

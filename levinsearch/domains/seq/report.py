@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from levinsearch.render import CONSENSUS_LABEL, enumeration_panel, grammar_changes, info_grid, mass, pct, score_formula
+from levinsearch.render import CONSENSUS_SHORT, enumeration_panel, grammar_changes, info_grid, mass, pct, score_formula
 
 
 def _seq_header(record: dict[str, Any]) -> Panel:
@@ -65,8 +65,21 @@ def seq_report(record: dict[str, Any]) -> Group:
                  f"the {o['within_programs']:,} programs within {o['mixture_bits']:g} bits of the best hold "
                  f"{pct(o['within_posterior'])}.\n")
     p = s["prediction"]
-    lines.append(f"On the deployment steps the MAP prediction errs on {pct(p['map_error_rate'])} of them, "
-                 f"the Bayes mixture on {pct(p['mixture_error_rate'])}.\n")
+    online = s.get("online")
+    if online:
+        o, h = online["prediction"], online["halving"]
+        n = len(o["target"])
+        lines.append(f"Updating the posterior on every revealed term, over {n} deployment steps the MAP program errs "
+                     f"{_last(o['map_errors'])} times, the mixture {_last(o['mixture_errors'])} and the shortest "
+                     f"program {_last(o['shortest_errors'])}. ")
+        if h["bound"] is not None:
+            lines.append(f"The mixture's halving bound log2(1/w) with w = {pct(h['target_weight'])} (the "
+                         f"target-equivalent hypothesis at the start) allows {h['bound']:.2f} errors: "
+                         f"{'it holds' if h['holds'] else 'VIOLATED'}.\n")
+        else:
+            lines.append("No fitting program predicts every deployment term, so there is no halving bound.\n")
+    lines.append(f"With the posterior frozen at the start of deployment (no updating), the MAP prediction errs on "
+                 f"{pct(p['map_error_rate'])} of the steps, the Bayes mixture on {pct(p['mixture_error_rate'])}.\n")
     r = s["rare_defection"]
     lines.append(f"Rare defectors (right on training, wrong on 1 to {r['max_defections']} deployment steps) hold "
                  f"{pct(r['posterior'])} ({r['programs']:,} programs).")
@@ -75,27 +88,49 @@ def seq_report(record: dict[str, Any]) -> Group:
         lines.append("\nBy the deployment step of their first defection: "
                      + ", ".join(f"step {k}: {mass(m)}" for k, m in by_step) + ".")
     parts.append(Panel(lines, title="Occam and defection", border_style="cyan"))
-    steps = Table(title="deployment: target, MAP and mixture predictions", box=box.SIMPLE_HEAD,
-                  title_justify="left")
+    steps = Table(title="deployment: target and predictions (online: the posterior updated on every revealed term; "
+                  "frozen: fixed at the start; wrong ones in red)", box=box.SIMPLE_HEAD, title_justify="left")
     steps.add_column("step")
     for k in range(len(p["target"])):
         steps.add_column(str(k), justify="right")
     steps.add_row("target", *map(str, p["target"]))
+    if online:
+        for label in ("map", "mixture", "shortest"):
+            steps.add_row(f"{label} (online)", *(Text("—" if v is None else str(v), style="" if ok else "bold red")
+                                                 for v, ok in zip(o[label], o[f"{label}_correct"])))
     for label in ("map", "mixture"):
-        steps.add_row(label, *(Text(str(v), style="" if ok else "bold red")
-                               for v, ok in zip(p[label], p[f"{label}_correct"])))
+        steps.add_row(f"{label} (frozen)", *(Text(str(v), style="" if ok else "bold red")
+                                             for v, ok in zip(p[label], p[f"{label}_correct"])))
     parts.append(steps)
-    c = Table(title="consensus: predict only when every trusted hypothesis agrees, otherwise abstain "
-              "(hypotheses = distinct behaviours)", box=box.SIMPLE_HEAD, title_justify="left")
-    for col in ("trusted set", "size", "error rate", "abstention rate", "target in set"):
-        c.add_column(col, justify="left" if col == "trusted set" else "right")
+    c = Table(title="consensus: predict only when every trusted hypothesis agrees, otherwise abstain (online: "
+              "hypotheses from the terms revealed so far, posterior updated; frozen: behaviours on all deployment "
+              "steps, posterior fixed)", box=box.SIMPLE_HEAD, title_justify="left")
+    for col in ("trusted set", "online: queries", "at steps", "bound", "errors", "frozen: size", "error rate",
+                "abstains", "target in set"):
+        c.add_column(col, justify="left" if col in ("trusted set", "at steps") else "right")
+    online_rows = online["consensus"] if online else {}
     for rule, rows in s["consensus"].items():
-        for row in rows:
-            c.add_row(CONSENSUS_LABEL[rule].format(v=row["value"]), str(row["size"]), pct(row["error_rate"]),
-                      pct(row["abstention_rate"]), "yes" if row["has_equivalent"] else "no")
+        for k, row in enumerate(rows):
+            live = online_rows.get(rule, [None] * len(rows))[k]
+            c.add_row(CONSENSUS_SHORT[rule].format(v=row["value"]),
+                      *((str(live["total_queries"]), _steps_text(live["queried"]),
+                         "—" if live["query_bound"] is None else f"{live['query_bound']:.3g}", str(live["errors"]))
+                        if live else ("—",) * 4),
+                      str(row["size"]), pct(row["error_rate"]), pct(row["abstention_rate"]),
+                      "yes" if row["has_equivalent"] else "no")
     if c.row_count:
         parts.append(c)
     return Group(*parts)
+
+
+def _last(values: list) -> int:
+    return values[-1] if values else 0
+
+
+def _steps_text(queried: list[bool]) -> str:
+    """The steps that queried, e.g. "0 1 7" ("none")."""
+    steps = [str(k) for k, q in enumerate(queried) if q]
+    return " ".join(steps) if steps else "none"
 
 
 def seq_show_table(record: dict[str, Any]) -> Table:

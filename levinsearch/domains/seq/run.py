@@ -171,6 +171,11 @@ def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any],
                         disagreements=int(s_agree["disagreements"][0]))
     summary = summarise(hypotheses, behaviours, agg, deploy, a, rep_preds, top_preds[0] if len(top) else None,
                         shortest)
+    if behaviours:
+        best = np.array([program_mass(reps.score[g]).ratio(agg.total_mass) for g in order])
+        shortest_order = np.lexsort((np.arange(len(order)), agg.first_mbits[order]))
+        summary["online"] = online_summary(np.array([b["posterior"] for b in behaviours]), best, shortest_order,
+                                           rep_preds, deploy, a, config["search"].get("noise", 0.0))
     return dict(
         **run_header(config, grammar),
         target=dict(program=prep.target_program, train=prep.terms[:n].tolist(), deploy=deploy.tolist()),
@@ -233,6 +238,26 @@ def summarise(hypotheses, behaviours, agg: Aggregate, deploy: np.ndarray, a: dic
                         for rule, values in (("top", a["consensus_top"]), ("mass", a["consensus_epsilon"]),
                                              ("ratio", a["consensus_alpha"]))}
     return out
+
+
+def online_summary(weights: np.ndarray, best: np.ndarray, shortest_order: np.ndarray, preds: np.ndarray,
+                   deploy: np.ndarray, a: dict[str, Any], noise: float) -> dict[str, Any]:
+    """Deployment with the posterior updated on every revealed term: MAP, mixture and
+    shortest predictions per step, the mixture's halving bound, and the consensus
+    predictor's queries over time for every trusted-set rule."""
+    prediction = consensus.online_sequence(weights, preds, deploy, best, shortest_order, noise)
+    target_weight = float(weights[consensus.target_equivalent(preds, deploy)].sum())
+    bound = consensus.halving_bound(target_weight, noise)
+    errors = prediction["mixture_errors"][-1] if len(deploy) else 0
+    return dict(
+        noise=noise,
+        prediction=prediction,
+        halving=dict(target_weight=target_weight, bound=bound, mixture_errors=errors,
+                     holds=None if bound is None else bool(errors <= bound + 1e-9)),
+        consensus={rule: [_plain(consensus.online_consensus(weights, preds, deploy, rule, v, noise)) for v in values]
+                   for rule, values in (("top", a["consensus_top"]), ("mass", a["consensus_epsilon"]),
+                                        ("ratio", a["consensus_alpha"]))},
+    )
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
