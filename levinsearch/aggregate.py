@@ -154,14 +154,20 @@ class Programs:
 
 @dataclass
 class ScoreRule:
-    """How a program's score follows from its length and simulated steps."""
+    """How a program's score follows from its length, simulated steps and (under the
+    noise model) its training successes out of `trials`."""
 
     length_weight: float
     time_weight: float
     time_penalty: str
+    noise: float = 0.0
+    trials: int = 0
 
-    def __call__(self, mbits, steps) -> np.ndarray:
-        return scoring.scores(mbits, steps, self.length_weight, self.time_weight, self.time_penalty)
+    def __call__(self, mbits, steps, successes=None) -> np.ndarray:
+        score = scoring.scores(mbits, steps, self.length_weight, self.time_weight, self.time_penalty)
+        if self.noise > 0:
+            score = score + scoring.exception_bits(self.trials - np.asarray(successes), self.trials, self.noise)
+        return score
 
 
 class Aggregate:

@@ -124,7 +124,11 @@ def save_options(fn):
 @click.option("--time-weight", type=float, help="b in score = a·bits + b·time term (0: description length; 1 with log: Kt).")
 @click.option("--time-penalty", type=click.Choice(config_mod.TIME_PENALTIES),
               help="Time term: log2 of simulated steps, or the steps themselves.")
-@click.option("--fit-threshold", type=float, help="Share of training episodes that must reach the base objective.")
+@click.option("--fit-threshold", type=float,
+              help="Share of training episodes (or terms) a kept program must get right (a hard cut; 1 by default).")
+@click.option("--noise", type=float,
+              help="Noise rate eps of the likelihood: each wrong training episode or term costs log2(1/eps) bits "
+                   "[default: 0, exact fit].")
 @grammar_options
 @click.option("--train-envs", type=int, help="Number of training environments.")
 @click.option("--test-envs", type=int, help="Number of environments in every test split.")

@@ -36,6 +36,7 @@ DEFAULT_SEARCH = dict(
     time_weight=0.0,
     time_penalty="log",
     fit_threshold=1.0,
+    noise=0.0,
     top=10,
     keep=1000,
     batch_size=DEFAULT_BATCH_SIZE,
@@ -138,6 +139,9 @@ def validate_search(config: dict[str, Any]) -> None:
     s["fit_threshold"] = number(s["fit_threshold"], "fit_threshold")
     if not 0 < s["fit_threshold"] <= 1:
         raise DslError(f"fit_threshold must be in (0, 1], got {s['fit_threshold']:g}")
+    s["noise"] = number(s["noise"], "noise")
+    if not 0 <= s["noise"] < 0.5:
+        raise DslError(f"noise must be in [0, 0.5), got {s['noise']:g}")
     s["top"] = number(s["top"], "top", minimum=1, maximum=LIMITS["top"], integer=True)
     s["keep"] = number(s["keep"], "keep", minimum=1, maximum=LIMITS["keep"], integer=True)
     s["batch_size"] = number(s["batch_size"], "batch_size", minimum=1, maximum=LIMITS["batch_size"], integer=True)

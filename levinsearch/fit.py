@@ -38,6 +38,7 @@ class Judge:
     behaviour: BehaviourFn  # rows identical iff behaviour identical on the analysed environments
     structure: Callable[[np.ndarray], np.ndarray]  # ops [n, w] -> int flags [n] (bit 0: search)
     flags: tuple[str, ...] = ("search",)  # names of the structural flag bits
+    trials: int = 0  # training episodes or terms a program is judged on (its successes count them)
 
 
 @dataclass
@@ -150,7 +151,7 @@ def judge_range(enumerator: Enumerator, judge: Judge, rule: ScoreRule, agg: Aggr
             found.steps = verdict[idx].astype(np.int64)
             found.successes = successes[idx].astype(np.int32)
             found.rank = batch.first_index + idx.astype(np.int64)
-            found.score = rule(found.mbits, found.steps)
+            found.score = rule(found.mbits, found.steps, found.successes)
             agg.add_fitting(found, judge.structure(found.ops), judge.behaviour(found.ops, found.sizes))
         agg.add_level_work(batch.mbits, n, len(idx), time.perf_counter() - t0)
         position = batch.first_index + n

@@ -26,7 +26,8 @@ def search(prep: Prepared, *, agg: Aggregate | None = None, start: int = 0, prog
     and the index of the first program not judged."""
     agg = agg if agg is not None else prep.new_aggregate()
     s = prep.config["search"]
-    position = judge_range(prep.enumerator, prep.judge, score_rule(prep.config), agg, order=s["order"],
+    position = judge_range(prep.enumerator, prep.judge, score_rule(prep.config, prep.judge.trials), agg,
+                           order=s["order"],
                            batch_size=s["batch_size"], start=start, stop=stop, progress=progress,
                            should_stop=should_stop,
                            after_batch=(lambda pos: after_batch(agg, pos)) if after_batch else None)

@@ -55,9 +55,9 @@ def program_mass(program_score: float) -> Dyadic:
     return Dyadic(int(m[0]), int(k[0]))
 
 
-def score_rule(config: dict[str, Any]) -> ScoreRule:
+def score_rule(config: dict[str, Any], trials: int = 0) -> ScoreRule:
     s = config["search"]
-    return ScoreRule(s["length_weight"], s["time_weight"], s["time_penalty"])
+    return ScoreRule(s["length_weight"], s["time_weight"], s["time_penalty"], s.get("noise", 0.0), trials)
 
 
 def enumeration_section(prep, agg: Aggregate, position: int) -> tuple[dict[str, Any], float | None]:
@@ -71,6 +71,13 @@ def enumeration_section(prep, agg: Aggregate, position: int) -> tuple[dict[str, 
     seen_mass = float(agg.total_mass)
     bound = score.unseen_mass_bound(s["order"], unenumerated, agg.uncertified, complete_bits,
                                     s["length_weight"], s["time_weight"])
+    noise, trials = s.get("noise", 0.0), prep.judge.trials
+    best_likelihood, worst_kept = score.likelihood_bounds(
+        trials, noise, score.max_errors(trials, s["fit_threshold"], noise))
+    min_steps = prep.domain.min_fit_steps(prep)
+    tight = score.tight_unseen_mass_bound(s["order"], unenumerated, agg.uncertified, complete_bits,
+                                          s["length_weight"], s["time_weight"], s["time_penalty"], min_steps,
+                                          best_likelihood, kraft_high - unenumerated, worst_kept)
     by_level = agg.behaviours_by_level()
     enumeration = dict(
         order=s["order"],
@@ -96,7 +103,11 @@ def enumeration_section(prep, agg: Aggregate, position: int) -> tuple[dict[str, 
     if s["order"] == "levin":
         enumeration["levin_steps"] = agg.levin_steps
         enumeration["uncertified"] = agg.uncertified
-    return enumeration, bound
+    # The sharper bound (score.tight_unseen_mass_bound) beside the Kraft-tail one above.
+    enumeration["unseen_bound"] = dict(
+        kraft_tail=bound, tight=tight, min_fit_steps=int(min_steps), best_likelihood=best_likelihood,
+        posterior_uncertainty=(tight / (seen_mass + tight) if tight is not None and seen_mass + tight > 0 else None))
+    return enumeration, tight
 
 
 def run_header(config: dict[str, Any], grammar: Grammar) -> dict[str, Any]:

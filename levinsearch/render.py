@@ -21,7 +21,9 @@ def mass(x: float | None) -> str:
 def score_formula(search: dict[str, Any]) -> str:
     """The score rule as a formula, e.g. "1·bits(p) + 0·log2 t(p)"."""
     time_term = "log2 t(p)" if search["time_penalty"] == "log" else "t(p)"
-    return f"{search['length_weight']:g}·bits(p) + {search['time_weight']:g}·{time_term}"
+    noise = search.get("noise", 0.0)
+    likelihood = f" + exception bits (noise ε = {noise:g})" if noise else ""
+    return f"{search['length_weight']:g}·bits(p) + {search['time_weight']:g}·{time_term}{likelihood}"
 
 
 def info_grid() -> Table:
@@ -54,7 +56,14 @@ def enumeration_panel(record: dict[str, Any], where: str) -> Panel:
     t.add_row("complete", f"every program with score ≤ {e['complete_up_to_score']:g} was judged")
     t.add_row("unseen mass", f"{mass(e['unenumerated_mass'])} of Kraft sum {e['kraft_sum']:.4f} lies in "
               f"programs longer than {e['complete_up_to_bits']:g} bits")
-    if e.get("posterior_uncertainty") is not None:
+    tight = (e.get("unseen_bound") or {}).get("posterior_uncertainty")
+    if e.get("posterior_uncertainty") is not None and tight is not None and tight < e["posterior_uncertainty"]:
+        u = e["unseen_bound"]
+        t.add_row("posterior bound", f"unseen fitting programs could hold at most {pct(tight)} of the posterior "
+                  f"(any fitting program spends ≥ {u['min_fit_steps']:,} simulated steps"
+                  + (f" and has likelihood ≤ {u['best_likelihood']:.3g}" if u["best_likelihood"] < 1 else "")
+                  + f"; from the Kraft tail alone: {pct(e['posterior_uncertainty'])})")
+    elif e.get("posterior_uncertainty") is not None:
         t.add_row("posterior bound", f"unseen fitting programs could hold at most "
                   f"{pct(e['posterior_uncertainty'])} of the posterior")
     else:

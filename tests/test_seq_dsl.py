@@ -47,10 +47,17 @@ def kernel_predict(grammar: Grammar, programs, terms, n=None, find_limit=sp.FIND
 
 
 def kernel_fit(grammar: Grammar, programs, terms, n_train, caps=None, find_limit=sp.FIND_LIMIT):
+    """fits, first_error and verdict steps with exact fit (no errors allowed)."""
+    fits, first, _, verdict = kernel_fit_errors(grammar, programs, terms, n_train, caps, find_limit)
+    return fits, first, verdict
+
+
+def kernel_fit_errors(grammar: Grammar, programs, terms, n_train, caps=None, find_limit=sp.FIND_LIMIT,
+                      max_errors=0):
     terms = np.asarray(terms, dtype=np.int64)
     ops, sizes = pad_ops(programs)
     caps = np.full(len(programs), NO_CAP, dtype=np.int64) if caps is None else caps
-    return SeqInterpreter(grammar, find_limit).fit(ops, sizes, terms, n_train, caps)
+    return SeqInterpreter(grammar, find_limit).fit(ops, sizes, terms, n_train, caps, max_errors)
 
 
 # ------------------------------------------------------------------ grammar
@@ -454,6 +461,26 @@ def test_fit_batch_matches_reference(seq):
             first_over = int(np.argmax(partial > caps[i]))
             assert caps[i] < verdict_c[i] <= partial[first_over]
     assert (fits_c[fitting[::2]] == False).all() and fits_c[fitting[1::2]].all()  # noqa: E712
+
+
+@pytest.mark.parametrize("max_errors", [1, 3])
+def test_fit_batch_with_errors_allowed_matches_reference(max_errors):
+    terms = SEQS[0]
+    n_train = 10
+    programs = fit_programs()
+    ref = SeqReference(G)
+    runs = [ref.run(p, terms, n_train) for p in programs]
+    wrong = [[t for t in range(n_train) if v[t] != terms[t]] for v, _ in runs]
+    fits, first, errors, verdict = kernel_fit_errors(G, programs, terms, n_train, max_errors=max_errors)
+    assert fits.tolist() == [len(w) <= max_errors for w in wrong]
+    assert first.tolist() == [w[0] if w else -1 for w in wrong]
+    for i in range(len(programs)):
+        if fits[i]:
+            assert errors[i] == len(wrong[i]) and verdict[i] == sum(runs[i][1])
+        else:  # stopped at the error one past the allowance
+            assert errors[i] == max_errors + 1
+            assert verdict[i] == sum(runs[i][1][: wrong[i][max_errors] + 1])
+    assert any(0 < len(w) <= max_errors for w in wrong)  # some program fits only because errors are allowed
 
 
 def test_cap_stops_inside_a_prediction():

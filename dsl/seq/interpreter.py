@@ -37,13 +37,14 @@ class SeqInterpreter:
         return kernels.predict_batch(*_programs(ops, sizes), terms, np.int64(n_predict), *self._tables,
                                      self.find_limit)
 
-    def fit(self, ops: np.ndarray, sizes: np.ndarray, terms: np.ndarray, n_train: int,
-            step_caps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Which programs predict the first n_train terms exactly within their step caps:
-        fits bool [n], first_error int32 [n] (-1: none) and verdict steps int64 [n]."""
+    def fit(self, ops: np.ndarray, sizes: np.ndarray, terms: np.ndarray, n_train: int, step_caps: np.ndarray,
+            max_errors: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Which programs predict the first n_train terms with at most `max_errors` wrong,
+        within their step caps: fits bool [n], first_error int32 [n] (-1: none), errors
+        int32 [n] (wrong predictions before the verdict) and verdict steps int64 [n]."""
         return kernels.fit_batch(*_programs(ops, sizes), np.ascontiguousarray(terms, dtype=np.int64),
-                                 np.int64(n_train), np.ascontiguousarray(step_caps, dtype=np.int64), *self._tables,
-                                 self.find_limit)
+                                 np.int64(n_train), np.int64(max_errors), np.ascontiguousarray(step_caps, dtype=np.int64),
+                                 *self._tables, self.find_limit)
 
 
 def _programs(ops: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

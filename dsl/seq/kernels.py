@@ -272,15 +272,18 @@ def predict_batch(ops, sizes, terms, n_predict, op_kind, op_arg, op_arity, step_
 
 
 @jit(parallel=True)
-def fit_batch(ops, sizes, terms, n_train, step_caps, op_kind, op_arg, op_arity, step_cost, find_limit):
-    """Which programs predict a(0) .. a(n_train - 1) exactly, stopping at the verdict.
+def fit_batch(ops, sizes, terms, n_train, max_errors, step_caps, op_kind, op_arg, op_arity, step_cost, find_limit):
+    """Which programs predict a(0) .. a(n_train - 1) with at most `max_errors` wrong,
+    stopping at the verdict.
 
-    Indices run in order; a program is rejected at its first wrong prediction (early
-    rejection), or as soon as its simulated steps exceed its `step_caps` entry (Levin
-    budgets; checked after each prediction and before each `find` candidate).
-    Returns fits (bool [n]), first_error (int32 [n]: the first index predicted wrongly
-    within the cap, -1 when none) and verdict_steps (int64 [n]: the steps run until the
-    verdict; for a fitting program its total over the training indices).
+    Indices run in order; a program is rejected as soon as it has more than max_errors
+    wrong predictions (early rejection; 0: at its first), or as soon as its simulated
+    steps exceed its `step_caps` entry (Levin budgets; checked after each prediction and
+    before each `find` candidate). Returns fits (bool [n]), first_error (int32 [n]: the
+    first index predicted wrongly within the cap, -1 when none), errors (int32 [n]: wrong
+    predictions before the verdict; for a fitting program, over all training indices)
+    and verdict_steps (int64 [n]: the steps run until the verdict; for a fitting program
+    its total over the training indices).
     """
     if n_train > terms.shape[0]:
         raise ValueError("fit_batch: n_train exceeds len(terms)")
@@ -288,6 +291,7 @@ def fit_batch(ops, sizes, terms, n_train, step_caps, op_kind, op_arg, op_arity, 
     width = ops.shape[1]
     fits = np.zeros(n, dtype=np.bool_)
     first_error = np.full(n, -1, dtype=np.int32)
+    errors = np.zeros(n, dtype=np.int32)
     verdict_steps = np.zeros(n, dtype=np.int64)
     for chunk in prange(_n_chunks(n)):
         ends, fnode, fphase, fcand, fn, vals, ks = _scratch(width)
@@ -306,9 +310,12 @@ def fit_batch(ops, sizes, terms, n_train, step_caps, op_kind, op_arg, op_arity, 
                     ok = False
                     break
                 if v != terms[t]:
-                    ok = False
-                    first_error[i] = t
-                    break
+                    if errors[i] == 0:
+                        first_error[i] = t
+                    errors[i] += 1
+                    if errors[i] > max_errors:
+                        ok = False
+                        break
             fits[i] = ok
             verdict_steps[i] = total
-    return fits, first_error, verdict_steps
+    return fits, first_error, errors, verdict_steps

@@ -107,6 +107,11 @@ class Domain:
         successes, simulated steps and behaviour rows; the conformance tests compare)."""
         raise NotImplementedError
 
+    def min_fit_steps(self, prep: Prepared) -> int:
+        """A lower bound on the simulated steps any program that fits the training data
+        spends on it (1: nothing known); it sharpens the unseen-mass bound."""
+        return 1
+
     def build_record(self, prep: Prepared, agg: Aggregate, enumeration: dict[str, Any],
                      unseen_bound: float | None) -> dict[str, Any]:
         """The run record (schema levinsearch.run/1) from the summary of judged programs."""

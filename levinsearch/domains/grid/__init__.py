@@ -75,6 +75,10 @@ class GridDomain(Domain):
     def show_example(self):
         return "(plan door)", {"env_ref": "blue_doors:0"}
 
+    def min_fit_steps(self, prep):
+        from levinsearch.domains.grid.prepare import min_fit_steps
+        return min_fit_steps(prep)
+
     def build_record(self, prep, agg, enumeration, unseen_bound):
         from levinsearch.domains.grid.record import build_record
         return build_record(prep, agg, enumeration, unseen_bound)

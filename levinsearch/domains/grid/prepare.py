@@ -21,7 +21,7 @@ from dsl.grid.world import (EMPTY as EMPTY_CELL, OBJECT, EnvBatch, GridEnv, gene
                             pack, split_seed)
 from dsl.syntax import parse, unparse
 from dsl.tree import tree
-from levinsearch import analyse
+from levinsearch import analyse, score
 from levinsearch.domains.base import Prepared, make_enumerator
 from levinsearch.domains.grid.config import split_spec
 from levinsearch.enumerate import Enumerator
@@ -171,7 +171,7 @@ def split_distances(envs: list[GridEnv], batch: EnvBatch) -> np.ndarray:
 def judge(prep: GridPrepared) -> Judge:
     """The grid's fit, behaviour and structure functions for one prepared experiment."""
     s = prep.config["search"]
-    max_failures = int(math.floor((1 - s["fit_threshold"]) * len(prep.train) + 1e-9))
+    max_failures = score.max_errors(len(prep.train), s["fit_threshold"], s.get("noise", 0.0))
     search_ids = np.array(analyse.search_production_ids(prep.grammar), dtype=np.int32)
     see_ids = np.array([i for i, p in enumerate(prep.grammar.productions) if p.name == "see"], dtype=np.int32)
     behaviour_batches = [*prep.tests.values(), prep.probes, *([prep.train] if like_train(prep.config) else [])]
@@ -191,14 +191,14 @@ def judge(prep: GridPrepared) -> Judge:
         return (np.isin(ops, search_ids).any(axis=1).astype(np.int64)
                 | np.isin(ops, see_ids).any(axis=1).astype(np.int64) << 1)
 
-    return Judge(fit, behaviour, structure, STRUCTURE_FLAGS)
+    return Judge(fit, behaviour, structure, STRUCTURE_FLAGS, len(prep.train))
 
 
 def reference_judge(prep: GridPrepared) -> Judge:
     """`judge(prep)` computed by the reference interpreter, one episode at a time."""
     ref = GridReference(prep.grammar)
     s = prep.config["search"]
-    max_failures = int(math.floor((1 - s["fit_threshold"]) * len(prep.train) + 1e-9))
+    max_failures = score.max_errors(len(prep.train), s["fit_threshold"], s.get("noise", 0.0))
     envs = [*prep.test_envs.values(), prep.probe_envs, *([prep.train_envs] if like_train(prep.config) else [])]
     structure_fn = prep.judge.structure  # the flags are read from the opcodes alone
 
@@ -233,7 +233,24 @@ def reference_judge(prep: GridPrepared) -> Judge:
             rows.append(row)
         return np.array(rows, dtype=np.int32).reshape(len(ops), -1)
 
-    return Judge(fit, behaviour, structure_fn, STRUCTURE_FLAGS)
+    return Judge(fit, behaviour, structure_fn, STRUCTURE_FLAGS, len(prep.train))
+
+
+def min_fit_steps(prep: GridPrepared) -> int:
+    """Fewest simulated steps any fitting program spends on the training grids: it must
+    reach a base cell in all but `max_errors` of them, which takes at least the shortest
+    path's moves there, and every move is one evaluation of the program, whose root is an
+    Action production costing at least the cheapest Action's step cost."""
+    s = prep.config["search"]
+    n = len(prep.train)
+    cut = score.max_errors(n, s["fit_threshold"], s.get("noise", 0.0))
+    dist, base = prep.distances["train"], prep.base_train
+    nearest = np.where(base & (dist >= 0), dist, np.iinfo(np.int32).max).reshape(n, -1).min(axis=1)
+    needed = np.sort(nearest)[: n - cut]
+    if len(needed) and needed[-1] == np.iinfo(np.int32).max:
+        return 1  # some base is unreachable: nothing fits, no bound needed
+    cheapest = min(prep.grammar.step_cost[i] for i in prep.grammar.by_type[prep.grammar.start])
+    return max(1, int(needed.sum()) * int(cheapest))
 
 
 def like_train(config: dict[str, Any]) -> bool:

@@ -91,6 +91,9 @@ def build_record(prep: GridPrepared, agg: Aggregate, enumeration: dict[str, Any]
             search_constructs=structure.constructs,
             mesa_objective=structure.mesa_objectives,
             train_success=round(int(top.successes[i]) / len(prep.train), 6),
+            errors=len(prep.train) - int(top.successes[i]),
+            exception_bits=round(float(score.exception_bits(len(prep.train) - int(top.successes[i]), len(prep.train),
+                                                            s.get("noise", 0.0))), 6),
             enumeration_index=int(top.rank[i]),
             **_program_analysis(prep, analysis, i),
         )

@@ -63,6 +63,12 @@ class SeqDomain(Domain):
     def show_example(self):
         return "(add (mul t t) (const one))", {}
 
+    def min_fit_steps(self, prep):
+        """Every prediction evaluates the program's root, an Expr production."""
+        g = prep.grammar
+        cheapest = min(g.step_cost[i] for i in g.by_type[g.start])
+        return max(1, prep.n_train * int(cheapest))
+
     def build_record(self, prep, agg, enumeration, unseen_bound):
         from levinsearch.domains.seq.run import build_record
         return build_record(prep, agg, enumeration, unseen_bound)

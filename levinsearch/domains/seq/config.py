@@ -52,8 +52,9 @@ def resolve(raw: Mapping[str, Any], config: dict[str, Any], overrides: Mapping[s
     flagged += analysis_overrides(config, overrides, DEFAULT_ANALYSIS)
     config["flags"] = flagged
     validate_search(config)
-    if config["search"]["fit_threshold"] != 1:
-        raise DslError("a seq program fits only when it predicts every training term: fit_threshold must be 1")
+    if config["search"]["fit_threshold"] != 1 and config["search"]["noise"] == 0:
+        raise DslError("without noise a seq program fits only when it predicts every training term: "
+                       "fit_threshold must be 1 (or set noise > 0)")
     a = config["analysis"]
     a["max_defections"] = number(a["max_defections"], "max_defections", minimum=0, maximum=LIMITS["terms"],
                                  integer=True)

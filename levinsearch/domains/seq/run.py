@@ -16,7 +16,7 @@ from dsl.seq import primitives as seq_primitives
 from dsl.seq.interpreter import SeqInterpreter
 from dsl.seq.reference import SeqReference
 from dsl.syntax import parse, unparse
-from levinsearch import analyse, consensus
+from levinsearch import analyse, consensus, score
 from levinsearch.aggregate import Aggregate
 from levinsearch.domains.base import Prepared, make_enumerator
 from levinsearch.fit import Judge
@@ -71,9 +71,14 @@ def prepare(domain, config: dict[str, Any]) -> SeqPrepared:
     find_ids = np.array([i for i, p in enumerate(grammar.productions) if p.name in SEARCH_NAMES], dtype=np.int32)
     prep = SeqPrepared(config, grammar, enumerator, domain, None, SeqInterpreter(grammar), terms, program)
 
+    s = config["search"]
+    allowed = score.max_errors(n_train, s["fit_threshold"], s.get("noise", 0.0))
+
     def fit(ops, sizes, caps):
-        fits, first_error, verdict = prep.interpreter.fit(ops, sizes, terms, n_train, caps)
-        correct = np.where(fits, n_train, np.maximum(first_error, 0)).astype(np.int32)
+        fits, first_error, errors, verdict = prep.interpreter.fit(ops, sizes, terms, n_train, caps, allowed)
+        # Successes of a program that fits: every term but its errors; of one that does
+        # not, the terms before its first error (what a hard cut used to report).
+        correct = np.where(fits, n_train - errors, np.maximum(first_error, 0)).astype(np.int32)
         return fits, correct, verdict
 
     def behaviour(ops, sizes):
@@ -82,7 +87,7 @@ def prepare(domain, config: dict[str, Any]) -> SeqPrepared:
     def structure(ops):
         return np.isin(ops, find_ids).any(axis=1).astype(np.int64)
 
-    prep.judge = Judge(fit, behaviour, structure, ("search",))
+    prep.judge = Judge(fit, behaviour, structure, ("search",), n_train)
     return prep
 
 
@@ -92,13 +97,16 @@ def reference_judge(prep: SeqPrepared) -> Judge:
     n_train = prep.n_train
     terms = [int(x) for x in prep.terms]
 
+    s = prep.config["search"]
+    allowed = score.max_errors(n_train, s["fit_threshold"], s.get("noise", 0.0))
+
     def fit(ops, sizes, caps):
         fits, correct, verdict = [], [], []
         for i in range(len(ops)):
             values, steps = ref.run(ops[i, : sizes[i]], terms, n_train)
             wrong = [t for t in range(n_train) if values[t] != terms[t]]
-            fits.append(not wrong and sum(steps) <= caps[i])
-            correct.append(n_train if fits[-1] else (wrong[0] if wrong else 0))
+            fits.append(len(wrong) <= allowed and sum(steps) <= caps[i])
+            correct.append(n_train - len(wrong) if fits[-1] else (wrong[0] if wrong else 0))
             verdict.append(sum(steps))
         return np.array(fits, dtype=bool), np.array(correct, dtype=np.int32), np.array(verdict, dtype=np.int64)
 
@@ -106,7 +114,7 @@ def reference_judge(prep: SeqPrepared) -> Judge:
         rows = [ref.run(ops[i, : sizes[i]], terms, len(terms))[0][n_train:] for i in range(len(ops))]
         return np.array(rows, dtype=np.int64).reshape(len(ops), -1)
 
-    return Judge(fit, behaviour, prep.judge.structure, prep.judge.flags)
+    return Judge(fit, behaviour, prep.judge.structure, prep.judge.flags, n_train)
 
 
 def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any],
@@ -134,6 +142,9 @@ def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any],
             search_constructs=structure.constructs,
             mesa_objective=structure.mesa_objectives,  # the conditions its finds search for
             enumeration_index=int(top.rank[i]),
+            errors=n - int(top.successes[i]),
+            exception_bits=round(float(score.exception_bits(n - int(top.successes[i]), n,
+                                                            config["search"].get("noise", 0.0))), 6),
             agreement=round(float(agreement["share"][i]), 6),
             first_disagreement=int(agreement["first"][i]),
             disagreements=int(agreement["disagreements"][i]),
