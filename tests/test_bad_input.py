@@ -287,6 +287,7 @@ def workdir(tmp_path, monkeypatch):
     for name, content in FILES.items():
         (tmp_path / name).write_bytes(content if isinstance(content, bytes) else content.encode())
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LEVINSEARCH_RUNS_DIR", str(tmp_path / "runs"))  # no saved runs: `report latest` fails
     return tmp_path
 
 
