@@ -134,6 +134,9 @@ def save_options(fn):
 @click.option("--test-envs", type=int, help="Number of environments in every test split.")
 @click.option("--horizon", type=int, help="Episode length in every split.")
 @click.option("--seed", type=int, help="Seed of every environment generator.")
+@click.option("--seeds", type=int, metavar="N",
+              help="Run on N environment seeds (seed, seed+1, ...) and report every summary figure as a mean "
+                   "with a 95%% interval [default: the experiment's seeds, else 1].")
 @click.option("--top", type=int, help="How many fitting programs the report lists.")
 @click.option("--keep", type=int, help="How many of the best fitting programs the record keeps [default: 1000].")
 @click.option("--batch-size", type=int, help="Programs per batch (a stop or checkpoint happens between batches).")
@@ -173,6 +176,16 @@ def run(experiment, as_json, profile, ban, bits, cost, workers, backend, schedul
         overrides = dict(flags, **_grammar_overrides(profile, ban, bits, cost))
         config = experiments.resolve(experiments.load(experiment or experiments.DEFAULT_EXPERIMENT), overrides)
         saved = None
+    if config.get("seeds", 1) > 1:
+        if resume:
+            raise DslError("--resume continues single-seed runs; a multi-seed run keeps each finished seed in "
+                           "its run directory (points/)")
+        domain = domains.get(config["domain"])
+        saved = None if no_save else runs.create(config, "run", root, extra=dict(seeds=config["seeds"]))
+        _run_points(domain, [], [({}, config)], domain.sweep_split([config], None), domain.default_metric, saved,
+                    as_json, show_progress, dict(backend=backend, workers=workers, scheduler=scheduler,
+                                                 shards=shards))
+        return
     prepared = pipeline.prepare(config)
     if saved is None and not no_save:
         saved = runs.create(config, "run", root)
@@ -259,12 +272,15 @@ def _kernels_cached(domain: str) -> bool:
                    "see the metric names in docs/commands.md.")
 @click.option("--split", "split_name", help="The test split the metrics read [default: the experiment's first].")
 @click.option("--max-bits", type=float, help="Override max_bits at every point.")
+@click.option("--seeds", type=int, metavar="N",
+              help="Run every point on N environment seeds (seed, seed+1, ...); the table shows means and 95%% "
+                   "intervals [default: the experiment's seeds, else 1].")
 @scale_options
 @save_options
 @click.option("--progress/--no-progress", "show_progress", default=None,
               help="Progress on stderr [default: on, off under --json].")
 @click.option("--json", "as_json", is_flag=True, help="Print the sweep record as JSON on stdout.")
-def sweep(experiment, settings, metric, split_name, max_bits, workers, backend, scheduler, shards, no_save,
+def sweep(experiment, settings, metric, split_name, max_bits, seeds, workers, backend, scheduler, shards, no_save,
           runs_dir, show_progress, as_json):
     """Run EXPERIMENT at every combination of the --set values and tabulate the metrics.
 
@@ -279,28 +295,44 @@ def sweep(experiment, settings, metric, split_name, max_bits, workers, backend, 
         raise DslError(f"--metric: unknown metric {metric!r} for a {domain.name} experiment "
                        f"(known: {', '.join(known)})")
     parsed = [sweep_mod.parse_setting(text, domain) for text in settings]
-    points = sweep_mod.point_configs(raw, parsed, dict(max_bits=max_bits))
+    points = sweep_mod.point_configs(raw, parsed, dict(max_bits=max_bits, seeds=seeds))
     split = domain.sweep_split([config for _, config in points], split_name)
-    prepared = [pipeline.prepare(config) for _, config in points]  # all settings fail early, before any run
-    saved = None
-    if not no_save:
-        saved = runs.create(points[0][1], "sweep", Path(runs_dir),
-                            extra=dict(settings=[dict(key=k, values=v) for k, v in parsed]))
+    saved = None if no_save else runs.create(points[0][1], "sweep", Path(runs_dir),
+                                             extra=dict(settings=[dict(key=k, values=v) for k, v in parsed]))
+    _run_points(domain, parsed, points, split, metric, saved, as_json, show_progress,
+                dict(backend=backend, workers=workers, scheduler=scheduler, shards=shards))
+
+
+def _run_points(domain, parsed, points, split, metric, saved, as_json, show_progress, options) -> None:
+    """Run every point of a sweep (each with its seeds), save each record as it comes,
+    and finish with the sweep record (a multi-seed run is a sweep of one point)."""
+    seed_configs = [experiments.seed_configs(config) for _, config in points]
+    # Every point and seed is prepared first: bad settings fail before any run starts.
+    prepared = [[pipeline.prepare(c) for c in configs] for configs in seed_configs]
     if show_progress is None:
         show_progress = not as_json
-    done = []
-    options = dict(backend=backend, workers=workers, scheduler=scheduler, shards=shards)
+    done: list[tuple[dict, list[dict]]] = []
+    total = sum(len(p) for p in prepared)
     with saved.lock() if saved is not None else contextlib.nullcontext():
         try:
-            for k, (setting, _), prep in zip(range(1, len(points) + 1), points, prepared):
+            stop = False
+            for k, (setting, _), preps in zip(range(1, len(points) + 1), points, prepared):
                 label = ", ".join(f"{key.split('.')[-1]}={value}" for key, value in setting.items())
-                record = _with_progress(show_progress, f"[{k}/{len(points)}] {label}",
-                                        lambda progress: runs.execute(prep, None, progress=progress, **options),
-                                        prep.config["domain"])
-                done.append((setting, record))
-                if saved is not None:
-                    saved.write_point(k, record)
-                if record["enumeration"]["interrupted"]:
+                records = []
+                for prep in preps:
+                    seed = f"seed {prep.config['seed']}" if len(preps) > 1 else ""
+                    name = f"[{k}/{len(points)}] {label}" if setting else prep.config["name"]
+                    record = _with_progress(show_progress, " ".join(x for x in (name, seed) if x),
+                                            lambda progress: runs.execute(prep, None, progress=progress, **options),
+                                            prep.config["domain"])
+                    records.append(record)
+                    if saved is not None:
+                        saved.write_point(k, record, prep.config["seed"] if len(preps) > 1 else None)
+                    if record["enumeration"]["interrupted"]:
+                        stop = True
+                        break
+                done.append((setting, records))
+                if stop:
                     break
         except KeyboardInterrupt:
             if saved is not None:
@@ -311,13 +343,14 @@ def sweep(experiment, settings, metric, split_name, max_bits, workers, backend, 
             if saved is not None:
                 saved.mark("failed", str(exc), total=len(points), position=len(done))
             raise
-        interrupted = len(done) < len(points) or done[-1][1]["enumeration"]["interrupted"]
+        finished = sum(len(records) for _, records in done)
+        interrupted = finished < total or done[-1][1][-1]["enumeration"]["interrupted"]
         record = sweep_mod.sweep_record(points[0][1]["name"], domain, parsed, done, split, metric, interrupted)
         if saved is not None:
             record["run"] = str(saved.path)
             saved.update_manifest(status="interrupted" if interrupted else "complete", total=len(points),
                                   position=len(done),
-                                  reason=f"stopped after {len(done)} of {len(points)} points" if interrupted else None)
+                                  reason=f"stopped after {finished} of {total} runs" if interrupted else None)
         _finish(record, report.sweep_report(record), saved, as_json, interrupted)
 
 

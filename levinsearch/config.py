@@ -42,7 +42,8 @@ DEFAULT_SEARCH = dict(
     batch_size=DEFAULT_BATCH_SIZE,
 )
 #: Keys of [experiment] that every domain accepts.
-EXPERIMENT_KEYS = {"name", "domain", "description", "seed"}
+EXPERIMENT_KEYS = {"name", "domain", "description", "seed", "seeds"}
+MAX_SEEDS = 100
 GRAMMAR_KEYS = {"ban", "bits", "cost", "profile"}
 
 

@@ -7,6 +7,7 @@ domain (`levinsearch.domains`).
 """
 from __future__ import annotations
 
+import copy
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -14,7 +15,8 @@ from typing import Any, Mapping
 
 from dsl.errors import DslError
 from levinsearch import domains
-from levinsearch.config import DEFAULT_SEARCH, EXPERIMENT_KEYS, GRAMMAR_KEYS, check_keys, names_list, number_table
+from levinsearch.config import (DEFAULT_SEARCH, EXPERIMENT_KEYS, GRAMMAR_KEYS, MAX_SEEDS, check_keys, names_list, number,
+                                number_table)
 
 DEFAULT_EXPERIMENT = "red-door"
 MAX_FILE = 1 << 20  # bytes
@@ -114,7 +116,26 @@ def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) 
             **({"profile": gram["profile"]} if "profile" in gram else {}),
         },
     }
-    return domain.resolve(raw, config, overrides)
+    seeds = overrides.get("seeds", exp.get("seeds", 1))
+    config = domain.resolve(raw, config, overrides)
+    config["seeds"] = number(seeds, "seeds", minimum=1, maximum=MAX_SEEDS, integer=True)
+    if config["seeds"] == 1:
+        del config["seeds"]  # recorded only when several: single runs keep their records
+    elif "seeds" in overrides:
+        config["flags"].append("seeds")
+    return config
+
+
+def seed_configs(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The single-seed configs of a resolved config: seeds seed, seed + 1, ... (one when
+    `seeds` is not set)."""
+    n = config.get("seeds", 1)
+    out = []
+    for k in range(n):
+        single = copy.deepcopy({key: value for key, value in config.items() if key != "seeds"})
+        single["seed"] = config["seed"] + k
+        out.append(single)
+    return out
 
 
 def _all_domain_flags() -> set[str]:

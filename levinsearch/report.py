@@ -24,10 +24,45 @@ def _metric_text(name: str, value) -> str:
     if value is None:
         return "—"
     if name == "fitting":
-        return f"{value:,}"
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
     if name == "unenumerated_mass":
         return mass(value)
     return pct(value)
+
+
+def _cell(point: dict[str, Any], name: str) -> str:
+    """A metric, with its 95% interval over seeds when the point has several."""
+    text = _metric_text(name, point["metrics"].get(name))
+    span = (point.get("intervals") or {}).get(name)
+    if span is None or name == "fitting":
+        return text
+    return f"{text} [{_metric_text(name, span[0])}, {_metric_text(name, span[1])}]"
+
+
+def seeds_report(record: dict[str, Any]) -> Group:
+    """A run over several environment seeds: every summary figure as mean, 95% interval
+    and the value of each seed."""
+    p = record["points"][0]
+    seeds = p.get("seeds", [])
+    where = f" (split {record['split']})" if record.get("split") else ""
+    t = Table(title=f"{record['experiment']} over {len(seeds)} environment seeds {', '.join(map(str, seeds))}"
+              f"{where}: mean and 95% interval (Student's t)", box=box.SIMPLE_HEAD, title_justify="left")
+    t.add_column("figure")
+    t.add_column("mean", justify="right")
+    t.add_column("95% interval", justify="right")
+    t.add_column("per seed", justify="left")
+    for name, heading in record.get("metric_headings", {}).items():
+        span = (p.get("intervals") or {}).get(name)
+        values = (p.get("per_seed") or {}).get(name, [])
+        t.add_row(heading, _metric_text(name, p["metrics"].get(name)),
+                  "—" if span is None else f"{_metric_text(name, span[0])} – {_metric_text(name, span[1])}",
+                  " ".join(_metric_text(name, v) for v in values))
+    parts: list = [t, Text("MAP program per seed: " + ", ".join(m or "—" for m in p.get("map_programs", [])))]
+    if record.get("interrupted"):
+        parts.append(Text("interrupted: the figures cover the seeds that finished", style="bold red"))
+    if record.get("run"):
+        parts.append(Text(f"saved: {record['run']} (each seed's full record in points/)", style="dim"))
+    return Group(*parts)
 
 
 def _setting_text(value) -> str:
@@ -37,10 +72,16 @@ def _setting_text(value) -> str:
 
 
 def sweep_report(record: dict[str, Any]) -> Group:
-    """A sweep: one row per setting, the pairwise distances, and a plot of the metric."""
+    """A sweep: one row per setting, the pairwise distances, and a plot of the metric;
+    with several seeds, every metric as mean [95% interval]."""
     keys = [s["key"] for s in record["settings"]]
+    if not keys and record.get("seeds", 1) > 1:
+        return seeds_report(record)
     where = f" (metrics on split {record['split']})" if record.get("split") else ""
-    t = Table(title=f"sweep of {record['experiment']}{where}", box=box.SIMPLE_HEAD, title_justify="left")
+    seeds = record.get("seeds", 1)
+    t = Table(title=f"sweep of {record['experiment']}{where}"
+              + (f"; means over {seeds} seeds [95% interval]" if seeds > 1 else ""), box=box.SIMPLE_HEAD,
+              title_justify="left")
     columns = record.get("columns", ())
     for key in keys:
         t.add_column(key.split(".")[-1])
@@ -52,7 +93,7 @@ def sweep_report(record: dict[str, Any]) -> Group:
         t.add_column("status")
     for p in record["points"]:
         row = [Text(_setting_text(p["setting"][k])) for k in keys]
-        row += [_metric_text(name, p["metrics"][name]) for name in columns]
+        row += [_cell(p, name) for name in columns]
         row.append(p["map_program"] or "—")
         if stopped:
             row.append("stopped part-way" if p["interrupted"] else "complete")
@@ -108,6 +149,12 @@ def _sweep_plot(record: dict[str, Any], keys: list[str]):
         xs, ys = series.setdefault(label, ([], []))
         xs.append(x)
         ys.append(p["metrics"][metric])
+        span = (p.get("intervals") or {}).get(metric)
+        if span is not None:  # the 95% interval over seeds as a band: two more lines
+            for end, value in zip(("95% low", "95% high"), span):
+                bx, by = series.setdefault(f"{label} ({end})", ([], []))
+                bx.append(x)
+                by.append(value)
     labels = list(series)
     text = plot_to_string([series[k][1] for k in labels], [series[k][0] for k in labels], lines=True,
                           legend_labels=labels if len(labels) > 1 else None, width=60, height=12,

@@ -150,10 +150,10 @@ class RunDir:
         if report_text is not None:
             _write_text(self.path / "report.txt", report_text)
 
-    def write_point(self, k: int, record: dict[str, Any]) -> None:
-        """A sweep's k-th point, as the full run record."""
+    def write_point(self, k: int, record: dict[str, Any], seed: int | None = None) -> None:
+        """A sweep's k-th point (of one seed, when there are several), as the full run record."""
         (self.path / "points").mkdir(exist_ok=True)
-        _write_json(self.path / "points" / f"{k:03d}.json", record)
+        _write_json(self.path / "points" / (f"{k:03d}.json" if seed is None else f"{k:03d}-seed{seed}.json"), record)
 
     def record(self) -> dict[str, Any]:
         return _read_json(self.path / "record.json", "record")

@@ -14,7 +14,7 @@ import tomllib
 from typing import Any, Callable
 
 from dsl.errors import DslError
-from levinsearch import experiments
+from levinsearch import experiments, stats
 from levinsearch.config import DEFAULT_SEARCH
 
 SCHEMA = "levinsearch.sweep/1"
@@ -26,6 +26,10 @@ COMMON_METRICS = {
     "unenumerated_mass": ("unenumerated mass", "Kraft mass of programs longer than the enumeration reached",
                           lambda r, split: r["enumeration"]["unenumerated_mass"]),
 }
+
+
+#: Metrics that are not shares in [0, 1] (their intervals are not clipped).
+UNBOUNDED = {"fitting"}
 
 
 def short_keys(domain) -> dict[str, str]:
@@ -118,7 +122,8 @@ def grid(settings: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
 
 def point_configs(raw: dict[str, Any], settings: list[tuple[str, list[Any]]],
                   overrides: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(setting, resolved config) for every point; all are validated before any runs."""
+    """(setting, resolved config) for every point; all are validated before any runs.
+    A config with several `seeds` stands for one run per seed (experiments.seed_configs)."""
     out = []
     for setting in grid(settings):
         changed = raw
@@ -166,26 +171,54 @@ def metrics(record: dict[str, Any], split: str | None, domain) -> dict[str, Any]
     return out
 
 
-def sweep_record(experiment: str, domain, settings, points: list[tuple[dict, dict]], split: str | None,
+def sweep_record(experiment: str, domain, settings, points: list[tuple[dict, list[dict]]], split: str | None,
                  metric: str, interrupted: bool) -> dict[str, Any]:
     """The sweep's JSON document: one row per finished point, and the distances between
-    the posterior behaviour (and outcome-class) distributions of every pair of points."""
+    the posterior behaviour (and outcome-class) distributions of every pair of points.
+
+    Each point holds the records of its seeds (one, unless the experiment has several
+    `seeds`). A row's metrics are the means over its seeds; with several seeds it also
+    has `intervals` (95%, see levinsearch.stats) and `per_seed` values, and the distances
+    are averaged over the seeds (point i's seed k against point j's seed k)."""
+    known = metrics_of(domain)
     rows = []
-    for setting, record in points:
-        e = record["enumeration"]
-        rows.append(dict(setting=setting, metrics=metrics(record, split, domain), interrupted=e["interrupted"],
-                         programs=e["programs"], seconds=e["seconds"], map_program=record["summary"]["map_program"]))
+    for setting, records in points:
+        per_seed = [metrics(record, split, domain) for record in records]
+        first = records[0]
+        row = dict(setting=setting, metrics=per_seed[0], interrupted=any(r["enumeration"]["interrupted"]
+                                                                          for r in records),
+                   programs=sum(r["enumeration"]["programs"] for r in records),
+                   seconds=round(sum(r["enumeration"]["seconds"] for r in records), 3),
+                   map_program=first["summary"]["map_program"])
+        if len(records) > 1:
+            spans = {name: stats.interval([m[name] for m in per_seed], share=name not in UNBOUNDED)
+                     for name in known}
+            row["metrics"] = {name: None if span is None else span["mean"] for name, span in spans.items()}
+            row["intervals"] = {name: None if span is None else [span["low"], span["high"]]
+                                for name, span in spans.items()}
+            row["per_seed"] = {name: [m[name] for m in per_seed] for name in known}
+            row["seeds"] = [r["config"]["seed"] for r in records]
+            row["map_programs"] = [r["summary"]["map_program"] for r in records]
+        rows.append(row)
     n = len(points)
+
+    def mean_distance(i, j, read):
+        values = [total_variation(read(a), read(b)) for a, b in zip(points[i][1], points[j][1])]
+        values = [v for v in values if v is not None]
+        return sum(values) / len(values) if values else None
+
     distances = dict(
-        behaviour=[[total_variation(behaviour_distribution(points[i][1]), behaviour_distribution(points[j][1]))
-                    for j in range(n)] for i in range(n)],
-        outcome_class=[[total_variation(class_distribution(points[i][1], split),
-                                        class_distribution(points[j][1], split)) if split else None
+        behaviour=[[mean_distance(i, j, behaviour_distribution) for j in range(n)] for i in range(n)],
+        outcome_class=[[mean_distance(i, j, lambda r: class_distribution(r, split)) if split else None
                         for j in range(n)] for i in range(n)],
     )
-    return dict(schema=SCHEMA, experiment=experiment, domain=domain.name, split=split, metric=metric,
-                columns=list(domain.table_metrics),
-                settings=[dict(key=k, values=v) for k, v in settings], points=rows, distances=distances,
-                interrupted=interrupted,
-                metric_headings={k: h for k, (h, _, _) in metrics_of(domain).items()},
-                metric_descriptions={k: d for k, (_, d, _) in metrics_of(domain).items()})
+    out = dict(schema=SCHEMA, experiment=experiment, domain=domain.name, split=split, metric=metric,
+               columns=list(domain.table_metrics),
+               settings=[dict(key=k, values=v) for k, v in settings], points=rows, distances=distances,
+               interrupted=interrupted,
+               metric_headings={k: h for k, (h, _, _) in known.items()},
+               metric_descriptions={k: d for k, (_, d, _) in known.items()})
+    seeds = max((len(records) for _, records in points), default=1)
+    if seeds > 1:
+        out["seeds"] = seeds
+    return out
