@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from dsl.errors import DslError
 from levinsearch import backends, config as config_mod, domains, experiments, pipeline, record as record_mod, report, runs
-from levinsearch import sweep as sweep_mod
+from levinsearch import sweeps as sweep_mod
 
 MAX_LISTED = 1_000_000  # programs `enumerate` lists at most
 

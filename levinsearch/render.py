@@ -8,6 +8,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from levinsearch.types import RunRecord, Search
+
 def pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.1f}%"
 
@@ -18,7 +20,7 @@ def mass(x: float | None) -> str:
     return f"{x:.3g}" if x >= 1e-3 or x == 0 else f"{x:.2e}"
 
 
-def score_formula(search: dict[str, Any]) -> str:
+def score_formula(search: Search) -> str:
     """The score rule as a formula, e.g. "1·bits(p) + 0·log2 t(p)"."""
     time_term = "log2 t(p)" if search["time_penalty"] == "log" else "t(p)"
     noise = search.get("noise", 0.0)
@@ -45,7 +47,7 @@ def grammar_changes(g: dict[str, Any]) -> str:
     return "; ".join(parts) or "default (uniform bits per type, 1 step per node)"
 
 
-def enumeration_panel(record: dict[str, Any], where: str) -> Panel:
+def enumeration_panel(record: RunRecord, where: str) -> Panel:
     """The enumeration panel; `where`: what the behaviours are distinguished on."""
     e = record["enumeration"]
     t = info_grid()

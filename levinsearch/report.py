@@ -12,9 +12,10 @@ from rich.text import Text
 
 from levinsearch import domains
 from levinsearch.render import mass, pct
+from levinsearch.types import RunRecord, SweepPoint, SweepRecord
 
 
-def run_report(record: dict[str, Any]):
+def run_report(record: RunRecord):
     """The whole report of one run, as its domain renders it."""
     return domains.get(record["domain"]).report(record)
 
@@ -30,7 +31,7 @@ def _metric_text(name: str, value) -> str:
     return pct(value)
 
 
-def _cell(point: dict[str, Any], name: str) -> str:
+def _cell(point: SweepPoint, name: str) -> str:
     """A metric, with its 95% interval over seeds when the point has several."""
     text = _metric_text(name, point["metrics"].get(name))
     span = (point.get("intervals") or {}).get(name)
@@ -39,7 +40,7 @@ def _cell(point: dict[str, Any], name: str) -> str:
     return f"{text} [{_metric_text(name, span[0])}, {_metric_text(name, span[1])}]"
 
 
-def seeds_report(record: dict[str, Any]) -> Group:
+def seeds_report(record: SweepRecord) -> Group:
     """A run over several environment seeds: every summary figure as mean, 95% interval
     and the value of each seed."""
     p = record["points"][0]
@@ -71,7 +72,7 @@ def _setting_text(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def sweep_report(record: dict[str, Any]) -> Group:
+def sweep_report(record: SweepRecord) -> Group:
     """A sweep: one row per setting, the pairwise distances, and a plot of the metric;
     with several seeds, every metric as mean [95% interval]."""
     keys = [s["key"] for s in record["settings"]]
@@ -111,7 +112,7 @@ def sweep_report(record: dict[str, Any]) -> Group:
     return Group(*parts)
 
 
-def _sweep_distances(record: dict[str, Any], keys: list[str]) -> Table:
+def _sweep_distances(record: SweepRecord, keys: list[str]) -> Table:
     labels = [", ".join(_setting_text(p["setting"][k]) for k in keys) for p in record["points"]]
     t = Table(title="total variation distance between the posterior distributions over behaviours "
               "(upper right) and over outcome classes (lower left; grid only)", box=box.SIMPLE_HEAD,
@@ -129,7 +130,7 @@ def _sweep_distances(record: dict[str, Any], keys: list[str]) -> Table:
     return t
 
 
-def _sweep_plot(record: dict[str, Any], keys: list[str]):
+def _sweep_plot(record: SweepRecord, keys: list[str]):
     """The chosen metric against the first setting (one line per value of the others)."""
     try:
         from uniplot import plot_to_string

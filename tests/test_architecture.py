@@ -33,7 +33,10 @@ def imports(path: Path, name: str, known: set[str]) -> set[str]:
             base = node.module or ""
             if node.level:
                 base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
-            targets = [base] + [f"{base}.{a.name}" for a in node.names]
+            # `from package import module` depends on that module (package __init__ files
+            # load nothing eagerly); `from module import name` on the module.
+            submodules = [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in known]
+            targets = submodules or [base]
         else:
             continue
         found |= {t for t in targets if t in known and t != name}

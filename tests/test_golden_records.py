@@ -12,7 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent / "golden"))
 import records as golden  # noqa: E402
 
-from levinsearch import experiments  # noqa: E402
+from levinsearch import experiments, types  # noqa: E402
 
 
 def test_every_bundled_experiment_has_a_stored_record():
@@ -23,7 +23,9 @@ def test_every_bundled_experiment_has_a_stored_record():
 def test_record_is_unchanged(name):
     old = golden.stored(name)
     b = json.loads(old)
-    a = golden.restrict(golden.normalise(golden.run(name)), b)
+    record = golden.run(name)
+    types.validate(json.loads(json.dumps(record, default=lambda v: v.tolist())))  # the published JSON Schema
+    a = golden.restrict(golden.normalise(record), b)
     if json.dumps(a, indent=1) + "\n" == old:
         return
     assert golden.close(a, b), f"{name}: record changed at {golden.first_difference(a, b)}"

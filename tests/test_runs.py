@@ -189,7 +189,7 @@ def test_sweep_errors_are_one_line(capsys):
 
 
 def test_sweep_values_are_toml(capsys):
-    from levinsearch import sweep
+    from levinsearch import sweeps as sweep
     grid = domains.get("grid")
     assert sweep.parse_setting('ban=[],["plan","greedy"]', grid) == ("grammar.ban", [[], ["plan", "greedy"]])
     assert sweep.parse_setting("train.variant.share=0,0.5", grid) == ("train.variant.share", [0, 0.5])

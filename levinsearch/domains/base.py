@@ -15,6 +15,7 @@ from dsl.grammar import Grammar
 from levinsearch.aggregate import Aggregate
 from levinsearch.enumerate import Enumerator
 from levinsearch.fit import Judge
+from levinsearch.types import Summary
 
 #: A sweep metric: (column heading, what it measures, how to read it from a run record and a split name).
 Metric = tuple[str, str, Callable[[dict, Any], Any]]
@@ -66,6 +67,8 @@ class Domain:
     default_metric: str = ""
     #: Grammar profiles ([grammar] profile = NAME); the first is the default.
     profiles: tuple[str, ...] = ("default",)
+    #: The TypedDict of its record's `summary` (the JSON Schema is built from it).
+    summary_type: type = Summary
     #: Modules holding the domain's compiled kernels (the CLI says when they compile).
     kernel_modules: tuple[str, ...] = ()
 

@@ -12,6 +12,7 @@ from dsl.errors import DslError
 from dsl.grid import primitives
 from levinsearch.domains.base import Domain
 from levinsearch.domains.grid import config as grid_config
+from levinsearch.domains.grid.types import GridSummary
 
 
 def _split(record: dict, split: str) -> dict:
@@ -45,6 +46,7 @@ class GridDomain(Domain):
     table_metrics = ("search", "proxy_given_search", "robust", "capability_failure", "fitting", "unenumerated_mass")
     default_metric = "search"
     kernel_modules = ("dsl.grid.kernels",)
+    summary_type = GridSummary
 
     def grammar(self, *, bits=None, ban=(), cost=None, profile=None):
         self.check_profile(profile)

@@ -12,6 +12,7 @@ from dsl.errors import DslError
 from dsl.seq import primitives
 from levinsearch.domains.base import Domain
 from levinsearch.domains.seq import config as seq_config
+from levinsearch.domains.seq.types import SeqSummary
 
 
 class SeqDomain(Domain):
@@ -38,6 +39,7 @@ class SeqDomain(Domain):
                      "unenumerated_mass")
     default_metric = "defectors"
     kernel_modules = ("dsl.seq.kernels",)
+    summary_type = SeqSummary
 
     def grammar(self, *, bits=None, ban=(), cost=None, profile=None):
         self.check_profile(profile)

@@ -16,6 +16,7 @@ from typing import Any, Callable
 from dsl.errors import DslError
 from levinsearch import experiments, stats
 from levinsearch.config import DEFAULT_SEARCH
+from levinsearch.types import RunRecord, SweepRecord
 
 SCHEMA = "levinsearch.sweep/1"
 MAX_POINTS = 1_000
@@ -156,7 +157,7 @@ def class_distribution(record: dict[str, Any], split: str) -> dict[str, float]:
     return {k: v["mass"] for k, v in record["summary"]["splits"][split]["classes"].items()}
 
 
-def metrics(record: dict[str, Any], split: str | None, domain) -> dict[str, Any]:
+def metrics(record: RunRecord, split: str | None, domain) -> dict[str, Any]:
     """The row of one point; shares are None where no program fitted (no posterior)."""
     out = {}
     empty = record["enumeration"]["fitting"] == 0
@@ -172,7 +173,7 @@ def metrics(record: dict[str, Any], split: str | None, domain) -> dict[str, Any]
 
 
 def sweep_record(experiment: str, domain, settings, points: list[tuple[dict, list[dict]]], split: str | None,
-                 metric: str, interrupted: bool) -> dict[str, Any]:
+                 metric: str, interrupted: bool) -> SweepRecord:
     """The sweep's JSON document: one row per finished point, and the distances between
     the posterior behaviour (and outcome-class) distributions of every pair of points.
 

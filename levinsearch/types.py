@@ -1,0 +1,254 @@
+"""The run record's types: TypedDicts for what every domain's record shares, each
+domain's summary type (Domain.summary_type), and the JSON Schema generated from them.
+
+    python -m levinsearch.types     # rewrite levinsearch/schema/run.schema.json
+
+The published schema (`levinsearch/schema/run.schema.json`, installed with the package)
+is generated from these types, so the two cannot drift apart; a test checks the file
+is up to date and validates the record of every bundled experiment with it. Records may
+carry more fields than the types name (a domain's own analyses): the schema allows them.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal, NotRequired, TypedDict, Union, get_args, get_origin, get_type_hints
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "run.schema.json"
+SCHEMA_ID = "https://levinsearch.invalid/schema/run.schema.json"
+
+
+class Search(TypedDict):
+    max_bits: float
+    order: Literal["length", "levin"]
+    length_weight: float
+    time_weight: float
+    time_penalty: Literal["log", "linear"]
+    fit_threshold: float
+    noise: float
+    top: int
+    keep: int
+    batch_size: int
+
+
+class GrammarSettings(TypedDict):
+    ban: list[str]
+    bits: dict[str, float]
+    cost: dict[str, int]
+    profile: NotRequired[str]
+
+
+class Config(TypedDict):
+    """The resolved experiment (domains add their own tables: train/test, target, ...)."""
+
+    name: str
+    domain: str
+    description: str
+    source: str | None
+    seed: int
+    search: Search
+    grammar: GrammarSettings
+    analysis: dict[str, Any]
+    flags: list[str]
+    seeds: NotRequired[int]
+
+
+class Production(TypedDict):
+    name: str
+    qualified: str
+    type: str
+    args: list[str]
+    bits: float
+    mbits: int
+    cost: int
+    banned: bool
+
+
+class PerLength(TypedDict):
+    bits: float
+    programs: int
+    fitting: int
+    behaviours: int
+    seconds: float
+
+
+class UnseenBound(TypedDict):
+    kraft_tail: float | None
+    tight: float | None
+    min_fit_steps: int
+    best_likelihood: float
+    posterior_uncertainty: float | None
+
+
+class Enumeration(TypedDict):
+    order: Literal["length", "levin"]
+    max_bits: float
+    programs: int
+    total: int
+    fitting: int
+    behaviours: int
+    complete_up_to_score: float
+    complete_up_to_bits: float
+    unenumerated_mass: float
+    kraft_sum: float
+    fitting_mass: float
+    posterior_uncertainty: float | None
+    seconds: float
+    interrupted: bool
+    next_index: int
+    per_length: list[PerLength]
+    unseen_bound: UnseenBound
+    levin_steps: NotRequired[int]
+    uncertified: NotRequired[int]
+
+
+class Hypothesis(TypedDict):
+    """One kept program (the best `keep`, best first)."""
+
+    rank: int
+    program: str
+    bits: float
+    steps: int
+    score: float
+    posterior: float
+    enumeration_index: int
+    errors: int
+    exception_bits: float
+    phase: NotRequired[int]
+
+
+class Behaviour(TypedDict):
+    """One distinct behaviour: the programs that act alike, shown by the best of them."""
+
+    key: str
+    program: str
+    score: float
+    programs: int
+    posterior: float
+
+
+class Summary(TypedDict):
+    fitting: int
+    behaviours: int
+    map_program: str | None
+    map_posterior: float | None
+
+
+class RunRecord(TypedDict):
+    """A run record (schema levinsearch.run/1), as `run --json` prints it."""
+
+    schema: Literal["levinsearch.run/1"]
+    experiment: str
+    domain: str
+    description: str
+    config: Config
+    grammar: list[Production]
+    enumeration: Enumeration
+    hypotheses: list[Hypothesis]
+    behaviours: list[Behaviour]
+    summary: Summary
+    versions: dict[str, str]
+    run: NotRequired[str]
+
+
+class SweepPoint(TypedDict):
+    setting: dict[str, Any]
+    metrics: dict[str, float | int | None]
+    interrupted: bool
+    programs: int
+    seconds: float
+    map_program: str | None
+    intervals: NotRequired[dict[str, list[float] | None]]
+    per_seed: NotRequired[dict[str, list[float | int | None]]]
+    seeds: NotRequired[list[int]]
+    map_programs: NotRequired[list[str | None]]
+
+
+class SweepRecord(TypedDict):
+    """A sweep record (levinsearch.sweep/1); a multi-seed run is a sweep of one point."""
+
+    schema: Literal["levinsearch.sweep/1"]
+    experiment: str
+    domain: str
+    split: str | None
+    metric: str
+    columns: list[str]
+    settings: list[dict[str, Any]]
+    points: list[SweepPoint]
+    distances: dict[str, list[list[float | None]]]
+    interrupted: bool
+    metric_headings: dict[str, str]
+    metric_descriptions: dict[str, str]
+    seeds: NotRequired[int]
+    run: NotRequired[str]
+
+
+# ------------------------------------------------------------------ TypedDict -> JSON Schema
+def json_schema(tp: Any) -> dict[str, Any]:
+    """The JSON Schema of a type made of TypedDicts, lists, dicts, literals and scalars."""
+    origin = get_origin(tp)
+    if tp is Any:
+        return {}
+    if tp is type(None):
+        return {"type": "null"}
+    if tp is bool:
+        return {"type": "boolean"}
+    if tp is int:
+        return {"type": "integer"}
+    if tp is float:
+        return {"type": "number"}
+    if tp is str:
+        return {"type": "string"}
+    if origin is Literal:
+        return {"enum": list(get_args(tp))}
+    if origin in (Union, types.UnionType):
+        return {"anyOf": [json_schema(a) for a in get_args(tp)]}
+    if origin is list:
+        return {"type": "array", "items": json_schema(get_args(tp)[0])}
+    if origin is dict:
+        return {"type": "object", "additionalProperties": json_schema(get_args(tp)[1])}
+    if typing.is_typeddict(tp):
+        # NotRequired is read from the hints themselves: with postponed annotations
+        # Python 3.11 does not see it in __required_keys__.
+        hints = get_type_hints(tp, include_extras=True)
+        required = sorted(k for k, v in hints.items() if get_origin(v) is not NotRequired)
+        props = {k: json_schema(get_args(v)[0] if get_origin(v) is NotRequired else v) for k, v in hints.items()}
+        out: dict[str, Any] = {"type": "object", "properties": props, "required": required}
+        if tp.__doc__ and not tp.__doc__.startswith(tp.__name__ + "("):
+            out["description"] = " ".join(tp.__doc__.split())
+        return out
+    raise TypeError(f"no JSON Schema for {tp!r}")
+
+
+def run_schema() -> dict[str, Any]:
+    """The run record's schema: the shared types, and per domain its summary type."""
+    from levinsearch import domains
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
+              "title": "levinsearch run record", **json_schema(RunRecord)}
+    schema["allOf"] = []
+    for name in domains.names():
+        domain = domains.get(name)
+        schema["allOf"].append({"if": {"properties": {"domain": {"const": name}}},
+                                "then": {"properties": {"summary": json_schema(domain.summary_type)}}})
+    schema["properties"]["domain"] = {"enum": list(domains.names())}
+    return schema
+
+
+def schema_text() -> str:
+    return json.dumps(run_schema(), indent=1) + "\n"
+
+
+def validate(record: dict[str, Any]) -> None:
+    """Raise jsonschema.ValidationError unless `record` matches the published schema
+    (needs the `jsonschema` package, in the dev extra)."""
+    import jsonschema
+    jsonschema.validate(record, json.loads(SCHEMA_PATH.read_text()))
+
+
+if __name__ == "__main__":
+    SCHEMA_PATH.parent.mkdir(exist_ok=True)
+    SCHEMA_PATH.write_text(schema_text())
+    print(f"wrote {SCHEMA_PATH}", file=sys.stderr)
