@@ -18,8 +18,10 @@ values serves nested `find`s (the innermost binding on top). Every stack is size
 the program's length. Every loop is bounded: a `find` tests at most `find_limit`
 candidates.
 
-Programs are run in chunks of CHUNK, one set of work arrays per chunk; results depend on
-neither the chunking nor the thread count.
+Programs are run in chunks of about CHUNK, one set of work arrays per chunk; chunk c takes
+programs c, c + chunks, c + 2 chunks, ...: programs of one shape are adjacent in the
+enumeration and can cost far more than their neighbours, and striding spreads them over
+the threads. Results depend on neither the chunking nor the thread count.
 """
 from __future__ import annotations
 
@@ -257,9 +259,10 @@ def predict_batch(ops, sizes, terms, n_predict, op_kind, op_arg, op_arity, step_
     width = ops.shape[1]
     preds = np.zeros((n, n_predict), dtype=np.int64)
     steps = np.zeros((n, n_predict), dtype=np.int64)
-    for chunk in prange(_n_chunks(n)):
+    chunks = _n_chunks(n)
+    for chunk in prange(chunks):
         ends, fnode, fphase, fcand, fn, vals, ks = _scratch(width)
-        for i in range(chunk * CHUNK, min(n, (chunk + 1) * CHUNK)):
+        for i in range(chunk, n, chunks):
             prog = ops[i]
             _subtree_ends(prog, sizes[i], op_arity, ends)
             for t in range(n_predict):
@@ -293,9 +296,10 @@ def fit_batch(ops, sizes, terms, n_train, max_errors, step_caps, op_kind, op_arg
     first_error = np.full(n, -1, dtype=np.int32)
     errors = np.zeros(n, dtype=np.int32)
     verdict_steps = np.zeros(n, dtype=np.int64)
-    for chunk in prange(_n_chunks(n)):
+    chunks = _n_chunks(n)
+    for chunk in prange(chunks):
         ends, fnode, fphase, fcand, fn, vals, ks = _scratch(width)
-        for i in range(chunk * CHUNK, min(n, (chunk + 1) * CHUNK)):
+        for i in range(chunk, n, chunks):
             prog = ops[i]
             _subtree_ends(prog, sizes[i], op_arity, ends)
             cap = step_caps[i]
