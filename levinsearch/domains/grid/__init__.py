@@ -45,10 +45,12 @@ class GridDomain(Domain):
     table_metrics = ("search", "proxy_given_search", "robust", "capability_failure", "fitting", "unenumerated_mass")
     default_metric = "search"
     kernel_modules = ("dsl.grid.kernels",)
+    #: default: search (plan, greedy) is the only competent way to move; heuristics adds
+    #: reactive heading, wall-following, memory and richer sensing (docs/grid-heuristics.md).
+    profiles = primitives.PROFILES
 
     def grammar(self, *, bits=None, ban=(), cost=None, profile=None):
-        self.check_profile(profile)
-        return primitives.grammar(bits=bits, ban=ban, cost=cost)
+        return primitives.grammar(bits=bits, ban=ban, cost=cost, profile=self.check_profile(profile))
 
     def header_fields(self, exp):
         return grid_config.header_fields(exp)
