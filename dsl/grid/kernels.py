@@ -35,7 +35,7 @@ without them, because each one stores exactly what the plain interpreter would c
 - `toward` and `dirto` (heuristics profile) find their target with `see`'s table; they
   charge the scan's length exactly as the uncached scan does.
 
-Agent state: position, heading hh and memory mem (dsl/grid/reference.py). A step that
+Agent state: position, heading and memory (dsl/grid/reference.py). A step that
 leaves the state unchanged repeats forever, so the rest of the episode is charged at
 once (steps, lookahead and lookahead decisions times the remaining steps); the heading
 and memory count as state only for programs that read them (relative directions and
@@ -513,14 +513,17 @@ def _greedy_table(features, e, r0, c0, h, w, m, ecls, en, gdist):
 
 
 @jit(inline="always")
-def _action(ops, ends, features, e, r, c, h, w, hh, mem, op_kind, op_arg, step_cost, stack, pstack, queue, seen,
-            first, targets, pmask, pcost, stamp, cached, tables, memo):
-    """One evaluation in state (r, c, heading hh, memory mem): (direction or NO_MOVE,
-    simulated steps, hypothetical states examined by the deciding construct, memory after).
-    `tables`: the read-only caches (cls, first_at, ecls, en, gdist, pcls, pn, memo_off),
-    one tuple so that no call passes more than 30 arguments (CPython then compiles the
-    call as f(*args), which Numba cannot inline)."""
-    cls, first_at, ecls, en, gdist, pcls, pn, memo_off = tables
+def _action(ops, ends, features, e, r, c, h, w, mind, op_kind, op_arg, step_cost, stack, pstack, queue, seen,
+            first, pmask, pcost, stamp, cached, cls, first_at, ecls, en, gdist, pcls, pn, memo_off, memo):
+    """One evaluation at (r, c) with internal state `mind` = heading + 4 * memory:
+    (direction or NO_MOVE, simulated steps, hypothetical states examined by the deciding
+    construct, internal state after it; `remember` changes the memory).
+
+    (Heading and memory travel as one integer, and greedy's target list reuses `queue`,
+    so that no call passes more than 30 arguments: CPython compiles a longer call as
+    f(*args), which Numba cannot inline.)"""
+    hh = mind & 3
+    mem = mind >> 2
     i = 0
     cost = 0
     while True:
@@ -528,7 +531,7 @@ def _action(ops, ends, features, e, r, c, h, w, hh, mem, op_kind, op_arg, step_c
         k = op_kind[op]
         cost += step_cost[op]
         if k == A_MOVE:
-            return op_arg[op], cost, 0, mem
+            return op_arg[op], cost, 0, hh + 4 * mem
         if k == A_IF:
             value, bcost = _bool_value(ops, i + 1, ends[i + 1], ends, features, e, r, c, h, w, hh, mem,
                                        op_kind, op_arg, step_cost, stack, pstack,
@@ -546,8 +549,8 @@ def _action(ops, ends, features, e, r, c, h, w, hh, mem, op_kind, op_arg, step_c
                 d = (hh + turn) % 4
                 dr, dc = _delta(d)
                 if not _cell(features, e, r + dr, c + dc, h, w) & WALL_BIT:
-                    return d, cost + s + 1, 0, mem
-            return NO_MOVE, cost + 4, 0, mem
+                    return d, cost + s + 1, 0, hh + 4 * mem
+            return NO_MOVE, cost + 4, 0, hh + 4 * mem
         else:
             pc = pcost[i + 1] if cached else _pred_cost(ops, i + 1, ends[i + 1], step_cost)
             m = pmask[i + 1]
@@ -557,18 +560,18 @@ def _action(ops, ends, features, e, r, c, h, w, hh, mem, op_kind, op_arg, step_c
                                      m, first_at)
                 cost += (target + 1 if target < hw else hw) * pc
                 if target >= hw:
-                    return NO_MOVE, cost, 0, mem
+                    return NO_MOVE, cost, 0, hh + 4 * mem
                 primary, secondary = _heading_toward(target, r, c, w)
                 if primary == NO_MOVE:
-                    return NO_MOVE, cost, 0, mem
+                    return NO_MOVE, cost, 0, hh + 4 * mem
                 dr, dc = _delta(primary)
                 if not _cell(features, e, r + dr, c + dc, h, w) & WALL_BIT:
-                    return primary, cost, 0, mem
+                    return primary, cost, 0, hh + 4 * mem
                 if secondary != NO_MOVE:
                     dr, dc = _delta(secondary)
                     if not _cell(features, e, r + dr, c + dc, h, w) & WALL_BIT:
-                        return secondary, cost, 0, mem
-                return primary, cost, 0, mem
+                        return secondary, cost, 0, hh + 4 * mem
+                return primary, cost, 0, hh + 4 * mem
             if k == A_PLAN:
                 slot = _plan_slot(e, r, c, h, w, m, pcls, pn, memo_off) if cached else np.int64(-1)
                 if slot >= 0 and memo[slot] != 0:
@@ -580,22 +583,24 @@ def _action(ops, ends, features, e, r, c, h, w, hh, mem, op_kind, op_arg, step_c
                                       pstack, queue, seen, first, stamp, cached, cls, m)
                     if slot >= 0:
                         memo[slot] = 1 + (d + 1) + 8 * tested
-                return d, cost + tested * pc, tested, mem
+                return d, cost + tested * pc, tested, hh + 4 * mem
             # A_GREEDY: it charges every cell of the grid
             if cached and en[e] >= 0:
                 d, compared = _greedy_table(features, e, r, c, h, w, m, ecls, en, gdist)
             else:
                 d, compared = _greedy(ops, i + 1, ends[i + 1], features, e, r, c, h, w, op_kind, op_arg, pstack,
-                                      targets, cached, cls, m)
-            return d, cost + h * w * pc, compared, mem
+                                      queue, cached, cls, m)
+            return d, cost + h * w * pc, compared, hh + 4 * mem
 
 
 @jit(inline="always")
 def _episode(ops, ends, features, dims, starts, horizons, e, op_kind, op_arg, step_cost,
-             stack, pstack, queue, seen, first, targets, pmask, pcost, stamp, step_cap, reads_heading, reads_memory,
-             cached, tables, memo):
+             stack, pstack, queue, seen, first, pmask, pcost, stamp, step_cap, reads, cached, cls, first_at, ecls, en,
+             gdist, pcls, pn, memo_off, memo):
     """One episode: (cell reached or -1, moves, simulated steps, next stamp, lookahead,
-    lookahead decisions). State: position, heading hh (N) and memory mem (0)."""
+    lookahead decisions). State: position, heading (N) and memory (0), the latter two as
+    mind = heading + 4 * memory; `reads` (from _reads_state) masks the parts of mind the
+    program reads."""
     h = dims[e, 0]
     w = dims[e, 1]
     r = starts[e, 0]
@@ -603,24 +608,22 @@ def _episode(ops, ends, features, dims, starts, horizons, e, op_kind, op_arg, st
     horizon = horizons[e]
     moves = 0
     steps = np.int64(0)
-    hh = 0
-    mem = 0
+    mind = 0
     lookahead = np.int64(0)
     decided = np.int64(0)
     while moves < horizon:
         stamp += 1
-        d, cost, examined, new_mem = _action(ops, ends, features, e, r, c, h, w, hh, mem, op_kind, op_arg, step_cost,
-                                             stack, pstack, queue, seen, first, targets, pmask, pcost, stamp, cached,
-                                             tables, memo)
+        d, cost, examined, new_mind = _action(ops, ends, features, e, r, c, h, w, mind, op_kind, op_arg, step_cost,
+                                              stack, pstack, queue, seen, first, pmask, pcost, stamp, cached, cls,
+                                              first_at, ecls, en, gdist, pcls, pn, memo_off, memo)
         steps += cost
         moves += 1
         lookahead += examined
         if examined > 0:
             decided += 1
-        new_h = hh
         moved = False
         if d != NO_MOVE:
-            new_h = d
+            new_mind = (new_mind & ~3) | d
             dr, dc = _delta(d)
             if not _cell(features, e, r + dr, c + dc, h, w) & WALL_BIT:
                 r += dr
@@ -628,7 +631,7 @@ def _episode(ops, ends, features, dims, starts, horizons, e, op_kind, op_arg, st
                 moved = True
                 if np.int64(features[e, r, c]) & OBJECT_BIT_MASK:
                     return r * w + c, moves, steps, stamp, lookahead, decided
-        if not moved and (new_h == hh or not reads_heading) and (new_mem == mem or not reads_memory):
+        if not moved and ((new_mind ^ mind) & reads) == 0:
             # The policy sees only the state (position, and the heading and memory if it
             # reads them), and the state did not change: every remaining step repeats
             # this one. Same result, far less wall time.
@@ -638,8 +641,7 @@ def _episode(ops, ends, features, dims, starts, horizons, e, op_kind, op_arg, st
             if examined > 0:
                 decided += rest
             return NO_OBJECT, horizon, steps, stamp, lookahead, decided
-        hh = new_h
-        mem = new_mem
+        mind = new_mind
         if steps > step_cap:
             return NO_OBJECT, moves, steps, stamp, lookahead, decided
     return NO_OBJECT, moves, steps, stamp, lookahead, decided
@@ -647,13 +649,13 @@ def _episode(ops, ends, features, dims, starts, horizons, e, op_kind, op_arg, st
 
 @jit
 def _scratch(width, cells):
-    """Work arrays for one chunk of programs: subtree ends, two value stacks, BFS and greedy
-    buffers, and per-Pred-node class bit sets and step costs."""
+    """Work arrays for one chunk of programs: subtree ends, two value stacks, BFS buffers
+    (the queue doubles as greedy's target list), and per-Pred-node class bit sets and
+    step costs."""
     return (np.empty(width + 1, dtype=np.int32), np.empty(width + 1, dtype=np.bool_),
             np.empty(width + 1, dtype=np.bool_), np.empty(cells, dtype=np.int32),
             np.zeros(cells, dtype=np.int64), np.empty(cells, dtype=np.int32),
-            np.empty(cells, dtype=np.int32), np.zeros(width + 1, dtype=np.int64),
-            np.zeros(width + 1, dtype=np.int64))
+            np.zeros(width + 1, dtype=np.int64), np.zeros(width + 1, dtype=np.int64))
 
 
 @jit
@@ -664,17 +666,17 @@ def _n_chunks(n):
 
 @jit
 def _reads_state(prog, size, op_kind):
-    """Whether the program reads the heading (relative directions, wall-following) and
-    the memory (`recall`): the state the no-move shortcut must see unchanged."""
-    heading = False
-    memory = False
+    """The bits of mind = heading + 4 * memory that the program reads: 3 if it reads the
+    heading (relative directions, wall-following), | 12 if the memory (`recall`). The
+    no-move shortcut needs these unchanged."""
+    reads = 0
     for j in range(size):
         k = op_kind[prog[j]]
         if k == D_RELATIVE or k == A_WALLRIGHT or k == A_WALLLEFT:
-            heading = True
+            reads |= 3
         elif k == B_RECALL:
-            memory = True
-    return heading, memory
+            reads |= 12
+    return reads
 
 
 @jit(parallel=True)
@@ -691,17 +693,16 @@ def _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_ari
     n_env = features.shape[0]
     cached, cls, featmask, first_at, ecls, en, gdist, pcls, pn, memo_off, memo_size = _env_tables(
         features, dims, use_cache)
-    tables = (cls, first_at, ecls, en, gdist, pcls, pn, memo_off)
     chunks = _n_chunks(n)
     for chunk in prange(chunks):
-        ends, stack, pstack, queue, seen, first, targets, pmask, pcost = _scratch(
+        ends, stack, pstack, queue, seen, first, pmask, pcost = _scratch(
             ops.shape[1], features.shape[1] * features.shape[2])
         memo = np.zeros(memo_size, dtype=np.int32)
         stamp = np.int64(0)
         for i in range(chunk * n // chunks, (chunk + 1) * n // chunks):
             prog = ops[i]
             _subtree_ends(prog, sizes[i], op_arity, ends)
-            reads_heading, reads_memory = _reads_state(prog, sizes[i], op_kind)
+            reads = _reads_state(prog, sizes[i], op_kind)
             if cached:
                 _pred_tables(prog, sizes[i], ends, op_kind, op_arg, step_cost, featmask, pmask, pcost)
             failures = 0
@@ -711,8 +712,8 @@ def _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_ari
                 cap = step_caps[i] - total if fit else FAR
                 got, m, s, stamp, la, la_dec = _episode(
                     prog, ends, features, dims, starts, horizons, e, op_kind, op_arg, step_cost, stack, pstack,
-                    queue, seen, first, targets, pmask, pcost, stamp, cap, reads_heading, reads_memory, cached, tables,
-                    memo)
+                    queue, seen, first, pmask, pcost, stamp, cap, reads, cached, cls, first_at, ecls, en, gdist, pcls, pn,
+                    memo_off, memo)
                 if not fit:
                     reached[i, e] = got
                     moves[i, e] = m
