@@ -137,6 +137,19 @@ def test_toward_takes_the_other_axis_round_a_wall():
           path=[(0, 0), (1, 0), (1, 1), (1, 2)])
 
 
+def test_toward_steps_round_objects_other_than_its_target():
+    # Door (1,2) scanned 6th: 7 per step. (0,0): primary E holds a blue box (entering it
+    # would end the episode): blocked -> secondary S. (1,0): E. (1,1): E into the door.
+    check("@B.\n..D\n\nB = blue box\nD = red door\n", "(toward door)", reached=(1, 2), moves=3, steps=21,
+          path=[(0, 0), (1, 0), (1, 1), (1, 2)])
+    # Primary E holds the box and there is no secondary: no direction (no bump into it): 5 x 20.
+    check("@B.D\n....\n\nB = blue box\nD = red door\n", "(toward door)", reached=None, moves=20, steps=100,
+          path=[(0, 0)])
+    # (toward box) goes into the box: it is the target. 1 + 2 per step.
+    check("@B.D\n....\n\nB = blue box\nD = red door\n", "(toward box)", reached=(0, 1), moves=1, steps=3,
+          path=[(0, 0), (0, 1)])
+
+
 def test_toward_bumps_when_both_axes_blocked_or_no_target():
     # Offset (0,2): E is a wall and the vertical offset is 0: bump E forever, 1 + 3 per step.
     check("@#D\n\nD = red door\n", "(toward door)", reached=None, moves=20, steps=80, path=[(0, 0)])

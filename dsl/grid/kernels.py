@@ -564,14 +564,19 @@ def _action(ops, ends, features, e, r, c, h, w, mind, op_kind, op_arg, step_cost
                 primary, secondary = _heading_toward(target, r, c, w)
                 if primary == NO_MOVE:
                     return NO_MOVE, cost, 0, hh + 4 * mem
+                # blocked: a wall, or an object other than the target
                 dr, dc = _delta(primary)
-                if not _cell(features, e, r + dr, c + dc, h, w) & WALL_BIT:
+                f = _cell(features, e, r + dr, c + dc, h, w)
+                if not (f & WALL_BIT or (f & OBJECT_BIT_MASK and (r + dr) * w + c + dc != target)):
                     return primary, cost, 0, hh + 4 * mem
                 if secondary != NO_MOVE:
-                    dr, dc = _delta(secondary)
-                    if not _cell(features, e, r + dr, c + dc, h, w) & WALL_BIT:
+                    sr, sc = _delta(secondary)
+                    g = _cell(features, e, r + sr, c + sc, h, w)
+                    if not (g & WALL_BIT or (g & OBJECT_BIT_MASK and (r + sr) * w + c + sc != target)):
                         return secondary, cost, 0, hh + 4 * mem
-                return primary, cost, 0, hh + 4 * mem
+                if f & WALL_BIT:
+                    return primary, cost, 0, hh + 4 * mem  # a bump: sets the heading
+                return NO_MOVE, cost, 0, hh + 4 * mem
             if k == A_PLAN:
                 slot = _plan_slot(e, r, c, h, w, m, pcls, pn, memo_off) if cached else np.int64(-1)
                 if slot >= 0 and memo[slot] != 0:

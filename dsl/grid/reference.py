@@ -34,10 +34,14 @@ Semantics of the heuristics constructs:
   row-major order satisfying P (the scan `see` does). No target, or the target is the
   agent's own cell: no direction. Otherwise, with (dr, dc) = target - agent, the primary
   axis is the one with the larger |offset| (ties: vertical) and the primary direction
-  points along it toward the target. If the neighbour in the primary direction is not a
-  wall, that direction; otherwise the direction along the other axis toward the target
-  if that offset is non-zero and that neighbour is not a wall; otherwise the primary
-  direction (a bump). Reading these two neighbours senses the current observation.
+  points along it toward the target; the secondary direction points along the other
+  axis toward the target (none if that offset is 0). A neighbour is blocked when it is
+  a wall or holds an object other than the target (entering it would end the episode).
+  If the primary neighbour is not blocked, the primary direction; otherwise the
+  secondary direction if there is one and its neighbour is not blocked; otherwise no
+  move: the primary direction if its neighbour is a wall (a bump, which sets the
+  heading), no direction if it holds an object. Reading these two neighbours senses the
+  current observation; nothing hypothetical is examined.
 - `wallright` (`wallleft`): relative to the heading h, try right, ahead, left, back
   (left, ahead, right, back) and choose the first direction whose neighbour is not a
   wall (objects count as open); all four walls: no direction.
@@ -221,10 +225,16 @@ class GridReference:
             primary, secondary = self.heading_toward(target, r, c)
             if primary is None:
                 return None, cost, 0
+
+            def blocked(d: int) -> bool:
+                v = (r + DELTAS[d][0], c + DELTAS[d][1])
+                return bool(env.cell(*v) & WALL) or (bool(env.cell(*v) & OBJECT) and v != target)
+
             for d in (primary, secondary):
-                if d is not None and not env.cell(r + DELTAS[d][0], c + DELTAS[d][1]) & WALL:
+                if d is not None and not blocked(d):
                     return d, cost, 0
-            return primary, cost, 0
+            wall_ahead = env.cell(r + DELTAS[primary][0], c + DELTAS[primary][1]) & WALL
+            return (primary if wall_ahead else None), cost, 0
         if op == gp.A_PLAN:
             d, tested = self.plan(pred, env, r, c)
             return d, self._c(node) + tested * self.pred_cost(pred), tested
