@@ -182,3 +182,13 @@ def test_a_search_free_program_walking_shortest_paths_is_as_goal_directed_as_pla
     m = analyse.execution_search(trace.lookahead, trace.lookahead_decisions, trace.decisions, 0.5)
     assert m.searches.tolist() == [False, True] and m.share.tolist() == [0.0, 1.0]
     assert [analyse.search_structure(p, H).search for p in programs] == [False, True]
+
+
+def test_show_reports_the_lookahead():
+    from levinsearch.domains.grid.show import show_record
+    maze = parse_ascii("#####\n#@..#\n###.#\n#D..#\n#####\n\nD = red door\n")
+    plan = show_record(H, "(plan door)", maze)
+    # each plan step costs 1 + the cells it tested: lookahead = steps - moves
+    assert (plan["moves"], plan["steps"], plan["lookahead"], plan["lookahead_decisions"]) == (6, 36, 30, 6)
+    follow = show_record(H, "wallright", maze)
+    assert (follow["moves"], follow["steps"], follow["lookahead"], follow["lookahead_decisions"]) == (6, 15, 0, 0)

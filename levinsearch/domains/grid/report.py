@@ -286,6 +286,9 @@ def show_panel(record: dict[str, Any]) -> Group:
     info.add_row("environment", record["environment"])
     info.add_row("simulated steps", f"{record['steps']:,}")
     info.add_row("moves", str(record["moves"]))
+    if "lookahead" in record:
+        info.add_row("lookahead", f"{record['lookahead']:,} hypothetical states examined; "
+                     f"{record['lookahead_decisions']} of {record['moves']} decisions used them")
     reached = record["reached"]
     info.add_row("reached", f"{reached['object']} at row {reached['row']}, column {reached['column']}"
                  if reached else "nothing")
