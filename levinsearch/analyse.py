@@ -22,18 +22,22 @@ class SearchStructure:
     mesa_objectives: list[str]  # distinct, in program order
 
 
-#: Productions of the start type that are search constructs (embedded optimisers).
+#: Productions of the start type that are search constructs (embedded optimisers) by
+#: default. Which constructs count is a definition, not a fact about programs: the grid
+#: takes it from [analysis] search (default these two), the seq domain passes ("find",).
 SEARCH_NAMES = ("plan", "greedy")
 
 
 def search_production_ids(grammar: Grammar, search_names=SEARCH_NAMES) -> list[int]:
-    """Production indices of the search constructs present in the grammar."""
+    """Production indices of the search constructs present in the grammar: productions
+    of the start type whose name is in `search_names`."""
     return [i for i, p in enumerate(grammar.productions) if p.name in search_names and p.type == grammar.start]
 
 
 def search_structure(ops, grammar: Grammar, search_names=SEARCH_NAMES, objective_arg: int = 0) -> SearchStructure:
-    """Find every search construct (grid: `plan`, `greedy`; seq: `find`) and the text of
-    its objective, argument number `objective_arg` (grid: the Pred; seq: find's Bool)."""
+    """Find every search construct (productions of the start type named in
+    `search_names`; grid default `plan`, `greedy`; seq: `find`) and the text of its
+    objective, argument number `objective_arg` (grid: the Pred; seq: find's Bool)."""
     constructs: list[str] = []
     objectives: list[str] = []
     for i, op in enumerate(ops):
@@ -49,6 +53,31 @@ def search_structure(ops, grammar: Grammar, search_names=SEARCH_NAMES, objective
             if text not in objectives:
                 objectives.append(text)
     return SearchStructure(bool(constructs), constructs, objectives)
+
+
+# ------------------------------------------------------------------ search measured from execution
+@dataclass
+class ExecutionSearch:
+    """Search read from what a program did, not from its text (per program, pooled over
+    the episodes given): `per_decision`, the mean number of hypothetical states examined
+    per decision; `share`, the share of decisions whose action came from a construct
+    that examined at least one; `searches`, share >= the threshold."""
+
+    per_decision: np.ndarray  # float [n]
+    share: np.ndarray  # float [n]
+    searches: np.ndarray  # bool [n]
+
+
+def execution_search(lookahead: np.ndarray, used: np.ndarray, decisions: np.ndarray,
+                     threshold: float) -> ExecutionSearch:
+    """From per-episode counts [n, E] (lookahead: states examined; used: decisions that
+    used them; decisions): the pooled measures of `ExecutionSearch`. A program with no
+    decision (no episodes) has per_decision = share = 0 and does not search."""
+    total = decisions.sum(axis=1, dtype=np.int64)
+    safe = np.maximum(total, 1)
+    per_decision = np.where(total > 0, lookahead.sum(axis=1, dtype=np.int64) / safe, 0.0)
+    share = np.where(total > 0, used.sum(axis=1, dtype=np.int64) / safe, 0.0)
+    return ExecutionSearch(per_decision, share, (total > 0) & (share >= threshold - 1e-12))
 
 
 def episode_outcomes(reached: np.ndarray, dims: np.ndarray, base_cells: np.ndarray,
@@ -144,6 +173,12 @@ def goal_directedness(reached: np.ndarray, moves: np.ndarray, dims: np.ndarray, 
                       goal_cells: np.ndarray, min_share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """How well an efficient planner toward each goal explains each program's probe
     episodes: (best goal index [n], its score [n], scores [n, G]). Structure-blind.
+
+    The reference is the environment's shortest-path length `dist` (from
+    `start_distances`): a property of the grid, the same for every optimal planner,
+    whatever its procedure (and the best case of a reactive policy that happens to walk
+    a shortest path), not of the `plan` construct. So a search-free program walking
+    shortest paths scores exactly what `(plan g)` scores (docs/grid-heuristics.md).
 
     goal_cells: bool [G, E, H, W], the object cells where goal g holds. On a probe with
     a reachable g-object at shortest distance d, an efficient g-planner reaches one in

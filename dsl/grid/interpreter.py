@@ -9,11 +9,26 @@ different orders.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from dsl.grammar import Grammar, kernel_tables
 from dsl.grid import kernels
 from dsl.grid.world import EnvBatch
+
+
+@dataclass
+class Trace:
+    """Per program and environment ([n, E]): what `run` returns, and the search measured
+    from execution (dsl/grid/reference.py, "Lookahead")."""
+
+    reached: np.ndarray  # int32: reached cell (row * width + column), -1 none
+    moves: np.ndarray  # int32
+    steps: np.ndarray  # int64: simulated steps
+    lookahead: np.ndarray  # int64: hypothetical states examined, summed over the decisions
+    lookahead_decisions: np.ndarray  # int32: decisions whose action came from a construct that examined some
+    decisions: np.ndarray  # int32: evaluations of the program (equal to moves)
 
 
 class GridInterpreter:
@@ -37,6 +52,16 @@ class GridInterpreter:
             empty = np.zeros((0, len(batch)), dtype=np.int32)
             return empty, empty, empty.astype(np.int64)
         return kernels.run_batch(*_programs(ops, sizes), *_environments(batch), *self._tables, bool(self.use_cache))
+
+    def run_traced(self, ops: np.ndarray, sizes: np.ndarray, batch: EnvBatch) -> Trace:
+        """`run`, plus per episode the hypothetical states examined (lookahead), the
+        decisions that used them and the number of decisions."""
+        if len(ops) == 0:
+            empty = np.zeros((0, len(batch)), dtype=np.int32)
+            return Trace(empty, empty, empty.astype(np.int64), empty.astype(np.int64), empty, empty)
+        reached, moves, steps, lookahead, used = kernels.trace_batch(
+            *_programs(ops, sizes), *_environments(batch), *self._tables, bool(self.use_cache))
+        return Trace(reached, moves, steps, lookahead, used, moves.copy())
 
     def fit(self, ops: np.ndarray, sizes: np.ndarray, batch: EnvBatch, base_cells: np.ndarray, max_failures: int,
             step_caps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -32,6 +32,16 @@ without them, because each one stores exactly what the plain interpreter would c
   the search tested: exactly the reference's. Environments whose key space would exceed
   PLAN_MEMO_CELLS entries are searched every time.
 
+- `toward` and `dirto` (heuristics profile) find their target with `see`'s table; they
+  charge the scan's length exactly as the uncached scan does.
+
+Agent state: position, heading and memory (dsl/grid/reference.py). A step that
+leaves the state unchanged repeats forever, so the rest of the episode is charged at
+once (steps, lookahead and lookahead decisions times the remaining steps); the heading
+and memory count as state only for programs that read them (relative directions and
+wall-following read the heading, `recall` the memory), so default-profile programs take
+the shortcut exactly as before.
+
 Programs are run in at most MAX_CHUNKS chunks (a fixed function of the batch size); each
 chunk reuses one set of work arrays. Results do not depend on the chunking or the thread
 count: every cached value is a pure function of its key.
@@ -53,6 +63,11 @@ from dsl.jit import jit
 A_MOVE, A_IF, A_PLAN, A_GREEDY = 0, 1, 2, 3
 B_SENSE, B_SEE, B_NOT, B_AND = 4, 5, 6, 7
 P_FEATURE, P_AND, P_OR, P_NOT = 8, 9, 10, 11
+D_DIR = 12
+A_TOWARD, A_WALLRIGHT, A_WALLLEFT, A_REMEMBER = 13, 14, 15, 16
+B_RECALL = 17
+M_MEM = 18
+D_RELATIVE, D_DIRTO = 19, 20
 WALL_BIT = 1
 OBJECT_BIT_MASK = 1 << 10
 NO_MOVE = -1
@@ -74,6 +89,20 @@ def _delta(d):
     if d == 2:
         return 1, 0
     return 0, -1
+
+
+@jit(inline="always")
+def _delta8(d):
+    """Offsets of the directions `sense` reads: 0..3 as _delta, then NE SE SW NW."""
+    if d < 4:
+        return _delta(d)
+    if d == 4:
+        return -1, 1
+    if d == 5:
+        return 1, 1
+    if d == 6:
+        return 1, -1
+    return -1, -1
 
 
 @jit(inline="always")
@@ -260,49 +289,92 @@ def _class_at(cls, e, r, c, h, w):
 
 # ------------------------------------------------------------------ evaluation
 @jit(inline="always")
-def _bool_value(ops, start, stop, ends, features, e, r, c, h, w, op_kind, op_arg, step_cost, stack, pstack,
+def _scan_first(ops, pstart, pstop, features, e, h, w, op_kind, op_arg, pstack, cached, m, first_at):
+    """Row-major index of the first cell satisfying the Pred at ops[pstart:pstop] (h * w
+    if none): the scan of `see`, `toward` and `dirto`. With the caches, the first cell of
+    any class in the Pred's class set m."""
+    if cached:
+        first = h * w
+        for q in range(MAX_CLASSES):
+            if (m >> q) & 1 == 1 and first_at[e, q] < first:
+                first = first_at[e, q]
+        return first
+    for idx in range(h * w):
+        rr = idx // w
+        if _pred_holds(ops, pstart, pstop, np.int64(features[e, rr, idx - rr * w]), op_kind, op_arg, pstack):
+            return idx
+    return h * w
+
+
+@jit(inline="always")
+def _heading_toward(first, r, c, w):
+    """(primary, secondary) direction from (r, c) toward the cell with row-major index
+    `first`: the primary along the axis of larger |offset| (ties: vertical), the
+    secondary along the other axis (NO_MOVE if its offset is 0); both NO_MOVE when the
+    target is the agent's own cell."""
+    tr = first // w
+    dr = tr - r
+    dc = first - tr * w - c
+    if dr == 0 and dc == 0:
+        return NO_MOVE, NO_MOVE
+    vertical = 0 if dr < 0 else 2
+    horizontal = 1 if dc > 0 else 3
+    if abs(dr) >= abs(dc):
+        return vertical, (horizontal if dc != 0 else NO_MOVE)
+    return horizontal, (vertical if dr != 0 else NO_MOVE)
+
+
+@jit(inline="always")
+def _bool_value(ops, start, stop, ends, features, e, r, c, h, w, hh, mem, op_kind, op_arg, step_cost, stack, pstack,
                 cached, cls, pmask, pcost, first_at):
-    # Postfix walk over the Bool nodes; Pred and Dir nodes are read by their sense/see parent.
+    # Postfix walk over the Bool nodes; Pred, Dir and Mem nodes are read by their parent.
     sp = 0
     cost = 0
     for i in range(stop - 1, start - 1, -1):
         op = ops[i]
         k = op_kind[op]
         if k == B_SENSE:
-            dr, dc = _delta(op_arg[ops[i + 1]])
-            if cached:
-                stack[sp] = (pmask[i + 2] >> _class_at(cls, e, r + dr, c + dc, h, w)) & 1 == 1
-                cost += step_cost[op] + step_cost[ops[i + 1]] + pcost[i + 2]
-            else:
-                cell = _cell(features, e, r + dr, c + dc, h, w)
-                stack[sp] = _pred_holds(ops, i + 2, ends[i + 2], cell, op_kind, op_arg, pstack)
-                cost += step_cost[op] + step_cost[ops[i + 1]] + _pred_cost(ops, i + 2, ends[i + 2], step_cost)
-            sp += 1
-        elif k == B_SEE:
-            found = False
-            scanned = 0
-            if cached:
-                # The row-major scan stops at the first cell of any class satisfying the Pred.
-                m = pmask[i + 1]
-                first = h * w
-                for q in range(MAX_CLASSES):
-                    if (m >> q) & 1 == 1 and first_at[e, q] < first:
-                        first = first_at[e, q]
+            dop = ops[i + 1]
+            dk = op_kind[dop]
+            cost += step_cost[op] + step_cost[dop]
+            if dk == D_DIR:
+                dd = op_arg[dop]
+            elif dk == D_RELATIVE:
+                dd = (hh + op_arg[dop]) % 4
+            else:  # D_DIRTO: the primary direction toward its Pred's first cell
+                first = _scan_first(ops, i + 2, ends[i + 2], features, e, h, w, op_kind, op_arg, pstack, cached,
+                                    pmask[i + 2], first_at)
                 found = first < h * w
                 scanned = first + 1 if found else h * w
-                cost += step_cost[op] + scanned * pcost[i + 1]
+                cost += scanned * (pcost[i + 2] if cached else _pred_cost(ops, i + 2, ends[i + 2], step_cost))
+                dd = NO_MOVE
+                if found:
+                    dd, _ = _heading_toward(first, r, c, w)
+            ps = np.int64(ends[i + 1])  # the Pred sensed (int64 like i: one signature per callee)
+            if dd == NO_MOVE:
+                stack[sp] = False
             else:
-                for rr in range(h):
-                    for cc in range(w):
-                        scanned += 1
-                        if _pred_holds(ops, i + 1, ends[i + 1], np.int64(features[e, rr, cc]), op_kind, op_arg,
-                                       pstack):
-                            found = True
-                            break
-                    if found:
-                        break
-                cost += step_cost[op] + scanned * _pred_cost(ops, i + 1, ends[i + 1], step_cost)
+                dr, dc = _delta8(dd)
+                if cached:
+                    stack[sp] = (pmask[ps] >> _class_at(cls, e, r + dr, c + dc, h, w)) & 1 == 1
+                    cost += pcost[ps]
+                else:
+                    cell = _cell(features, e, r + dr, c + dc, h, w)
+                    stack[sp] = _pred_holds(ops, ps, ends[ps], cell, op_kind, op_arg, pstack)
+                    cost += _pred_cost(ops, ps, ends[ps], step_cost)
+            sp += 1
+        elif k == B_SEE:
+            first = _scan_first(ops, i + 1, ends[i + 1], features, e, h, w, op_kind, op_arg, pstack, cached,
+                                pmask[i + 1], first_at)
+            found = first < h * w
+            scanned = first + 1 if found else h * w
+            cost += step_cost[op] + scanned * (pcost[i + 1] if cached else _pred_cost(ops, i + 1, ends[i + 1],
+                                                                                     step_cost))
             stack[sp] = found
+            sp += 1
+        elif k == B_RECALL:
+            stack[sp] = mem == op_arg[ops[i + 1]]
+            cost += step_cost[op] + step_cost[ops[i + 1]]
             sp += 1
         elif k == B_NOT:
             stack[sp - 1] = not stack[sp - 1]
@@ -373,6 +445,7 @@ def _plan_slot(e, r0, c0, h, w, m, pcls, pn, memo_off):
 
 @jit
 def _greedy(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, pstack, targets, cached, cls, m):
+    """(direction, open neighbours compared: 0 without a target)."""
     n = 0
     for rr in range(h):
         for cc in range(w):
@@ -384,15 +457,17 @@ def _greedy(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, psta
                 targets[n] = rr * w + cc
                 n += 1
     if n == 0:
-        return NO_MOVE
+        return NO_MOVE, 0
     best_d = NO_MOVE
     best = FAR
+    compared = 0
     for d in range(4):
         dr, dc = _delta(d)
         vr = r0 + dr
         vc = c0 + dc
         if _cell(features, e, vr, vc, h, w) & WALL_BIT:
             continue
+        compared += 1
         nearest = FAR
         for t in range(n):
             tr = targets[t] // w
@@ -403,27 +478,29 @@ def _greedy(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, psta
         if nearest < best:
             best = nearest
             best_d = d
-    return best_d
+    return best_d, compared
 
 
 @jit(inline="always")
 def _greedy_table(features, e, r0, c0, h, w, m, ecls, en, gdist):
-    """_greedy's direction from the per-class distance tables: a neighbour's distance to
+    """_greedy's result from the per-class distance tables: a neighbour's distance to
     the nearest target is the minimum over the Pred's classes present in the environment."""
     any_target = False
     for j in range(en[e]):
         if (m >> ecls[e, j]) & 1 == 1:
             any_target = True
     if not any_target:
-        return NO_MOVE
+        return NO_MOVE, 0
     best_d = NO_MOVE
     best = FAR
+    compared = 0
     for d in range(4):
         dr, dc = _delta(d)
         vr = r0 + dr
         vc = c0 + dc
         if _cell(features, e, vr, vc, h, w) & WALL_BIT:
             continue
+        compared += 1
         v = vr * w + vc
         nearest = FAR
         for j in range(en[e]):
@@ -432,12 +509,21 @@ def _greedy_table(features, e, r0, c0, h, w, m, ecls, en, gdist):
         if nearest < best:
             best = nearest
             best_d = d
-    return best_d
+    return best_d, compared
 
 
 @jit(inline="always")
-def _action(ops, ends, features, e, r, c, h, w, op_kind, op_arg, step_cost, stack, pstack, queue, seen, first,
-            targets, pmask, pcost, stamp, cached, cls, first_at, ecls, en, gdist, pcls, pn, memo_off, memo):
+def _action(ops, ends, features, e, r, c, h, w, mind, op_kind, op_arg, step_cost, stack, pstack, queue, seen,
+            first, pmask, pcost, stamp, cached, cls, first_at, ecls, en, gdist, pcls, pn, memo_off, memo):
+    """One evaluation at (r, c) with internal state `mind` = heading + 4 * memory:
+    (direction or NO_MOVE, simulated steps, hypothetical states examined by the deciding
+    construct, internal state after it; `remember` changes the memory).
+
+    (Heading and memory travel as one integer, and greedy's target list reuses `queue`,
+    so that no call passes more than 30 arguments: CPython compiles a longer call as
+    f(*args), which Numba cannot inline.)"""
+    hh = mind & 3
+    mem = mind >> 2
     i = 0
     cost = 0
     while True:
@@ -445,16 +531,52 @@ def _action(ops, ends, features, e, r, c, h, w, op_kind, op_arg, step_cost, stac
         k = op_kind[op]
         cost += step_cost[op]
         if k == A_MOVE:
-            return op_arg[op], cost
+            return op_arg[op], cost, 0, hh + 4 * mem
         if k == A_IF:
-            value, bcost = _bool_value(ops, i + 1, ends[i + 1], ends, features, e, r, c, h, w,
+            value, bcost = _bool_value(ops, i + 1, ends[i + 1], ends, features, e, r, c, h, w, hh, mem,
                                        op_kind, op_arg, step_cost, stack, pstack,
                                        cached, cls, pmask, pcost, first_at)
             cost += bcost
             i = ends[i + 1] if value else ends[ends[i + 1]]
+        elif k == A_REMEMBER:
+            mem = op_arg[ops[i + 1]]
+            cost += step_cost[ops[i + 1]]
+            i = ends[i + 1]
+        elif k == A_WALLRIGHT or k == A_WALLLEFT:
+            # right-hand rule: right, ahead, left, back; left-hand: left, ahead, right, back
+            for s in range(4):
+                turn = (5 - s) % 4 if k == A_WALLRIGHT else (s + 3) % 4
+                d = (hh + turn) % 4
+                dr, dc = _delta(d)
+                if not _cell(features, e, r + dr, c + dc, h, w) & WALL_BIT:
+                    return d, cost + s + 1, 0, hh + 4 * mem
+            return NO_MOVE, cost + 4, 0, hh + 4 * mem
         else:
             pc = pcost[i + 1] if cached else _pred_cost(ops, i + 1, ends[i + 1], step_cost)
             m = pmask[i + 1]
+            if k == A_TOWARD:
+                hw = h * w
+                target = _scan_first(ops, i + 1, ends[i + 1], features, e, h, w, op_kind, op_arg, pstack, cached,
+                                     m, first_at)
+                cost += (target + 1 if target < hw else hw) * pc
+                if target >= hw:
+                    return NO_MOVE, cost, 0, hh + 4 * mem
+                primary, secondary = _heading_toward(target, r, c, w)
+                if primary == NO_MOVE:
+                    return NO_MOVE, cost, 0, hh + 4 * mem
+                # blocked: a wall, or an object other than the target
+                dr, dc = _delta(primary)
+                f = _cell(features, e, r + dr, c + dc, h, w)
+                if not (f & WALL_BIT or (f & OBJECT_BIT_MASK and (r + dr) * w + c + dc != target)):
+                    return primary, cost, 0, hh + 4 * mem
+                if secondary != NO_MOVE:
+                    sr, sc = _delta(secondary)
+                    g = _cell(features, e, r + sr, c + sc, h, w)
+                    if not (g & WALL_BIT or (g & OBJECT_BIT_MASK and (r + sr) * w + c + sc != target)):
+                        return secondary, cost, 0, hh + 4 * mem
+                if f & WALL_BIT:
+                    return primary, cost, 0, hh + 4 * mem  # a bump: sets the heading
+                return NO_MOVE, cost, 0, hh + 4 * mem
             if k == A_PLAN:
                 slot = _plan_slot(e, r, c, h, w, m, pcls, pn, memo_off) if cached else np.int64(-1)
                 if slot >= 0 and memo[slot] != 0:
@@ -466,21 +588,24 @@ def _action(ops, ends, features, e, r, c, h, w, op_kind, op_arg, step_cost, stac
                                       pstack, queue, seen, first, stamp, cached, cls, m)
                     if slot >= 0:
                         memo[slot] = 1 + (d + 1) + 8 * tested
-                return d, cost + tested * pc
+                return d, cost + tested * pc, tested, hh + 4 * mem
             # A_GREEDY: it charges every cell of the grid
             if cached and en[e] >= 0:
-                d = _greedy_table(features, e, r, c, h, w, m, ecls, en, gdist)
+                d, compared = _greedy_table(features, e, r, c, h, w, m, ecls, en, gdist)
             else:
-                d = _greedy(ops, i + 1, ends[i + 1], features, e, r, c, h, w, op_kind, op_arg, pstack, targets,
-                            cached, cls, m)
-            return d, cost + h * w * pc
+                d, compared = _greedy(ops, i + 1, ends[i + 1], features, e, r, c, h, w, op_kind, op_arg, pstack,
+                                      queue, cached, cls, m)
+            return d, cost + h * w * pc, compared, hh + 4 * mem
 
 
 @jit(inline="always")
 def _episode(ops, ends, features, dims, starts, horizons, e, op_kind, op_arg, step_cost,
-             stack, pstack, queue, seen, first, targets, pmask, pcost, stamp, step_cap,
-             cached, cls, first_at, ecls, en, gdist, pcls, pn, memo_off, memo):
-    """One episode: (cell reached or -1, moves, simulated steps, next stamp)."""
+             stack, pstack, queue, seen, first, pmask, pcost, stamp, step_cap, reads, cached, cls, first_at, ecls, en,
+             gdist, pcls, pn, memo_off, memo):
+    """One episode: (cell reached or -1, moves, simulated steps, next stamp, lookahead,
+    lookahead decisions). State: position, heading (N) and memory (0), the latter two as
+    mind = heading + 4 * memory; `reads` (from _reads_state) masks the parts of mind the
+    program reads."""
     h = dims[e, 0]
     w = dims[e, 1]
     r = starts[e, 0]
@@ -488,41 +613,54 @@ def _episode(ops, ends, features, dims, starts, horizons, e, op_kind, op_arg, st
     horizon = horizons[e]
     moves = 0
     steps = np.int64(0)
+    mind = 0
+    lookahead = np.int64(0)
+    decided = np.int64(0)
     while moves < horizon:
         stamp += 1
-        d, cost = _action(ops, ends, features, e, r, c, h, w, op_kind, op_arg, step_cost, stack, pstack, queue,
-                          seen, first, targets, pmask, pcost, stamp, cached, cls, first_at, ecls, en, gdist,
-                          pcls, pn, memo_off, memo)
+        d, cost, examined, new_mind = _action(ops, ends, features, e, r, c, h, w, mind, op_kind, op_arg, step_cost,
+                                              stack, pstack, queue, seen, first, pmask, pcost, stamp, cached, cls,
+                                              first_at, ecls, en, gdist, pcls, pn, memo_off, memo)
         steps += cost
         moves += 1
+        lookahead += examined
+        if examined > 0:
+            decided += 1
         moved = False
         if d != NO_MOVE:
+            new_mind = (new_mind & ~3) | d
             dr, dc = _delta(d)
             if not _cell(features, e, r + dr, c + dc, h, w) & WALL_BIT:
                 r += dr
                 c += dc
                 moved = True
                 if np.int64(features[e, r, c]) & OBJECT_BIT_MASK:
-                    return r * w + c, moves, steps, stamp
-        if not moved:
-            # The policy sees only the state, and the state did not change: every
-            # remaining step repeats this one. Same result, far less wall time.
-            steps += (horizon - moves) * cost
-            return NO_OBJECT, horizon, steps, stamp
+                    return r * w + c, moves, steps, stamp, lookahead, decided
+        if not moved and ((new_mind ^ mind) & reads) == 0:
+            # The policy sees only the state (position, and the heading and memory if it
+            # reads them), and the state did not change: every remaining step repeats
+            # this one. Same result, far less wall time.
+            rest = horizon - moves
+            steps += rest * cost
+            lookahead += rest * examined
+            if examined > 0:
+                decided += rest
+            return NO_OBJECT, horizon, steps, stamp, lookahead, decided
+        mind = new_mind
         if steps > step_cap:
-            return NO_OBJECT, moves, steps, stamp
-    return NO_OBJECT, moves, steps, stamp
+            return NO_OBJECT, moves, steps, stamp, lookahead, decided
+    return NO_OBJECT, moves, steps, stamp, lookahead, decided
 
 
 @jit
 def _scratch(width, cells):
-    """Work arrays for one chunk of programs: subtree ends, two value stacks, BFS and greedy
-    buffers, and per-Pred-node class bit sets and step costs."""
+    """Work arrays for one chunk of programs: subtree ends, two value stacks, BFS buffers
+    (the queue doubles as greedy's target list), and per-Pred-node class bit sets and
+    step costs."""
     return (np.empty(width + 1, dtype=np.int32), np.empty(width + 1, dtype=np.bool_),
             np.empty(width + 1, dtype=np.bool_), np.empty(cells, dtype=np.int32),
             np.zeros(cells, dtype=np.int64), np.empty(cells, dtype=np.int32),
-            np.empty(cells, dtype=np.int32), np.zeros(width + 1, dtype=np.int64),
-            np.zeros(width + 1, dtype=np.int64))
+            np.zeros(width + 1, dtype=np.int64), np.zeros(width + 1, dtype=np.int64))
 
 
 @jit
@@ -531,11 +669,28 @@ def _n_chunks(n):
     return max(1, min((n + MIN_CHUNK - 1) // MIN_CHUNK, MAX_CHUNKS))
 
 
+@jit
+def _reads_state(prog, size, op_kind):
+    """The bits of mind = heading + 4 * memory that the program reads: 3 if it reads the
+    heading (relative directions, wall-following), | 12 if the memory (`recall`). The
+    no-move shortcut needs these unchanged."""
+    reads = 0
+    for j in range(size):
+        k = op_kind[prog[j]]
+        if k == D_RELATIVE or k == A_WALLRIGHT or k == A_WALLLEFT:
+            reads |= 3
+        elif k == B_RECALL:
+            reads |= 12
+    return reads
+
+
 @jit(parallel=True)
 def _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost, use_cache,
-           fit, base_cells, max_failures, step_caps, reached, moves, steps, fits, successes, verdict_steps):
-    """The one parallel kernel behind run_batch (fit False: fills reached, moves and steps)
-    and fit_batch (fit True: fills fits, successes and verdict_steps).
+           fit, base_cells, max_failures, step_caps, reached, moves, steps, fits, successes, verdict_steps,
+           trace, lookahead, lookahead_decisions):
+    """The one parallel kernel behind run_batch and trace_batch (fit False: fills reached,
+    moves and steps, and with trace True lookahead and lookahead_decisions too) and
+    fit_batch (fit True: fills fits, successes and verdict_steps).
 
     Programs are split into chunks; each chunk has one set of work arrays and one plan memo.
     """
@@ -545,13 +700,14 @@ def _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_ari
         features, dims, use_cache)
     chunks = _n_chunks(n)
     for chunk in prange(chunks):
-        ends, stack, pstack, queue, seen, first, targets, pmask, pcost = _scratch(
+        ends, stack, pstack, queue, seen, first, pmask, pcost = _scratch(
             ops.shape[1], features.shape[1] * features.shape[2])
         memo = np.zeros(memo_size, dtype=np.int32)
         stamp = np.int64(0)
         for i in range(chunk * n // chunks, (chunk + 1) * n // chunks):
             prog = ops[i]
             _subtree_ends(prog, sizes[i], op_arity, ends)
+            reads = _reads_state(prog, sizes[i], op_kind)
             if cached:
                 _pred_tables(prog, sizes[i], ends, op_kind, op_arg, step_cost, featmask, pmask, pcost)
             failures = 0
@@ -559,14 +715,17 @@ def _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_ari
             ok = True
             for e in range(n_env):
                 cap = step_caps[i] - total if fit else FAR
-                got, m, s, stamp = _episode(prog, ends, features, dims, starts, horizons, e, op_kind, op_arg,
-                                            step_cost, stack, pstack, queue, seen, first, targets, pmask, pcost,
-                                            stamp, cap, cached, cls, first_at, ecls, en, gdist, pcls, pn,
-                                            memo_off, memo)
+                got, m, s, stamp, la, la_dec = _episode(
+                    prog, ends, features, dims, starts, horizons, e, op_kind, op_arg, step_cost, stack, pstack,
+                    queue, seen, first, pmask, pcost, stamp, cap, reads, cached, cls, first_at, ecls, en, gdist, pcls, pn,
+                    memo_off, memo)
                 if not fit:
                     reached[i, e] = got
                     moves[i, e] = m
                     steps[i, e] = s
+                    if trace:
+                        lookahead[i, e] = la
+                        lookahead_decisions[i, e] = la_dec
                     continue
                 total += s
                 if total > step_caps[i]:
@@ -605,8 +764,31 @@ def run_batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_
     no_caps = np.zeros(0, dtype=np.int64)
     _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost, bool(use_cache),
            np.bool_(False), np.zeros((1, 1, 1), dtype=np.bool_), np.int64(0), no_caps, reached, moves, steps,
-           np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int32), no_caps)
+           np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int32), no_caps,
+           np.bool_(False), np.zeros((0, 0), dtype=np.int64), np.zeros((0, 0), dtype=np.int32))
     return reached, moves, steps
+
+
+@jit
+def trace_batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost,
+                use_cache=True):
+    """run_batch's results and, per episode, the search measured from execution
+    (dsl/grid/reference.py, "Lookahead"): reached (int32), moves (int32; also the
+    number of decisions), simulated steps (int64), lookahead (int64: hypothetical
+    states examined) and lookahead decisions (int32), each [n, E]."""
+    n = ops.shape[0]
+    n_env = features.shape[0]
+    reached = np.empty((n, n_env), dtype=np.int32)
+    moves = np.empty((n, n_env), dtype=np.int32)
+    steps = np.empty((n, n_env), dtype=np.int64)
+    lookahead = np.empty((n, n_env), dtype=np.int64)
+    lookahead_decisions = np.empty((n, n_env), dtype=np.int32)
+    no_caps = np.zeros(0, dtype=np.int64)
+    _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost, bool(use_cache),
+           np.bool_(False), np.zeros((1, 1, 1), dtype=np.bool_), np.int64(0), no_caps, reached, moves, steps,
+           np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int32), no_caps,
+           np.bool_(True), lookahead, lookahead_decisions)
+    return reached, moves, steps, lookahead, lookahead_decisions
 
 
 @jit
@@ -627,5 +809,5 @@ def fit_batch(ops, sizes, features, dims, starts, horizons, base_cells, max_fail
     no_rows = np.zeros((0, 0), dtype=np.int32)
     _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost, bool(use_cache),
            np.bool_(True), base_cells, np.int64(max_failures), step_caps, no_rows, no_rows, np.zeros((0, 0), dtype=np.int64),
-           fits, successes, verdict_steps)
+           fits, successes, verdict_steps, np.bool_(False), np.zeros((0, 0), dtype=np.int64), no_rows)
     return fits, successes, verdict_steps

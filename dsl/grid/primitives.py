@@ -1,10 +1,22 @@
 """The grid DSL's productions, in grammar order (which is also the enumeration tie order).
 
 Types: Action (what to do this step), Bool (a test of the current state),
-Pred (a property of one cell) and Dir (a compass direction).
+Pred (a property of one cell) and Dir (a direction to sense in); the `heuristics`
+profile adds Mem (one of four memory values).
+
+Profiles (`grammar(profile=...)`):
+- `default`: moves, `if`, the search constructs `plan` and `greedy`, `sense`, `see`,
+  Bool and Pred connectives, and the compass directions N E S W.
+- `heuristics`: everything in `default` (same productions, same ids, same order) and,
+  after them, competent policies without search: reactive heading `(toward P)`,
+  wall-following `wallright` / `wallleft`, memory `(remember M A)` / `(recall M)`, and
+  more directions to sense in: diagonals, heading-relative directions and `(dirto P)`.
+  The semantics and costs are specified in `dsl.grid.reference` and
+  docs/grid-heuristics.md.
 """
 from __future__ import annotations
 
+from dsl.errors import DslError
 from dsl.grammar import Grammar, Production
 from dsl.grid.world import COLOURS, DIRECTIONS, FEATURES, KINDS
 
@@ -13,11 +25,25 @@ A_MOVE, A_IF, A_PLAN, A_GREEDY = 0, 1, 2, 3
 B_SENSE, B_SEE, B_NOT, B_AND = 4, 5, 6, 7
 P_FEATURE, P_AND, P_OR, P_NOT = 8, 9, 10, 11
 D_DIR = 12
+# heuristics profile
+A_TOWARD, A_WALLRIGHT, A_WALLLEFT, A_REMEMBER = 13, 14, 15, 16
+B_RECALL = 17
+M_MEM = 18
+D_RELATIVE, D_DIRTO = 19, 20
+
+PROFILES = ("default", "heuristics")
+#: Directions `sense` can read: the compass (operands 0..3, also the moves) and the
+#: diagonals (operands 4..7) of the 3x3 local view.
+SENSE_DIRECTIONS = DIRECTIONS + ("NE", "SE", "SW", "NW")
+#: Heading-relative directions: operand k is the heading turned k quarter turns clockwise.
+RELATIVE_DIRECTIONS = ("ahead", "right", "behind", "left")
+MEMORY_VALUES = ("m0", "m1", "m2", "m3")
 
 
-
-def productions() -> list[Production]:
-    """Every production of the grid DSL, in grammar order."""
+def productions(profile: str = "default") -> list[Production]:
+    """Every production of the grid DSL under `profile`, in grammar order."""
+    if profile not in PROFILES:
+        raise DslError(f"unknown grammar profile {profile!r} for grid (known: {', '.join(PROFILES)})")
     out = [Production(d, "Action", (), A_MOVE, k) for k, d in enumerate(DIRECTIONS)]
     out += [
         Production("if", "Action", ("Bool", "Action", "Action"), A_IF),
@@ -36,9 +62,25 @@ def productions() -> list[Production]:
         Production("not", "Pred", ("Pred",), P_NOT),
     ]
     out += [Production(d, "Dir", (), D_DIR, k) for k, d in enumerate(DIRECTIONS)]
+    if profile == "default":
+        return out
+    # heuristics: appended after every default production, so default opcode ids keep
+    # their meaning; within a type, this order is the enumeration tie order.
+    out += [
+        Production("toward", "Action", ("Pred",), A_TOWARD),
+        Production("wallright", "Action", (), A_WALLRIGHT),
+        Production("wallleft", "Action", (), A_WALLLEFT),
+        Production("remember", "Action", ("Mem", "Action"), A_REMEMBER),
+        Production("recall", "Bool", ("Mem",), B_RECALL),
+    ]
+    out += [Production(name, "Mem", (), M_MEM, k) for k, name in enumerate(MEMORY_VALUES)]
+    out += [Production(d, "Dir", (), D_DIR, k) for k, d in enumerate(SENSE_DIRECTIONS) if k >= 4]
+    out += [Production(d, "Dir", (), D_RELATIVE, k) for k, d in enumerate(RELATIVE_DIRECTIONS)]
+    out.append(Production("dirto", "Dir", ("Pred",), D_DIRTO))
     return out
 
 
-def grammar(*, bits=None, ban=(), cost=None) -> Grammar:
-    """The grid grammar (start type Action) with overrides and bans applied."""
-    return Grammar(productions(), "Action", bits=bits, ban=ban, cost=cost)
+def grammar(*, bits=None, ban=(), cost=None, profile: str | None = None) -> Grammar:
+    """The grid grammar (start type Action) of `profile` (default: "default") with
+    overrides and bans applied."""
+    return Grammar(productions(profile or "default"), "Action", bits=bits, ban=ban, cost=cost)

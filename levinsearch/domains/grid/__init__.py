@@ -29,6 +29,12 @@ class GridDomain(Domain):
     metrics = {
         "search": ("P(search)", "posterior mass of programs with embedded search",
                    lambda r, split: r["summary"]["search_mass"]),
+        "executes_search": ("P(executes search)", "posterior mass of programs that search in execution "
+                            "([analysis] execution_search of their decisions used lookahead)",
+                            lambda r, split: r["summary"]["executes_search_mass"]),
+        "proxy_given_executes_search": ("P(proxy | executes search)", "share of the mass that searches in "
+                                        "execution that is pseudo-aligned on the split",
+                                        lambda r, split: _split(r, split)["executes_search"]["class_share"]["pseudo"]),
         "proxy_given_search": ("P(proxy | search)",
                                "share of the search mass that is pseudo-aligned on the split",
                                lambda r, split: _split(r, split)["search"]["class_share"]["pseudo"]),
@@ -43,14 +49,17 @@ class GridDomain(Domain):
         "proxy": ("proxy episodes", "share of test episodes the posterior sends to the proxy",
                   lambda r, split: _split(r, split)["outcome_mass"]["proxy"]),
     }
-    table_metrics = ("search", "proxy_given_search", "robust", "capability_failure", "fitting", "unenumerated_mass")
+    table_metrics = ("search", "executes_search", "proxy_given_search", "robust", "capability_failure", "fitting",
+                     "unenumerated_mass")
     default_metric = "search"
     kernel_modules = ("dsl.grid.kernels",)
     summary_type = GridSummary
+    #: default: search (plan, greedy) is the only competent way to move; heuristics adds
+    #: reactive heading, wall-following, memory and richer sensing (docs/grid-heuristics.md).
+    profiles = primitives.PROFILES
 
     def grammar(self, *, bits=None, ban=(), cost=None, profile=None):
-        self.check_profile(profile)
-        return primitives.grammar(bits=bits, ban=ban, cost=cost)
+        return primitives.grammar(bits=bits, ban=ban, cost=cost, profile=self.check_profile(profile))
 
     def header_fields(self, exp):
         return grid_config.header_fields(exp)

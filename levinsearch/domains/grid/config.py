@@ -11,6 +11,7 @@ import copy
 from typing import Any, Mapping
 
 from dsl.errors import DslError
+from dsl.grid import primitives
 from dsl.grid.world import COLOURS, KINDS, MAX_SIDE, SplitSpec
 from levinsearch.config import (LIMITS, analysis_overrides, check_keys, common_overrides, consensus_lists, names_list,
                                 number, validate_search)
@@ -41,6 +42,13 @@ DEFAULT_ANALYSIS = dict(
     consensus_top=[],
     consensus_epsilon=[],
     consensus_alpha=[],
+    # Which constructs count as structural search (embedded optimisers): production names
+    # of the start type (Action). A program contains search when its tree uses one.
+    search=["plan", "greedy"],
+    # Search measured from execution: a program searches in execution when at least this
+    # share of its decisions on the test and probe grids took an action that came from
+    # a construct that examined hypothetical states (docs/grid-heuristics.md).
+    execution_search=0.5,
 )
 #: The probe environments of the goal-directedness analysis: every colour and kind.
 #: Size and horizon follow the training split; the rest is fixed, so that sweeps over
@@ -187,6 +195,29 @@ def _validate(config: dict[str, Any]) -> None:
     if not 0 < a["goal_bits"] <= 16:
         raise DslError(f"goal_bits must be in (0, 16], got {a['goal_bits']:g}")
     a["mixture_bits"] = number(a["mixture_bits"], "mixture_bits", minimum=0)
+    a["execution_search"] = number(a["execution_search"], "execution_search")
+    if not 0 < a["execution_search"] <= 1:
+        raise DslError(f"execution_search must be in (0, 1], got {a['execution_search']:g}")
+    a["search"] = search_names(a["search"], config["grammar"].get("profile"))
+
+
+def search_names(names: Any, profile: str | None) -> list[str]:
+    """The structural search definition, checked against the profile's grammar: a list of
+    distinct production names of the start type (bans do not matter: a banned construct
+    simply never occurs)."""
+    if isinstance(names, str):
+        names = [names]
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise DslError(f"[analysis] search must be a list of Action production names, got {names!r}")
+    productions = primitives.productions(profile or "default")
+    actions = [p.name for p in productions if p.type == "Action"]
+    for name in names:
+        if name not in actions:
+            raise DslError(f"[analysis] search: {name!r} is not an Action production of the "
+                           f"{profile or 'default'} grammar (known: {', '.join(actions)})")
+    if len(set(names)) != len(names):
+        raise DslError(f"[analysis] search names a production twice: {names}")
+    return list(names)
 
 
 def _check_objects(split: dict[str, Any], where: str) -> None:

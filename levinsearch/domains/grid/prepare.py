@@ -15,7 +15,7 @@ import numpy as np
 from dsl.errors import DslError
 from dsl.grammar import Grammar
 from dsl.grid import primitives
-from dsl.grid.interpreter import GridInterpreter
+from dsl.grid.interpreter import GridInterpreter, Trace
 from dsl.grid.reference import GridReference
 from dsl.grid.world import (EMPTY as EMPTY_CELL, OBJECT, EnvBatch, GridEnv, generate, load_ascii, object_features,
                             pack, split_seed)
@@ -27,8 +27,11 @@ from levinsearch.domains.grid.config import split_spec
 from levinsearch.enumerate import Enumerator
 from levinsearch.fit import Judge
 
-#: Structural flags of a grid program: bit 0 contains search (plan, greedy), bit 1 uses see.
-STRUCTURE_FLAGS = ("search", "see")
+#: Flags of a grid program: bit 0 contains search (a construct named in [analysis]
+#: search; default plan, greedy), bit 1 uses see, bit 2 searches in execution (on the
+#: test and probe grids, at least [analysis] execution_search of its decisions came from
+#: a construct that examined hypothetical states).
+STRUCTURE_FLAGS = ("search", "see", "executes_search")
 
 
 def build_split(name: str, split: dict[str, Any], seed: int, source: str | None,
@@ -117,6 +120,17 @@ class GridPrepared(Prepared):
         """Every program on every environment of `batch`: (reached, moves, steps) [n, E]."""
         return self.interpreter.run(ops, sizes, batch)
 
+    def run_traced(self, ops: np.ndarray, sizes: np.ndarray, batch: EnvBatch) -> Trace:
+        """`run` with the lookahead counts (dsl.grid.interpreter.Trace)."""
+        return self.interpreter.run_traced(ops, sizes, batch)
+
+    def execution_search(self, traces: list[Trace]) -> analyse.ExecutionSearch:
+        """Search measured from execution, pooled over the episodes of `traces` (the test
+        splits and the probes), with the run's threshold."""
+        cat = lambda field: np.concatenate([getattr(t, field) for t in traces], axis=1)  # noqa: E731
+        return analyse.execution_search(cat("lookahead"), cat("lookahead_decisions"), cat("decisions"),
+                                        self.config["analysis"]["execution_search"])
+
 
 def prepare(domain, config: dict[str, Any]) -> GridPrepared:
     """Build the grammar, environments and enumerator; raise DslError on bad input."""
@@ -172,9 +186,20 @@ def judge(prep: GridPrepared) -> Judge:
     """The grid's fit, behaviour and structure functions for one prepared experiment."""
     s = prep.config["search"]
     max_failures = score.max_errors(len(prep.train), s["fit_threshold"], s.get("noise", 0.0))
-    search_ids = np.array(analyse.search_production_ids(prep.grammar), dtype=np.int32)
+    search_ids = np.array(analyse.search_production_ids(prep.grammar, prep.config["analysis"]["search"]),
+                          dtype=np.int32)
     see_ids = np.array([i for i, p in enumerate(prep.grammar.productions) if p.name == "see"], dtype=np.int32)
-    behaviour_batches = [*prep.tests.values(), prep.probes, *([prep.train] if like_train(prep.config) else [])]
+    traced_batches = [*prep.tests.values(), prep.probes]
+    extra_batches = [prep.train] if like_train(prep.config) else []
+    last: dict[str, Any] = {}
+
+    def traced(ops):
+        # The test and probe episodes of a batch of fitting programs, run once for both
+        # `behaviour` and `structure` (the search calls both on the same ops array).
+        if last.get("ops") is not ops:
+            sizes = (ops >= 0).sum(axis=1).astype(np.int32)
+            last.update(ops=ops, traces=[prep.run_traced(ops, sizes, b) for b in traced_batches])
+        return last["traces"]
 
     def fit(ops, sizes, caps):
         return prep.interpreter.fit(ops, sizes, prep.train, prep.base_train, max_failures, caps)
@@ -182,14 +207,18 @@ def judge(prep: GridPrepared) -> Judge:
     def behaviour(ops, sizes):
         # Reached cell and moves on every test and probe environment: what the analyses read.
         cols = []
-        for batch in behaviour_batches:
+        for t in traced(ops):
+            cols += [t.reached, t.moves]
+        for batch in extra_batches:
             reached, moves, _ = prep.run(ops, sizes, batch)
             cols += [reached, moves]
         return np.concatenate(cols, axis=1) if cols else np.zeros((len(ops), 0), dtype=np.int32)
 
     def structure(ops):
+        executes = prep.execution_search(traced(ops)).searches
         return (np.isin(ops, search_ids).any(axis=1).astype(np.int64)
-                | np.isin(ops, see_ids).any(axis=1).astype(np.int64) << 1)
+                | np.isin(ops, see_ids).any(axis=1).astype(np.int64) << 1
+                | executes.astype(np.int64) << 2)
 
     return Judge(fit, behaviour, structure, STRUCTURE_FLAGS, len(prep.train))
 
@@ -200,7 +229,9 @@ def reference_judge(prep: GridPrepared) -> Judge:
     s = prep.config["search"]
     max_failures = score.max_errors(len(prep.train), s["fit_threshold"], s.get("noise", 0.0))
     envs = [*prep.test_envs.values(), prep.probe_envs, *([prep.train_envs] if like_train(prep.config) else [])]
-    structure_fn = prep.judge.structure  # the flags are read from the opcodes alone
+    # The structural flags are the compiled judge's: the search and see flags are read from
+    # the opcodes; the execution-search flag's traces are parity-tested in tests/test_heuristics*.
+    structure_fn = prep.judge.structure
 
     def programs(ops, sizes):
         return [tree(ops[i, : sizes[i]], prep.grammar) for i in range(len(ops))]

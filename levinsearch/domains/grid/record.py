@@ -18,10 +18,12 @@ from levinsearch.record import bits, program_mass, run_header, versions
 def analyse_programs(prep: GridPrepared, ops: np.ndarray, sizes: np.ndarray, chunk: int = 256) -> dict[str, Any]:
     """Everything the analyses say about each program, from its test and probe episodes:
     per split the share of episodes per outcome [n, 4] and the outcome class [n]; the
-    inferred goal (index into prep.goals) and goal-directedness score [n]."""
+    inferred goal (index into prep.goals) and goal-directedness score [n]; search
+    measured from execution over the test and probe episodes (`execution`)."""
     a = prep.config["analysis"]
     out: dict[str, Any] = dict(fractions={}, classes={}, changed={})
     reached_by_split = {}
+    traces = []
     if like_train(prep.config):
         # A split copies the training grids: classes there too, to compare against.
         reached, moves, _ = prep.run(ops, sizes, prep.train)
@@ -29,7 +31,8 @@ def analyse_programs(prep: GridPrepared, ops: np.ndarray, sizes: np.ndarray, chu
         out["classes"]["train"] = analyse.outcome_classes(reached, moves, prep.train.dims, prep.distances["train"],
                                                           prep.base_train, a["class_threshold"], a["competence"])
     for name, batch in prep.tests.items():
-        reached, moves, _ = prep.run(ops, sizes, batch)
+        traces.append(prep.run_traced(ops, sizes, batch))
+        reached, moves = traces[-1].reached, traces[-1].moves
         reached_by_split[name] = reached
         like = prep.config["test"][name].get("like")
         if like is not None:
@@ -40,7 +43,9 @@ def analyse_programs(prep: GridPrepared, ops: np.ndarray, sizes: np.ndarray, chu
         out["fractions"][name] = analyse.outcome_fractions(outcomes)
         out["classes"][name] = analyse.outcome_classes(reached, moves, batch.dims, prep.distances[name],
                                                        prep.base_cells[name], a["class_threshold"], a["competence"])
-    reached, moves, _ = prep.run(ops, sizes, prep.probes)
+    traces.append(prep.run_traced(ops, sizes, prep.probes))
+    reached, moves = traces[-1].reached, traces[-1].moves
+    out["execution"] = prep.execution_search(traces)
     goal = np.zeros(len(ops), dtype=np.int64)
     goal_score = np.zeros(len(ops))
     for i in range(0, len(ops), chunk):  # bounded memory: [G, chunk, E] at a time
@@ -64,6 +69,9 @@ def _program_analysis(prep: GridPrepared, analysis: dict[str, Any], i: int) -> d
         changed={name: round(float(c[i]), 6) for name, c in analysis["changed"].items()},
         inferred_goal=prep.goals[int(analysis["goal"][i])] if prep.goals else None,
         goal_directedness=round(float(analysis["goal_score"][i]), 6),
+        lookahead_per_decision=round(float(analysis["execution"].per_decision[i]), 6),
+        lookahead_share=round(float(analysis["execution"].share[i]), 6),
+        executes_search=bool(analysis["execution"].searches[i]),
     )
 
 
@@ -79,7 +87,7 @@ def build_record(prep: GridPrepared, agg: Aggregate, enumeration: dict[str, Any]
     hypotheses = []
     for i in range(len(top)):
         ops = top.ops[i, : top.sizes[i]]
-        structure = analyse.search_structure(ops, grammar)
+        structure = analyse.search_structure(ops, grammar, config["analysis"]["search"])
         entry = dict(
             rank=i + 1,
             program=unparse(ops, grammar),
@@ -140,6 +148,8 @@ def _behaviours(prep: GridPrepared, agg: Aggregate, unseen_bound: float | None) 
             see_posterior=agg.flag_mass(g, 1).ratio(agg.total_mass),
             posterior_range=None,
             **_program_analysis(prep, analysis, j),
+            executes_search_programs=agg.flag_count(g, 2),
+            executes_search_posterior=agg.flag_mass(g, 2).ratio(agg.total_mass),
         )
         if unseen_bound is not None and seen + unseen_bound > 0:
             # Unseen fitting programs could add at most `unseen_bound` to any behaviour.
@@ -218,6 +228,10 @@ def summarise(prep, hypotheses: list[dict], behaviours: list[dict], agg: Aggrega
         see_mass=see_mass,
         splits={},
     )
+    # Search measured from execution, beside the structural reading (appended fields).
+    post_exec = np.array([b["executes_search_posterior"] for b in behaviours])
+    count_exec = np.array([b["executes_search_programs"] for b in behaviours], dtype=np.int64)
+    executed_mass = _sum(agg.flag_mass(g, 2) for g in range(agg.behaviours)).ratio(agg.total_mass)
     high = np.array([b["goal_directedness"] >= analysis["goal_directed"] for b in behaviours], dtype=bool)
     out["goal_confusion"] = {
         f"{s_label}/{g_label}": dict(mass=float(w[sel].sum()), count=int(c[sel].sum()))
@@ -244,7 +258,9 @@ def summarise(prep, hypotheses: list[dict], behaviours: list[dict], agg: Aggrega
         if like:
             split["defection"] = _defection(behaviours, name, splits_like[name], post, count)
         for label, weights, n in (("search", post_search, count_search.sum()),
-                                  ("no_search", post - post_search, (count - count_search).sum())):
+                                  ("no_search", post - post_search, (count - count_search).sum()),
+                                  ("executes_search", post_exec, count_exec.sum()),
+                                  ("no_executes_search", post - post_exec, (count - count_exec).sum())):
             mass = float(weights.sum()) if len(weights) else 0.0
             split[label] = dict(
                 mass=mass,
@@ -255,6 +271,25 @@ def summarise(prep, hypotheses: list[dict], behaviours: list[dict], agg: Aggrega
                              for j, k in enumerate(analyse.CLASSES)},
             )
         out["splits"][name] = split
+    out["executes_search_mass"] = executed_mass
+    out["executes_search_count"] = int(count_exec.sum())
+    out["search_agreement"] = search_agreement(agg)
+    out["search_definition"] = dict(structural=list(analysis["search"]), execution_share=analysis["execution_search"])
+    return out
+
+
+def search_agreement(agg: Aggregate) -> dict[str, dict[str, Any]]:
+    """Structural search (flag bit 0) x search in execution (bit 2): exact posterior mass
+    and count of the fitting programs in each of the four cells; `agree` marks the
+    diagonal."""
+    out = {}
+    for s_label, s_bit in (("search", 1), ("no_search", 0)):
+        for e_label, e_bit in (("executes", 1), ("no_executes", 0)):
+            kinds = [f for f in range(agg.kinds) if (f & 1) == s_bit and (f >> 2 & 1) == e_bit]
+            mass = _sum(agg.mass[g][f] for g in range(agg.behaviours) for f in kinds)
+            count = int(sum(agg.count[g, f] for g in range(agg.behaviours) for f in kinds))
+            out[f"{s_label}/{e_label}"] = dict(mass=mass.ratio(agg.total_mass), count=count,
+                                                agree=bool(s_bit == e_bit))
     return out
 
 

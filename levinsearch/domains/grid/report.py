@@ -22,6 +22,8 @@ def run_report(record: dict[str, Any]) -> Group:
     if record["hypotheses"]:
         parts += [_hypotheses(record), _behaviour_table(record), _outcomes(record), _classes(record),
                   _goal_confusion(record)]
+        if record["summary"].get("search_agreement"):
+            parts.append(_search_agreement(record))
         parts += [_grid_consensus(name, split["consensus"]) for name, split in record["summary"]["splits"].items()
                   if split.get("consensus")]
         parts.append(_reading(record))
@@ -48,7 +50,8 @@ def _header(record: dict[str, Any]) -> Panel:
         t.add_row("", Text(record["description"], style="italic"))
     t.add_row("objective", f"base = {c['base']}   proxy = {c['proxy']}")
     t.add_row("score", f"{formula}   order = {s['order']}   fit threshold = {s['fit_threshold']:g}")
-    t.add_row("grammar", grammar_changes(g))
+    changes = grammar_changes(g)
+    t.add_row("grammar", f"profile {g['profile']}; {changes}" if g.get("profile") else changes)
     envs = record["environments"]
     tests = ", ".join(f"{k}: {v}" for k, v in envs["test"].items())
     t.add_row("environments", f"train: {envs['train']}   test: {tests}   seed = {c['seed']}")
@@ -73,6 +76,9 @@ def _hypotheses(record: dict[str, Any]) -> Table:
         t.add_column("phase", justify="right")
     t.add_column("posterior", justify="right")
     t.add_column("search: objective")
+    executed = any("lookahead_share" in h for h in record["hypotheses"])
+    if executed:
+        t.add_column("executed search\nshare · states", justify="right")
     for name in splits:
         t.add_column(f"{name}\nbase/proxy/other/none", justify="right")
     for h in record["hypotheses"][:top]:
@@ -84,6 +90,8 @@ def _hypotheses(record: dict[str, Any]) -> Table:
             row.append(Text(f"{'+'.join(h['search_constructs'])}: {', '.join(h['mesa_objective'])}", style="magenta"))
         else:
             row.append(Text("no search", style="dim"))
+        if executed:
+            row.append(_executed_cell(h))
         for name in splits:
             f = h["test"][name]
             cell = Text()
@@ -94,6 +102,14 @@ def _hypotheses(record: dict[str, Any]) -> Table:
             row.append(cell)
         t.add_row(*row)
     return t
+
+
+def _executed_cell(entry: dict[str, Any]) -> Text:
+    """Share of decisions that used lookahead · hypothetical states per decision."""
+    if "lookahead_share" not in entry:
+        return Text("—", style="dim")
+    text = f"{pct(entry['lookahead_share'])} · {entry['lookahead_per_decision']:.1f}"
+    return Text(text, style="magenta" if entry["executes_search"] else "dim")
 
 
 def _outcomes(record: dict[str, Any]) -> Table:
@@ -107,11 +123,18 @@ def _outcomes(record: dict[str, Any]) -> Table:
     for name, split in s["splits"].items():
         t.add_row(name, "all (episode share)", "100%", *(pct(split["outcome_mass"][k]) for k in OUTCOME_STYLE))
         t.add_row("", "all (by dominant outcome)", "100%", *(pct(split["dominant_mass"][k]) for k in OUTCOME_STYLE))
-        for label in ("search", "no_search"):
-            part = split[label]
-            t.add_row("", f"{label.replace('_', ' ')} ({part['count']})", pct(part["mass"]),
+        for label in ("search", "no_search", "executes_search", "no_executes_search"):
+            part = split.get(label)
+            if part is None:
+                continue
+            t.add_row("", f"{SEARCH_LABEL[label]} ({part['count']})", pct(part["mass"]),
                       *(pct(part["outcome_share"][k]) for k in OUTCOME_STYLE))
     return t
+
+
+#: Row labels of the structural and the execution-based search split.
+SEARCH_LABEL = {"search": "search", "no_search": "no search", "executes_search": "executes search",
+                "no_executes_search": "executes no search"}
 
 
 def _grid_consensus(split: str, rows: list[dict[str, Any]]) -> Table:
@@ -144,6 +167,10 @@ def _behaviour_table(record: dict[str, Any]) -> Table:
     t.add_column("posterior", justify="right")
     t.add_column("with unseen", justify="right")
     t.add_column("search", justify="right")
+    executed = any("executes_search_posterior" in b for b in rows)
+    if executed:
+        t.add_column("executes\nsearch", justify="right")
+        t.add_column("best program:\nshare · states", justify="right")
     for name in splits:
         t.add_column(f"class on {name}")
     t.add_column("inferred goal (score)")
@@ -152,6 +179,9 @@ def _behaviour_table(record: dict[str, Any]) -> Table:
         row = [b["program"], f"{b['programs']:,}", pct(b["posterior"]),
                f"{pct(rng[0])}–{pct(rng[1])}" if rng else "—",
                pct(b["search_posterior"] / b["posterior"]) if b["posterior"] > 0 else "—"]
+        if executed:
+            row += [pct(b["executes_search_posterior"] / b["posterior"]) if b["posterior"] > 0 else "—",
+                    _executed_cell(b)]
         for name in splits:
             c = b["outcome_class"][name]
             row.append(Text(CLASS_LABEL[c], style=CLASS_STYLE[c]))
@@ -173,9 +203,11 @@ def _classes(record: dict[str, Any]) -> Table:
         t.add_row(name, "all (posterior)", *(pct(split["classes"][k]["mass"]) for k in CLASS_STYLE))
         t.add_row("", "all (prior mass)", *(mass(split["classes"][k]["prior_mass"]) for k in CLASS_STYLE))
         t.add_row("", "all (count)", *(f"{split['classes'][k]['count']:,}" for k in CLASS_STYLE))
-        for label in ("search", "no_search"):
-            part = split[label]
-            t.add_row("", f"{label.replace('_', ' ')} (share)", *(pct(part["class_share"][k]) for k in CLASS_STYLE))
+        for label in ("search", "no_search", "executes_search", "no_executes_search"):
+            part = split.get(label)
+            if part is None:
+                continue
+            t.add_row("", f"{SEARCH_LABEL[label]} (share)", *(pct(part["class_share"][k]) for k in CLASS_STYLE))
     return t
 
 
@@ -195,11 +227,38 @@ def _goal_confusion(record: dict[str, Any]) -> Table:
     return t
 
 
+def _search_agreement(record: dict[str, Any]) -> Table:
+    """Structural search (the tree contains a search construct) x search in execution
+    (a share of decisions took actions that came from examining hypothetical states)."""
+    s = record["summary"]
+    d = s.get("search_definition", {})
+    cells = s["search_agreement"]
+    t = Table(title=f"structural search ({' or '.join(d.get('structural', []))} in the program) vs search in "
+              f"execution (≥ {d.get('execution_share', 0):g} of decisions on the test and probe grids used "
+              "lookahead); off-diagonal cells are where the two readings disagree",
+              box=box.SIMPLE_HEAD, title_justify="left")
+    t.add_column("")
+    t.add_column("executes search", justify="right")
+    t.add_column("does not", justify="right")
+    for label in ("search", "no_search"):
+        row = [label.replace("_", " ")]
+        for e_label in ("executes", "no_executes"):
+            c = cells[f"{label}/{e_label}"]
+            row.append(Text(f"{c['count']:,} programs · {pct(c['mass'])}",
+                            style="" if c["agree"] else ("bold yellow" if c["count"] else "dim")))
+        t.add_row(*row)
+    return t
+
+
 def _reading(record: dict[str, Any]) -> Text:
     s = record["summary"]
     lines = Text()
     lines.append(f"MAP program {s['map_program']} holds {pct(s['map_posterior'])} of the posterior; "
                  f"programs with embedded search hold {pct(s['search_mass'])}.\n")
+    if "executes_search_mass" in s:
+        disagree = sum(c["mass"] for c in s["search_agreement"].values() if not c["agree"])
+        lines.append(f"Programs that search in execution hold {pct(s['executes_search_mass'])}; the structural and "
+                     f"execution readings disagree on {pct(disagree)} of the posterior.\n")
     mix = s.get("mixture")
     if mix:
         lines.append(f"The {mix['programs']:,} programs within {mix['bits']:g} bits of the best score hold "
@@ -227,6 +286,9 @@ def show_panel(record: dict[str, Any]) -> Group:
     info.add_row("environment", record["environment"])
     info.add_row("simulated steps", f"{record['steps']:,}")
     info.add_row("moves", str(record["moves"]))
+    if "lookahead" in record:
+        info.add_row("lookahead", f"{record['lookahead']:,} hypothetical states examined; "
+                     f"{record['lookahead_decisions']} of {record['moves']} decisions used them")
     reached = record["reached"]
     info.add_row("reached", f"{reached['object']} at row {reached['row']}, column {reached['column']}"
                  if reached else "nothing")

@@ -57,8 +57,9 @@ def show_record(grammar: Grammar, program: str, env: GridEnv, *, base: str | Non
     traced by the reference interpreter (the two agree: tests/test_grid_parity.py)."""
     ops = parse(program, grammar)
     batch = pack([env])
-    reached, moves, steps = GridInterpreter(grammar).run(ops[None, :].astype(np.int32),
-                                                         np.array([len(ops)], dtype=np.int32), batch)
+    trace = GridInterpreter(grammar).run_traced(ops[None, :].astype(np.int32), np.array([len(ops)], dtype=np.int32),
+                                                batch)
+    reached, moves, steps = trace.reached, trace.moves, trace.steps
     episode = GridReference(grammar).episode(ops, env)
     cell = int(reached[0, 0])
     record: dict[str, Any] = dict(
@@ -73,6 +74,8 @@ def show_record(grammar: Grammar, program: str, env: GridEnv, *, base: str | Non
         path=[list(p) for p in episode.path],
         grid=[_row_text(env, r) for r in range(env.height)],
         objects=[dict(row=r, column=c, object=o) for r, c, o in env.objects()],
+        lookahead=int(trace.lookahead[0, 0]),
+        lookahead_decisions=int(trace.lookahead_decisions[0, 0]),
     )
     if cell >= 0:
         r, c = divmod(cell, env.width)
