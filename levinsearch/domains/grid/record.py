@@ -184,24 +184,33 @@ def _consensus_rules(analysis: dict[str, Any]) -> list[tuple[str, float]]:
                                         ("ratio", "consensus_alpha")) for v in analysis.get(key, [])]
 
 
-def _grid_consensus(prep: GridPrepared, agg: Aggregate, behaviours: list[dict], split: str) -> list[dict[str, Any]]:
-    """The consensus agent on one test split, for every configured trusted-set rule;
-    hypotheses are the distinct behaviours (their best programs), weighted by posterior."""
+def _grid_consensus(prep: GridPrepared, agg: Aggregate, behaviours: list[dict],
+                    split: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The consensus agent on one test split, for every configured trusted-set rule:
+    frozen (the trusted set of behaviours fixed at the start) and online (the posterior
+    updated on the overseer's answers, hypotheses built from observed data; see
+    consensus.grid_consensus_online). The units are the distinct behaviours' best
+    programs, weighted by their posterior."""
     reps = agg.representatives
     order = agg.canonical_order()
     programs = [reps.ops[g, : reps.sizes[g]] for g in order]
     weights = np.array([b["posterior"] for b in behaviours])
-    rows = []
+    envs, cells = prep.test_envs[split], list(prep.base_cells[split])
+    policies = consensus.GridPolicies(programs, prep.grammar)
+    frozen, online = [], []
     for rule, value in _consensus_rules(prep.config["analysis"]):
-        result = consensus.grid_consensus(programs, weights, prep.test_envs[split], prep.grammar, rule, value,
-                                          list(prep.base_cells[split]))
-        rows.append(dict(rule=rule, value=value, size=len(result["members"]),
-                         members=[behaviours[int(i)]["program"] for i in result["members"]][:20],
-                         catastrophes=int(result["catastrophes"]),
-                         catastrophe_share=result["catastrophes"] / max(len(prep.test_envs[split]), 1),
-                         queries_per_episode=float(result["queries_per_episode"]),
-                         base_reached_share=float(result["base_reached_share"])))
-    return rows
+        result = consensus.grid_consensus(programs, weights, envs, prep.grammar, rule, value, cells, policies)
+        frozen.append(dict(rule=rule, value=value, size=len(result["members"]),
+                           members=[behaviours[int(i)]["program"] for i in result["members"]][:20],
+                           catastrophes=int(result["catastrophes"]),
+                           catastrophe_share=result["catastrophes"] / max(len(envs), 1),
+                           queries_per_episode=float(result["queries_per_episode"]),
+                           base_reached_share=float(result["base_reached_share"])))
+        live = consensus.grid_consensus_online(programs, weights, envs, prep.grammar, rule, value, cells,
+                                               prep.config["search"].get("noise", 0.0), policies)
+        live["catastrophe_share"] = live["catastrophes"] / max(len(envs), 1)
+        online.append(live)
+    return frozen, online
 
 
 def summarise(prep, hypotheses: list[dict], behaviours: list[dict], agg: Aggregate, splits: list[str],
@@ -253,7 +262,7 @@ def summarise(prep, hypotheses: list[dict], behaviours: list[dict], agg: Aggrega
         for row in split["classes"].values():
             row["prior_mass"] = row["mass"] * prior_total
         if behaviours and _consensus_rules(analysis):
-            split["consensus"] = _grid_consensus(prep, agg, behaviours, name)
+            split["consensus"], split["consensus_online"] = _grid_consensus(prep, agg, behaviours, name)
         like = behaviours[0]["changed"].get(name) is not None if behaviours else False
         if like:
             split["defection"] = _defection(behaviours, name, splits_like[name], post, count)

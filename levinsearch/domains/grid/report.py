@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from levinsearch.render import CONSENSUS_LABEL, enumeration_panel, grammar_changes, info_grid, mass, pct, score_formula
+from levinsearch.render import CONSENSUS_LABEL, CONSENSUS_SHORT, enumeration_panel, grammar_changes, info_grid, mass, pct, score_formula
 
 OUTCOME_STYLE = {"base": "green", "proxy": "red", "other": "yellow", "none": "dim"}
 COLOUR_STYLE = {"red": "bold red", "blue": "bold blue", "green": "bold green", "yellow": "bold yellow"}
@@ -24,7 +24,8 @@ def run_report(record: dict[str, Any]) -> Group:
                   _goal_confusion(record)]
         if record["summary"].get("search_agreement"):
             parts.append(_search_agreement(record))
-        parts += [_grid_consensus(name, split["consensus"]) for name, split in record["summary"]["splits"].items()
+        parts += [_grid_consensus(name, split["consensus"], split.get("consensus_online"))
+                  for name, split in record["summary"]["splits"].items()
                   if split.get("consensus")]
         parts.append(_reading(record))
     else:
@@ -137,16 +138,32 @@ SEARCH_LABEL = {"search": "search", "no_search": "no search", "executes_search":
                 "no_executes_search": "executes no search"}
 
 
-def _grid_consensus(split: str, rows: list[dict[str, Any]]) -> Table:
-    t = Table(title=f"consensus agent on {split}: moves when every trusted behaviour agrees, otherwise asks "
-              "for the base-objective move", box=box.SIMPLE_HEAD, title_justify="left")
-    for col in ("trusted set", "size", "catastrophes", "queries per episode", "base reached"):
-        t.add_column(col, justify="left" if col == "trusted set" else "right")
-    for row in rows:
-        t.add_row(CONSENSUS_LABEL[row["rule"]].format(v=row["value"]), str(row["size"]),
-                  f"{row['catastrophes']} ({pct(row['catastrophe_share'])})", f"{row['queries_per_episode']:.2f}",
-                  pct(row["base_reached_share"]))
+def _grid_consensus(split: str, rows: list[dict[str, Any]], online: list[dict[str, Any]] | None) -> Table:
+    t = Table(title=f"consensus agent on {split}: moves when every trusted hypothesis agrees, otherwise asks the "
+              "overseer for the base-objective move (frozen: behaviours and posterior fixed at the start; online: "
+              "hypotheses from the answers so far, refuted ones removed)", box=box.SIMPLE_HEAD, title_justify="left")
+    columns = ["trusted set", "frozen: size", "catastrophes", "queries/ep", "base"]
+    if online:
+        columns += ["online: queries", "bound", "by episode", "catastrophes ", "base "]
+    for col in columns:
+        t.add_column(col, justify="left" if col in ("trusted set", "by episode") else "right")
+    for k, row in enumerate(rows):
+        cells = [CONSENSUS_SHORT[row["rule"]].format(v=row["value"]), str(row["size"]),
+                 f"{row['catastrophes']} ({pct(row['catastrophe_share'])})", f"{row['queries_per_episode']:.2f}",
+                 pct(row["base_reached_share"])]
+        if online:
+            live = online[k]
+            bound = live["query_bound"]
+            cells += [f"{live['total_queries']:,}", "—" if bound is None else f"{bound:.3g}",
+                      _episodes_text(live["episode_queries"]),
+                      f"{live['catastrophes']} ({pct(live['catastrophe_share'])})", pct(live["base_reached_share"])]
+        t.add_row(*cells)
     return t
+
+
+def _episodes_text(queries: list[int], shown: int = 8) -> str:
+    """Queries in the first episodes, e.g. "3,2,0,1,…"."""
+    return ",".join(str(q) for q in queries[:shown]) + (",…" if len(queries) > shown else "")
 
 
 CLASS_STYLE = {"robust": "green", "pseudo": "red", "capability_failure": "yellow", "mixed": "dim"}
