@@ -54,8 +54,9 @@ def page_text(path: Path) -> str:
 
 
 def fenced_lines(text: str) -> list[tuple[int, str]]:
-    """(line number, line) of every line inside a fenced code block."""
-    out, fence = [], None
+    """(line number, line) of every line inside a fenced code block; a line ending in a
+    backslash is joined with the next (a shell continuation)."""
+    out, fence, pending = [], None, None
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
         match = re.match(r"^(`{3,}|~{3,})", stripped)
@@ -63,7 +64,13 @@ def fenced_lines(text: str) -> list[tuple[int, str]]:
             fence = match.group(1) if fence is None else None
             continue
         if fence is not None:
-            out.append((number, line))
+            if pending is not None:
+                pending = (pending[0], pending[1].rstrip()[:-1] + " " + stripped)
+            else:
+                pending = (number, line)
+            if not pending[1].rstrip().endswith("\\"):
+                out.append(pending)
+                pending = None
     return out
 
 
