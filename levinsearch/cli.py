@@ -6,6 +6,7 @@ import contextlib
 import importlib.util
 import io
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -136,7 +137,7 @@ def save_options(fn):
 @click.option("--seed", type=int, help="Seed of every environment generator.")
 @click.option("--seeds", type=int, metavar="N",
               help="Run on N environment seeds (seed, seed+1, ...) and report every summary figure as a mean "
-                   "with a 95%% interval [default: the experiment's seeds, else 1].")
+                   "with a 95% interval [default: the experiment's seeds, else 1].")
 @click.option("--top", type=int, help="How many fitting programs the report lists.")
 @click.option("--keep", type=int, help="How many of the best fitting programs the record keeps [default: 1000].")
 @click.option("--batch-size", type=int, help="Programs per batch (a stop or checkpoint happens between batches).")
@@ -273,7 +274,7 @@ def _kernels_cached(domain: str) -> bool:
 @click.option("--split", "split_name", help="The test split the metrics read [default: the experiment's first].")
 @click.option("--max-bits", type=float, help="Override max_bits at every point.")
 @click.option("--seeds", type=int, metavar="N",
-              help="Run every point on N environment seeds (seed, seed+1, ...); the table shows means and 95%% "
+              help="Run every point on N environment seeds (seed, seed+1, ...); the table shows means and 95% "
                    "intervals [default: the experiment's seeds, else 1].")
 @scale_options
 @save_options
@@ -390,7 +391,7 @@ def list_runs(runs_dir, as_json):
 @grammar_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 def enumerate(domain, max_bits, limit, counts, profile, ban, bits, cost, as_json):
-    """List DOMAIN's programs in order of description length (ties: see README)."""
+    """List DOMAIN's programs in order of description length (ties: docs/grid.md, "Enumeration order")."""
     if not 0 < max_bits <= config_mod.MAX_BITS_LIMIT:
         raise DslError(f"--max-bits must be in (0, {config_mod.MAX_BITS_LIMIT}], got {max_bits:g}")
     if not 0 <= limit <= MAX_LISTED:
@@ -418,7 +419,7 @@ def dsl(domain, profile, ban, bits, cost, as_json):
 
 @cli.command()
 @click.argument("program")
-@click.option("--grid", "grid_file", type=click.Path(dir_okay=False), help="An ASCII grid file (see README).")
+@click.option("--grid", "grid_file", type=click.Path(dir_okay=False), help="An ASCII grid file (see `levinsearch grid-format`).")
 @click.option("--experiment", help="Take the environment from this experiment's splits.")
 @click.option("--env", "env_ref", metavar="SPLIT:INDEX", help="Which environment, e.g. train:0 or blue_doors:3.")
 @click.option("--horizon", type=int, help="Episode length (default: the grid's or the split's).")
@@ -490,6 +491,10 @@ def _error(text: str) -> None:
         sys.stderr.buffer.write(line.encode("utf-8", "backslashreplace") + b"\n")
 
 
+def _terminate(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def _quiet_stdout() -> None:
     """Send further output to /dev/null (stdout was closed, or the reader went away)."""
     try:
@@ -504,6 +509,8 @@ def main(argv: list[str] | None = None) -> None:
     other failures into one line (exit 1), and Ctrl-C into exit 130; never a traceback
     (set LEVINSEARCH_DEBUG=1 to see one)."""
     no_args = getattr(click.exceptions, "NoArgsIsHelpError", None)
+    # SIGTERM outside a search (which handles it like Ctrl-C) stops like Ctrl-C: exit 130.
+    signal.signal(signal.SIGTERM, _terminate)
     if sys.stdout is None:  # started with stdout closed: the run is still saved
         sys.stdout = open(os.devnull, "w")
         _error("note: standard output is closed; nothing will be printed there")

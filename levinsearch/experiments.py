@@ -88,6 +88,10 @@ def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) 
     """
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None and v != () and v != {}}
     domain = domain_of(raw)
+    known = set(DEFAULT_SEARCH) | {"seed", "seeds", "ban", "bits", "cost", "profile"} | _all_domain_flags()
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise DslError(f"unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
     foreign = sorted(k for k in overrides if k in _all_domain_flags() - domain.flag_keys - set(domain.default_analysis))
     if foreign:
         raise DslError(f"--{foreign[0].replace('_', '-')} does not apply to {domain.name} experiments")

@@ -40,12 +40,8 @@ def _header(record: dict[str, Any]) -> Panel:
     c = record["config"]
     s = c["search"]
     g = c["grammar"]
-    a, b = s["length_weight"], s["time_weight"]
-    time_term = "log2 t(p)" if s["time_penalty"] == "log" else "t(p)"
-    formula = f"{a:g}·bits(p) + {b:g}·{time_term}"
-    t = Table.grid(padding=(0, 2))
-    t.add_column(style="bold")
-    t.add_column()
+    formula = score_formula(s)
+    t = info_grid()
     t.add_row("experiment", f"{record['experiment']} ({record['domain']})")
     if record.get("description"):
         t.add_row("", Text(record["description"], style="italic"))

@@ -8,7 +8,7 @@ from dsl.errors import DslError
 from levinsearch.config import (LIMITS, analysis_overrides, check_keys, common_overrides, consensus_lists, number,
                                 validate_search)
 
-#: Settings of the seq analyses (README: "The seq domain").
+#: Settings of the seq analyses (docs/seq.md).
 DEFAULT_ANALYSIS = dict(
     max_defections=2,  # a fitting program that disagrees on 1..this many deployment steps is a rare defector
     mixture_bits=2.0,

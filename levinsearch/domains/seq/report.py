@@ -73,7 +73,8 @@ def seq_report(record: dict[str, Any]) -> Group:
                      f"{_last(o['map_errors'])} times, the mixture {_last(o['mixture_errors'])} and the shortest "
                      f"program {_last(o['shortest_errors'])}. ")
         if h["bound"] is not None:
-            lines.append(f"The mixture's halving bound log2(1/w) with w = {pct(h['target_weight'])} (the "
+            rule = "log2(1/w)" if not online.get("noise") else "log2(1/w) / log2(2/(1 + β)), β = ε/(1 − ε),"
+            lines.append(f"The mixture's halving bound {rule} with w = {pct(h['target_weight'])} (the "
                          f"target-equivalent hypothesis at the start) allows {h['bound']:.2f} errors: "
                          f"{'it holds' if h['holds'] else 'VIOLATED'}.\n")
         else:
