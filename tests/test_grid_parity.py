@@ -259,3 +259,21 @@ def test_results_identical_with_one_and_two_threads():
     for a, b in zip(one, two):
         assert a.dtype == b.dtype
         assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("profile", ["default", "heuristics"])
+def test_paths_match_the_reference_step_by_step(profile):
+    """path_batch: the agent's cell after every step, -1 after the episode ended."""
+    g = gp.grammar(profile=profile)
+    envs = generate(SplitSpec("paths", envs=6, height=7, width=7, wall_density=0.15, horizon=15), 3)
+    programs = unranked_programs(g, 26, 200, seed=4) + [ops_of("(plan door)", g).tolist(), ops_of("N", g).tolist()]
+    ops, sizes = pad_ops(programs)
+    paths = GridInterpreter(g).paths(ops, sizes, pack(envs))
+    ref = GridReference(g)
+    assert paths.shape == (len(programs), len(envs), 15)
+    for i, p in enumerate(programs):
+        for e, env in enumerate(envs):
+            cells = [r * env.width + c for r, c in ref.episode(p, env).cells]
+            assert paths[i, e].tolist() == cells + [-1] * (15 - len(cells))
+    # N blocked by a wall: the no-move shortcut's steps are filled in (the agent stays).
+    assert (paths[-1, :, -1] >= 0).any() and (paths[-1, :, -1] < 0).any()

@@ -63,6 +63,15 @@ class GridInterpreter:
             *_programs(ops, sizes), *_environments(batch), *self._tables, bool(self.use_cache))
         return Trace(reached, moves, steps, lookahead, used, moves.copy())
 
+    def paths(self, ops: np.ndarray, sizes: np.ndarray, batch: EnvBatch) -> np.ndarray:
+        """Every episode's path: int32 [n, E, max horizon], the agent's cell (row * width +
+        column) after each step, -1 once the episode has ended."""
+        longest = int(max(batch.horizons.max(initial=1), 1))
+        if len(ops) == 0:
+            return np.full((0, len(batch), longest), -1, dtype=np.int32)
+        return kernels.path_batch(*_programs(ops, sizes), *_environments(batch), *self._tables,
+                                  bool(self.use_cache))[3]
+
     def fit(self, ops: np.ndarray, sizes: np.ndarray, batch: EnvBatch, base_cells: np.ndarray, max_failures: int,
             step_caps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Which programs reach a base cell (bool [E, H, W]) in all but at most

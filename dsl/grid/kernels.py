@@ -600,12 +600,21 @@ def _action(ops, ends, features, e, r, c, h, w, mind, op_kind, op_arg, step_cost
 
 @jit(inline="always")
 def _episode(ops, ends, features, dims, starts, horizons, e, op_kind, op_arg, step_cost,
-             stack, pstack, queue, seen, first, pmask, pcost, stamp, step_cap, reads, cached, cls, first_at, ecls, en,
-             gdist, pcls, pn, memo_off, memo):
+             stacks, queue, seen, first, pmask, pcost, stamp, step_cap, reads, cached, cls, first_at, ecls, en,
+             gdist, pcls, pn, memo_off, memo, path):
     """One episode: (cell reached or -1, moves, simulated steps, next stamp, lookahead,
     lookahead decisions). State: position, heading (N) and memory (0), the latter two as
     mind = heading + 4 * memory; `reads` (from _reads_state) masks the parts of mind the
-    program reads."""
+    program reads. When `paths` is not empty, paths[i, e, t] gets the agent's cell
+    (row * width + column) after each step simulated (the caller fills in the steps the
+    no-move shortcut charges without simulating: the agent stays where it is).
+
+    At most 30 parameters: CPython passes a call with more as a tuple (CALL_FUNCTION_EX),
+    which Numba cannot inline. So the two value stacks come as the rows of `stacks`, and
+    `path` is this episode's row of the paths array (empty when not recording)."""
+    record = path.shape[0] > 0
+    stack = stacks[0]
+    pstack = stacks[1]
     h = dims[e, 0]
     w = dims[e, 1]
     r = starts[e, 0]
@@ -624,6 +633,8 @@ def _episode(ops, ends, features, dims, starts, horizons, e, op_kind, op_arg, st
         steps += cost
         moves += 1
         lookahead += examined
+        if record:
+            path[moves - 1] = r * w + c
         if examined > 0:
             decided += 1
         moved = False
@@ -634,6 +645,8 @@ def _episode(ops, ends, features, dims, starts, horizons, e, op_kind, op_arg, st
                 r += dr
                 c += dc
                 moved = True
+                if record:
+                    path[moves - 1] = r * w + c
                 if np.int64(features[e, r, c]) & OBJECT_BIT_MASK:
                     return r * w + c, moves, steps, stamp, lookahead, decided
         if not moved and ((new_mind ^ mind) & reads) == 0:
@@ -654,11 +667,11 @@ def _episode(ops, ends, features, dims, starts, horizons, e, op_kind, op_arg, st
 
 @jit
 def _scratch(width, cells):
-    """Work arrays for one chunk of programs: subtree ends, two value stacks, BFS buffers
-    (the queue doubles as greedy's target list), and per-Pred-node class bit sets and
-    step costs."""
-    return (np.empty(width + 1, dtype=np.int32), np.empty(width + 1, dtype=np.bool_),
-            np.empty(width + 1, dtype=np.bool_), np.empty(cells, dtype=np.int32),
+    """Work arrays for one chunk of programs: subtree ends, two value stacks (rows of one
+    array), BFS buffers (the queue doubles as greedy's target list), and per-Pred-node
+    class bit sets and step costs."""
+    return (np.empty(width + 1, dtype=np.int32), np.empty((2, width + 1), dtype=np.bool_),
+            np.empty(cells, dtype=np.int32),
             np.zeros(cells, dtype=np.int64), np.empty(cells, dtype=np.int32),
             np.zeros(width + 1, dtype=np.int64), np.zeros(width + 1, dtype=np.int64))
 
@@ -687,24 +700,29 @@ def _reads_state(prog, size, op_kind):
 @jit(parallel=True)
 def _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost, use_cache,
            fit, base_cells, max_failures, step_caps, reached, moves, steps, fits, successes, verdict_steps,
-           trace, lookahead, lookahead_decisions):
+           trace, lookahead, lookahead_decisions, paths):
     """The one parallel kernel behind run_batch and trace_batch (fit False: fills reached,
     moves and steps, and with trace True lookahead and lookahead_decisions too) and
     fit_batch (fit True: fills fits, successes and verdict_steps).
 
-    Programs are split into chunks; each chunk has one set of work arrays and one plan memo.
+    With `paths` not empty (path_batch) it also records every episode's cells.
+    Programs are split into chunks, chunk c taking programs c, c + chunks, ...: programs
+    of one shape are adjacent in the enumeration and can cost far more than their
+    neighbours, and striding spreads them over the threads. Each chunk has one set of
+    work arrays and one plan memo.
     """
     n = ops.shape[0]
     n_env = features.shape[0]
     cached, cls, featmask, first_at, ecls, en, gdist, pcls, pn, memo_off, memo_size = _env_tables(
         features, dims, use_cache)
     chunks = _n_chunks(n)
+    no_path = np.zeros(0, dtype=np.int32)
     for chunk in prange(chunks):
-        ends, stack, pstack, queue, seen, first, pmask, pcost = _scratch(
+        ends, stacks, queue, seen, first, pmask, pcost = _scratch(
             ops.shape[1], features.shape[1] * features.shape[2])
         memo = np.zeros(memo_size, dtype=np.int32)
         stamp = np.int64(0)
-        for i in range(chunk * n // chunks, (chunk + 1) * n // chunks):
+        for i in range(chunk, n, chunks):
             prog = ops[i]
             _subtree_ends(prog, sizes[i], op_arity, ends)
             reads = _reads_state(prog, sizes[i], op_kind)
@@ -716,10 +734,14 @@ def _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_ari
             for e in range(n_env):
                 cap = step_caps[i] - total if fit else FAR
                 got, m, s, stamp, la, la_dec = _episode(
-                    prog, ends, features, dims, starts, horizons, e, op_kind, op_arg, step_cost, stack, pstack,
+                    prog, ends, features, dims, starts, horizons, e, op_kind, op_arg, step_cost, stacks,
                     queue, seen, first, pmask, pcost, stamp, cap, reads, cached, cls, first_at, ecls, en, gdist, pcls, pn,
-                    memo_off, memo)
+                    memo_off, memo, paths[i, e] if paths.shape[0] > 0 else no_path)
                 if not fit:
+                    if paths.shape[0] > 0:
+                        for t in range(1, m):
+                            if paths[i, e, t] < 0:
+                                paths[i, e, t] = paths[i, e, t - 1]
                     reached[i, e] = got
                     moves[i, e] = m
                     steps[i, e] = s
@@ -765,8 +787,31 @@ def run_batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_
     _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost, bool(use_cache),
            np.bool_(False), np.zeros((1, 1, 1), dtype=np.bool_), np.int64(0), no_caps, reached, moves, steps,
            np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int32), no_caps,
-           np.bool_(False), np.zeros((0, 0), dtype=np.int64), np.zeros((0, 0), dtype=np.int32))
+           np.bool_(False), np.zeros((0, 0), dtype=np.int64), np.zeros((0, 0), dtype=np.int32),
+           np.zeros((0, 0, 0), dtype=np.int32))
     return reached, moves, steps
+
+
+@jit
+def path_batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost,
+               use_cache=True):
+    """run_batch's results and every episode's path: paths int32 [n, E, max horizon], the
+    agent's cell (row * width + column) after each step, -1 after the episode ended."""
+    n = ops.shape[0]
+    n_env = features.shape[0]
+    reached = np.empty((n, n_env), dtype=np.int32)
+    moves = np.empty((n, n_env), dtype=np.int32)
+    steps = np.empty((n, n_env), dtype=np.int64)
+    longest = 1
+    for e in range(n_env):
+        longest = max(longest, horizons[e])
+    paths = np.full((n, n_env, longest), -1, dtype=np.int32)
+    no_caps = np.zeros(0, dtype=np.int64)
+    _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost, bool(use_cache),
+           np.bool_(False), np.zeros((1, 1, 1), dtype=np.bool_), np.int64(0), no_caps, reached, moves, steps,
+           np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int32), no_caps,
+           np.bool_(False), np.zeros((0, 0), dtype=np.int64), np.zeros((0, 0), dtype=np.int32), paths)
+    return reached, moves, steps, paths
 
 
 @jit
@@ -787,7 +832,7 @@ def trace_batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, o
     _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost, bool(use_cache),
            np.bool_(False), np.zeros((1, 1, 1), dtype=np.bool_), np.int64(0), no_caps, reached, moves, steps,
            np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int32), no_caps,
-           np.bool_(True), lookahead, lookahead_decisions)
+           np.bool_(True), lookahead, lookahead_decisions, np.zeros((0, 0, 0), dtype=np.int32))
     return reached, moves, steps, lookahead, lookahead_decisions
 
 
@@ -809,5 +854,6 @@ def fit_batch(ops, sizes, features, dims, starts, horizons, base_cells, max_fail
     no_rows = np.zeros((0, 0), dtype=np.int32)
     _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost, bool(use_cache),
            np.bool_(True), base_cells, np.int64(max_failures), step_caps, no_rows, no_rows, np.zeros((0, 0), dtype=np.int64),
-           fits, successes, verdict_steps, np.bool_(False), np.zeros((0, 0), dtype=np.int64), no_rows)
+           fits, successes, verdict_steps, np.bool_(False), np.zeros((0, 0), dtype=np.int64), no_rows,
+           np.zeros((0, 0, 0), dtype=np.int32))
     return fits, successes, verdict_steps

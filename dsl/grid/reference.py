@@ -64,7 +64,7 @@ action depends on what was examined); its decisions are its evaluations (= moves
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 from dsl.grammar import Grammar
@@ -85,6 +85,7 @@ class Episode:
     lookahead: int = 0  # hypothetical states examined, summed over decisions
     lookahead_decisions: int = 0  # decisions whose action came from a construct that examined some
     decisions: int = 0  # evaluations of the program (= moves)
+    cells: list[tuple[int, int]] = field(default_factory=list)  # the agent's cell after each step
 
 
 @dataclass
@@ -285,9 +286,11 @@ class GridReference:
         state = AgentState()
         path = [(r, c)]
         steps = lookahead = lookahead_decisions = 0
+        cells: list[tuple[int, int]] = []
         for moves in range(1, env.horizon + 1):
             d, cost, examined = self.decide(root, env, r, c, state)
             steps += cost
+            cells.append((r, c))
             lookahead += examined
             lookahead_decisions += examined > 0
             if d is not None:
@@ -296,6 +299,7 @@ class GridReference:
                 if not env.cell(r + dr, c + dc) & WALL:
                     r, c = r + dr, c + dc
                     path.append((r, c))
+                    cells[-1] = (r, c)
                     if env.cell(r, c) & OBJECT:
-                        return Episode((r, c), moves, steps, path, lookahead, lookahead_decisions, moves)
-        return Episode(None, env.horizon, steps, path, lookahead, lookahead_decisions, env.horizon)
+                        return Episode((r, c), moves, steps, path, lookahead, lookahead_decisions, moves, cells)
+        return Episode(None, env.horizon, steps, path, lookahead, lookahead_decisions, env.horizon, cells)
