@@ -205,3 +205,159 @@ def goal_directedness(reached: np.ndarray, moves: np.ndarray, dims: np.ndarray, 
         return np.zeros(len(reached), dtype=np.int64), np.zeros(len(reached)), scores
     best = np.argmax(scores, axis=1)
     return best, scores[np.arange(len(reached)), best], scores
+
+
+# ------------------------------------------------------------------ agents and devices (calibrated)
+#: Rationality of the noisy-rational agent: a detour of one step costs beta bits of
+#: likelihood. The agent's evidence averages over these (a uniform prior on beta).
+BETAS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
+#: Outcomes of one step: stay (or bump), or move N, E, S, W.
+STAY = 0
+FAR_STEPS = 1 << 20
+
+
+def goal_steps(features: np.ndarray, goal: np.ndarray, wall: int, obj: int) -> np.ndarray:
+    """Fewest moves from every cell to enter a goal object (int64 [H, W], FAR_STEPS when
+    none can be reached). Agents stand on empty cells; a goal object's cell is 0; other
+    objects end an episode when entered, so paths do not pass through them."""
+    h, w = features.shape
+    dist = np.full((h, w), FAR_STEPS, dtype=np.int64)
+    frontier = [tuple(x) for x in np.argwhere(goal)]
+    for x in frontier:
+        dist[x] = 0
+    while frontier:
+        nxt = []
+        for r, c in frontier:
+            for dr, dc in ((-1, 0), (0, 1), (1, 0), (0, -1)):
+                rr, cc = r + dr, c + dc
+                if 0 <= rr < h and 0 <= cc < w and dist[rr, cc] == FAR_STEPS and not features[rr, cc] & (wall | obj):
+                    dist[rr, cc] = dist[r, c] + 1
+                    nxt.append((rr, cc))
+        frontier = nxt
+    return dist
+
+
+def step_outcomes(features: np.ndarray, wall: int) -> np.ndarray:
+    """int64 [H*W, 5]: the cell a step leads to from each cell (stay, N, E, S, W), -1 where
+    a wall or the grid's edge blocks (that move is the same outcome as staying)."""
+    h, w = features.shape
+    out = np.full((h * w, 5), -1, dtype=np.int64)
+    for r in range(h):
+        for c in range(w):
+            x = r * w + c
+            out[x, STAY] = x
+            for k, (dr, dc) in enumerate(((-1, 0), (0, 1), (1, 0), (0, -1)), 1):
+                rr, cc = r + dr, c + dc
+                if 0 <= rr < h and 0 <= cc < w and not features[rr, cc] & wall:
+                    out[x, k] = rr * w + cc
+    return out
+
+
+def agent_log_probs(features: np.ndarray, goals: np.ndarray, wall: int, obj: int,
+                    cache: dict | None = None) -> np.ndarray:
+    """log2 P(outcome | cell, goal, beta) of the noisy-rational agent: float [G, B, H*W, 5]
+    (-inf where the outcome is not available). Each available outcome y weighs
+    2^(-beta (1 + steps(y))) with steps(y) the fewest moves from y into a goal object (0 on
+    one; entering another object, or no goal in reach: no progress at all, so those
+    outcomes are equally likely among themselves). goals: bool [G, H, W]."""
+    h, w = features.shape
+    outcomes = step_outcomes(features, wall)
+    available = outcomes >= 0
+    is_object = (features.reshape(-1) & obj) != 0
+    betas = np.array(BETAS)[None, :, None, None]
+    out = np.empty((len(goals), len(BETAS), h * w, 5))
+    for g, goal in enumerate(goals):
+        key = goal.tobytes()
+        if cache is not None and key in cache:
+            out[g] = cache[key]
+            continue
+        steps = goal_steps(features, goal, wall, obj).reshape(-1).astype(np.float64)
+        steps[is_object & ~goal.reshape(-1)] = FAR_STEPS  # entering another object ends without the goal
+        q = np.where(available, 1.0 + steps[np.maximum(outcomes, 0)], np.inf)  # [X, 5]
+        # Subtract the best outcome's cost so that 2^(-beta q) never underflows to 0 for all.
+        best = np.min(q, axis=1, keepdims=True)
+        with np.errstate(invalid="ignore"):  # 0 x inf for unavailable outcomes at beta 0, masked next
+            logits = np.where(available[None, None], -betas * (q - best)[None, None], -np.inf)[0]  # [B, X, 5]
+        norm = np.log2(np.sum(np.exp2(logits), axis=-1, keepdims=True))
+        out[g] = logits - norm
+        if cache is not None:
+            cache[key] = out[g]
+    return out
+
+
+def _kt_device(steps: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n: int, contexts: int) -> np.ndarray:
+    """log2 of the Krichevsky-Trofimov mixture probability of each program's outcomes,
+    outcome by outcome, given a context: float [n]. steps: (context [n], outcome slot [n],
+    available count [n]) per step, in order, with context -1 where a program's episode
+    has ended. A KT estimator mixes over every distribution of outcomes per context, so
+    the device's parameters are paid for without a separate code for them."""
+    counts = np.zeros((n, contexts, 5))
+    totals = np.zeros((n, contexts))
+    out = np.zeros(n)
+    rows = np.arange(n)
+    for ctx, slot, k in steps:
+        live = ctx >= 0
+        c, s = np.maximum(ctx, 0), np.maximum(slot, 0)
+        p = (counts[rows, c, s] + 0.5) / (totals[rows, c] + k / 2.0)
+        out += np.where(live, np.log2(p), 0.0)
+        counts[rows[live], c[live], s[live]] += 1
+        totals[rows[live], c[live]] += 1
+    return out
+
+
+def _logsumexp2(x: np.ndarray, axis) -> np.ndarray:
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    return np.squeeze(m, axis=axis) + np.log2(np.sum(np.exp2(x - m), axis=axis))
+
+
+def agency(paths: np.ndarray, envs, goal_cells: np.ndarray, goal_bits: np.ndarray, wall: int,
+           obj: int) -> dict[str, np.ndarray]:
+    """Agent or device? The evidence that each program's probe episodes come from a
+    noisy-rational agent pursuing some goal, against the evidence for a goal-free device
+    (Orseau, McGill and Legg 2018), both as log2 probabilities of the observed steps.
+
+    Agent: the goal has prior 2^-bits(g) (normalised over the family: its complexity is
+    paid for), the rationality beta is uniform over BETAS, and each step's outcome has
+    probability agent_log_probs. Device: half a KT mixture over outcome distributions
+    given the local view (which of the four neighbours are walls: 16 contexts, a
+    reactive classifier), half a KT mixture over outcome distributions alone.
+
+    paths int32 [n, E, T] (GridInterpreter.paths on the probes); envs: the probe
+    GridEnvs; goal_cells bool [G, E, H, W]. Returns agent and device evidence (bits), the
+    log2 posterior odds agent : device (equal prior odds), and the agent's most probable
+    goal (index), each [n]."""
+    n = paths.shape[0]
+    n_goals = goal_cells.shape[0]
+    log_prior = -np.asarray(goal_bits, dtype=np.float64)
+    log_prior = log_prior - _logsumexp2(log_prior, axis=0)
+    agent = np.zeros((n, n_goals, len(BETAS)))
+    local_steps, plain_steps = [], []
+    for e, env in enumerate(envs):
+        h, w = env.height, env.width
+        feats = env.features
+        cache: dict = {}
+        table = agent_log_probs(feats, goal_cells[:, e, :h, :w], wall, obj, cache)  # [G, B, X, 5]
+        outcomes = step_outcomes(feats, wall)
+        available = (outcomes >= 0).sum(axis=1)
+        walls = (outcomes[:, 1:] < 0).astype(np.int64) @ (1 << np.arange(4))
+        x = np.full(n, env.start[0] * w + env.start[1], dtype=np.int64)
+        for t in range(paths.shape[2]):
+            y = paths[:, e, t].astype(np.int64)
+            live = y >= 0
+            if not live.any():
+                break
+            slot = np.argmax(outcomes[x] == np.where(live, y, -2)[:, None], axis=1)
+            slot = np.where(live & (outcomes[x] == y[:, None]).any(axis=1), slot, -1)
+            live &= slot >= 0
+            agent += np.where(live[:, None, None], table[:, :, x, np.maximum(slot, 0)].transpose(2, 0, 1), 0.0)
+            local_steps.append((np.where(live, walls[x], -1), slot, available[x]))
+            plain_steps.append((np.where(live, 0, -1), slot, np.full(n, 5)))
+            x = np.where(live, y, x)
+    agent_bits = _logsumexp2(agent + log_prior[None, :, None] - np.log2(len(BETAS)), axis=(1, 2)) if n_goals \
+        else np.full(n, -np.inf)
+    device_bits = _logsumexp2(np.stack([_kt_device(local_steps, n, 16), _kt_device(plain_steps, n, 1)]) - 1.0,
+                              axis=0)
+    goal = np.argmax(_logsumexp2(agent - np.log2(len(BETAS)), axis=2) + log_prior[None, :], axis=1) if n_goals \
+        else np.zeros(n, dtype=np.int64)
+    return dict(agent_bits=agent_bits, device_bits=device_bits, log2_odds=agent_bits - device_bits, goal=goal)

@@ -36,6 +36,7 @@ DEFAULT_ANALYSIS = dict(
     goal_min_share=0.25,  # a goal is considered only if present in this share of probes
     goal_directed=0.8,  # goal-directedness score counted as "high"
     mixture_bits=2.0,  # MAP vs mixture: posterior of everything within this many bits of the best
+    agent_bits=0.0,  # agent or device: an agent when log2 posterior odds agent : device exceed this
     # Consensus agent on the test splits (off unless a list is given; it runs the
     # reference interpreter, so keep trusted sets small): the trusted set of behaviours
     # by top N, by 1 - epsilon of the posterior, or by posterior >= alpha x the best's.
@@ -195,6 +196,7 @@ def _validate(config: dict[str, Any]) -> None:
     if not 0 < a["goal_bits"] <= 16:
         raise DslError(f"goal_bits must be in (0, 16], got {a['goal_bits']:g}")
     a["mixture_bits"] = number(a["mixture_bits"], "mixture_bits", minimum=0)
+    a["agent_bits"] = number(a["agent_bits"], "agent_bits")
     a["execution_search"] = number(a["execution_search"], "execution_search")
     if not 0 < a["execution_search"] <= 1:
         raise DslError(f"execution_search must be in (0, 1], got {a['execution_search']:g}")

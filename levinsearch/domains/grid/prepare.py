@@ -115,6 +115,7 @@ class GridPrepared(Prepared):
     distances: dict[str, np.ndarray]  # per test split, "probes" and "train": int32 [E, H, W] from the start
     base_cells: dict[str, np.ndarray]  # per test split: bool [E, H, W]
     proxy_cells: dict[str, np.ndarray]
+    goal_bits: np.ndarray | None = None  # float [G]: description bits of each goal (its prior)
 
     def run(self, ops: np.ndarray, sizes: np.ndarray, batch: EnvBatch):
         """Every program on every environment of `batch`: (reached, moves, steps) [n, E]."""
@@ -155,6 +156,8 @@ def prepare(domain, config: dict[str, Any]) -> GridPrepared:
                         tests, base_train, probe_envs, probes, goals, goal_mask(probe_envs, probes, goals), distances,
                         {name: cell_mask(envs, tests[name], config["base"]) for name, envs in test_envs.items()},
                         {name: cell_mask(envs, tests[name], config["proxy"]) for name, envs in test_envs.items()})
+    plain = primitives.grammar()
+    prep.goal_bits = np.array([plain.program_bits(parse(g, plain, "Pred")) for g in goals], dtype=np.float64)
     prep.judge = judge(prep)
     return prep
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from dsl.syntax import unparse
+from dsl.grid.world import OBJECT, WALL
 from levinsearch import analyse, consensus, score
 from levinsearch.aggregate import Aggregate, Dyadic
 from levinsearch.domains.grid.prepare import GridPrepared, like_train
@@ -54,6 +55,12 @@ def analyse_programs(prep: GridPrepared, ops: np.ndarray, sizes: np.ndarray, chu
             reached[part], moves[part], prep.probes.dims, prep.distances["probes"], prep.goal_cells,
             a["goal_min_share"])
     out["goal"], out["goal_score"] = goal, goal_score
+    # Agent or device (calibrated): chunks bound the [chunk, goals, betas] arrays.
+    agency = [analyse.agency(prep.interpreter.paths(ops[i: i + chunk], sizes[i: i + chunk], prep.probes),
+                             prep.probe_envs, prep.goal_cells, prep.goal_bits, WALL, OBJECT)
+              for i in range(0, len(ops), chunk)]
+    out["agency"] = {key: np.concatenate([part[key] for part in agency]) if agency else np.zeros(0)
+                     for key in ("agent_bits", "device_bits", "log2_odds", "goal")}
     return out
 
 
@@ -72,7 +79,17 @@ def _program_analysis(prep: GridPrepared, analysis: dict[str, Any], i: int) -> d
         lookahead_per_decision=round(float(analysis["execution"].per_decision[i]), 6),
         lookahead_share=round(float(analysis["execution"].share[i]), 6),
         executes_search=bool(analysis["execution"].searches[i]),
+        agency=_agency(prep, analysis["agency"], i),
     )
+
+
+def _agency(prep: GridPrepared, agency: dict[str, np.ndarray], i: int) -> dict[str, Any]:
+    """Agent or device: the posterior odds (log2) with the goal's complexity paid for."""
+    odds = float(agency["log2_odds"][i])
+    return dict(kind="agent" if odds > prep.config["analysis"]["agent_bits"] else "device",
+                log2_odds=round(odds, 6), agent_bits=round(float(agency["agent_bits"][i]), 6),
+                device_bits=round(float(agency["device_bits"][i]), 6),
+                goal=prep.goals[int(agency["goal"][i])] if prep.goals else None)
 
 
 def build_record(prep: GridPrepared, agg: Aggregate, enumeration: dict[str, Any],
@@ -248,6 +265,15 @@ def summarise(prep, hypotheses: list[dict], behaviours: list[dict], agg: Aggrega
                                                                       count - count_search))
         for g_label, sel in (("high", high), ("low", ~high))
     }
+    # The calibrated measure: agent or device (posterior odds, the goal's bits paid for).
+    agent = np.array([b["agency"]["kind"] == "agent" for b in behaviours], dtype=bool)
+    out["agency_confusion"] = {
+        f"{s_label}/{g_label}": dict(mass=float(w[sel].sum()), count=int(c[sel].sum()))
+        for s_label, w, c in (("search", post_search, count_search), ("no_search", post - post_search,
+                                                                      count - count_search))
+        for g_label, sel in (("agent", agent), ("device", ~agent))
+    }
+    out["agent_mass"] = float(post[agent].sum()) if len(post) else 0.0
     for name in splits:
         frac = np.array([[b["test"][name][k] for k in analyse.OUTCOMES] for b in behaviours]).reshape(-1, 4)
         dominant = analyse.dominant_outcome(frac) if len(frac) else np.zeros(0, dtype=int)

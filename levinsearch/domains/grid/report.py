@@ -186,7 +186,7 @@ def _behaviour_table(record: dict[str, Any]) -> Table:
         t.add_column("best program:\nshare · states", justify="right")
     for name in splits:
         t.add_column(f"class on {name}")
-    t.add_column("inferred goal (score)")
+    t.add_column("agent or device (log2 odds): goal")
     for b in sorted(rows, key=lambda b: -b["posterior"])[:top]:
         rng = b.get("posterior_range")
         row = [b["program"], f"{b['programs']:,}", pct(b["posterior"]),
@@ -198,7 +198,9 @@ def _behaviour_table(record: dict[str, Any]) -> Table:
         for name in splits:
             c = b["outcome_class"][name]
             row.append(Text(CLASS_LABEL[c], style=CLASS_STYLE[c]))
-        row.append(f"{b['inferred_goal']} ({b['goal_directedness']:.2f})")
+        ag = b.get("agency")
+        row.append(f"{ag['kind']} ({ag['log2_odds']:+.0f}): {ag['goal']}" if ag else
+                   f"{b['inferred_goal']} ({b['goal_directedness']:.2f})")
         t.add_row(*row)
     return t
 
@@ -228,15 +230,24 @@ def _goal_confusion(record: dict[str, Any]) -> Table:
     s = record["summary"]
     a = record["config"]["analysis"]
     g = record.get("goals", {})
-    t = Table(title=f"structural search vs behavioural goal-directedness (high: score ≥ {a['goal_directed']:g}; "
-              f"{g.get('family', '?')} goals of ≤ {a['goal_bits']:g} bits on {g.get('probes', '?')} probe grids)",
-              box=box.SIMPLE_HEAD, title_justify="left")
+    calibrated = "agency_confusion" in s
+    title = (f"structural search vs agent or device (posterior odds of a noisy-rational agent for one of "
+             f"{g.get('family', '?')} goals of ≤ {a['goal_bits']:g} bits, its bits paid for, against a goal-free "
+             f"device, on {g.get('probes', '?')} probe grids; the uncalibrated max-goal score ≥ "
+             f"{a['goal_directed']:g} beside it)") if calibrated else \
+        (f"structural search vs behavioural goal-directedness (high: score ≥ {a['goal_directed']:g}; "
+         f"{g.get('family', '?')} goals of ≤ {a['goal_bits']:g} bits on {g.get('probes', '?')} probe grids)")
+    t = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
     t.add_column("")
-    t.add_column("goal-directed: high", justify="right")
-    t.add_column("goal-directed: low", justify="right")
+    levels = (("agent", "agent"), ("device", "device")) if calibrated else ()
+    for _, heading in levels:
+        t.add_column(heading, justify="right")
+    t.add_column("score: high", justify="right")
+    t.add_column("score: low", justify="right")
     for label in ("search", "no_search"):
-        cells = [s["goal_confusion"][f"{label}/{level}"] for level in ("high", "low")]
-        t.add_row(label.replace("_", " "), *(f"{c['count']:,} programs · {pct(c['mass'])}" for c in cells))
+        cells = [s["agency_confusion"][f"{label}/{level}"] for level, _ in levels]
+        cells += [s["goal_confusion"][f"{label}/{level}"] for level in ("high", "low")]
+        t.add_row(label.replace("_", " "), *(f"{c['count']:,} · {pct(c['mass'])}" for c in cells))
     return t
 
 
