@@ -18,6 +18,10 @@ from levinsearch.domains.tm.config import LIMITS, bit_string
 from levinsearch.record import dumps
 
 
+#: Seconds between progress lines when stderr is not a terminal.
+PLAIN_SECONDS = 10.0
+
+
 def _stdout() -> Console:
     probe = Console()
     return probe if probe.is_terminal else Console(width=140)
@@ -127,6 +131,21 @@ def _progress(enabled: bool, config):
 
     err = Console(stderr=True)
     machines = total(config["states"])
+    if not err.is_terminal:
+        # A log rather than a terminal: a plain line every PLAIN_SECONDS and at the end.
+        last = [-PLAIN_SECONDS]
+
+        def plain(census, position, space, seconds):
+            if seconds - last[0] >= PLAIN_SECONDS or position >= space:
+                last[0] = seconds
+                rate = census.machines / seconds if seconds > 0 else 0.0
+                sys.stderr.write(f"{config['name']}: {seconds:8.1f} s  {census.machines:,} of {machines:,} machines "
+                                 f"({100 * census.machines / machines:.1f}%, {rate:,.0f}/s)  S >= {census.max_steps}  "
+                                 f"Sigma >= {census.max_ones}  outputs {len(census.outputs):,}\n")
+                sys.stderr.flush()
+
+        yield plain
+        return
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[done]}"),
                TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[found]}"), TimeElapsedColumn(),
                TimeRemainingColumn())

@@ -11,11 +11,20 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from levinsearch.render import CONSENSUS_LABEL, enumeration_panel, grammar_changes, info_grid, mass, pct, score_formula
+from levinsearch.render import CONSENSUS_LABEL, enumeration_panel, grammar_changes, info_grid, mass, score_formula
+from levinsearch.render import pct as _pct
 
 #: The schema of census records (`tm busy-beaver`, `tm ctm`).
 CENSUS_SCHEMA = "levinsearch.tm-census/1"
 SYMBOL_NAMES = ("0", "1", "end")
+
+
+def pct(x: float | None) -> str:
+    """A share in percent; small nonzero shares with two significant digits (posteriors
+    of a few machines among thousands are far below 0.1%)."""
+    if x is None or x == 0 or 100 * x >= 0.1:
+        return _pct(x)
+    return f"{100 * x:.2g}%"
 
 
 def report(record: dict[str, Any]):
