@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from dsl.errors import DslError
 from dsl.tm import primitives as tp
 from levinsearch.domains.base import Domain
 from levinsearch.domains.tm import config as tm_config

@@ -136,6 +136,6 @@ def default_step_cap(states: list[int], grammar) -> tuple[int, str]:
     machine_cost = max(grammar.step_cost[tp.machine_production(grammar, n)] for n in states)
     cap = s * transition_cost + machine_cost
     if transition_cost == 1 and machine_cost == 0:
-        return cap, f"S({top}) = {s}: every halting machine of at most {top} states halts within it"
-    return cap, (f"S({top}) = {s} transitions at up to {transition_cost} steps each, plus {machine_cost}: "
+        return cap, f"S({top}) = {s:,}: every halting machine of at most {top} states halts within it"
+    return cap, (f"S({top}) = {s:,} transitions at up to {transition_cost} steps each, plus {machine_cost}: "
                  f"every halting machine of at most {top} states halts within it")
