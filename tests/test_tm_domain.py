@@ -61,6 +61,9 @@ def test_config_resolves_targets_and_the_default_cap():
                              "machines": {"states": [3, 2]}, "grammar": {"cost": {"T3.1RB": 3}}})
     assert c["machines"]["states"] == [2, 3] and c["target"]["train"] == 4 and c["target"]["deploy"] == 8
     assert c["machines"]["step_cap"] == 21 * 3  # S(3) transitions at up to 3 steps each
+    with pytest.raises(DslError, match="above the limit of 1,048,576"):
+        experiments.resolve({"experiment": {"domain": "tm"}, "target": {"prefix": "1"},
+                             "grammar": {"cost": {"T4.1RB": 10_000}}})
 
 
 @pytest.mark.parametrize("target, machines, message", [

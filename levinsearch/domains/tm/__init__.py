@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from dsl.errors import DslError
 from dsl.tm import primitives as tp
 from levinsearch.domains.base import Domain
 from levinsearch.domains.tm import config as tm_config
@@ -74,6 +75,9 @@ class TMDomain(Domain):
                                   f"set in the experiment, below {cap} ({note}): a machine that halts later "
                                   "counts as not halting")
         else:
+            if cap > tm_config.LIMITS["step_cap"]:
+                raise DslError(f"the default step cap ({note}) is {cap:,} steps, above the limit of "
+                               f"{tm_config.LIMITS['step_cap']:,}; lower the step costs or set [machines] step_cap")
             m["step_cap"] = cap
             m["step_cap_note"] = note
         return config
