@@ -56,6 +56,12 @@ MAX_N = 6
 
 KINDS = ("machines", "orbits", "trivial")
 
+#: Known Busy Beaver values (n: (S(n), Sigma(n))) in this formalism (halting transition
+#: counted as a step, 2 symbols, blank tape): Rado 1962 (n = 1, 2), Lin and Rado 1965
+#: (n = 3), Brady 1983 (n = 4), the bbchallenge proof of 2024 (n = 5). Every halting
+#: n-state machine halts within S(n) steps, so a cap of S(n) decides halting for n <= 5.
+KNOWN = {1: (1, 1), 2: (6, 4), 3: (21, 6), 4: (107, 13), 5: (47_176_870, 4098)}
+
 
 def radix(n: int) -> int:
     """Choices per transition: 4n + 2."""

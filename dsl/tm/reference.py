@@ -125,3 +125,57 @@ class TMReference:
             lo, hi = min(lo, head), max(hi, head)
         output = "".join(str(tape.get(i, 0)) for i in range(lo, hi + 1))
         return TMRun(halted, steps, output, sum(tape.values()))
+
+
+@dataclass(frozen=True)
+class TraceRow:
+    """One executed transition of `trace`: the configuration before it and what it did."""
+
+    step: int  # 1-based: the step-th transition executed
+    state: int  # the state it was executed in (0 = A)
+    head: int  # the head's cell before it (the start cell is 0)
+    read: int  # the symbol read
+    transition: str  # its name, e.g. "1RB" or "1H"
+    steps: int  # simulated steps spent once it executed
+    tape: str  # the visited segment after it, left to right
+    left: int  # the cell of tape[0] (the segment's left end)
+    head_after: int  # the head's cell after it
+
+
+def trace(ops: Sequence[int], grammar: Grammar, step_cap: int, limit: int | None = None) -> tuple[TMRun, list[TraceRow]]:
+    """Run a machine as `TMReference.run` does and also return one row per executed
+    transition. Without `limit` the TMRun is exactly `run`'s; with it, the run stops
+    after `limit` transitions (the TMRun then describes the run so far, not halted unless
+    it halted by then)."""
+    tp.check_costs(grammar)
+    n, table = machine_table(ops, grammar)
+    cost = grammar.step_cost
+    tape: dict[int, int] = {}
+    head, state = 0, 0
+    lo = hi = 0
+    steps = cost[int(ops[0])]
+    halted = False
+    rows: list[TraceRow] = []
+    executed = 0
+    while True:
+        read = tape.get(head, 0)
+        t = table[2 * state + read]
+        if steps + cost[t.production] > step_cap:
+            break
+        steps += cost[t.production]
+        executed += 1
+        tape[head] = t.write
+        before_state, before_head = state, head
+        if not t.halts:
+            head += 1 if t.move == tp.RIGHT else -1
+            state = t.state
+            lo, hi = min(lo, head), max(hi, head)
+        rows.append(TraceRow(executed, before_state, before_head, read, t.name, steps,
+                             "".join(str(tape.get(i, 0)) for i in range(lo, hi + 1)), lo, head))
+        if t.halts:
+            halted = True
+            break
+        if limit is not None and len(rows) >= limit:
+            break
+    output = "".join(str(tape.get(i, 0)) for i in range(lo, hi + 1))
+    return TMRun(halted, steps, output, sum(tape.values())), rows

@@ -15,6 +15,7 @@ from dsl.errors import DslError
 REGISTRY = {
     "grid": "levinsearch.domains.grid",
     "seq": "levinsearch.domains.seq",
+    "tm": "levinsearch.domains.tm",
 }
 #: The domain of an experiment file that names none, and of `show --grid`.
 DEFAULT = "grid"
