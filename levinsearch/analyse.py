@@ -328,9 +328,20 @@ def agency(paths: np.ndarray, envs, goal_cells: np.ndarray, goal_bits: np.ndarra
     log2 posterior odds agent : device (equal prior odds), and the agent's most probable
     goal (index), each [n]."""
     n = paths.shape[0]
-    n_goals = goal_cells.shape[0]
     log_prior = -np.asarray(goal_bits, dtype=np.float64)
     log_prior = log_prior - _logsumexp2(log_prior, axis=0)
+    # Goals that hold on the same cells of every probe grid explain every path alike: each
+    # such class is evaluated once, with its goals' prior masses added; its first goal
+    # (the family is shortest first, so the most probable) stands for it.
+    flat = goal_cells.reshape(len(goal_cells), -1)
+    _, first, inverse = np.unique(flat, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    class_prior = np.array([_logsumexp2(log_prior[inverse == k], axis=0) for k in range(len(first))])
+    representative = np.array([np.flatnonzero(inverse == k)[np.argmax(log_prior[inverse == k])]
+                               for k in range(len(first))], dtype=np.int64)
+    goal_cells = goal_cells[representative]
+    log_prior = class_prior
+    n_goals = goal_cells.shape[0]
     agent = np.zeros((n, n_goals, len(BETAS)))
     local_steps, plain_steps = [], []
     for e, env in enumerate(envs):
@@ -358,6 +369,6 @@ def agency(paths: np.ndarray, envs, goal_cells: np.ndarray, goal_bits: np.ndarra
         else np.full(n, -np.inf)
     device_bits = _logsumexp2(np.stack([_kt_device(local_steps, n, 16), _kt_device(plain_steps, n, 1)]) - 1.0,
                               axis=0)
-    goal = np.argmax(_logsumexp2(agent - np.log2(len(BETAS)), axis=2) + log_prior[None, :], axis=1) if n_goals \
-        else np.zeros(n, dtype=np.int64)
+    goal = representative[np.argmax(_logsumexp2(agent - np.log2(len(BETAS)), axis=2) + log_prior[None, :], axis=1)] \
+        if n_goals else np.zeros(n, dtype=np.int64)
     return dict(agent_bits=agent_bits, device_bits=device_bits, log2_odds=agent_bits - device_bits, goal=goal)

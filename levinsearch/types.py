@@ -115,8 +115,8 @@ class Hypothesis(TypedDict):
     score: float
     posterior: float
     enumeration_index: int
-    errors: int
-    exception_bits: float
+    errors: NotRequired[int]  # training episodes or terms it gets wrong (domains with a likelihood)
+    exception_bits: NotRequired[float]  # -log2 of its likelihood under the noise model
     phase: NotRequired[int]
 
 

@@ -3,6 +3,7 @@ reports, the published JSON Schema, and the example script."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -62,7 +63,9 @@ def test_the_schema_rejects_a_broken_record():
 
 
 def test_the_example_script_runs():
+    # PYTHONPATH: this checkout's code, not whatever an editable install points at.
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
     done = subprocess.run([sys.executable, str(ROOT / "examples" / "speed_prior.py"), "--quick"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
     assert "time weight" in done.stdout and "best program is" in done.stdout
