@@ -214,15 +214,19 @@ def _finish(record: dict[str, Any], rendered, saved, as_json: bool, interrupted:
     else:
         _show(rendered)
     if saved is not None:
-        _figures(record, saved)
+        _figures(record, saved, interrupted)
     if interrupted:
         sys.exit(130)
 
 
-def _figures(record: dict[str, Any], saved) -> None:
+def _figures(record: dict[str, Any], saved, interrupted: bool = False) -> None:
     """Draw a saved run's figures into RUN/figures/ and say where, in one line on
     stderr; without matplotlib, one line on how to get them. The record is saved
-    already: a figure that cannot be drawn is reported, not fatal."""
+    already: a figure that cannot be drawn is reported, not fatal. An interrupted run
+    stops at once (drawing takes seconds); `report RUN --figures` draws its figures."""
+    if interrupted:
+        _error(f"figures: not drawn for an interrupted run (levinsearch report {saved.path} --figures draws them)")
+        return
     if not figures_mod.available():
         _error(figures_mod.unavailable_line())
         return

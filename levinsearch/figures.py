@@ -80,7 +80,7 @@ class FiguresUnavailable(DslError):
     """matplotlib (the `plots` extra) is not installed."""
 
     def __init__(self, what: str = "figures"):
-        super().__init__(f"{what} need matplotlib: {INSTALL}")
+        super().__init__(f"matplotlib is needed for {what}: {INSTALL}")
 
 
 def available() -> bool:
