@@ -79,8 +79,8 @@ def classes_figure(record: dict[str, Any]):
             rows.append((f"{name}: {part.replace('_', ' ')}", classes, outcomes))
     fig = F.new_figure(1.3 + 0.3 * len(rows))
     left, right = fig.subplots(1, 2, sharey=True)
-    fig.suptitle(f"{record['experiment']}: posterior mass by outcome class and by outcome, per test split",
-                 fontsize=9)
+    fig.suptitle(f"{record['experiment']}: posterior mass by outcome class and by where episodes end, "
+                 "per test split", fontsize=9)
     ys = list(range(len(rows)))[::-1]
     for ax, k, colours, labels in ((left, 1, F.CLASS_COLOURS, F.CLASS_LABELS),
                                    (right, 2, F.OUTCOME_COLOURS, {o: o for o in OUTCOMES})):
@@ -102,8 +102,8 @@ def classes_figure(record: dict[str, Any]):
                   columnspacing=0.8)
     left.set_yticks(ys)
     left.set_yticklabels([row[0] for row in rows])
-    left.set_title("outcome class (posterior mass)", loc="left")
-    right.set_title("where episodes end (posterior-weighted)", loc="left")
+    left.set_title("outcome class", loc="left")
+    right.set_title("where episodes end", loc="left")
     return fig
 
 
