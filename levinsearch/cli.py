@@ -213,34 +213,10 @@ def _finish(record: dict[str, Any], rendered, saved, as_json: bool, interrupted:
         _emit_json(record)
     else:
         _show(rendered)
-    if saved is not None:
-        _figures(record, saved, interrupted)
+    if saved is not None:  # the figures, into RUN/figures/ (or why not): one line
+        _error(figures_mod.draw_saved(record, saved.path, interrupted))
     if interrupted:
         sys.exit(130)
-
-
-def _figures(record: dict[str, Any], saved, interrupted: bool = False) -> None:
-    """Draw a saved run's figures into RUN/figures/ and say where, in one line on
-    stderr; without matplotlib, one line on how to get them. The record is saved
-    already: a figure that cannot be drawn is reported, not fatal. An interrupted run
-    stops at once (drawing takes seconds); `report RUN --figures` draws its figures."""
-    if interrupted:
-        _error(f"figures: not drawn for an interrupted run (levinsearch report {saved.path} --figures draws them)")
-        return
-    if not figures_mod.available():
-        _error(figures_mod.unavailable_line())
-        return
-    try:
-        paths = figures_mod.write_run_figures(record, saved.path)
-    except DslError as exc:
-        _error(f"figures: not drawn ({exc})")
-        return
-    except Exception as exc:  # a bug in a figure must not lose a finished run
-        if os.environ.get("LEVINSEARCH_DEBUG"):
-            raise
-        _error(f"figures: not drawn (internal error: {type(exc).__name__}: {exc}; please report it)")
-        return
-    _error(figures_mod.written_line(paths, saved.path / figures_mod.FIGURES_DIR))
 
 
 def _render_text(renderable) -> str:

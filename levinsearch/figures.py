@@ -24,6 +24,7 @@ from __future__ import annotations
 import errno
 import io
 import math
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -194,6 +195,27 @@ def write(record: dict[str, Any], directory: Path) -> list[Path]:
 def write_run_figures(record: dict[str, Any], run_dir: Path) -> list[Path]:
     """A saved run's (or sweep's) figures, into RUN/figures/."""
     return write(record, Path(run_dir) / FIGURES_DIR)
+
+
+def draw_saved(record: dict[str, Any], run_dir: Path, interrupted: bool = False) -> str:
+    """What `run` and `sweep` do after saving: draw the figures into RUN/figures/ and
+    return the one line saying where they went, or why there are none (matplotlib
+    missing; an interrupted run, which stops at once: drawing takes seconds). The record
+    is saved already, so a figure that cannot be drawn is a line, not an error
+    (LEVINSEARCH_DEBUG=1 raises a bug's traceback)."""
+    if interrupted:
+        return f"figures: not drawn for an interrupted run (levinsearch report {run_dir} --figures draws them)"
+    if not available():
+        return unavailable_line()
+    try:
+        paths = write_run_figures(record, run_dir)
+    except DslError as exc:
+        return f"figures: not drawn ({exc})"
+    except Exception as exc:  # a bug in a figure must not lose a finished run
+        if os.environ.get("LEVINSEARCH_DEBUG"):
+            raise
+        return f"figures: not drawn (internal error: {type(exc).__name__}: {exc}; please report it)"
+    return written_line(paths, Path(run_dir) / FIGURES_DIR)
 
 
 def written_line(paths: list[Path], directory: Path) -> str:

@@ -374,11 +374,17 @@ def test_without_matplotlib_asking_for_a_figure_is_one_error_line(grid_run, tmp_
         figures.render(json.loads((run_dir / "record.json").read_text()))
 
 
-def test_an_interrupted_run_stops_at_once_and_says_how_to_draw_later(grid_run, tmp_path, capsys):
-    from levinsearch import cli as cli_mod, runs
+def test_an_interrupted_run_stops_at_once_and_says_how_to_draw_later(grid_run, tmp_path):
     _, record, _ = grid_run
-    saved = runs.RunDir(tmp_path)
-    cli_mod._figures(record, saved, interrupted=True)
-    line = the_line(capsys.readouterr().err)
+    line = figures.draw_saved(record, tmp_path, interrupted=True)
     assert line.startswith("figures: not drawn for an interrupted run") and f"report {tmp_path} --figures" in line
     assert not (tmp_path / "figures").exists()
+    assert figures.draw_saved(record, tmp_path).startswith("figures: 3 (behaviours, classes, prior-mass)")
+    assert (tmp_path / "figures" / "classes.svg").is_file()
+
+
+def test_a_figure_that_cannot_be_written_is_one_line_not_a_failure(grid_run, tmp_path):
+    _, record, _ = grid_run
+    (tmp_path / "figures").write_text("a file where the directory would go")
+    line = figures.draw_saved(record, tmp_path)
+    assert line.startswith("figures: not drawn (cannot create") and "\n" not in line
