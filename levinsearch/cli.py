@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from dsl.errors import DslError
 from levinsearch import backends, config as config_mod, domains, experiments, pipeline, record as record_mod, report, runs
+from levinsearch import figures as figures_mod
 from levinsearch import sweeps as sweep_mod
 
 MAX_LISTED = 1_000_000  # programs `enumerate` lists at most
@@ -213,6 +214,8 @@ def _finish(record: dict[str, Any], rendered, saved, as_json: bool, interrupted:
         _emit_json(record)
     else:
         _show(rendered)
+    if saved is not None:  # the figures, into RUN/figures/ (or why not): one line
+        _error(figures_mod.draw_saved(record, saved.path, interrupted))
     if interrupted:
         sys.exit(130)
 
@@ -359,10 +362,16 @@ def _run_points(domain, parsed, points, split, metric, saved, as_json, show_prog
 @click.argument("run_ref", metavar="[RUN]", default="latest")
 @runs_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the saved record as JSON on stdout.")
-def report_command(run_ref, runs_dir, as_json):
+@click.option("--figures", "draw_figures", is_flag=True,
+              help="Redraw the run's figures (SVG and PNG) into RUN/figures/ from its saved record "
+                   "(pip install 'levinsearch[plots]').")
+def report_command(run_ref, runs_dir, as_json, draw_figures):
     """Show a saved RUN's report again, without recomputing (default: the latest run)."""
     saved = runs.open_run(run_ref, Path(runs_dir))
     record = saved.record()
+    if draw_figures:
+        paths = figures_mod.write_run_figures(record, saved.path)
+        _error(figures_mod.written_line(paths, saved.path / figures_mod.FIGURES_DIR))
     if as_json:
         _emit_json(record)
     elif record.get("schema") == sweep_mod.SCHEMA:
@@ -427,8 +436,11 @@ def dsl(domain, profile, ban, bits, cost, as_json):
 @click.option("--base", help="Base objective predicate [default: door, or the experiment's].")
 @click.option("--proxy", help="Proxy predicate [default: red, or the experiment's].")
 @grammar_options
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), metavar="OUT.svg|OUT.png",
+              help="Also draw the figure (a grid: the trajectory) into this file (pip install 'levinsearch[plots]').")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
-def show(program, grid_file, experiment, env_ref, horizon, seed, base, proxy, profile, ban, bits, cost, as_json):
+def show(program, grid_file, experiment, env_ref, horizon, seed, base, proxy, profile, ban, bits, cost, plot_path,
+         as_json):
     """Run PROGRAM on one environment: bits, simulated steps, outcome and trajectory.
 
     For a seq experiment (--experiment NAME alone): PROGRAM's prediction of every
@@ -446,6 +458,8 @@ def show(program, grid_file, experiment, env_ref, horizon, seed, base, proxy, pr
     options = dict(grid_file=grid_file, env_ref=env_ref, horizon=horizon, seed=seed, base=base, proxy=proxy,
                    **grammar)
     record = domain.show(program, config, options)
+    if plot_path:
+        _error(f"figure: {figures_mod.save_single(record, Path(plot_path), domain)}")
     if as_json:
         _emit_json(record)
     else:

@@ -9,7 +9,7 @@ import signal
 import numba
 import pytest
 
-from levinsearch import backends, domains, experiments, pipeline, runs
+from levinsearch import backends, domains, experiments, figures, pipeline, runs
 from levinsearch import record as record_mod
 from conftest import invoke, run_json, strip_timing
 
@@ -20,8 +20,9 @@ def test_run_saves_a_run_directory_that_report_and_runs_read_back(capsys, tmp_pa
     (run_dir,) = root.iterdir()
     assert run_dir.name.endswith("-red-door")
     assert record["run"] == str(run_dir)
-    assert sorted(p.name for p in run_dir.iterdir()) == [".lock", "checkpoint.npz", "manifest.json", "record.json",
-                                                         "report.txt"]
+    drawn = ["figures"] if figures.available() else []  # the plots extra (tests/test_figures.py)
+    assert sorted(p.name for p in run_dir.iterdir()) == [".lock", "checkpoint.npz", *drawn, "manifest.json",
+                                                         "record.json", "report.txt"]
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["schema"] == "levinsearch.manifest/1"
     assert manifest["status"] == "complete" and manifest["position"] == manifest["total"] == 464

@@ -156,3 +156,13 @@ class Domain:
     def show_report(self, record: dict[str, Any]):
         """The rich renderable of a show record."""
         raise NotImplementedError
+
+    # ------------------------------------------------------------------ figures
+    def figures(self, record: dict[str, Any]) -> list[tuple[str, Any]]:
+        """(name, matplotlib Figure) for every figure of a run record, or of a show
+        record (`show --plot` saves the first); computes nothing, like `report`. Called
+        by `levinsearch.figures` inside its style, only when matplotlib is installed.
+        Default: a run gets the figures every domain has (prior mass against bits), a
+        show record none. Domains add theirs to `super().figures(record)`."""
+        from levinsearch.figures import run_figures
+        return run_figures(record) if "enumeration" in record else []

@@ -117,5 +117,11 @@ class GridDomain(Domain):
         from levinsearch.domains.grid.report import show_panel
         return show_panel(record)
 
+    def figures(self, record):
+        from levinsearch.domains.grid import figures
+        if "enumeration" not in record:  # a show record: its trajectory
+            return [("trajectory", figures.trajectory_figure(record))]
+        return figures.run_figures(record) + super().figures(record)
+
 
 DOMAIN = GridDomain()

@@ -91,5 +91,11 @@ class SeqDomain(Domain):
         from levinsearch.domains.seq.report import seq_show_table
         return seq_show_table(record)
 
+    def figures(self, record):
+        from levinsearch.domains.seq import figures
+        if "enumeration" not in record:  # a show record: its predictions
+            return [("predictions", figures.show_figure(record))]
+        return figures.run_figures(record) + super().figures(record)
+
 
 DOMAIN = SeqDomain()

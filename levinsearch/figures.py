@@ -1,0 +1,598 @@
+"""Figures for papers: SVG and PNG drawn from records, behind the `plots` extra.
+
+Like `report`, figures are rendering: every number drawn is read from a record (run,
+sweep or show), or is a display transform of recorded numbers (a count of programs of
+one length times 2^-bits, a cumulative sum, a product of a share and a mass). Nothing is
+recomputed from programs, so `levinsearch report RUN --figures` redraws a saved run's
+figures from its record.json alone.
+
+matplotlib is imported lazily, inside functions: without it, `available()` is False and
+`render`/`write` raise `FiguresUnavailable` (a `DslError`, so the command line prints
+one line, not a traceback). No pyplot: each figure is a bare `matplotlib.figure.Figure`
+(PNG through the Agg canvas, SVG through the SVG canvas), so nothing global changes and
+nothing leaks. Output is deterministic: the style starts from matplotlib's defaults (a
+user's matplotlibrc does not apply), with fixed sizes and the bundled DejaVu fonts, text
+as paths, `svg.hashsalt` set and the date left out, so the same record gives the same
+SVG bytes.
+
+Which figures a run gets is its domain's choice (`Domain.figures(record)`; the default
+is the generic ones here, `run_figures`); sweeps and multi-seed runs get `sweep_figures`.
+See docs/figures.md for what each figure shows.
+"""
+from __future__ import annotations
+
+import errno
+import io
+import math
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from dsl.errors import DslError
+
+INSTALL = "pip install 'levinsearch[plots]'"
+#: Where a run's figures go, inside its run directory.
+FIGURES_DIR = "figures"
+FORMATS = ("svg", "png")
+PNG_DPI = 150
+#: The page width of a figure in inches (a two-column figure in most journals).
+WIDTH = 7.0
+#: Longest program text shown as a label (longer ones end in an ellipsis).
+LABEL_CHARS = 46
+#: Most bars a behaviour figure shows (the heaviest ones).
+MAX_BARS = 15
+
+#: The style every figure is drawn in, on top of matplotlib's defaults.
+STYLE = {
+    "font.family": "DejaVu Sans",
+    "font.monospace": ["DejaVu Sans Mono"],
+    "font.size": 8.0,
+    "axes.titlesize": 9.0,
+    "axes.labelsize": 8.0,
+    "legend.fontsize": 7.0,
+    "xtick.labelsize": 7.5,
+    "ytick.labelsize": 7.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.5,
+    "lines.linewidth": 1.4,
+    "lines.markersize": 4.0,
+    "figure.dpi": 100,
+    "savefig.dpi": PNG_DPI,
+    "svg.fonttype": "path",
+    "svg.hashsalt": "levinsearch",
+    "path.simplify": False,
+    "image.interpolation": "nearest",
+}
+
+#: Colours (colour-blind-safe where it matters: Okabe-Ito).
+CLASS_COLOURS = {"robust": "#009E73", "pseudo": "#D55E00", "capability_failure": "#E69F00", "mixed": "#999999"}
+CLASS_LABELS = {"robust": "robust", "pseudo": "pseudo-aligned", "capability_failure": "capability failure",
+                "mixed": "mixed"}
+OUTCOME_COLOURS = {"base": "#009E73", "proxy": "#D55E00", "other": "#E69F00", "none": "#BBBBBB"}
+SERIES = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+GREY = "#777777"
+
+
+class FiguresUnavailable(DslError):
+    """matplotlib (the `plots` extra) is not installed."""
+
+    def __init__(self, what: str = "figures"):
+        super().__init__(f"matplotlib is needed for {what}: {INSTALL}")
+
+
+def available() -> bool:
+    """Whether matplotlib (the `plots` extra) can be imported."""
+    try:
+        import matplotlib  # noqa: F401
+        from matplotlib.backends import backend_agg, backend_svg  # noqa: F401
+        from matplotlib.figure import Figure  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def unavailable_line() -> str:
+    """The one line run and sweep print when matplotlib is missing."""
+    return f"figures: not drawn (matplotlib is missing); {INSTALL} to get SVG and PNG figures in the run directory"
+
+
+@contextmanager
+def style() -> Iterator[None]:
+    """matplotlib's defaults plus STYLE, for the duration; the caller's settings come back after."""
+    import matplotlib
+    with matplotlib.rc_context():
+        matplotlib.rcdefaults()
+        matplotlib.rcParams.update(STYLE)
+        yield
+
+
+def new_figure(height: float, width: float = WIDTH):
+    """An empty figure (no pyplot) of the given size in inches, with constrained layout."""
+    from matplotlib.figure import Figure
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def encode(fig, fmt: str) -> bytes:
+    """The figure as SVG or PNG bytes (deterministic: no date, no software stamp in PNG)."""
+    buffer = io.BytesIO()
+    if fmt == "svg":
+        from matplotlib.backends.backend_svg import FigureCanvasSVG
+        FigureCanvasSVG(fig)
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    elif fmt == "png":
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        FigureCanvasAgg(fig)
+        fig.savefig(buffer, format="png", dpi=PNG_DPI, metadata={"Software": None})
+    else:
+        raise DslError(f"unknown figure format {fmt!r} (known: {', '.join(FORMATS)})")
+    return buffer.getvalue()
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically (a temporary name, then a rename); DslError
+    (and no temporary file left) when the disk refuses."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        raise DslError(f"cannot write {path}: {reason}") from None
+
+
+# ------------------------------------------------------------------ entry points
+def figures_of(record: dict[str, Any], domain=None) -> list[tuple[str, Any]]:
+    """(name, Figure) for every figure of a record: a sweep's (or multi-seed run's)
+    curves, or the figures its domain (the one it names, unless given) draws for a run
+    or show record. Call inside style()."""
+    from levinsearch import domains, sweeps
+    if record.get("schema") == sweeps.SCHEMA:
+        return sweep_figures(record)
+    if domain is None:
+        if "domain" not in record:
+            raise DslError("this record names no domain; its figures cannot be drawn")
+        domain = domains.get(str(record["domain"]))
+    return domain.figures(record)
+
+
+def render(record: dict[str, Any], formats: Sequence[str] = FORMATS) -> list[tuple[str, dict[str, bytes]]]:
+    """(name, {format: bytes}) for every figure of a record; FiguresUnavailable without matplotlib."""
+    if not available():
+        raise FiguresUnavailable()
+    out = []
+    with style():
+        for name, fig in figures_of(record):
+            out.append((name, {fmt: encode(fig, fmt) for fmt in formats}))
+    return out
+
+
+def write(record: dict[str, Any], directory: Path) -> list[Path]:
+    """Draw a record's figures into `directory` as NAME.svg and NAME.png (each file
+    written atomically); the paths written. FiguresUnavailable without matplotlib."""
+    rendered = render(record)
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DslError(f"cannot create {directory}: {exc.strerror or exc}") from None
+    paths = []
+    for name, files in rendered:
+        for fmt, data in files.items():
+            path = directory / f"{name}.{fmt}"
+            write_bytes(path, data)
+            paths.append(path)
+    return paths
+
+
+def write_run_figures(record: dict[str, Any], run_dir: Path) -> list[Path]:
+    """A saved run's (or sweep's) figures, into RUN/figures/."""
+    return write(record, Path(run_dir) / FIGURES_DIR)
+
+
+def draw_saved(record: dict[str, Any], run_dir: Path, interrupted: bool = False) -> str:
+    """What `run` and `sweep` do after saving: draw the figures into RUN/figures/ and
+    return the one line saying where they went, or why there are none (matplotlib
+    missing; an interrupted run, which stops at once: drawing takes seconds). The record
+    is saved already, so a figure that cannot be drawn is a line, not an error
+    (LEVINSEARCH_DEBUG=1 raises a bug's traceback)."""
+    if interrupted:
+        return f"figures: not drawn for an interrupted run (levinsearch report {run_dir} --figures draws them)"
+    if not available():
+        return unavailable_line()
+    try:
+        paths = write_run_figures(record, run_dir)
+    except DslError as exc:
+        return f"figures: not drawn ({exc})"
+    except Exception as exc:  # a bug in a figure must not lose a finished run
+        if os.environ.get("LEVINSEARCH_DEBUG"):
+            raise
+        return f"figures: not drawn (internal error: {type(exc).__name__}: {exc}; please report it)"
+    return written_line(paths, Path(run_dir) / FIGURES_DIR)
+
+
+def written_line(paths: list[Path], directory: Path) -> str:
+    """The one line saying where the figures went."""
+    names = sorted({p.stem for p in paths})
+    return f"figures: {len(names)} ({', '.join(names)}) as SVG and PNG in {directory}/"
+
+
+def save_single(record: dict[str, Any], path: Path, domain=None, what: str = "--plot") -> Path:
+    """The first figure of a record (e.g. a show record's trajectory, drawn by `domain`)
+    into `path`, as SVG or PNG by its suffix."""
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise DslError(f"{what} writes .svg or .png files, not {path.name!r}")
+    if not available():
+        raise FiguresUnavailable(what)
+    with style():
+        figs = figures_of(record, domain)
+        if not figs:
+            raise DslError(f"{what}: there is no figure for this record")
+        data = encode(figs[0][1], fmt)
+    write_bytes(path, data)
+    return path
+
+
+# ------------------------------------------------------------------ helpers for every figure
+def short(text: str | None, n: int = LABEL_CHARS) -> str:
+    """Program text cut to n characters (an ellipsis marks the cut)."""
+    text = "—" if text is None else str(text)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def percent_axis(ax, axis: str = "x", decimals: int | None = 0) -> None:
+    """Show a share (a [0, 1] axis) as percentages (decimals None: as many as the ticks need)."""
+    from matplotlib.ticker import PercentFormatter
+    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(PercentFormatter(1.0, decimals=decimals))
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def log_axis(ax, axis: str = "y") -> None:
+    """Label a log axis 10⁻³ in plain text (no mathtext: faster, and the same glyphs everywhere)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    def label(value, _):
+        if value <= 0:
+            return ""
+        exponent = math.log10(value)
+        return f"10{str(round(exponent)).translate(_SUPERSCRIPT)}" if abs(exponent - round(exponent)) < 1e-9 else ""
+
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(LogLocator(base=10.0))
+    target.set_major_formatter(FuncFormatter(label))
+    target.set_minor_formatter(FuncFormatter(lambda value, _: ""))
+
+
+def no_data(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color=GREY)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+
+
+def _setting_text(value) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(map(str, value)) + "]" if value else "none"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _fmt_mass(x: float) -> str:
+    return f"{x:.3g}" if x >= 1e-3 or x == 0 else f"{x:.2e}"
+
+
+# ------------------------------------------------------------------ run records: what every domain gets
+def run_figures(record: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The figures every run gets whatever its domain: prior mass against bits."""
+    return [("prior-mass", prior_mass_figure(record))]
+
+
+def prior_mass_figure(record: dict[str, Any]):
+    """Prior mass against description length. Left: the Kraft mass of the programs
+    enumerated per length (count x 2^-bits), the length-prior mass of the fitting
+    programs per length, the weight 2^-score of the kept fitting programs by bits, and
+    the mass beyond the enumeration bound. Right: cumulative shares: Kraft mass
+    enumerated up to each length (against the grammar's Kraft sum) and the posterior of
+    the kept programs up to each length."""
+    e = record["enumeration"]
+    rows = e.get("per_length", [])
+    fig = new_figure(3.9)
+    left, right = fig.subplots(1, 2, width_ratios=(1.3, 1))
+    fig.suptitle(f"{record.get('experiment', '')}: prior mass against description length", fontsize=9)
+    xs = [row["bits"] for row in rows]
+    kraft = [row["programs"] * 2.0 ** -row["bits"] for row in rows]
+    fitting = [(row["bits"], row["fitting"] * 2.0 ** -row["bits"]) for row in rows if row["fitting"] > 0]
+    kept: dict[float, float] = {}
+    for h in record.get("hypotheses", []):
+        kept[h["bits"]] = kept.get(h["bits"], 0.0) + h["posterior"] * e["fitting_mass"]
+    bound = e["complete_up_to_bits"]
+    if xs:
+        left.vlines(xs, 0, kraft, colors="#BBBBBB", linewidth=3.0, label="all programs judged (count × 2^−bits)")
+    if fitting:
+        left.plot(*zip(*fitting), "o", color=SERIES[0], label="fitting programs (count × 2^−bits)")
+    if kept:
+        kx = sorted(kept)
+        left.plot(kx, [kept[x] for x in kx], "x", color=SERIES[1], markersize=5,
+                  label=f"kept programs ({len(record.get('hypotheses', []))} best): 2^−score")
+    beyond_x = (max(xs) if xs else bound) + 1.5
+    if e["unenumerated_mass"] > 0:
+        left.bar([beyond_x], [e["unenumerated_mass"]], width=1.2, color="none", edgecolor="#444444", hatch="///",
+                 label=f"not enumerated (> {bound:g} bits): {_fmt_mass(e['unenumerated_mass'])}")
+    tight = (e.get("unseen_bound") or {}).get("tight")
+    if tight is not None and tight > 0:
+        left.axhline(tight, color=SERIES[3], linestyle=":", linewidth=1.0,
+                     label=f"bound on unseen fitting mass: {_fmt_mass(tight)}")
+    left.axvline(bound, color=GREY, linestyle="--", linewidth=0.8)
+    left.set_yscale("log")
+    log_axis(left, "y")
+    left.set_xlabel("description length (bits)")
+    left.set_ylabel("prior mass")
+    left.set_title("mass per length", loc="left")
+    if not xs:
+        no_data(left, "no programs judged")
+    else:
+        left.legend(loc="upper left", bbox_to_anchor=(0.0, -0.2), ncol=1, frameon=False)
+    cumulative, total = [], 0.0
+    for m in kraft:
+        total += m
+        cumulative.append(total)
+    if xs:
+        right.step(xs + [beyond_x], cumulative + cumulative[-1:], where="post", color=GREY,
+                   label="Kraft mass enumerated")
+        right.axhline(e["kraft_sum"], color="#444444", linestyle="--", linewidth=0.8,
+                      label=f"Kraft sum of the grammar ({e['kraft_sum']:.3f})")
+    hyps = sorted(record.get("hypotheses", []), key=lambda h: h["bits"])
+    if hyps:
+        px, py, acc = [], [], 0.0
+        for h in hyps:
+            acc += h["posterior"]
+            if px and px[-1] == h["bits"]:
+                py[-1] = acc
+            else:
+                px.append(h["bits"])
+                py.append(acc)
+        right.step(px + [beyond_x], py + py[-1:], where="post", color=SERIES[1],
+                   label="posterior of the kept programs")
+    right.axvline(bound, color=GREY, linestyle="--", linewidth=0.8)
+    right.set_ylim(0, 1.02)
+    percent_axis(right, "y")
+    right.set_xlabel("description length ≤ (bits)")
+    right.set_title("cumulative", loc="left")
+    if xs:
+        right.legend(loc="upper left", bbox_to_anchor=(0.0, -0.2), frameon=False)
+    return fig
+
+
+# ------------------------------------------------------------------ sweeps and multi-seed runs
+def sweep_figures(record: dict[str, Any]) -> list[tuple[str, Any]]:
+    """A sweep's curves (the chosen metric, every table metric, the distances between
+    points); a multi-seed run (a sweep with no settings) gets its summary instead."""
+    if not record.get("settings"):
+        return [("seeds", seeds_figure(record))]
+    metric = record["metric"]
+    out = [(f"sweep-{metric.replace('_', '-')}", sweep_metric_figure(record, metric)),
+           ("sweep-metrics", sweep_metrics_figure(record))]
+    if len(record["points"]) > 1:
+        out.append(("sweep-distances", sweep_distances_figure(record)))
+    return out
+
+
+def _heading(record: dict[str, Any], name: str) -> str:
+    return record.get("metric_headings", {}).get(name, name)
+
+
+def _is_share(name: str) -> bool:
+    from levinsearch.sweeps import UNBOUNDED
+    return name not in UNBOUNDED
+
+
+def _sweep_axes(record: dict[str, Any]):
+    """x positions of the points along the first setting (its values, or point numbers
+    when they are not numbers), the tick labels, and the series (one per value of the
+    other settings): label -> point indices."""
+    keys = [s["key"] for s in record["settings"]]
+    first = keys[0]
+    points = record["points"]
+    numeric = all(isinstance(p["setting"].get(first), (int, float)) and not isinstance(p["setting"].get(first), bool)
+                  for p in points)
+    if numeric:
+        xs = [float(p["setting"][first]) for p in points]
+        ticks = None
+    else:
+        values = []
+        for p in points:
+            text = _setting_text(p["setting"].get(first))
+            if text not in values:
+                values.append(text)
+        xs = [float(values.index(_setting_text(p["setting"].get(first)))) for p in points]
+        ticks = values
+    series: dict[str, list[int]] = {}
+    for i, p in enumerate(points):
+        label = ", ".join(f"{k.split('.')[-1]}={_setting_text(p['setting'].get(k))}" for k in keys[1:])
+        series.setdefault(label, []).append(i)
+    return first.split(".")[-1], xs, ticks, series
+
+
+def _draw_metric(ax, record: dict[str, Any], name: str, legend: bool, note: bool = False) -> None:
+    """One metric against the first setting: a line per series, error bars for the 95%
+    interval over seeds, and each seed's value as a small dot."""
+    xlabel, xs, ticks, series = _sweep_axes(record)
+    points = record["points"]
+    n = len(series)
+    # Series side by side (a small offset), so error bars do not hide each other.
+    span = (max(xs) - min(xs)) if len(set(xs)) > 1 else 1.0
+    width = 0.012 * span
+    drawn = False
+    for k, (label, idx) in enumerate(series.items()):
+        colour = SERIES[k % len(SERIES)]
+        shift = (k - (n - 1) / 2) * width
+        mx, my, lo, hi, sx, sy = [], [], [], [], [], []
+        for i in idx:
+            p = points[i]
+            value = p["metrics"].get(name)
+            if value is None:
+                continue
+            x = xs[i] + shift
+            mx.append(x)
+            my.append(value)
+            span_i = (p.get("intervals") or {}).get(name)
+            lo.append(value - span_i[0] if span_i else 0.0)
+            hi.append(span_i[1] - value if span_i else 0.0)
+            for v in (p.get("per_seed") or {}).get(name, []):
+                if v is not None:
+                    sx.append(x)
+                    sy.append(v)
+        if not mx:
+            continue
+        drawn = True
+        has_bars = any(lo) or any(hi) or any(p.get("intervals") for p in points)
+        ax.errorbar(mx, my, yerr=[lo, hi] if has_bars else None, color=colour, marker="o", capsize=3,
+                    elinewidth=0.9, label=label or None)
+        if sx:
+            ax.plot(sx, sy, ".", color=colour, alpha=0.35, markersize=3)
+    if not drawn:
+        no_data(ax, "no value at any point (no program fitted)")
+        return
+    ax.set_xlabel(xlabel)
+    if ticks is not None:
+        ax.set_xticks(range(len(ticks)))
+        ax.set_xticklabels(ticks)
+    if _is_share(name):
+        low, high = ax.get_ylim()
+        ax.set_ylim(max(low, -0.02), min(high, 1.02))
+        if name != "unenumerated_mass":  # a Kraft mass, not a share of the posterior
+            percent_axis(ax, "y", decimals=None)
+    missing = [label or "all" for label, idx in series.items()
+               if all(points[i]["metrics"].get(name) is None for i in idx)]
+    if missing and note:
+        ax.text(0.0, -0.22, "no fitting program at: " + "; ".join(missing), transform=ax.transAxes, fontsize=6,
+                color=GREY, va="top")
+    if legend and n > 1:
+        ax.legend(frameon=False)
+
+
+def _seeds_note(record: dict[str, Any]) -> str:
+    seeds = record.get("seeds", 1)
+    return f"; mean over {seeds} seeds, bars: 95% interval, dots: each seed" if seeds > 1 else ""
+
+
+def sweep_metric_figure(record: dict[str, Any], name: str):
+    fig = new_figure(3.6, 5.0)
+    ax = fig.subplots()
+    where = f" (split {record['split']})" if record.get("split") else ""
+    note = _seeds_note(record).lstrip("; ")
+    ax.set_title(f"{record['experiment']}: {_heading(record, name)}{where}" + (f"\n{note}" if note else ""),
+                 loc="left", fontsize=8)
+    _draw_metric(ax, record, name, legend=True, note=True)
+    ax.set_ylabel(_heading(record, name))
+    return fig
+
+
+def sweep_metrics_figure(record: dict[str, Any]):
+    names = list(record.get("columns") or [record["metric"]])
+    cols = 3
+    rows = math.ceil(len(names) / cols)
+    fig = new_figure(2.1 * rows + 0.4)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    where = f" (split {record['split']})" if record.get("split") else ""
+    fig.suptitle(f"sweep of {record['experiment']}{where}{_seeds_note(record)}", fontsize=9)
+    for k, ax in enumerate(axes.flat):
+        if k >= len(names):
+            ax.set_visible(False)
+            continue
+        _draw_metric(ax, record, names[k], legend=False)
+        ax.set_title(_heading(record, names[k]), loc="left", fontsize=8)
+    labels = list(_sweep_axes(record)[3])
+    if len(labels) > 1:
+        from matplotlib.lines import Line2D
+        handles = [Line2D([], [], color=SERIES[k % len(SERIES)], marker="o", label=label)
+                   for k, label in enumerate(labels)]
+        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4), frameon=False)
+    return fig
+
+
+def sweep_distances_figure(record: dict[str, Any]):
+    """Total variation distance between the points' posterior distributions over
+    behaviours and over outcome classes (blank: no fitting program, or no classes)."""
+    import numpy as np
+    keys = [s["key"] for s in record["settings"]]
+    labels = [", ".join(_setting_text(p["setting"].get(k)) for k in keys) for p in record["points"]]
+    n = len(labels)
+    size = min(3.4, 0.9 + 0.35 * n)
+    fig = new_figure(size + 0.6)
+    axes = fig.subplots(1, 2)
+    fig.suptitle(f"{record['experiment']}: total variation distance between points "
+                 f"({', '.join(k.split('.')[-1] for k in keys)})", fontsize=9)
+    for ax, (what, title) in zip(axes, (("behaviour", "over behaviours"), ("outcome_class", "over outcome classes"))):
+        matrix = record["distances"].get(what) or []
+        values = np.array([[np.nan if v is None else float(v) for v in row] for row in matrix], dtype=float)
+        if values.size == 0 or np.isnan(values).all():
+            no_data(ax, "no distances")
+            ax.set_title(title, loc="left")
+            continue
+        image = ax.imshow(values, vmin=0.0, vmax=1.0, cmap="viridis")
+        ax.set_xticks(range(n))
+        ax.set_yticks(range(n))
+        ax.set_xticklabels(labels, rotation=45, ha="right")
+        ax.set_yticklabels(labels)
+        ax.grid(False)
+        if n <= 12:
+            for i in range(n):
+                for j in range(n):
+                    if not np.isnan(values[i, j]):
+                        ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                                color="white" if values[i, j] < 0.6 else "black")
+        ax.set_title(title, loc="left")
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    return fig
+
+
+def seeds_figure(record: dict[str, Any]):
+    """A run over several seeds: each summary figure's mean with its 95% interval (error
+    bar) and every seed's value (dots); shares on the left, the fitting count on the right."""
+    p = record["points"][0]
+    metrics = p.get("metrics", {})
+    intervals = p.get("intervals") or {}
+    per_seed = p.get("per_seed") or {}
+    names = [n for n in record.get("metric_headings", metrics) if _is_share(n)]
+    counts = [n for n in record.get("metric_headings", metrics) if not _is_share(n)]
+    fig = new_figure(0.9 + 0.28 * max(len(names), 3))
+    left, right = fig.subplots(1, 2, width_ratios=(3, 1))
+    seeds = p.get("seeds", [])
+    where = f" (split {record['split']})" if record.get("split") else ""
+    fig.suptitle(f"{record['experiment']} over {len(seeds)} environment seeds{where}: mean, 95% interval "
+                 "(Student's t) and each seed", fontsize=9)
+    for ax, group in ((left, names), (right, counts)):
+        ys = list(range(len(group)))[::-1]
+        for y, name in zip(ys, group):
+            value = metrics.get(name)
+            if value is None:
+                ax.text(0.0, y, "  no value", va="center", color=GREY, fontsize=7)
+                continue
+            span = intervals.get(name)
+            err = [[value - span[0]], [span[1] - value]] if span else None
+            ax.errorbar([value], [y], xerr=err, fmt="o", color=SERIES[0], capsize=3, elinewidth=1.0)
+            values = [v for v in per_seed.get(name, []) if v is not None]
+            if values:
+                ax.plot(values, [y + 0.18] * len(values), "|", color=SERIES[1], markersize=6, alpha=0.8)
+        ax.set_yticks(ys)
+        ax.set_yticklabels([_heading(record, n) for n in group])
+        ax.set_ylim(-0.7, len(group) - 0.3)
+        ax.grid(axis="y", visible=False)
+    left.set_xlim(-0.02, 1.02)
+    percent_axis(left, "x")
+    left.set_xlabel("share of the posterior (unenumerated: Kraft mass); dot: mean, bar: 95% interval, "
+                    "ticks: each seed")
+    right.set_xlabel("count")
+    right.margins(x=0.3)
+    return fig
