@@ -1,6 +1,7 @@
 """What the fitting programs are and do: search structure and off-distribution outcomes."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -285,24 +286,19 @@ def agent_log_probs(features: np.ndarray, goals: np.ndarray, wall: int, obj: int
     return out
 
 
-def _kt_device(steps: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n: int, contexts: int) -> np.ndarray:
-    """log2 of the Krichevsky-Trofimov mixture probability of each program's outcomes,
-    outcome by outcome, given a context: float [n]. steps: (context [n], outcome slot [n],
-    available count [n]) per step, in order, with context -1 where a program's episode
-    has ended. A KT estimator mixes over every distribution of outcomes per context, so
-    the device's parameters are paid for without a separate code for them."""
-    counts = np.zeros((n, contexts, 5))
-    totals = np.zeros((n, contexts))
-    out = np.zeros(n)
-    rows = np.arange(n)
-    for ctx, slot, k in steps:
-        live = ctx >= 0
-        c, s = np.maximum(ctx, 0), np.maximum(slot, 0)
-        p = (counts[rows, c, s] + 0.5) / (totals[rows, c] + k / 2.0)
-        out += np.where(live, np.log2(p), 0.0)
-        counts[rows[live], c[live], s[live]] += 1
-        totals[rows[live], c[live]] += 1
-    return out
+def _kt_log2(counts: np.ndarray, available: np.ndarray) -> np.ndarray:
+    """log2 of the Krichevsky-Trofimov mixture probability of outcome counts: per program
+    (rows) and context (middle axis), counts of each of the `available[context]`
+    outcomes. The KT mixture mixes over every distribution of outcomes per context with a
+    Dirichlet(1/2) prior, so the device's parameters are paid for without a separate code
+    for them; its probability depends only on the counts:
+    prod over contexts of Gamma(k/2) / Gamma(n + k/2) x prod over outcomes
+    Gamma(n_o + 1/2) / Gamma(1/2). counts float [n, contexts, 5]; available int [contexts]."""
+    lg = np.vectorize(math.lgamma, otypes=[np.float64])
+    k = available.astype(np.float64)[None, :]
+    n = counts.sum(axis=2)
+    per_context = lg(k / 2) - lg(n + k / 2) + (lg(counts + 0.5) - math.lgamma(0.5)).sum(axis=2)
+    return per_context.sum(axis=1) / math.log(2)
 
 
 def _logsumexp2(x: np.ndarray, axis) -> np.ndarray:
@@ -311,8 +307,43 @@ def _logsumexp2(x: np.ndarray, axis) -> np.ndarray:
     return np.squeeze(m, axis=axis) + np.log2(np.sum(np.exp2(x - m), axis=axis))
 
 
-def agency(paths: np.ndarray, envs, goal_cells: np.ndarray, goal_bits: np.ndarray, wall: int,
-           obj: int) -> dict[str, np.ndarray]:
+@dataclass
+class AgencyTables:
+    """What `agency` needs of the probe grids and the goal family, computed once per run:
+    the goal classes (goals that hold on the same cells of every probe grid) with their
+    prior, and per probe grid the agent's log-probabilities, the step outcomes and the
+    local views."""
+
+    representative: np.ndarray  # int64 [C]: the most probable goal of each class
+    log_prior: np.ndarray  # float [C]: log2 of each class's prior mass
+    agent: list[np.ndarray]  # per grid: float [C, B, H*W, 5]
+    outcomes: list[np.ndarray]  # per grid: int64 [H*W, 5]
+    envs: list
+
+
+def agency_tables(envs, goal_cells: np.ndarray, goal_bits: np.ndarray, wall: int, obj: int) -> AgencyTables:
+    """The per-run part of `agency` (see there)."""
+    log_prior = -np.asarray(goal_bits, dtype=np.float64)
+    log_prior = log_prior - _logsumexp2(log_prior, axis=0)
+    # Goals that hold on the same cells of every probe grid explain every path alike: each
+    # such class is evaluated once, with its goals' prior masses added; its most probable
+    # goal (the family is shortest first) stands for it.
+    flat = goal_cells.reshape(len(goal_cells), -1)
+    _, first, inverse = np.unique(flat, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    class_prior = np.array([_logsumexp2(log_prior[inverse == k], axis=0) for k in range(len(first))])
+    representative = np.array([np.flatnonzero(inverse == k)[np.argmax(log_prior[inverse == k])]
+                               for k in range(len(first))], dtype=np.int64)
+    classes = goal_cells[representative]
+    agent, outcomes = [], []
+    for e, env in enumerate(envs):
+        h, w = env.height, env.width
+        agent.append(agent_log_probs(env.features, classes[:, e, :h, :w], wall, obj, {}))
+        outcomes.append(step_outcomes(env.features, wall))
+    return AgencyTables(representative, class_prior, agent, outcomes, list(envs))
+
+
+def agency(paths: np.ndarray, tables: AgencyTables) -> dict[str, np.ndarray]:
     """Agent or device? The evidence that each program's probe episodes come from a
     noisy-rational agent pursuing some goal, against the evidence for a goal-free device
     (Orseau, McGill and Legg 2018), both as log2 probabilities of the observed steps.
@@ -323,52 +354,42 @@ def agency(paths: np.ndarray, envs, goal_cells: np.ndarray, goal_bits: np.ndarra
     given the local view (which of the four neighbours are walls: 16 contexts, a
     reactive classifier), half a KT mixture over outcome distributions alone.
 
-    paths int32 [n, E, T] (GridInterpreter.paths on the probes); envs: the probe
-    GridEnvs; goal_cells bool [G, E, H, W]. Returns agent and device evidence (bits), the
-    log2 posterior odds agent : device (equal prior odds), and the agent's most probable
-    goal (index), each [n]."""
+    paths int32 [n, E, T] (GridInterpreter.paths on the probes); tables: agency_tables
+    of the probe GridEnvs, their goal cells bool [G, E, H, W] and the goals' bits.
+    Returns agent and device evidence (bits), the log2 posterior odds agent : device
+    (equal prior odds), and the agent's most probable goal (index), each [n]."""
     n = paths.shape[0]
-    log_prior = -np.asarray(goal_bits, dtype=np.float64)
-    log_prior = log_prior - _logsumexp2(log_prior, axis=0)
-    # Goals that hold on the same cells of every probe grid explain every path alike: each
-    # such class is evaluated once, with its goals' prior masses added; its first goal
-    # (the family is shortest first, so the most probable) stands for it.
-    flat = goal_cells.reshape(len(goal_cells), -1)
-    _, first, inverse = np.unique(flat, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    class_prior = np.array([_logsumexp2(log_prior[inverse == k], axis=0) for k in range(len(first))])
-    representative = np.array([np.flatnonzero(inverse == k)[np.argmax(log_prior[inverse == k])]
-                               for k in range(len(first))], dtype=np.int64)
-    goal_cells = goal_cells[representative]
-    log_prior = class_prior
-    n_goals = goal_cells.shape[0]
+    representative, log_prior = tables.representative, tables.log_prior
+    n_goals = len(representative)
     agent = np.zeros((n, n_goals, len(BETAS)))
-    local_steps, plain_steps = [], []
-    for e, env in enumerate(envs):
-        h, w = env.height, env.width
-        feats = env.features
-        cache: dict = {}
-        table = agent_log_probs(feats, goal_cells[:, e, :h, :w], wall, obj, cache)  # [G, B, X, 5]
-        outcomes = step_outcomes(feats, wall)
-        available = (outcomes >= 0).sum(axis=1)
+    local = np.zeros((n, 16, 5))  # outcome counts per local view (which neighbours are walls)
+    plain = np.zeros((n, 1, 5))
+    rows = np.arange(n)
+    for e, env in enumerate(tables.envs):
+        w = env.width
+        table, outcomes = tables.agent[e], tables.outcomes[e]  # [C, B, X, 5], [X, 5]
         walls = (outcomes[:, 1:] < 0).astype(np.int64) @ (1 << np.arange(4))
+        visits = np.zeros((n, outcomes.shape[0] * 5))  # how often each program took each outcome at each cell
         x = np.full(n, env.start[0] * w + env.start[1], dtype=np.int64)
         for t in range(paths.shape[2]):
             y = paths[:, e, t].astype(np.int64)
             live = y >= 0
             if not live.any():
                 break
-            slot = np.argmax(outcomes[x] == np.where(live, y, -2)[:, None], axis=1)
-            slot = np.where(live & (outcomes[x] == y[:, None]).any(axis=1), slot, -1)
-            live &= slot >= 0
-            agent += np.where(live[:, None, None], table[:, :, x, np.maximum(slot, 0)].transpose(2, 0, 1), 0.0)
-            local_steps.append((np.where(live, walls[x], -1), slot, available[x]))
-            plain_steps.append((np.where(live, 0, -1), slot, np.full(n, 5)))
+            match = outcomes[x] == y[:, None]
+            slot = np.argmax(match, axis=1)
+            live &= match.any(axis=1)
+            np.add.at(visits, (rows[live], x[live] * 5 + slot[live]), 1.0)
+            np.add.at(local, (rows[live], walls[x[live]], slot[live]), 1.0)
+            np.add.at(plain, (rows[live], 0, slot[live]), 1.0)
             x = np.where(live, y, x)
+        # The agent's log-likelihood is linear in the visit counts: one matrix product.
+        finite = np.where(np.isfinite(table), table, 0.0).reshape(n_goals * len(BETAS), -1)
+        agent += (visits @ finite.T).reshape(n, n_goals, len(BETAS))
+    available = np.array([1 + bin(15 & ~v).count("1") for v in range(16)])  # stay + the open neighbours
     agent_bits = _logsumexp2(agent + log_prior[None, :, None] - np.log2(len(BETAS)), axis=(1, 2)) if n_goals \
         else np.full(n, -np.inf)
-    device_bits = _logsumexp2(np.stack([_kt_device(local_steps, n, 16), _kt_device(plain_steps, n, 1)]) - 1.0,
-                              axis=0)
+    device_bits = _logsumexp2(np.stack([_kt_log2(local, available), _kt_log2(plain, np.array([5]))]) - 1.0, axis=0)
     goal = representative[np.argmax(_logsumexp2(agent - np.log2(len(BETAS)), axis=2) + log_prior[None, :], axis=1)] \
         if n_goals else np.zeros(n, dtype=np.int64)
     return dict(agent_bits=agent_bits, device_bits=device_bits, log2_odds=agent_bits - device_bits, goal=goal)

@@ -23,11 +23,11 @@ def test_evidence_on_a_corridor_by_hand():
     env = parse_ascii(CORRIDOR, horizon=5)
     door = (env.features & (1 << FEATURES.index("door"))) != 0
     nothing = np.zeros_like(door)
-    goal_cells = np.stack([door, nothing])[:, None]  # [G=2, E=1, H, W]: "door" (1 bit), a goal never present (1 bit)
+    goal_cells = np.stack([door, nothing])[:, None]  # [G=2, E=1, H, W]: "door" (1 bit), a goal never present (2 bits)
     ops, sizes = pad_ops([ops_of("(plan door)").tolist()])
     paths = GridInterpreter(gp.grammar()).paths(ops, sizes, pack([env]))
     assert paths[0, 0].tolist() == [1, 2, -1, -1, -1]  # E, E into the door
-    out = analyse.agency(paths, [env], goal_cells, np.array([1.0, 1.0]), WALL, OBJECT)
+    out = analyse.agency(paths, analyse.agency_tables([env], goal_cells, np.array([1.0, 2.0]), WALL, OBJECT))
 
     def agent_door(beta):  # at 0: stay (1 + 2) or E (1 + 1); at 1: stay (1 + 1), W (1 + 2), E (1 + 0)
         return (1 / (1 + 2 ** -beta)) * (1 / (1 + 2 ** -beta + 2 ** -(2 * beta)))
@@ -36,7 +36,7 @@ def test_evidence_on_a_corridor_by_hand():
         return 1 / 2 * 1 / 3
 
     betas = analyse.BETAS
-    agent = 0.5 * np.mean([agent_door(b) for b in betas]) + 0.5 * np.mean([agent_absent(b) for b in betas])
+    agent = 2 / 3 * np.mean([agent_door(b) for b in betas]) + 1 / 3 * np.mean([agent_absent(b) for b in betas])
     local = 0.5 * (0.5 / 1.5)  # KT given the local view: 1/2 of 2 outcomes, then 1/3 of 3 (new context)
     plain = (0.5 / 2.5) * (1.5 / 3.5)  # KT over the 5 outcomes: E, E
     device = 0.5 * local + 0.5 * plain
@@ -54,7 +54,7 @@ def red_door():
 def agency_of(prep, programs):
     ops, sizes = pad_ops([ops_of(p, prep.grammar).tolist() for p in programs])
     paths = prep.interpreter.paths(ops, sizes, prep.probes)
-    return analyse.agency(paths, prep.probe_envs, prep.goal_cells, prep.goal_bits, WALL, OBJECT)
+    return analyse.agency(paths, prep.agency_tables())
 
 
 def test_every_reflex_is_a_device(red_door):
@@ -68,7 +68,7 @@ def test_every_reflex_is_a_device(red_door):
     reflex = ~np.isin(ops, search).any(axis=1)
     assert reflex.sum() == 964
     paths = red_door.interpreter.paths(ops[reflex], sizes[reflex], red_door.probes)
-    out = analyse.agency(paths, red_door.probe_envs, red_door.goal_cells, red_door.goal_bits, WALL, OBJECT)
+    out = analyse.agency(paths, red_door.agency_tables())
     assert (out["log2_odds"] < 0).all()
 
 

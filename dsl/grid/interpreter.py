@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from dsl.grammar import Grammar, kernel_tables
@@ -51,7 +52,8 @@ class GridInterpreter:
         if len(ops) == 0:
             empty = np.zeros((0, len(batch)), dtype=np.int32)
             return empty, empty, empty.astype(np.int64)
-        return kernels.run_batch(*_programs(ops, sizes), *_environments(batch), *self._tables, bool(self.use_cache))
+        return kernels.run_batch(*_programs(ops, sizes), *_environments(batch), *self._tables, _threads(),
+                                 bool(self.use_cache))
 
     def run_traced(self, ops: np.ndarray, sizes: np.ndarray, batch: EnvBatch) -> Trace:
         """`run`, plus per episode the hypothetical states examined (lookahead), the
@@ -60,7 +62,7 @@ class GridInterpreter:
             empty = np.zeros((0, len(batch)), dtype=np.int32)
             return Trace(empty, empty, empty.astype(np.int64), empty.astype(np.int64), empty, empty)
         reached, moves, steps, lookahead, used = kernels.trace_batch(
-            *_programs(ops, sizes), *_environments(batch), *self._tables, bool(self.use_cache))
+            *_programs(ops, sizes), *_environments(batch), *self._tables, _threads(), bool(self.use_cache))
         return Trace(reached, moves, steps, lookahead, used, moves.copy())
 
     def paths(self, ops: np.ndarray, sizes: np.ndarray, batch: EnvBatch) -> np.ndarray:
@@ -69,7 +71,7 @@ class GridInterpreter:
         longest = int(max(batch.horizons.max(initial=1), 1))
         if len(ops) == 0:
             return np.full((0, len(batch), longest), -1, dtype=np.int32)
-        return kernels.path_batch(*_programs(ops, sizes), *_environments(batch), *self._tables,
+        return kernels.path_batch(*_programs(ops, sizes), *_environments(batch), *self._tables, _threads(),
                                   bool(self.use_cache))[3]
 
     def fit(self, ops: np.ndarray, sizes: np.ndarray, batch: EnvBatch, base_cells: np.ndarray, max_failures: int,
@@ -79,7 +81,13 @@ class GridInterpreter:
         int32 [n] and the simulated steps run until the verdict int64 [n]."""
         return kernels.fit_batch(*_programs(ops, sizes), *_environments(batch),
                                  np.ascontiguousarray(base_cells, dtype=np.bool_), np.int64(max_failures),
-                                 np.ascontiguousarray(step_caps, dtype=np.int64), *self._tables, bool(self.use_cache))
+                                 np.ascontiguousarray(step_caps, dtype=np.int64), *self._tables, _threads(), bool(self.use_cache))
+
+
+def _threads() -> np.int64:
+    """The thread count the kernels cut their work for (chunks per thread; results do not
+    depend on it)."""
+    return np.int64(numba.get_num_threads())
 
 
 def _programs(ops: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

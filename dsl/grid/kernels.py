@@ -42,9 +42,9 @@ and memory count as state only for programs that read them (relative directions 
 wall-following read the heading, `recall` the memory), so default-profile programs take
 the shortcut exactly as before.
 
-Programs are run in at most MAX_CHUNKS chunks (a fixed function of the batch size); each
-chunk reuses one set of work arrays. Results do not depend on the chunking or the thread
-count: every cached value is a pure function of its key.
+Programs are run in a few chunks per thread (at most MAX_CHUNKS); each chunk reuses one set
+of work arrays. Results do not depend on the chunking or the thread count: every cached
+value is a pure function of its key.
 
 Wall time, not caching: the per-step helpers are inlined (`inline="always"`) into the one
 parallel loop (`_batch`, behind both public kernels). As separate functions, every call
@@ -77,6 +77,7 @@ PLAN_MEMO_CELLS = 1 << 14  # per environment: 2^(non-wall classes) * cells at mo
 GREEDY_TABLE_CELLS = 1024  # greedy distance tables only for environments of at most this many cells
 MIN_CHUNK = 64  # programs per chunk at least (each chunk has one set of work arrays and one plan memo)
 MAX_CHUNKS = 64  # enough to spread a batch over many threads; results do not depend on it
+CHUNKS_PER_THREAD = 4
 FAR = np.int64(1) << 62
 
 
@@ -677,9 +678,12 @@ def _scratch(width, cells):
 
 
 @jit
-def _n_chunks(n):
-    """At most MAX_CHUNKS chunks, of at least MIN_CHUNK programs each (but one at least)."""
-    return max(1, min((n + MIN_CHUNK - 1) // MIN_CHUNK, MAX_CHUNKS))
+def _n_chunks(n, threads):
+    """CHUNKS_PER_THREAD chunks per thread (at most MAX_CHUNKS), of at least MIN_CHUNK
+    programs each (but one at least). Every chunk zeroes its own plan memo (up to a few
+    megabytes over the training grids), so more chunks than the threads need cost
+    memory bandwidth and memo reuse; fewer leave threads idle at the end of a batch."""
+    return max(1, min((n + MIN_CHUNK - 1) // MIN_CHUNK, CHUNKS_PER_THREAD * max(threads, 1), MAX_CHUNKS))
 
 
 @jit
@@ -700,7 +704,7 @@ def _reads_state(prog, size, op_kind):
 @jit(parallel=True)
 def _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost, use_cache,
            fit, base_cells, max_failures, step_caps, reached, moves, steps, fits, successes, verdict_steps,
-           trace, lookahead, lookahead_decisions, paths):
+           trace, lookahead, lookahead_decisions, paths, threads):
     """The one parallel kernel behind run_batch and trace_batch (fit False: fills reached,
     moves and steps, and with trace True lookahead and lookahead_decisions too) and
     fit_batch (fit True: fills fits, successes and verdict_steps).
@@ -715,7 +719,7 @@ def _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_ari
     n_env = features.shape[0]
     cached, cls, featmask, first_at, ecls, en, gdist, pcls, pn, memo_off, memo_size = _env_tables(
         features, dims, use_cache)
-    chunks = _n_chunks(n)
+    chunks = _n_chunks(n, threads)
     no_path = np.zeros(0, dtype=np.int32)
     for chunk in prange(chunks):
         ends, stacks, queue, seen, first, pmask, pcost = _scratch(
@@ -771,7 +775,7 @@ def _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_ari
 
 
 @jit
-def run_batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost,
+def run_batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost, threads,
               use_cache=True):
     """Every program on every environment: reached cell (-1 none), moves, simulated steps.
 
@@ -788,12 +792,12 @@ def run_batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_
            np.bool_(False), np.zeros((1, 1, 1), dtype=np.bool_), np.int64(0), no_caps, reached, moves, steps,
            np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int32), no_caps,
            np.bool_(False), np.zeros((0, 0), dtype=np.int64), np.zeros((0, 0), dtype=np.int32),
-           np.zeros((0, 0, 0), dtype=np.int32))
+           np.zeros((0, 0, 0), dtype=np.int32), threads)
     return reached, moves, steps
 
 
 @jit
-def path_batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost,
+def path_batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost, threads,
                use_cache=True):
     """run_batch's results and every episode's path: paths int32 [n, E, max horizon], the
     agent's cell (row * width + column) after each step, -1 after the episode ended."""
@@ -810,12 +814,12 @@ def path_batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op
     _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost, bool(use_cache),
            np.bool_(False), np.zeros((1, 1, 1), dtype=np.bool_), np.int64(0), no_caps, reached, moves, steps,
            np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int32), no_caps,
-           np.bool_(False), np.zeros((0, 0), dtype=np.int64), np.zeros((0, 0), dtype=np.int32), paths)
+           np.bool_(False), np.zeros((0, 0), dtype=np.int64), np.zeros((0, 0), dtype=np.int32), paths, threads)
     return reached, moves, steps, paths
 
 
 @jit
-def trace_batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost,
+def trace_batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost, threads,
                 use_cache=True):
     """run_batch's results and, per episode, the search measured from execution
     (dsl/grid/reference.py, "Lookahead"): reached (int32), moves (int32; also the
@@ -832,13 +836,13 @@ def trace_batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, o
     _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost, bool(use_cache),
            np.bool_(False), np.zeros((1, 1, 1), dtype=np.bool_), np.int64(0), no_caps, reached, moves, steps,
            np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int32), no_caps,
-           np.bool_(True), lookahead, lookahead_decisions, np.zeros((0, 0, 0), dtype=np.int32))
+           np.bool_(True), lookahead, lookahead_decisions, np.zeros((0, 0, 0), dtype=np.int32), threads)
     return reached, moves, steps, lookahead, lookahead_decisions
 
 
 @jit
 def fit_batch(ops, sizes, features, dims, starts, horizons, base_cells, max_failures, step_caps,
-              op_kind, op_arg, op_arity, step_cost, use_cache=True):
+              op_kind, op_arg, op_arity, step_cost, threads, use_cache=True):
     """Which programs fit the training environments, stopping at the verdict.
 
     Environments run in order; a program is rejected as soon as its failures exceed
@@ -855,5 +859,5 @@ def fit_batch(ops, sizes, features, dims, starts, horizons, base_cells, max_fail
     _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost, bool(use_cache),
            np.bool_(True), base_cells, np.int64(max_failures), step_caps, no_rows, no_rows, np.zeros((0, 0), dtype=np.int64),
            fits, successes, verdict_steps, np.bool_(False), np.zeros((0, 0), dtype=np.int64), no_rows,
-           np.zeros((0, 0, 0), dtype=np.int32))
+           np.zeros((0, 0, 0), dtype=np.int32), threads)
     return fits, successes, verdict_steps

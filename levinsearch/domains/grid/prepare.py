@@ -17,7 +17,7 @@ from dsl.grammar import Grammar
 from dsl.grid import primitives
 from dsl.grid.interpreter import GridInterpreter, Trace
 from dsl.grid.reference import GridReference
-from dsl.grid.world import (EMPTY as EMPTY_CELL, OBJECT, EnvBatch, GridEnv, generate, load_ascii, object_features,
+from dsl.grid.world import (EMPTY as EMPTY_CELL, OBJECT, WALL, EnvBatch, GridEnv, generate, load_ascii, object_features,
                             pack, split_seed)
 from dsl.syntax import parse, unparse
 from dsl.tree import tree
@@ -116,6 +116,13 @@ class GridPrepared(Prepared):
     base_cells: dict[str, np.ndarray]  # per test split: bool [E, H, W]
     proxy_cells: dict[str, np.ndarray]
     goal_bits: np.ndarray | None = None  # float [G]: description bits of each goal (its prior)
+
+    def agency_tables(self) -> analyse.AgencyTables:
+        """The probe grids' and goal family's part of the agent-or-device analysis (built
+        on first use, then kept)."""
+        if getattr(self, "_agency", None) is None:
+            self._agency = analyse.agency_tables(self.probe_envs, self.goal_cells, self.goal_bits, WALL, OBJECT)
+        return self._agency
 
     def run(self, ops: np.ndarray, sizes: np.ndarray, batch: EnvBatch):
         """Every program on every environment of `batch`: (reached, moves, steps) [n, E]."""

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from dsl.syntax import unparse
-from dsl.grid.world import OBJECT, WALL
 from levinsearch import analyse, consensus, score
 from levinsearch.aggregate import Aggregate, Dyadic
 from levinsearch.domains.grid.prepare import GridPrepared, like_train
@@ -56,8 +55,8 @@ def analyse_programs(prep: GridPrepared, ops: np.ndarray, sizes: np.ndarray, chu
             a["goal_min_share"])
     out["goal"], out["goal_score"] = goal, goal_score
     # Agent or device (calibrated): chunks bound the [chunk, goals, betas] arrays.
-    agency = [analyse.agency(prep.interpreter.paths(ops[i: i + chunk], sizes[i: i + chunk], prep.probes),
-                             prep.probe_envs, prep.goal_cells, prep.goal_bits, WALL, OBJECT)
+    tables = prep.agency_tables()
+    agency = [analyse.agency(prep.interpreter.paths(ops[i: i + chunk], sizes[i: i + chunk], prep.probes), tables)
               for i in range(0, len(ops), chunk)]
     out["agency"] = {key: np.concatenate([part[key] for part in agency]) if agency else np.zeros(0)
                      for key in ("agent_bits", "device_bits", "log2_odds", "goal")}
