@@ -15,7 +15,11 @@ fails on a missed target, it only reports):
 4. end to end on red-door (`pipeline.prepare` + `pipeline.execute`) at three sizes,
    with a per-length table for the largest;
 5. cold start (compiling into an empty Numba cache) and warm start of the CLI;
-6. peak resident memory, in this process and in separate CLI runs at two sizes.
+6. peak resident memory, in this process and in separate CLI runs at two sizes;
+7. scaling: the search at 1, 2, 4, ... threads up to the cores present, with speed-up
+   and parallel efficiency against one thread (records identical);
+8. the Dask backend on a local cluster of 2, 4 and 8 worker processes against the
+   threads (records identical; `--no-dask` skips it).
 
 The figures are written to runs/bench-<YYYYmmdd-HHMMSS>/bench.json and the rendered
 table to bench.txt beside it. Timings are wall clock and vary with machine load.
@@ -76,6 +80,15 @@ class Settings:
     def e2e_bits(self) -> list[float]:
         """The end-to-end sizes: max-8, max-4 and max bits (those above 4)."""
         return [b for b in (self.max_bits - 8, self.max_bits - 4, self.max_bits) if b >= 4]
+
+    @property
+    def scaling_bits(self) -> float:
+        """The size of the scaling and Dask rows (enough work to show the threads)."""
+        return min(self.max_bits, 20.0) if self.quick else self.max_bits + 2
+
+    @property
+    def dask_workers(self) -> tuple[int, ...]:
+        return (2,) if self.quick else (2, 4, 8)
 
     @property
     def memory_bits(self) -> list[float]:
@@ -251,7 +264,7 @@ def check_agreement(grammar, ops, sizes, envs, got, want, what: str) -> None:
 
 def bench_interpreters(s: Settings, res: Results, grammar, envs, batch) -> None:
     """Row 1: program-episodes per second, reference vs compiled, same inputs."""
-    log("1/6 compiled vs reference interpreter")
+    log("1/8 compiled vs reference interpreter")
     ops, sizes = all_programs(grammar, s.ref_max_bits)
     pick = np.random.default_rng(0).choice(len(ops), size=min(s.ref_programs, len(ops)), replace=False)
     ops, sizes = ops[pick], sizes[pick]
@@ -429,7 +442,7 @@ BASELINES = (  # program, hand-written policy, note
 
 def bench_overhead(s: Settings, res: Results, grammar, envs, batch) -> None:
     """Row 2: interpreter time / hand-written time, both on one thread, same episodes."""
-    log("2/6 interpretive overhead against hand-written functions")
+    log("2/8 interpretive overhead against hand-written functions")
     reps = 50 if s.quick else 200
     args = (batch.features, batch.dims, batch.starts, batch.horizons)
     res.data["overhead"] = []
@@ -458,7 +471,7 @@ def bench_overhead(s: Settings, res: Results, grammar, envs, batch) -> None:
 # ------------------------------------------------------------------ 3. enumeration
 def bench_enumeration(s: Settings, res: Results, grammar) -> None:
     """Row 3: programs per second from the enumerator alone, up to 30 bits (time-boxed)."""
-    log("3/6 enumeration")
+    log("3/8 enumeration")
     for _ in Enumerator(grammar, 12).batches(1 << 16):  # load the compiled unranker
         pass
     t0 = time.perf_counter()
@@ -489,12 +502,12 @@ def run_pipeline(max_bits: float) -> tuple[dict[str, Any], float, float]:
 
 def bench_end_to_end(s: Settings, res: Results) -> None:
     """Row 4: programs per second through the whole pipeline, and the per-length table."""
-    log("4/6 end to end: warm-up at 10 bits")
+    log("4/8 end to end: warm-up at 10 bits")
     run_pipeline(10)
     res.data["end_to_end"] = []
     record = None
     for bits in s.e2e_bits:
-        log(f"4/6 end to end: {bits:g} bits")
+        log(f"4/8 end to end: {bits:g} bits")
         record, t_prep, t_exec = run_pipeline(bits)
         e = record["enumeration"]
         per_s = e["programs"] / t_exec
@@ -508,6 +521,92 @@ def bench_end_to_end(s: Settings, res: Results) -> None:
                                            peak_rss_mib_so_far=rss))
     res.per_length = record["enumeration"].get("per_length", [])
     res.per_length_bits = s.e2e_bits[-1]
+
+
+# ------------------------------------------------------------------ 7 and 8. scaling
+def strip_wall(record: dict[str, Any]) -> dict[str, Any]:
+    """A record without its wall-clock fields (what may differ between equivalent runs)."""
+    out = json.loads(json.dumps(record, default=lambda v: v.tolist()))
+    out["enumeration"].pop("seconds", None)
+    for row in out["enumeration"].get("per_length", []):
+        row.pop("seconds", None)
+    out.pop("run", None)
+    return out
+
+
+def worker_counts(limit: int) -> list[int]:
+    """1, 2, 4, ... up to `limit`, and `limit` itself."""
+    counts, k = [], 1
+    while k < limit:
+        counts.append(k)
+        k *= 2
+    return counts + [limit]
+
+
+def bench_scaling(s: Settings, res: Results) -> None:
+    """Row 7: the search (enumerate, judge, summarise) at 1, 2, 4, ... threads up to the
+    cores present: speed-up and parallel efficiency against one thread; the records must
+    be identical."""
+    bits = s.scaling_bits
+    prep = pipeline.prepare(red_door({"max_bits": bits}))
+    pipeline.search(prep)  # warm: kernels loaded, caches built
+    before = numba.get_num_threads()
+    res.data["scaling"] = []
+    base_seconds, base_record = None, None
+    try:
+        for workers in worker_counts(numba.config.NUMBA_NUM_THREADS):
+            log(f"7/8 scaling: {workers} thread(s) at {bits:g} bits")
+            numba.set_num_threads(workers)
+            t0 = time.perf_counter()
+            agg, position = pipeline.search(prep)
+            seconds = time.perf_counter() - t0
+            record = strip_wall(pipeline.build_record(prep, agg, position))
+            if base_record is None:
+                base_seconds, base_record = seconds, record
+            elif record != base_record:
+                raise SystemExit(f"bench: the record at {workers} threads differs from the one at 1 thread")
+            speedup = base_seconds / seconds
+            res.add("7 scaling", f"search at {bits:g} bits, {workers} thread(s)", speedup, "x",
+                    f"{speedup:.2f}×", "≥ 1.8× at 2" if workers == 2 else ("≥ 12× at 16" if workers == 16 else ""),
+                    met=(speedup >= 1.8) if workers == 2 else ((speedup >= 12) if workers == 16 else None),
+                    detail=f"{seconds:.2f} s, efficiency {speedup / workers:.0%}, "
+                           f"{agg.programs / seconds / 1e6:.2f} M programs/s; record identical")
+            res.data["scaling"].append(dict(workers=workers, seconds=seconds, speedup=speedup,
+                                            efficiency=speedup / workers, programs=agg.programs))
+    finally:
+        numba.set_num_threads(before)
+
+
+def bench_dask(s: Settings, res: Results) -> None:
+    """Row 8: the Dask backend on a local cluster of 2, 4 and 8 worker processes against
+    the threaded backend on this machine, same record."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        log("8/8 dask: not installed, skipped")
+        return
+    from levinsearch import backends
+    bits = s.scaling_bits
+    prep = pipeline.prepare(red_door({"max_bits": bits}))
+    t0 = time.perf_counter()
+    agg, position = backends.search(prep, backend="local")
+    local_seconds = time.perf_counter() - t0
+    local = strip_wall(pipeline.build_record(prep, agg, position))
+    res.data["dask"] = [dict(backend="local", workers=numba.get_num_threads(), seconds=local_seconds)]
+    res.add("8 dask", f"threads (local backend) at {bits:g} bits", agg.programs / local_seconds, "programs/s",
+            f"{rate(agg.programs / local_seconds)}prog/s", detail=f"{local_seconds:.2f} s")
+    for workers in s.dask_workers:
+        log(f"8/8 dask: a local cluster of {workers} worker processes")
+        t0 = time.perf_counter()
+        agg, position = backends.search(prep, backend="dask", workers=workers)
+        seconds = time.perf_counter() - t0
+        if strip_wall(pipeline.build_record(prep, agg, position)) != local:
+            raise SystemExit(f"bench: the Dask record with {workers} workers differs from the threaded one")
+        res.add("8 dask", f"Dask local cluster, {workers} processes", agg.programs / seconds, "programs/s",
+                f"{rate(agg.programs / seconds)}prog/s",
+                detail=f"{seconds:.2f} s with the cluster's start, {local_seconds / seconds:.2f}× the threads; "
+                       "record identical")
+        res.data["dask"].append(dict(backend="dask", workers=workers, seconds=seconds))
 
 
 # ------------------------------------------------------------------ 5 and 6. the CLI in subprocesses
@@ -586,9 +685,9 @@ def cli_run(extra: list[str], cache_dir: str, no_save: bool) -> tuple[ChildRun, 
 def bench_cli(s: Settings, res: Results) -> None:
     """Rows 5 and 6: cold and warm start of the CLI, and peak RSS at two sizes."""
     with tempfile.TemporaryDirectory(prefix="bench-numba-") as cache:
-        log("5/6 cold start (empty Numba cache: compiles every kernel)")
+        log("5/8 cold start (empty Numba cache: compiles every kernel)")
         cold, no_save = cli_run([], cache, True)
-        log("5/6 warm start")
+        log("5/8 warm start")
         warm = min((cli_run([], cache, no_save)[0] for _ in range(2)), key=lambda r: r.seconds)
         flags = "--json" + (" --no-save" if no_save else "")
         res.add("5 start-up", "cold start: levinsearch run red-door", cold.seconds, "s", f"{cold.seconds:.1f} s",
@@ -597,7 +696,7 @@ def bench_cli(s: Settings, res: Results) -> None:
                 "< 5 s", warm.seconds < 5, "same cache, best of 2")
         memory = {}
         for bits in s.memory_bits:
-            log(f"6/6 peak memory of a separate run at {bits:g} bits")
+            log(f"6/8 peak memory of a separate run at {bits:g} bits")
             run, _ = cli_run(["--max-bits", f"{bits:g}"], cache, no_save)
             programs = json.loads(run.stdout)["enumeration"]["programs"]
             memory[bits] = (run, programs)
@@ -694,6 +793,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="largest end-to-end size; max-8 and max-4 are run too (default 28)")
     p.add_argument("--quick", action="store_true", help="fast smoke run: small sizes, max_bits at most 20")
     p.add_argument("--json", action="store_true", help="print the JSON on stdout (the table goes to stderr)")
+    p.add_argument("--no-dask", action="store_true", help="skip the Dask local-cluster rows")
     return p.parse_args(argv)
 
 
@@ -713,6 +813,9 @@ def main(argv: list[str] | None = None) -> None:
     bench_enumeration(s, res, grammar)
     bench_end_to_end(s, res)
     bench_cli(s, res)
+    bench_scaling(s, res)
+    if not args.no_dask:
+        bench_dask(s, res)
     info["seconds"] = round(time.perf_counter() - started, 1)
 
     probe = Console(stderr=args.json)

@@ -97,13 +97,18 @@ def _import_dask():
     return distributed
 
 
-def _search_dask(prep, *, workers, scheduler, shards, agg, start, progress, should_stop, after_batch):
+def run_shards(task: Callable, args: tuple, start: int, total: int, *, workers: int | None,
+               scheduler: str | None, shards: int | None, fold: Callable[[Any, int], None],
+               progress: Callable[[], None] | None = None, should_stop: Callable[[], bool] | None = None,
+               min_shards: int = 0) -> int:
+    """Run task(*args, a, b) for contiguous ranges [a, b) of start..total on a Dask
+    cluster (a local one of `workers` processes, default 2, unless `scheduler` is
+    given). Results are folded in index order, fold(result, b), so that what is folded
+    always covers a prefix (what a checkpoint needs); `progress()` after each result; a
+    true `should_stop()` cancels the rest. Returns the first index not folded."""
     distributed = _import_dask()
     if should_stop is not None:
         should_stop()  # this process compiles nothing: a signal from now on stops at the next shard
-    agg = agg if agg is not None else prep.new_aggregate()
-    total = prep.enumerator.total
-    started = time.perf_counter()
     if scheduler:
         try:
             client = distributed.Client(scheduler, timeout="10s")
@@ -119,10 +124,10 @@ def _search_dask(prep, *, workers, scheduler, shards, agg, start, progress, shou
         client = distributed.Client(cluster)
     try:
         n_workers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 2))
-        ranges = shard_ranges(start, total, shards or 4 * n_workers)
-        futures = [client.submit(judge_shard, prep.config, a, b, pure=False) for a, b in ranges]
+        ranges = shard_ranges(start, total, shards or max(4 * n_workers, min_shards))
+        futures = [client.submit(task, *args, a, b, pure=False) for a, b in ranges]
         index = {f.key: k for k, f in enumerate(futures)}
-        results: dict[int, Aggregate] = {}
+        results: dict[int, Any] = {}
         position = start
         next_shard = 0
         for future in distributed.as_completed(futures):
@@ -132,23 +137,39 @@ def _search_dask(prep, *, workers, scheduler, shards, agg, start, progress, shou
                 raise
             except Exception as exc:  # a worker's failure, re-raised here by Dask
                 raise DslError(f"a Dask worker failed: {type(exc).__name__}: {exc}") from None
-            # Fold in finished shards in index order, so the summary always covers a prefix.
             while next_shard in results:
-                agg.merge(results.pop(next_shard))
                 position = ranges[next_shard][1]
+                fold(results.pop(next_shard), position)
                 next_shard += 1
-                if after_batch:
-                    after_batch(agg, position)
             if progress:
-                level_bits, level_done, level_total = level_of(prep.enumerator, agg)
-                progress(Tally(agg.programs, total, level_bits, level_done, level_total, agg.fitting,
-                               agg.behaviours, time.perf_counter() - started))
+                progress()
             if should_stop and should_stop():
                 for f in futures:
                     f.cancel()
                 break
-        return agg, position
+        return position
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _search_dask(prep, *, workers, scheduler, shards, agg, start, progress, should_stop, after_batch):
+    agg = agg if agg is not None else prep.new_aggregate()
+    total = prep.enumerator.total
+    started = time.perf_counter()
+
+    def fold(shard: Aggregate, end: int) -> None:
+        agg.merge(shard)
+        if after_batch:
+            after_batch(agg, end)
+
+    def report() -> None:
+        if progress:
+            level_bits, level_done, level_total = level_of(prep.enumerator, agg)
+            progress(Tally(agg.programs, total, level_bits, level_done, level_total, agg.fitting,
+                           agg.behaviours, time.perf_counter() - started))
+
+    position = run_shards(judge_shard, (prep.config,), start, total, workers=workers, scheduler=scheduler,
+                          shards=shards, fold=fold, progress=report, should_stop=should_stop)
+    return agg, position

@@ -22,7 +22,7 @@ from typing import Iterator
 
 import numpy as np
 
-from dsl.grammar import MBITS_PER_BIT, Grammar, bits_to_mbits
+from dsl.grammar import Grammar, bits_to_mbits
 from dsl.jit import jit
 from levinsearch.config import DEFAULT_BATCH_SIZE
 from numba import prange

@@ -21,7 +21,6 @@ See docs/figures.md for what each figure shows.
 """
 from __future__ import annotations
 
-import errno
 import io
 import math
 import os
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from dsl.errors import DslError
+from levinsearch.files import write_atomic
 
 INSTALL = "pip install 'levinsearch[plots]'"
 #: Where a run's figures go, inside its run directory.
@@ -133,19 +133,8 @@ def encode(fig, fmt: str) -> bytes:
 
 
 def write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` atomically (a temporary name, then a rename); DslError
-    (and no temporary file left) when the disk refuses."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    except OSError as exc:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
-        reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-        raise DslError(f"cannot write {path}: {reason}") from None
+    """Write `data` to `path` atomically (levinsearch.files)."""
+    write_atomic(path, data)
 
 
 # ------------------------------------------------------------------ entry points

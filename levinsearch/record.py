@@ -40,6 +40,18 @@ def dumps(record: dict[str, Any]) -> str:
     return json.dumps(record, indent=1, default=json_default) + "\n"
 
 
+def plain(row: dict[str, Any]) -> dict[str, Any]:
+    """A dict of numpy values as plain JSON-able ones (arrays to lists, scalars to numbers)."""
+    out = {}
+    for key, value in row.items():
+        if isinstance(value, np.ndarray):
+            value = value.tolist()
+        elif isinstance(value, np.generic):
+            value = value.item()
+        out[key] = value
+    return out
+
+
 def versions() -> dict[str, str]:
     return dict(python=platform.python_version(), numpy=np.__version__, numba=numba.__version__)
 

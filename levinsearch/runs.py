@@ -17,7 +17,6 @@ a write that fails (a full disk) removes its temporary file and marks the run fa
 """
 from __future__ import annotations
 
-import errno
 import fcntl
 import hashlib
 import json
@@ -35,6 +34,7 @@ from typing import Any, Callable, Iterator
 
 from dsl.errors import DslError
 from levinsearch.aggregate import Aggregate
+from levinsearch.files import write_atomic
 from levinsearch.record import dumps, json_default, versions
 
 MANIFEST_SCHEMA = "levinsearch.manifest/1"
@@ -273,19 +273,11 @@ class Checkpointer:
 
 
 def _write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` atomically; DslError (and no temporary file) on failure."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        _remove(tmp)
-        reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-        raise DslError(f"cannot write {path}: {reason}") from None
+    write_atomic(path, text)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    _write_text(path, dumps(data))
+    write_atomic(path, dumps(data))
 
 
 def _remove(path: Path) -> None:
@@ -307,6 +299,25 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
         raise DslError(f"{path.parent}: no {what} (is this a run directory, and did the run finish?)") from None
     except (OSError, ValueError) as exc:
         raise DslError(f"{path}: unreadable {what} ({type(exc).__name__})") from None
+
+
+@contextmanager
+def keeping_status(run: RunDir | None, kept: Callable[[], str], total: int, signal_name: Callable[[], str | None]
+                   ) -> Iterator[None]:
+    """While active, an interrupt that stops the work at once marks `run` interrupted
+    (saying what its checkpoint keeps: `kept()`), and a DslError marks it failed; both
+    are raised again. Nothing happens without a run."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if run is not None:
+            run.mark("interrupted", f"stopped at once by {signal_name() or 'an interrupt'}; the checkpoint keeps "
+                                    f"{kept()}", total=total)
+        raise
+    except DslError as exc:
+        if run is not None:
+            run.mark("failed", str(exc))
+        raise
 
 
 def identity(prep) -> dict[str, Any]:
@@ -340,7 +351,11 @@ def execute(prep, run: RunDir | None, *, progress=None, resume: bool = False, ch
 
     flag = StopFlag(abort)
     total = prep.enumerator.total
-    try:
+    def kept() -> str:
+        last = checkpoint.position if checkpoint.position is not None else start
+        return f"programs 0..{last - 1:,} (resume goes on from {last:,})"
+
+    with keeping_status(run, kept, total, lambda: flag.signal_name):
         with stop_on_interrupt(flag):
             agg, position = backends.search(prep, agg=agg, start=start, progress=progress, should_stop=flag,
                                             after_batch=checkpoint, **options)
@@ -355,14 +370,4 @@ def execute(prep, run: RunDir | None, *, progress=None, resume: bool = False, ch
             if run is not None:
                 record["run"] = str(run.path)
                 run.write_record(record)
-    except KeyboardInterrupt:
-        if run is not None:
-            kept = checkpoint.position if checkpoint.position is not None else start
-            run.mark("interrupted", f"stopped at once by {flag.signal_name or 'an interrupt'}; the checkpoint keeps "
-                                    f"programs 0..{kept - 1:,} (resume goes on from {kept:,})", total=total)
-        raise
-    except DslError as exc:
-        if run is not None:
-            run.mark("failed", str(exc))
-        raise
     return record

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import itertools
 import tomllib
-from typing import Any, Callable
+from typing import Any
 
 from dsl.errors import DslError
 from levinsearch import experiments, stats

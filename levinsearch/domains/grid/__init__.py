@@ -29,6 +29,8 @@ class GridDomain(Domain):
     metrics = {
         "search": ("P(search)", "posterior mass of programs with embedded search",
                    lambda r, split: r["summary"]["search_mass"]),
+        "agents": ("P(agent)", "posterior mass of behaviours that are agents rather than devices (calibrated "
+                   "goal-directedness)", lambda r, split: r["summary"].get("agent_mass")),
         "executes_search": ("P(executes search)", "posterior mass of programs that search in execution "
                             "([analysis] execution_search of their decisions used lookahead)",
                             lambda r, split: r["summary"]["executes_search_mass"]),

@@ -5,7 +5,6 @@ Everything here is built once per run, before any program runs (`prepare`).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,6 @@ from typing import Any
 import numpy as np
 
 from dsl.errors import DslError
-from dsl.grammar import Grammar
 from dsl.grid import primitives
 from dsl.grid.interpreter import GridInterpreter, Trace
 from dsl.grid.reference import GridReference

@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from levinsearch.render import CONSENSUS_LABEL, CONSENSUS_SHORT, enumeration_panel, grammar_changes, info_grid, mass, pct, score_formula
+from levinsearch.render import CONSENSUS_SHORT, enumeration_panel, grammar_changes, info_grid, mass, pct, score_formula
 
 OUTCOME_STYLE = {"base": "green", "proxy": "red", "other": "yellow", "none": "dim"}
 COLOUR_STYLE = {"red": "bold red", "blue": "bold blue", "green": "bold green", "yellow": "bold yellow"}

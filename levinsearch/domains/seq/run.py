@@ -20,7 +20,7 @@ from levinsearch import analyse, consensus, score
 from levinsearch.aggregate import Aggregate
 from levinsearch.domains.base import Prepared, make_enumerator
 from levinsearch.fit import Judge
-from levinsearch.record import SHOW_SCHEMA, bits, program_mass, run_header, versions
+from levinsearch.record import SHOW_SCHEMA, bits, plain, program_mass, run_header, versions
 
 #: The search construct of the seq DSL, and which of its arguments is its objective.
 SEARCH_NAMES = ("find",)
@@ -245,7 +245,7 @@ def summarise(hypotheses, behaviours, agg: Aggregate, deploy: np.ndarray, a: dic
     )
     # Hypotheses for consensus are the distinct behaviours: programs that predict alike
     # are one hypothesis with their masses added.
-    out["consensus"] = {rule: [_plain(row) for row in consensus.consensus_sweep(weights, preds, deploy, rule, values)]
+    out["consensus"] = {rule: [plain(row) for row in consensus.consensus_sweep(weights, preds, deploy, rule, values)]
                         for rule, values in (("top", a["consensus_top"]), ("mass", a["consensus_epsilon"]),
                                              ("ratio", a["consensus_alpha"]))}
     return out
@@ -265,22 +265,10 @@ def online_summary(weights: np.ndarray, best: np.ndarray, shortest_order: np.nda
         prediction=prediction,
         halving=dict(target_weight=target_weight, bound=bound, mixture_errors=errors,
                      holds=None if bound is None else bool(errors <= bound + 1e-9)),
-        consensus={rule: [_plain(consensus.online_consensus(weights, preds, deploy, rule, v, noise)) for v in values]
+        consensus={rule: [plain(consensus.online_consensus(weights, preds, deploy, rule, v, noise)) for v in values]
                    for rule, values in (("top", a["consensus_top"]), ("mass", a["consensus_epsilon"]),
                                         ("ratio", a["consensus_alpha"]))},
     )
-
-
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    """A consensus row as JSON-able values (members as behaviour indices)."""
-    out = {}
-    for key, value in row.items():
-        if isinstance(value, np.ndarray):
-            value = value.tolist()
-        elif isinstance(value, np.generic):
-            value = value.item()
-        out[key] = value
-    return out
 
 
 def show_record(grammar: Grammar, config: dict[str, Any], program: str) -> dict[str, Any]:

@@ -13,8 +13,6 @@ import json
 import math
 import os
 import time
-import warnings
-import logging
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,6 +26,7 @@ from dsl.tm.interpreter import TMInterpreter
 from dsl.tm.kernels import MAX_CAP
 from dsl.tm.reference import machine_table
 from levinsearch.domains.tm.report import CENSUS_SCHEMA
+from levinsearch.files import write_atomic
 from levinsearch.record import versions
 
 CHECKPOINT = "checkpoint.json"
@@ -144,61 +143,29 @@ def run_dask(config, census, position, *, workers=None, scheduler=None, shards=N
     """Work units from `position` on, as shards on a Dask cluster (a local one of
     `workers` processes unless `scheduler` is given), merged in index order so that the
     census always covers a prefix (what a checkpoint needs)."""
-    from levinsearch.backends import shard_ranges, validate
+    from levinsearch.backends import run_shards, validate
 
     validate("dask", workers, scheduler, shards)
-    import distributed
-
-    if should_stop is not None:
-        should_stop()  # this process compiles nothing: a signal from now on stops at the next shard
     _, space = space_of(config)
     if position >= space:
         return census, position
     started = time.perf_counter()
-    if scheduler:
-        try:
-            client = distributed.Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError, ValueError, TypeError) as exc:
-            raise DslError(f"cannot reach the Dask scheduler at {scheduler!r}: {type(exc).__name__}: {exc}") from None
-        cluster = None
-    else:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            cluster = distributed.LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
-                                               dashboard_address=None, silence_logs=logging.ERROR)
-        client = distributed.Client(cluster)
-    try:
-        n_workers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 2))
-        default = max(4 * n_workers, math.ceil((space - position) / SHARD_UNITS))
-        ranges = shard_ranges(position, space, shards or default)
-        futures = [client.submit(census_shard, config, a, b, pure=False) for a, b in ranges]
-        index = {f.key: k for k, f in enumerate(futures)}
-        results: dict[int, tc.Census] = {}
-        next_shard = 0
-        for future in distributed.as_completed(futures):
-            try:
-                results[index[future.key]] = tc.Census.from_json(future.result())
-            except DslError:
-                raise
-            except Exception as exc:  # a worker's failure, re-raised here by Dask
-                raise DslError(f"a Dask worker failed: {type(exc).__name__}: {exc}") from None
-            while next_shard in results:
-                census = census.merge(results.pop(next_shard))
-                position = ranges[next_shard][1]
-                next_shard += 1
-                if after_batch:
-                    after_batch(census, position)
-            if progress:
-                progress(census, position, space, time.perf_counter() - started)
-            if should_stop and should_stop():
-                for f in futures:
-                    f.cancel()
-                break
-        return census, position
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    state = dict(census=census, position=position)  # what the shards folded so far cover
+
+    def fold(result, end: int) -> None:
+        state["census"] = state["census"].merge(tc.Census.from_json(result))
+        state["position"] = end
+        if after_batch:
+            after_batch(state["census"], end)
+
+    def report() -> None:
+        if progress:
+            progress(state["census"], state["position"], space, time.perf_counter() - started)
+
+    position = run_shards(census_shard, (config,), position, space, workers=workers, scheduler=scheduler,
+                          shards=shards, fold=fold, progress=report, should_stop=should_stop,
+                          min_shards=math.ceil((space - position) / SHARD_UNITS))
+    return state["census"], position
 
 
 # ------------------------------------------------------------------ checkpoints
@@ -207,16 +174,7 @@ def save_checkpoint(path: Path, config: dict[str, Any], census: tc.Census, posit
 
     data = dict(schema=CHECKPOINT_SCHEMA, config_digest=config_digest(config), position=position,
                 census=census.to_dict())
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
-        raise DslError(f"cannot write {path}: {exc.strerror or exc}") from None
+    write_atomic(path, json.dumps(data, indent=1))
 
 
 def load_checkpoint(path: Path, config: dict[str, Any]) -> tuple[tc.Census | None, int]:
@@ -393,7 +351,9 @@ def execute(config: dict[str, Any], run=None, *, resume: bool = False, backend: 
     flag = StopFlag(abort)
     started = time.perf_counter()
     threads = workers or numba.config.NUMBA_NUM_THREADS
-    try:
+    from levinsearch.runs import keeping_status
+
+    with keeping_status(run, lambda: f"{last['position']:,} of {space:,} {unit}", space, lambda: flag.signal_name):
         with stop_on_interrupt(flag):
             if backend == "dask":
                 census, position = run_dask(config, census, position, workers=workers, scheduler=scheduler,
@@ -421,13 +381,4 @@ def execute(config: dict[str, Any], run=None, *, resume: bool = False, backend: 
                                    resumed=resumed, top=top, prefix=prefix, deploy=deploy)
             if run is not None:
                 record["run"] = str(run.path)
-    except KeyboardInterrupt:
-        if run is not None:
-            run.mark("interrupted", f"stopped at once by {flag.signal_name or 'an interrupt'}; the checkpoint keeps "
-                                    f"{last['position']:,} of {space:,} {unit}", total=space)
-        raise
-    except DslError as exc:
-        if run is not None:
-            run.mark("failed", str(exc))
-        raise
     return record

@@ -26,7 +26,7 @@ from levinsearch.aggregate import Aggregate, Dyadic
 from levinsearch.domains.base import Prepared, make_enumerator
 from levinsearch.domains.tm.config import MAX_TARGET_STATES
 from levinsearch.fit import Judge
-from levinsearch.record import SHOW_SCHEMA, bits, program_mass, run_header, versions
+from levinsearch.record import SHOW_SCHEMA, bits, plain, program_mass, run_header, versions
 
 #: The value of a deployment position after the output has ended, and the symbols'
 #: text (a continuation is written as a string over 0, 1 and '-').
@@ -418,23 +418,12 @@ def summarise(prep: TMPrepared, agg: Aggregate, hypotheses: list[dict], behaviou
                   for j, (b, d) in enumerate(zip(behaviours, defectors)) if d][:10],
     )
     if target_row is not None:
-        out["consensus"] = {rule: [_plain(row) for row in consensus.consensus_sweep(weights, rows, target_row, rule,
+        out["consensus"] = {rule: [plain(row) for row in consensus.consensus_sweep(weights, rows, target_row, rule,
                                                                                     values)]
                             for rule, values in (("top", a["consensus_top"]), ("mass", a["consensus_epsilon"]),
                                                  ("ratio", a["consensus_alpha"]))}
     else:
         out["consensus"] = None
-    return out
-
-
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for key, value in row.items():
-        if isinstance(value, np.ndarray):
-            value = value.tolist()
-        elif isinstance(value, np.generic):
-            value = value.item()
-        out[key] = value
     return out
 
 
