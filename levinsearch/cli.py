@@ -205,11 +205,7 @@ def _finish(record: dict[str, Any], rendered, saved, as_json: bool, interrupted:
     """Save the record and the rendered report with the run, then print one of them
     (JSON or the report); an interrupted run exits with 130, as after any Ctrl-C."""
     if saved is not None:
-        try:
-            saved.write_record(record, _render_text(rendered))
-        except DslError as exc:
-            saved.mark("failed", str(exc))
-            raise
+        saved.write_record(record, _render_text(rendered))
     if as_json:
         _emit_json(record)
     else:

@@ -146,9 +146,15 @@ class RunDir:
         return agg, position
 
     def write_record(self, record: dict[str, Any], report_text: str | None = None) -> None:
-        _write_json(self.path / "record.json", record)
-        if report_text is not None:
-            _write_text(self.path / "report.txt", report_text)
+        """Save the record (and the rendered report); a write that fails marks the run
+        failed and raises its DslError."""
+        try:
+            _write_json(self.path / "record.json", record)
+            if report_text is not None:
+                _write_text(self.path / "report.txt", report_text)
+        except DslError as exc:
+            self.mark("failed", str(exc))
+            raise
 
     def write_point(self, k: int, record: dict[str, Any], seed: int | None = None) -> None:
         """A sweep's k-th point (of one seed, when there are several), as the full run record."""

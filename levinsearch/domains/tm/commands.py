@@ -112,11 +112,7 @@ def _census(command: str, n, cap, brute, workers, backend, scheduler, shards, no
                                         prefix=prefix, deploy=deploy)
         rendered = census_report(record)
         if saved is not None:
-            try:
-                saved.write_record(record, _render_text(rendered))
-            except DslError as exc:
-                saved.mark("failed", str(exc))
-                raise
+            saved.write_record(record, _render_text(rendered))
         _emit(record, rendered, as_json)
     if not record["complete"]:
         sys.exit(130)
