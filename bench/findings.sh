@@ -4,7 +4,7 @@
 # seeds), and consensus-grid on seeds 0-4. Each command's --json output is saved in
 # OUT (default runs/findings-<time>), with wall times in OUT/times.txt; then the tables
 # of docs/findings.md are printed from those files (bench/findings_tables.py).
-# About 9 minutes on 2 cores.  Usage: bench/findings.sh [OUT]
+# 6 min 28 s on 2 cores.  Usage: bench/findings.sh [OUT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 L=${LEVINSEARCH:-.venv/bin/levinsearch}
