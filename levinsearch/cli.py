@@ -161,18 +161,9 @@ def run(experiment, as_json, profile, ban, bits, cost, workers, backend, schedul
     if resume:
         given = [k for k, v in flags.items() if v is not None] + (["experiment"] if experiment else [])
         given += ["ban"] * bool(ban) + ["bits"] * bool(bits) + ["cost"] * bool(cost) + ["profile"] * bool(profile)
-        if given:
-            raise DslError(f"--resume continues a run with its own settings; drop {', '.join(sorted(set(given)))}")
-        if no_save:
-            raise DslError("--resume writes to the run it continues; drop --no-save")
-        saved = runs.open_run(resume, root)
-        manifest = saved.manifest()
-        if manifest.get("command") != "run":
-            raise DslError(f"{saved.path}: only runs can be resumed (this is a {manifest.get('command')})")
-        config = manifest["config"]
-        if manifest.get("config_digest") != runs.config_digest(config):
-            raise DslError(f"{saved.path}: the manifest's config does not match its digest (edited, or written "
-                           "by an older levinsearch); the run cannot be resumed")
+        saved, config = runs.open_for_resume(resume, root, command="run", what="run", given=sorted(set(given)),
+                                             no_save=no_save,
+                                             wrong_command="{path}: only runs can be resumed (this is a {command})")
         domains.get(str(config.get("domain")))
     else:
         overrides = dict(flags, **_grammar_overrides(profile, ban, bits, cost))

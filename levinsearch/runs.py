@@ -225,6 +225,28 @@ def open_run(ref: str, root: Path = DEFAULT_ROOT) -> RunDir:
     raise DslError(f"no saved run {ref!r} (give a run directory, a name under {root}/, or 'latest')")
 
 
+def open_for_resume(ref: str, root: Path, *, command: str, what: str, given: list[str], no_save: bool,
+                    wrong_command: str) -> tuple[RunDir, dict[str, Any]]:
+    """The saved run `ref` and its config, checked for resuming: no settings given
+    (`given` names those that were), saving on, made by `command`, config matching its
+    digest. `what` names the thing resumed in the first message ("run", "census");
+    `wrong_command` is the message for a run of another command, formatted with
+    path= and command=."""
+    if given:
+        raise DslError(f"--resume continues a {what} with its own settings; drop {', '.join(given)}")
+    if no_save:
+        raise DslError("--resume writes to the run it continues; drop --no-save")
+    saved = open_run(ref, root)
+    manifest = saved.manifest()
+    if manifest.get("command") != command:
+        raise DslError(wrong_command.format(path=saved.path, command=manifest.get("command")))
+    config = manifest["config"]
+    if manifest.get("config_digest") != config_digest(config):
+        raise DslError(f"{saved.path}: the manifest's config does not match its digest (edited, or written "
+                       "by an older levinsearch); it cannot be resumed")
+    return saved, config
+
+
 def list_runs(root: Path = DEFAULT_ROOT) -> list[dict[str, Any]]:
     """Every saved run under `root`, oldest first, with the manifest's headline fields."""
     root = Path(root)

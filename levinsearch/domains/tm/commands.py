@@ -83,17 +83,9 @@ def _census(command: str, n, cap, brute, workers, backend, scheduler, shards, no
     root = Path(runs_dir)
     if resume:
         given = [name for name, v in (("--states", n), ("--cap", cap)) if v is not None] + (["--brute"] if brute else [])
-        if given:
-            raise DslError(f"--resume continues a census with its own settings; drop {', '.join(given)}")
-        if no_save:
-            raise DslError("--resume writes to the run it continues; drop --no-save")
-        saved = runs.open_run(resume, root)
-        manifest = saved.manifest()
-        if manifest.get("command") != f"tm {command}":
-            raise DslError(f"{saved.path}: not a tm {command} run (it is a {manifest.get('command')})")
-        config = manifest["config"]
-        if manifest.get("config_digest") != runs.config_digest(config):
-            raise DslError(f"{saved.path}: the manifest's config does not match its digest; it cannot be resumed")
+        saved, config = runs.open_for_resume(resume, root, command=f"tm {command}", what="census", given=given,
+                                             no_save=no_save,
+                                             wrong_command=f"{{path}}: not a tm {command} run (it is a {{command}})")
     else:
         if n is None:
             raise DslError("give --states N (or --resume RUN)")
