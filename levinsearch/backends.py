@@ -1,15 +1,28 @@
-"""Where the programs are judged: on this machine (threads) or on a Dask cluster.
+"""Where the programs are judged: threads, worker processes, or a Dask cluster.
 
-Both cut the same index space and fold into the same `Aggregate`, whose merge is exact
-and order-free, so every backend, thread count and shard size gives the same record.
-Dask is optional (`pip install 'levinsearch[dask]'`) and imported only when asked for.
+- `local`: one process; the compiled kernels use `workers` threads. The Python work of
+  each batch (grouping behaviours, exact masses) stays on one thread.
+- `processes`: `workers` spawned processes on this machine, one kernel thread each,
+  each judging whole shards of the index space (its Python work too); the parent folds
+  the shards' summaries in index order. Near-linear in the cores, after a start-up of
+  a second or two per worker (loading the compiled kernels).
+- `dask`: the same shards on a Dask cluster (`pip install 'levinsearch[dask]'`).
+
+All cut the same index space and fold into the same `Aggregate`, whose merge is exact
+and order-free, so every backend, worker count and shard size gives the same record.
 """
 from __future__ import annotations
 
+import json
 import logging
+import math
+import multiprocessing
+import os
 import re
+import signal
 import time
 import warnings
+from concurrent import futures as cf
 from typing import Any, Callable
 
 import numba
@@ -20,9 +33,14 @@ from levinsearch.aggregate import Aggregate
 from levinsearch.domains.base import Prepared
 from levinsearch.fit import Progress, Tally, level_of
 
-BACKENDS = ("local", "dask")
+BACKENDS = ("local", "processes", "dask")
 MAX_DASK_WORKERS = 256  # worker processes of a local cluster
+MAX_PROCESSES = 1024
 MAX_SHARDS = 100_000
+#: Programs per shard of the processes backend (at least 4 shards per worker): about 10 s
+#: of one core on red-door, so a stop request waits at most that long, and the parent's
+#: merging (one pass over a shard's behaviours) stays a small part of the work.
+SHARD_PROGRAMS = 1 << 23
 
 
 def set_threads(workers: int | None) -> None:
@@ -43,12 +61,18 @@ def validate(backend: str, workers: int | None, scheduler: str | None, shards: i
             raise DslError(f"--workers must be between 1 and {numba.config.NUMBA_NUM_THREADS} on this machine, "
                            f"got {workers}")
         if scheduler or shards:
-            raise DslError("--scheduler and --shards need --backend dask")
+            raise DslError("--scheduler and --shards need --backend dask or processes")
+        return
+    if shards is not None and not 1 <= shards <= MAX_SHARDS:
+        raise DslError(f"--shards must be between 1 and {MAX_SHARDS:,}, got {shards}")
+    if backend == "processes":
+        if workers is not None and not 1 <= workers <= MAX_PROCESSES:
+            raise DslError(f"--workers must be between 1 and {MAX_PROCESSES} worker processes, got {workers}")
+        if scheduler:
+            raise DslError("--scheduler needs --backend dask")
         return
     if workers is not None and not 1 <= workers <= MAX_DASK_WORKERS:
         raise DslError(f"--workers must be between 1 and {MAX_DASK_WORKERS} for a local cluster, got {workers}")
-    if shards is not None and not 1 <= shards <= MAX_SHARDS:
-        raise DslError(f"--shards must be between 1 and {MAX_SHARDS:,}, got {shards}")
     if scheduler is not None and not re.fullmatch(r"(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+(:\d{1,5})?/?", scheduler):
         raise DslError(f"--scheduler takes an address like tcp://HOST:8786, got {scheduler!r}")
     if scheduler and workers:
@@ -65,9 +89,9 @@ def search(prep: Prepared, *, backend: str = "local", workers: int | None = None
         set_threads(workers)
         return pipeline.search(prep, agg=agg, start=start, progress=progress, should_stop=should_stop,
                                after_batch=after_batch)
-    if backend == "dask":
-        return _search_dask(prep, workers=workers, scheduler=scheduler, shards=shards, agg=agg, start=start,
-                            progress=progress, should_stop=should_stop, after_batch=after_batch)
+    if backend in ("dask", "processes"):
+        return _search_sharded(prep, backend=backend, workers=workers, scheduler=scheduler, shards=shards, agg=agg,
+                               start=start, progress=progress, should_stop=should_stop, after_batch=after_batch)
     raise DslError(f"unknown backend {backend!r} (known: {', '.join(BACKENDS)})")
 
 
@@ -81,11 +105,71 @@ def shard_ranges(start: int, total: int, shards: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
 
 
+#: The experiment a worker process prepared last, by its config (a worker judges many
+#: shards of one run; preparing builds environments and tables once).
+_PREPARED: dict[str, Prepared] = {}
+
+
+def prepared(config: dict[str, Any]) -> Prepared:
+    """`pipeline.prepare(config)`, kept for the next shard of the same experiment."""
+    key = json.dumps(config, sort_keys=True, default=str)
+    if key not in _PREPARED:
+        _PREPARED.clear()
+        _PREPARED[key] = pipeline.prepare(config)
+    return _PREPARED[key]
+
+
 def judge_shard(config: dict[str, Any], start: int, stop: int, threads: int = 1) -> Aggregate:
-    """Judge programs start..stop-1 of the experiment `config` (runs on a Dask worker)."""
+    """Judge programs start..stop-1 of the experiment `config` (runs in a worker)."""
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    agg, _ = pipeline.search(pipeline.prepare(config), start=start, stop=stop)
+    agg, _ = pipeline.search(prepared(config), start=start, stop=stop)
     return agg
+
+
+def _worker_start() -> None:
+    # Ctrl-C reaches the whole process group: the parent decides what stops, workers
+    # finish their shard (or are terminated by the parent).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    numba.set_num_threads(1)
+
+
+def default_processes() -> int:
+    """Worker processes when --workers is not given: the cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class _Pool:
+    """The processes backend's executor: spawned workers (Numba's threading layers are
+    not fork-safe), each ignoring Ctrl-C and using one kernel thread."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                               initializer=_worker_start)
+
+    def submit(self, task, *args):
+        return self.executor.submit(task, *args)
+
+    @staticmethod
+    def as_completed(fs):
+        return cf.as_completed(fs)
+
+    @staticmethod
+    def key(future):
+        return id(future)
+
+    def close(self, finished: bool) -> None:
+        if finished:
+            self.executor.shutdown(wait=True)
+            return
+        # Stopped early: drop what has not started and end the running shards now.
+        running = list((getattr(self.executor, "_processes", None) or {}).values())
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        for process in running:
+            process.terminate()
 
 
 def _import_dask():
@@ -97,46 +181,73 @@ def _import_dask():
     return distributed
 
 
+class _Dask:
+    """The dask backend's executor: a client of `scheduler`, or of a local cluster of
+    `workers` processes (default 2)."""
+
+    def __init__(self, workers: int | None, scheduler: str | None):
+        self.distributed = distributed = _import_dask()
+        self.cluster = None
+        if scheduler:
+            try:
+                self.client = distributed.Client(scheduler, timeout="10s")
+            except (OSError, TimeoutError, ValueError, TypeError) as exc:
+                raise DslError(f"cannot reach the Dask scheduler at {scheduler!r}: {type(exc).__name__}: {exc}") from None
+        else:
+            # Worker processes are spawned, never forked: Numba's OpenMP layer is not fork-safe.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "port 8787 in use": we serve no dashboard
+                self.cluster = distributed.LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
+                                                        dashboard_address=None, silence_logs=logging.ERROR)
+            self.client = distributed.Client(self.cluster)
+        self.workers = max(1, len(self.client.scheduler_info().get("workers", {})) or (workers or 2))
+
+    def submit(self, task, *args):
+        return self.client.submit(task, *args, pure=False)
+
+    def as_completed(self, fs):
+        return self.distributed.as_completed(fs)
+
+    @staticmethod
+    def key(future):
+        return future.key
+
+    def close(self, finished: bool) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
 def run_shards(task: Callable, args: tuple, start: int, total: int, *, workers: int | None,
                scheduler: str | None, shards: int | None, fold: Callable[[Any, int], None],
                progress: Callable[[], None] | None = None, should_stop: Callable[[], bool] | None = None,
-               min_shards: int = 0) -> int:
-    """Run task(*args, a, b) for contiguous ranges [a, b) of start..total on a Dask
-    cluster (a local one of `workers` processes, default 2, unless `scheduler` is
+               min_shards: int = 0, backend: str = "dask") -> int:
+    """Run task(*args, a, b) for contiguous ranges [a, b) of start..total on worker
+    processes (`processes`: `workers` of them, default one per core) or a Dask cluster
+    (`dask`: a local one of `workers` processes, default 2, unless `scheduler` is
     given). Results are folded in index order, fold(result, b), so that what is folded
     always covers a prefix (what a checkpoint needs); `progress()` after each result; a
     true `should_stop()` cancels the rest. Returns the first index not folded."""
-    distributed = _import_dask()
     if should_stop is not None:
         should_stop()  # this process compiles nothing: a signal from now on stops at the next shard
-    if scheduler:
-        try:
-            client = distributed.Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError, ValueError, TypeError) as exc:
-            raise DslError(f"cannot reach the Dask scheduler at {scheduler!r}: {type(exc).__name__}: {exc}") from None
-        cluster = None
-    else:
-        # Worker processes are spawned, never forked: Numba's OpenMP layer is not fork-safe.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "port 8787 in use": we serve no dashboard
-            cluster = distributed.LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
-                                               dashboard_address=None, silence_logs=logging.ERROR)
-        client = distributed.Client(cluster)
+    pool = _Pool(workers or default_processes()) if backend == "processes" else _Dask(workers, scheduler)
+    finished = False
     try:
-        n_workers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 2))
-        ranges = shard_ranges(start, total, shards or max(4 * n_workers, min_shards))
-        futures = [client.submit(task, *args, a, b, pure=False) for a, b in ranges]
-        index = {f.key: k for k, f in enumerate(futures)}
+        ranges = shard_ranges(start, total, shards or max(4 * pool.workers, min_shards))
+        futures = [pool.submit(task, *args, a, b) for a, b in ranges]
+        index = {pool.key(f): k for k, f in enumerate(futures)}
         results: dict[int, Any] = {}
         position = start
         next_shard = 0
-        for future in distributed.as_completed(futures):
+        for future in pool.as_completed(futures):
             try:
-                results[index[future.key]] = future.result()
+                results[index[pool.key(future)]] = future.result()
             except DslError:
                 raise
-            except Exception as exc:  # a worker's failure, re-raised here by Dask
-                raise DslError(f"a Dask worker failed: {type(exc).__name__}: {exc}") from None
+            except cf.process.BrokenProcessPool:
+                raise DslError("a worker process died (out of memory?); what was folded is kept") from None
+            except Exception as exc:  # a worker's failure, re-raised here
+                raise DslError(f"a {backend} worker failed: {type(exc).__name__}: {exc}") from None
             while next_shard in results:
                 position = ranges[next_shard][1]
                 fold(results.pop(next_shard), position)
@@ -147,14 +258,13 @@ def run_shards(task: Callable, args: tuple, start: int, total: int, *, workers: 
                 for f in futures:
                     f.cancel()
                 break
+        finished = next_shard == len(ranges)
         return position
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        pool.close(finished)
 
 
-def _search_dask(prep, *, workers, scheduler, shards, agg, start, progress, should_stop, after_batch):
+def _search_sharded(prep, *, backend, workers, scheduler, shards, agg, start, progress, should_stop, after_batch):
     agg = agg if agg is not None else prep.new_aggregate()
     total = prep.enumerator.total
     started = time.perf_counter()
@@ -170,6 +280,9 @@ def _search_dask(prep, *, workers, scheduler, shards, agg, start, progress, shou
             progress(Tally(agg.programs, total, level_bits, level_done, level_total, agg.fitting,
                            agg.behaviours, time.perf_counter() - started))
 
+    # Shards of about SHARD_PROGRAMS each (at least 4 per worker) keep stops prompt.
+    min_shards = math.ceil((total - start) / SHARD_PROGRAMS) if backend == "processes" else 0
     position = run_shards(judge_shard, (prep.config,), start, total, workers=workers, scheduler=scheduler,
-                          shards=shards, fold=fold, progress=report, should_stop=should_stop)
+                          shards=shards, fold=fold, progress=report, should_stop=should_stop, min_shards=min_shards,
+                          backend=backend)
     return agg, position

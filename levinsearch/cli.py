@@ -95,14 +95,17 @@ def cli():
 def scale_options(fn):
     """Where and how the programs are judged; shared by run and sweep."""
     fn = click.option("--shards", type=int, metavar="N",
-                      help="Dask backend: cut the program index space into N shards [default: 4 per worker].")(fn)
+                      help="processes and dask backends: cut the program index space into N shards "
+                           "[default: 4 per worker; processes: also at most 2^23 programs each].")(fn)
     fn = click.option("--scheduler", metavar="ADDRESS",
                       help="Dask backend: the scheduler's address (default: start a local cluster).")(fn)
     fn = click.option("--backend", type=click.Choice(backends.BACKENDS), default="local", show_default=True,
-                      help="local: threads on this machine; dask: shards on a Dask cluster "
+                      help="local: threads in one process; processes: worker processes on this machine "
+                           "(near-linear in the cores, for long runs); dask: shards on a Dask cluster "
                            "(pip install 'levinsearch[dask]').")(fn)
     fn = click.option("--workers", type=int, metavar="N",
-                      help="Threads (local; default: every core) or local-cluster worker processes (dask; default: 2).")(fn)
+                      help="Threads (local; default: every core), worker processes (processes; default: one per "
+                           "core) or local-cluster worker processes (dask; default: 2).")(fn)
     return fn
 
 

@@ -190,6 +190,19 @@ def test_a_signal_stops_within_a_second_with_a_valid_record(tmp_path, sig):
     assert manifest["status"] == "interrupted" and sig.name in manifest["reason"]
 
 
+def test_ctrl_c_stops_worker_processes_with_a_valid_record(tmp_path):
+    proc, run = long_run(tmp_path, "--backend", "processes", "--workers", "2", "--shards", "400")
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and b"Traceback" not in err
+    assert time.monotonic() - sent < 5.0
+    record = json.loads(out)
+    e = record["enumeration"]
+    assert e["interrupted"] and 0 < e["programs"] == e["next_index"] < e["total"]
+    assert json.loads((run / "manifest.json").read_text())["status"] == "interrupted"
+
+
 def test_a_second_ctrl_c_stops_at_once_and_says_so(tmp_path):
     proc, run = long_run(tmp_path)
     proc.send_signal(signal.SIGINT)

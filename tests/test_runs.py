@@ -131,6 +131,40 @@ def test_dask_backend_with_two_workers_matches_local(capsys):
     assert strip_timing(dask) == strip_timing(local)
 
 
+@pytest.mark.parametrize("args", [
+    ("red-door", "--max-bits", "20"),
+    ("heuristics-red-door", "--max-bits", "14", "--bits", "toward=3"),
+    ("occam", "--max-bits", "22"),
+])
+def test_processes_backend_matches_local(capsys, args):
+    local = run_json(capsys, *args, "--no-save")
+    spread = run_json(capsys, *args, "--no-save", "--backend", "processes", "--workers", "2", "--shards", "7")
+    assert strip_timing(spread) == strip_timing(local)
+    assert local["enumeration"]["fitting"] > 0
+
+
+def test_processes_backend_resumes_a_local_checkpoint(capsys, tmp_path):
+    """Work cut between backends: a local run stopped part-way, continued by worker
+    processes, gives the record of one uninterrupted run."""
+    root = tmp_path / "runs"
+    config = experiments.resolve(experiments.load("red-door"), dict(max_bits=20.0, batch_size=600))
+    saved = runs.create(config, "run", root)
+    batches = []
+
+    def progress(tally):
+        batches.append(tally.done)
+        if len(batches) == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    partial = runs.execute(pipeline.prepare(config), saved, progress=progress)
+    assert partial["enumeration"]["interrupted"]
+    resumed = run_json(capsys, "--resume", str(saved.path), "--runs-dir", str(root), "--backend", "processes",
+                       "--workers", "2", "--shards", "5")
+    uninterrupted = run_json(capsys, "--max-bits", "20", "--batch-size", "600", "--no-save")
+    assert strip_timing(resumed) == strip_timing(uninterrupted)
+    assert saved.manifest()["status"] == "complete"
+
+
 def test_sweep_json_rows_distances_and_saved_report(capsys, tmp_path):
     root = tmp_path / "runs"
     code, out, err = invoke(capsys, "sweep", "red-door", "--set", "max_bits=8,14", "--set", 'ban=[],["plan"]',

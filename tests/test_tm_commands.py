@@ -147,6 +147,14 @@ def test_threads_and_dask_give_identical_records(capsys):
     assert dask["backend"] == "dask" and dask["workers"] == 2
 
 
+def test_threads_and_worker_processes_give_identical_records(capsys):
+    one = census_json(capsys, "ctm", "--states", "3", "--no-save", "--workers", "1")
+    spread = census_json(capsys, "ctm", "--states", "3", "--no-save", "--backend", "processes", "--workers", "2",
+                         "--shards", "5")
+    assert same_census(one, spread)
+    assert spread["backend"] == "processes" and spread["workers"] == 2
+
+
 @pytest.mark.parametrize("args, message", [
     (["ctm", "--no-save"], "give --states N"),
     (["ctm", "--states", "7", "--no-save"], "--states must be between 1 and 6"),

@@ -138,14 +138,15 @@ def run_local(config, census, position, *, should_stop=None, progress: Progress 
     return census, position
 
 
-def run_dask(config, census, position, *, workers=None, scheduler=None, shards=None, should_stop=None,
-             progress: Progress | None = None, after_batch=None) -> tuple[tc.Census, int]:
-    """Work units from `position` on, as shards on a Dask cluster (a local one of
-    `workers` processes unless `scheduler` is given), merged in index order so that the
-    census always covers a prefix (what a checkpoint needs)."""
+def run_sharded(config, census, position, *, backend="dask", workers=None, scheduler=None, shards=None,
+                should_stop=None, progress: Progress | None = None, after_batch=None) -> tuple[tc.Census, int]:
+    """Work units from `position` on, as shards on worker processes (`processes`) or a
+    Dask cluster (`dask`: a local one of `workers` processes unless `scheduler` is
+    given), merged in index order so that the census always covers a prefix (what a
+    checkpoint needs)."""
     from levinsearch.backends import run_shards, validate
 
-    validate("dask", workers, scheduler, shards)
+    validate(backend, workers, scheduler, shards)
     _, space = space_of(config)
     if position >= space:
         return census, position
@@ -164,7 +165,7 @@ def run_dask(config, census, position, *, workers=None, scheduler=None, shards=N
 
     position = run_shards(census_shard, (config,), position, space, workers=workers, scheduler=scheduler,
                           shards=shards, fold=fold, progress=report, should_stop=should_stop,
-                          min_shards=math.ceil((space - position) / SHARD_UNITS))
+                          min_shards=math.ceil((space - position) / SHARD_UNITS), backend=backend)
     return state["census"], position
 
 
@@ -316,7 +317,7 @@ def execute(config: dict[str, Any], run=None, *, resume: bool = False, backend: 
             top: int | None = None, prefix: str | None = None, deploy: int = 8) -> dict[str, Any]:
     """Run (or, with `resume`, continue) a census, saving to `run` (a `runs.RunDir`) as it
     goes; Ctrl-C or SIGTERM stops at the next batch and the record covers what was done."""
-    from levinsearch.backends import set_threads, validate
+    from levinsearch.backends import default_processes, set_threads, validate
     from levinsearch.fit import StopFlag, stop_on_interrupt
 
     validate(backend, workers, scheduler, shards)
@@ -355,11 +356,11 @@ def execute(config: dict[str, Any], run=None, *, resume: bool = False, backend: 
 
     with keeping_status(run, lambda: f"{last['position']:,} of {space:,} {unit}", space, lambda: flag.signal_name):
         with stop_on_interrupt(flag):
-            if backend == "dask":
-                census, position = run_dask(config, census, position, workers=workers, scheduler=scheduler,
-                                            shards=shards, should_stop=flag, progress=progress,
-                                            after_batch=after_batch)
-                threads = workers or 2
+            if backend != "local":
+                census, position = run_sharded(config, census, position, backend=backend, workers=workers,
+                                               scheduler=scheduler, shards=shards, should_stop=flag,
+                                               progress=progress, after_batch=after_batch)
+                threads = workers or (2 if backend == "dask" else default_processes())
             else:
                 before = numba.get_num_threads()
                 set_threads(workers)

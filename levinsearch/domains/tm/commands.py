@@ -60,13 +60,15 @@ def census_options(fn):
     fn = click.option("--runs-dir", type=click.Path(file_okay=False), default=str(runs.DEFAULT_ROOT),
                       show_default=True, envvar="LEVINSEARCH_RUNS_DIR", help="Where runs are saved.")(fn)
     fn = click.option("--no-save", is_flag=True, help="Do not write a run directory.")(fn)
-    fn = click.option("--shards", type=int, metavar="N", help="Dask: cut the work into N shards "
+    fn = click.option("--shards", type=int, metavar="N", help="processes, dask: cut the work into N shards "
                                                                 "[default: 4 per worker, at most 2^25 units each].")(fn)
     fn = click.option("--scheduler", metavar="ADDRESS", help="Dask: a running scheduler (default: a local cluster).")(fn)
     fn = click.option("--backend", type=click.Choice(BACKENDS), default="local", show_default=True,
-                      help="local: threads on this machine; dask: shards on a Dask cluster.")(fn)
+                      help="local: threads in one process; processes: worker processes on this machine; "
+                           "dask: shards on a Dask cluster.")(fn)
     fn = click.option("--workers", type=int, metavar="N",
-                      help="Threads (local; default: every core) or worker processes (dask; default: 2).")(fn)
+                      help="Threads (local; default: every core) or worker processes (processes: default one per "
+                           "core; dask: default 2).")(fn)
     fn = click.option("--brute", is_flag=True, help="Run every machine instead of the symmetry-reduced census "
                                                     "(the same result, about 9 times the work at n = 4).")(fn)
     fn = click.option("--cap", type=int, metavar="C", help="Step cap [default: S(N), the known Busy Beaver value; "
