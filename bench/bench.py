@@ -16,8 +16,9 @@ fails on a missed target, it only reports):
    with a per-length table for the largest;
 5. cold start (compiling into an empty Numba cache) and warm start of the CLI;
 6. peak resident memory, in this process and in separate CLI runs at two sizes;
-7. scaling: the search at 1, 2, 4, ... threads up to the cores present, with speed-up
-   and parallel efficiency against one thread (records identical);
+7. scaling: the search with 1, 2, 4, ... threads (local backend) and worker processes
+   (processes backend) up to the cores present, with speed-up and parallel efficiency
+   against one worker of the same backend (records identical);
 8. the Dask backend on a local cluster of 2, 4 and 8 worker processes against the
    threads (records identical; `--no-dask` skips it).
 
@@ -85,6 +86,12 @@ class Settings:
     def scaling_bits(self) -> float:
         """The size of the scaling and Dask rows (enough work to show the threads)."""
         return min(self.max_bits, 20.0) if self.quick else self.max_bits + 2
+
+    @property
+    def process_scaling_bits(self) -> float:
+        """The processes backend's scaling rows: long enough that starting the workers
+        (about 2 s each, in parallel) is a small part of the run, as in real use."""
+        return self.scaling_bits if self.quick else self.scaling_bits + 2
 
     @property
     def dask_workers(self) -> tuple[int, ...]:
@@ -544,37 +551,44 @@ def worker_counts(limit: int) -> list[int]:
 
 
 def bench_scaling(s: Settings, res: Results) -> None:
-    """Row 7: the search (enumerate, judge, summarise) at 1, 2, 4, ... threads up to the
-    cores present: speed-up and parallel efficiency against one thread; the records must
-    be identical."""
-    bits = s.scaling_bits
-    prep = pipeline.prepare(red_door({"max_bits": bits}))
-    pipeline.search(prep)  # warm: kernels loaded, caches built
-    before = numba.get_num_threads()
+    """Row 7: the search (enumerate, judge, summarise) with 1, 2, 4, ... workers up to
+    the cores present, for the threads of the local backend and for the processes
+    backend (worker start-up included): speed-up and parallel efficiency against one
+    worker of the same backend; every record must be identical."""
+    from levinsearch import backends
     res.data["scaling"] = []
-    base_seconds, base_record = None, None
-    try:
-        for workers in worker_counts(numba.config.NUMBA_NUM_THREADS):
-            log(f"7/8 scaling: {workers} thread(s) at {bits:g} bits")
-            numba.set_num_threads(workers)
-            t0 = time.perf_counter()
-            agg, position = pipeline.search(prep)
-            seconds = time.perf_counter() - t0
-            record = strip_wall(pipeline.build_record(prep, agg, position))
-            if base_record is None:
-                base_seconds, base_record = seconds, record
-            elif record != base_record:
-                raise SystemExit(f"bench: the record at {workers} threads differs from the one at 1 thread")
-            speedup = base_seconds / seconds
-            res.add("7 scaling", f"search at {bits:g} bits, {workers} thread(s)", speedup, "x",
-                    f"{speedup:.2f}×", "≥ 1.8× at 2" if workers == 2 else ("≥ 12× at 16" if workers == 16 else ""),
-                    met=(speedup >= 1.8) if workers == 2 else ((speedup >= 12) if workers == 16 else None),
-                    detail=f"{seconds:.2f} s, efficiency {speedup / workers:.0%}, "
-                           f"{agg.programs / seconds / 1e6:.2f} M programs/s; record identical")
-            res.data["scaling"].append(dict(workers=workers, seconds=seconds, speedup=speedup,
-                                            efficiency=speedup / workers, programs=agg.programs))
-    finally:
-        numba.set_num_threads(before)
+    for backend, bits in (("local", s.scaling_bits), ("processes", s.process_scaling_bits)):
+        prep = pipeline.prepare(red_door({"max_bits": bits}))
+        before = numba.get_num_threads()
+        if backend == "local":
+            pipeline.search(prep)  # warm: kernels loaded, caches built
+        unit = "thread(s)" if backend == "local" else "worker process(es)"
+        base_seconds = None
+        try:
+            for workers in worker_counts(numba.config.NUMBA_NUM_THREADS):
+                log(f"7/8 scaling: {workers} {unit} at {bits:g} bits")
+                t0 = time.perf_counter()
+                agg, position = backends.search(prep, backend=backend, workers=workers)
+                seconds = time.perf_counter() - t0
+                numba.set_num_threads(before)
+                record = strip_wall(pipeline.build_record(prep, agg, position))
+                if base_seconds is None:
+                    base_seconds, base_record = seconds, record
+                elif record != base_record:
+                    raise SystemExit(f"bench: the record with {workers} {unit} differs from the one with 1")
+                speedup = base_seconds / seconds
+                targeted = backend == "processes"
+                res.add("7 scaling", f"search at {bits:g} bits, {backend}, {workers} {unit}", speedup, "x",
+                        f"{speedup:.2f}×",
+                        ("≥ 1.8× at 2" if workers == 2 else "≥ 12× at 16" if workers == 16 else "") if targeted else "",
+                        met=((speedup >= 1.8) if workers == 2 else (speedup >= 12) if workers == 16 else None)
+                        if targeted else None,
+                        detail=f"{seconds:.2f} s, efficiency {speedup / workers:.0%}, "
+                               f"{agg.programs / seconds / 1e6:.2f} M programs/s; record identical")
+                res.data["scaling"].append(dict(backend=backend, bits=bits, workers=workers, seconds=seconds,
+                                                speedup=speedup, efficiency=speedup / workers, programs=agg.programs))
+        finally:
+            numba.set_num_threads(before)
 
 
 def bench_dask(s: Settings, res: Results) -> None:

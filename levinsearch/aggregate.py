@@ -302,15 +302,24 @@ class Aggregate:
         for j, key in enumerate(new):
             self.keys[key] = first_new + j
         self._grow(len(new))
-        for key, og in other.keys.items():
-            g = self.keys[key]
-            self.count[g] += other.count[og]
-            self.first_mbits[g] = min(self.first_mbits[g], other.first_mbits[og])
-            self.mass[g] = [a + b for a, b in zip(self.mass[g], other.mass[og])]
-            rep = self.representatives
-            if rep.sizes[g] == 0 or (other.representatives.score[og], other.representatives.rank[og]) < (
-                    rep.score[g], rep.rank[g]):
-                self._set_program(rep, g, other.representatives, og)
+        if not other.keys:
+            return
+        theirs = np.fromiter(other.keys.values(), dtype=np.int64, count=len(other.keys))
+        ours = np.fromiter((self.keys[key] for key in other.keys), dtype=np.int64, count=len(other.keys))
+        self.count[ours] += other.count[theirs]  # each behaviour once: no repeated index
+        self.first_mbits[ours] = np.minimum(self.first_mbits[ours], other.first_mbits[theirs])
+        for g, og in zip(ours.tolist(), theirs.tolist()):
+            mine, add = self.mass[g], other.mass[og]
+            for f, term in enumerate(add):
+                if term.num:
+                    mine[f] = mine[f] + term
+        rep, orep = self.representatives, other.representatives
+        better = (rep.sizes[ours] == 0) | (orep.score[theirs] < rep.score[ours]) | (
+            (orep.score[theirs] == rep.score[ours]) & (orep.rank[theirs] < rep.rank[ours]))
+        at, source = ours[better], theirs[better]
+        rep.ops[at] = orep.ops[source]
+        for name, _ in _PROGRAM_FIELDS:
+            getattr(rep, name)[at] = getattr(orep, name)[source]
 
     # -------------------------------------------------------------- reading out
     @property
