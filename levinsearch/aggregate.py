@@ -199,6 +199,7 @@ class Aggregate:
         self.representatives = Programs(width)
         self.score_mass: dict[int, Dyadic] = {}  # millibit score bucket -> exact mass
         self.score_count: dict[int, int] = {}
+        self.level_mass: dict[int, Dyadic] = {}  # length (mbits) -> exact mass of its fitting programs
 
     # -------------------------------------------------------------- adding programs
     def add_level_work(self, mbits: int, programs: int, fitting: int, seconds: float) -> None:
@@ -254,6 +255,8 @@ class Aggregate:
             self.score_mass[bucket] = row + term
         for bucket, n_in in zip(*np.unique(score_buckets(found.score), return_counts=True)):
             self.score_count[int(bucket)] = self.score_count.get(int(bucket), 0) + int(n_in)
+        for (mbits,), term in exact_sums(found.mbits.astype(np.int64)[:, None], m, k):
+            self.level_mass[mbits] = self.level_mass.get(mbits, Dyadic()) + term
 
     def _grow(self, extra: int) -> None:
         self.count = np.concatenate([self.count, np.zeros((extra, self.kinds), dtype=np.int64)])
@@ -295,6 +298,8 @@ class Aggregate:
             self.score_mass[bucket] = self.score_mass.get(bucket, Dyadic()) + mass
         for bucket, n in other.score_count.items():
             self.score_count[bucket] = self.score_count.get(bucket, 0) + n
+        for mbits, mass in other.level_mass.items():
+            self.level_mass[mbits] = self.level_mass.get(mbits, Dyadic()) + mass
         self._add_top(other.top, other.top_flags)
         self._add_shortest(other.shortest)
         new = [key for key in other.keys if key not in self.keys]
@@ -383,7 +388,8 @@ class Aggregate:
                     uncertified=self.uncertified, total_mass=self.total_mass.encode(),
                     mass=[[m.encode() for m in pair] for pair in self.mass], extra=extra or {},
                     score_mass={str(b): m.encode() for b, m in self.score_mass.items()},
-                    score_count={str(b): c for b, c in self.score_count.items()})
+                    score_count={str(b): c for b, c in self.score_count.items()},
+                    level_mass={str(b): m.encode() for b, m in self.level_mass.items()})
         tmp = path.with_name(path.name + ".tmp.npz")
         np.savez(tmp, meta=np.array(json.dumps(meta)), keys=keys, count=self.count, first_mbits=self.first_mbits,
                  top_flags=self.top_flags, **self.top.arrays("top_"), **self.representatives.arrays("rep_"),
@@ -402,6 +408,9 @@ class Aggregate:
             agg.mass = [[Dyadic.decode(m) for m in pair] for pair in meta["mass"]]
             agg.score_mass = {int(b): Dyadic.decode(m) for b, m in meta["score_mass"].items()}
             agg.score_count = {int(b): c for b, c in meta["score_count"].items()}
+            # Checkpoints written before per-length masses were kept have none: their
+            # per-length bounds are left out of the record (see record.enumeration_section).
+            agg.level_mass = {int(b): Dyadic.decode(m) for b, m in meta.get("level_mass", {}).items()}
             agg.keys = {(int(a), int(b)): i for i, (a, b) in enumerate(data["keys"].tolist())}
             agg.count = np.array(data["count"], dtype=np.int64).reshape(-1, agg.kinds)
             agg.first_mbits = np.array(data["first_mbits"], dtype=np.int64)

@@ -112,6 +112,10 @@ def enumeration_section(prep, agg: Aggregate, position: int) -> tuple[dict[str, 
         per_length=[dict(bits=m / MBITS_PER_BIT, programs=p, fitting=f, behaviours=by_level[m],
                          seconds=round(sec, 3)) for m, (p, f, sec) in sorted(agg.levels.items())],
     )
+    for row, depth_bound in zip(enumeration["per_length"], bounds_by_depth(prep, agg, min_steps, best_likelihood,
+                                                                            worst_kept, kraft_high)):
+        if depth_bound is not None:
+            row["unseen_bound"] = depth_bound
     if s["order"] == "levin":
         enumeration["levin_steps"] = agg.levin_steps
         enumeration["uncertified"] = agg.uncertified
@@ -120,6 +124,36 @@ def enumeration_section(prep, agg: Aggregate, position: int) -> tuple[dict[str, 
         kraft_tail=bound, tight=tight, min_fit_steps=int(min_steps), best_likelihood=best_likelihood,
         posterior_uncertainty=(tight / (seen_mass + tight) if tight is not None and seen_mass + tight > 0 else None))
     return enumeration, tight
+
+
+def bounds_by_depth(prep, agg: Aggregate, min_steps: int, best_likelihood: float, worst_kept: float,
+                    kraft_high: float) -> list[float | None]:
+    """Per judged length (in the order of `agg.levels`): the share of the posterior that
+    unseen fitting programs could hold had the run stopped after that length (the tight
+    bound's posterior uncertainty); None for a length not judged in full, under Levin
+    order, or for a summary without per-length masses (checkpoints of older versions)."""
+    s = prep.config["search"]
+    levels = sorted(agg.levels)
+    if s["order"] != "length" or (agg.fitting and not agg.level_mass):
+        return [None] * len(levels)
+    programs_at = {mbits: count for _, mbits, count in prep.enumerator.levels}
+    kraft_at = {length: mass for length, _, mass in prep.grammar.kraft_by_length(s["max_bits"])}
+    out: list[float | None] = []
+    enumerated, seen, complete = 0.0, Dyadic(), True
+    for mbits in levels:
+        complete = complete and agg.levels[mbits][0] == programs_at.get(mbits)
+        enumerated += kraft_at.get(mbits, 0.0)
+        seen = seen + agg.level_mass.get(mbits, Dyadic())
+        if not complete:
+            out.append(None)
+            continue
+        unenumerated = max(0.0, kraft_high - enumerated)
+        tight = score.tight_unseen_mass_bound("length", unenumerated, 0, mbits / MBITS_PER_BIT, s["length_weight"],
+                                              s["time_weight"], s["time_penalty"], min_steps, best_likelihood,
+                                              kraft_high - unenumerated, worst_kept)
+        total = float(seen) + (tight or 0.0)
+        out.append(round(tight / total, 6) if tight is not None and total > 0 else None)
+    return out
 
 
 def run_header(config: dict[str, Any], grammar: Grammar) -> dict[str, Any]:

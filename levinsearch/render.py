@@ -47,6 +47,10 @@ def grammar_changes(g: dict[str, Any]) -> str:
     return "; ".join(parts) or "default (uniform bits per type, 1 step per node)"
 
 
+#: Depths the enumeration panel lists the posterior bound at (the record has every one).
+BOUND_DEPTHS_SHOWN = 6
+
+
 def enumeration_panel(record: RunRecord, where: str) -> Panel:
     """The enumeration panel; `where`: what the behaviours are distinguished on."""
     e = record["enumeration"]
@@ -70,6 +74,11 @@ def enumeration_panel(record: RunRecord, where: str) -> Panel:
                   f"{pct(e['posterior_uncertainty'])} of the posterior")
     else:
         t.add_row("posterior bound", "none (needs length weight ≥ 1, and time weight ≥ 1 under Levin order)")
+    depths = [row for row in e.get("per_length", []) if row.get("unseen_bound") is not None and row["unseen_bound"] < 1]
+    if len(depths) > 1:
+        shown = depths[:: max(1, -(-len(depths) // BOUND_DEPTHS_SHOWN))][: BOUND_DEPTHS_SHOWN - 1] + depths[-1:]
+        t.add_row("bound by depth", "   ".join(f"≤ {row['bits']:g} bits: {pct(row['unseen_bound'])}"
+                                              for row in dict((r["bits"], r) for r in shown).values()))
     if "levin_steps" in e:
         t.add_row("Levin search", f"{e['levin_steps']:,} simulated steps over phases 1..{e['max_bits']:g}; "
                   f"{e['uncertified']:,} programs ran out of budget")

@@ -73,6 +73,9 @@ class PerLength(TypedDict):
     fitting: int
     behaviours: int
     seconds: float
+    #: Share of the posterior unseen fitting programs could hold had the run stopped
+    #: after this length (length order, lengths judged in full).
+    unseen_bound: NotRequired[float]
 
 
 class UnseenBound(TypedDict):

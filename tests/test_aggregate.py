@@ -73,6 +73,7 @@ def _snapshot(agg):
         programs=agg.programs, fitting=agg.fitting, total=agg.total_mass.fraction(),
         top=agg.top.rank.tolist(), top_flags=agg.top_flags.tolist(),
         score_mass={b: m.fraction() for b, m in agg.score_mass.items()}, score_count=agg.score_count,
+        level_mass={b: m.fraction() for b, m in agg.level_mass.items()},
         shortest=agg.shortest.rank.tolist(),
         groups=[(int(agg.representatives.rank[g]), agg.count[g].tolist(), int(agg.first_mbits[g]),
                  [m.fraction() for m in agg.mass[g]]) for g in order],

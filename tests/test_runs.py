@@ -85,6 +85,10 @@ def test_ctrl_c_stops_at_a_batch_and_resume_gives_the_uninterrupted_record(capsy
     uninterrupted = run_json(capsys, "--max-bits", "20", "--batch-size", "600", "--no-save")
     assert resumed["run"] == str(saved.path)
     assert strip_timing(resumed) == strip_timing(uninterrupted)
+    # In the partial record, a length judged in part has no posterior bound of its own.
+    in_full = {row["bits"]: row["programs"] for row in uninterrupted["enumeration"]["per_length"]}
+    assert [("unseen_bound" in row) for row in e["per_length"]] == [
+        row["programs"] == in_full[row["bits"]] for row in e["per_length"]]
     assert saved.manifest()["status"] == "complete"
     # Resuming a finished run changes nothing.
     again = run_json(capsys, "--resume", str(saved.path), "--runs-dir", str(root))
