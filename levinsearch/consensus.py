@@ -157,7 +157,11 @@ class GridPolicies:
 
     def __init__(self, programs: Sequence[Sequence[int]], grammar: Grammar):
         self.ref = GridReference(grammar)
-        self.roots = [tree([int(x) for x in p if x >= 0], grammar) for p in programs]
+        self.grammar = grammar
+        self.programs = programs
+        # Trees are built when a policy first acts: a large run has tens of thousands of
+        # behaviours, and the agents consult few of them.
+        self.roots: list = [None] * len(programs)
         self.memo: dict[tuple, tuple[int | None, int]] = {}
         self.states = [AgentState() for _ in self.roots]
 
@@ -170,6 +174,8 @@ class GridPolicies:
         key = (k, e, r, c, state.m, state.h)
         if key not in self.memo:
             after = AgentState(state.m, state.h)
+            if self.roots[k] is None:
+                self.roots[k] = tree([int(x) for x in self.programs[k] if x >= 0], self.grammar)
             d, _, _ = self.ref.decide(self.roots[k], env, r, c, after)
             self.memo[key] = (d, after.m)
         d, state.m = self.memo[key]

@@ -186,3 +186,13 @@ def test_behaviour_groups_give_the_per_program_answer():
     within = [h for h in hyps if h["score"] <= best + mix["bits"] + 1e-9]
     assert mix["programs"] == len(within)
     assert mix["posterior"] == pytest.approx(sum(h["posterior"] for h in within), abs=1e-12)
+
+
+def test_analysing_behaviours_in_chunks_leaves_the_record_unchanged(monkeypatch):
+    import levinsearch.domains.grid.record as grid_record
+    config = experiments.resolve(experiments.load("red-door"), dict(max_bits=18.0))
+    whole = pipeline.run_experiment(config)
+    assert whole["enumeration"]["behaviours"] > 20
+    monkeypatch.setattr(grid_record, "BEHAVIOUR_CHUNK", 7)
+    chunked = pipeline.run_experiment(config)
+    assert strip_timing(chunked) == strip_timing(whole)

@@ -139,15 +139,23 @@ def build_record(prep: GridPrepared, agg: Aggregate, enumeration: dict[str, Any]
     )
 
 
+#: Behaviours analysed at once when the record is built.
+BEHAVIOUR_CHUNK = 4096
+
+
 def _behaviours(prep: GridPrepared, agg: Aggregate, unseen_bound: float | None) -> list[dict[str, Any]]:
     """One entry per distinct behaviour, best first: its mass (with the range the unseen
     programs allow), count and analyses, computed once on its best program."""
     reps = agg.representatives
     order = agg.canonical_order()
-    analysis = analyse_programs(prep, reps.ops[order], reps.sizes[order])
     seen = float(agg.total_mass)
     out = []
     for j, g in enumerate(order):
+        if j % BEHAVIOUR_CHUNK == 0:
+            # A chunk at a time: the episodes' arrays of every behaviour at once would
+            # dominate the memory of a large run.
+            part = order[j: j + BEHAVIOUR_CHUNK]
+            analysis = analyse_programs(prep, reps.ops[part], reps.sizes[part])
         ops = reps.ops[g, : reps.sizes[g]]
         mass = agg.group_mass(g)
         h1, h2 = agg.key_of(g)
@@ -163,7 +171,7 @@ def _behaviours(prep: GridPrepared, agg: Aggregate, unseen_bound: float | None) 
             search_posterior=agg.flag_mass(g, 0).ratio(agg.total_mass),
             see_posterior=agg.flag_mass(g, 1).ratio(agg.total_mass),
             posterior_range=None,
-            **_program_analysis(prep, analysis, j),
+            **_program_analysis(prep, analysis, j % BEHAVIOUR_CHUNK),
             executes_search_programs=agg.flag_count(g, 2),
             executes_search_posterior=agg.flag_mass(g, 2).ratio(agg.total_mass),
         )
