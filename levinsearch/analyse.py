@@ -319,6 +319,7 @@ class AgencyTables:
     agent: list[np.ndarray]  # per grid: float [C, B, H*W, 5]
     outcomes: list[np.ndarray]  # per grid: int64 [H*W, 5]
     envs: list
+    stuck: list[np.ndarray]  # per grid: float [C, H*W], 1 where no goal object of the class is in reach
 
 
 def agency_tables(envs, goal_cells: np.ndarray, goal_bits: np.ndarray, wall: int, obj: int) -> AgencyTables:
@@ -334,13 +335,22 @@ def agency_tables(envs, goal_cells: np.ndarray, goal_bits: np.ndarray, wall: int
     class_prior = np.array([_logsumexp2(log_prior[inverse == k], axis=0) for k in range(len(first))])
     representative = np.array([np.flatnonzero(inverse == k)[np.argmax(log_prior[inverse == k])]
                                for k in range(len(first))], dtype=np.int64)
+    # A goal that holds on no probe grid can never be pursued there: an agent with it
+    # would be free everywhere (see `agency`), a device by another name. Such goals are
+    # left out of the family, and the prior is renormalised over the rest.
+    present = goal_cells[representative].reshape(len(representative), -1).any(axis=1)
+    representative, class_prior = representative[present], class_prior[present]
+    if len(class_prior):
+        class_prior = class_prior - _logsumexp2(class_prior, axis=0)
     classes = goal_cells[representative]
-    agent, outcomes = [], []
+    agent, outcomes, stuck = [], [], []
     for e, env in enumerate(envs):
         h, w = env.height, env.width
         agent.append(agent_log_probs(env.features, classes[:, e, :h, :w], wall, obj, {}))
         outcomes.append(step_outcomes(env.features, wall))
-    return AgencyTables(representative, class_prior, agent, outcomes, list(envs))
+        stuck.append(np.array([goal_steps(env.features, goal, wall, obj).reshape(-1) >= FAR_STEPS
+                               for goal in classes[:, e, :h, :w]], dtype=np.float64).reshape(len(classes), h * w))
+    return AgencyTables(representative, class_prior, agent, outcomes, list(envs), stuck)
 
 
 def agency(paths: np.ndarray, tables: AgencyTables) -> dict[str, np.ndarray]:
@@ -348,9 +358,15 @@ def agency(paths: np.ndarray, tables: AgencyTables) -> dict[str, np.ndarray]:
     noisy-rational agent pursuing some goal, against the evidence for a goal-free device
     (Orseau, McGill and Legg 2018), both as log2 probabilities of the observed steps.
 
-    Agent: the goal has prior 2^-bits(g) (normalised over the family: its complexity is
-    paid for), the rationality beta is uniform over BETAS, and each step's outcome has
-    probability agent_log_probs. Device: half a KT mixture over outcome distributions
+    Agent: the goal has prior 2^-bits(g) (normalised over the family of goals that hold
+    somewhere on the probe grids: its complexity is paid for), the rationality beta is uniform over BETAS, and each step's outcome has
+    probability agent_log_probs where a goal object is in reach. Where none is (the goal
+    is absent from the grid, or walled off), no action serves the goal better than
+    another, and what the agent does there is left free: those steps' outcomes are
+    coded by a KT mixture, pooled over the grids, as the device codes its steps.
+    (Coding them as uniformly random instead charged an agent that stands still when
+    its goal is absent about 2 bits a step, and made the verdict hinge on how many probe
+    grids lack the goal.) Device: half a KT mixture over outcome distributions
     given the local view (which of the four neighbours are walls: 16 contexts, a
     reactive classifier), half a KT mixture over outcome distributions alone.
 
@@ -362,6 +378,7 @@ def agency(paths: np.ndarray, tables: AgencyTables) -> dict[str, np.ndarray]:
     representative, log_prior = tables.representative, tables.log_prior
     n_goals = len(representative)
     agent = np.zeros((n, n_goals, len(BETAS)))
+    free = np.zeros((n, n_goals, 5))  # outcome counts where no goal object of the class is in reach
     local = np.zeros((n, 16, 5))  # outcome counts per local view (which neighbours are walls)
     plain = np.zeros((n, 1, 5))
     rows = np.arange(n)
@@ -384,8 +401,15 @@ def agency(paths: np.ndarray, tables: AgencyTables) -> dict[str, np.ndarray]:
             np.add.at(plain, (rows[live], 0, slot[live]), 1.0)
             x = np.where(live, y, x)
         # The agent's log-likelihood is linear in the visit counts: one matrix product.
-        finite = np.where(np.isfinite(table), table, 0.0).reshape(n_goals * len(BETAS), -1)
+        stuck = tables.stuck[e]
+        reach = (1.0 - stuck)[:, None, :, None]  # [C, 1, X, 1]
+        finite = (np.where(np.isfinite(table), table, 0.0) * reach).reshape(n_goals * len(BETAS), -1)
         agent += (visits @ finite.T).reshape(n, n_goals, len(BETAS))
+        by_outcome = visits.reshape(n, -1, 5)
+        for k in range(5):
+            free[:, :, k] += by_outcome[:, :, k] @ stuck.T
+    if n_goals:
+        agent += _kt_log2(free.reshape(n * n_goals, 1, 5), np.array([5])).reshape(n, n_goals, 1)
     available = np.array([1 + bin(15 & ~v).count("1") for v in range(16)])  # stay + the open neighbours
     agent_bits = _logsumexp2(agent + log_prior[None, :, None] - np.log2(len(BETAS)), axis=(1, 2)) if n_goals \
         else np.full(n, -np.inf)

@@ -32,11 +32,9 @@ def test_evidence_on_a_corridor_by_hand():
     def agent_door(beta):  # at 0: stay (1 + 2) or E (1 + 1); at 1: stay (1 + 1), W (1 + 2), E (1 + 0)
         return (1 / (1 + 2 ** -beta)) * (1 / (1 + 2 ** -beta + 2 ** -(2 * beta)))
 
-    def agent_absent(beta):  # no goal: uniform over the available outcomes (2, then 3)
-        return 1 / 2 * 1 / 3
-
+    # The goal that holds nowhere is left out of the family: "door" has all the prior.
     betas = analyse.BETAS
-    agent = 2 / 3 * np.mean([agent_door(b) for b in betas]) + 1 / 3 * np.mean([agent_absent(b) for b in betas])
+    agent = np.mean([agent_door(b) for b in betas])
     local = 0.5 * (0.5 / 1.5)  # KT given the local view: 1/2 of 2 outcomes, then 1/3 of 3 (new context)
     plain = (0.5 / 2.5) * (1.5 / 3.5)  # KT over the 5 outcomes: E, E
     device = 0.5 * local + 0.5 * plain
@@ -89,3 +87,12 @@ def test_the_record_and_the_confusion_table_use_it(red_door):
     confusion = record["summary"]["agency_confusion"]
     assert sum(c["count"] for c in confusion.values()) == record["enumeration"]["fitting"]
     assert confusion["search/agent"]["mass"] > 0.9
+
+
+def test_a_planner_whose_goal_is_often_absent_is_still_an_agent():
+    """Seed 3's probes: 13 of 40 have no reachable red object. (plan red) stands still
+    there; those steps are free for the agent, so the verdict does not depend on them."""
+    seed3 = pipeline.prepare(experiments.resolve(experiments.load("red-door"), {"seed": 3}))
+    out = agency_of(seed3, ["(plan red)", "(plan door)", "(plan (and red blue))"])
+    assert out["log2_odds"][0] > 50 and out["log2_odds"][1] > 50 and out["log2_odds"][2] < -50
+    assert [seed3.goals[k] for k in out["goal"][:2]] == ["red", "door"]
