@@ -161,13 +161,19 @@ class _Pool:
     def key(future):
         return id(future)
 
+    @staticmethod
+    def cancel(fs) -> None:
+        """Nothing: `close` ends the workers, and the executor then fails what is left
+        (cancelling first races with that in Python 3.11's executor)."""
+
     def close(self, finished: bool) -> None:
         if finished:
             self.executor.shutdown(wait=True)
             return
-        # Stopped early: drop what has not started and end the running shards now.
+        # Stopped early: end the running shards now; the executor notices the dead
+        # workers and fails the shards not yet done, which nobody reads.
         running = list((getattr(self.executor, "_processes", None) or {}).values())
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor.shutdown(wait=False)
         for process in running:
             process.terminate()
 
@@ -212,6 +218,11 @@ class _Dask:
     def key(future):
         return future.key
 
+    @staticmethod
+    def cancel(fs) -> None:
+        for f in fs:
+            f.cancel()
+
     def close(self, finished: bool) -> None:
         self.client.close()
         if self.cluster is not None:
@@ -255,8 +266,7 @@ def run_shards(task: Callable, args: tuple, start: int, total: int, *, workers: 
             if progress:
                 progress()
             if should_stop and should_stop():
-                for f in futures:
-                    f.cancel()
+                pool.cancel(futures)
                 break
         finished = next_shard == len(ranges)
         return position
