@@ -13,6 +13,7 @@ and order-free, so every backend, worker count and shard size gives the same rec
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import math
@@ -23,12 +24,13 @@ import signal
 import time
 import warnings
 from concurrent import futures as cf
+from pathlib import Path
 from typing import Any, Callable
 
 import numba
 
 from dsl.errors import DslError
-from levinsearch import pipeline
+from levinsearch import domains, pipeline
 from levinsearch.aggregate import Aggregate
 from levinsearch.domains.base import Prepared
 from levinsearch.fit import Progress, Tally, level_of
@@ -131,6 +133,22 @@ def _worker_start() -> None:
     # finish their shard (or are terminated by the parent).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     numba.set_num_threads(1)
+
+
+def kernels_cached(domain: str) -> bool:
+    """Whether the domain's compiled kernels are in Numba's cache (next to the source,
+    or under NUMBA_CACHE_DIR), so the first batch will not pause to compile."""
+    for module in domains.get(domain).kernel_modules:
+        spec = importlib.util.find_spec(module)
+        if spec is None or spec.origin is None:
+            continue
+        source = Path(spec.origin)
+        # Numba caches under NUMBA_CACHE_DIR when it is set, else next to the source.
+        place = Path(os.environ["NUMBA_CACHE_DIR"]) if os.environ.get("NUMBA_CACHE_DIR") else \
+            source.parent / "__pycache__"
+        if not (place.is_dir() and any(place.rglob(f"{source.stem}.*.nbi"))):
+            return False
+    return True
 
 
 def default_processes() -> int:
@@ -276,6 +294,10 @@ def run_shards(task: Callable, args: tuple, start: int, total: int, *, workers: 
 
 def _search_sharded(prep, *, backend, workers, scheduler, shards, agg, start, progress, should_stop, after_batch):
     agg = agg if agg is not None else prep.new_aggregate()
+    if backend == "processes" and not kernels_cached(prep.config["domain"]):
+        # Compile here, once, before the workers start: otherwise each worker compiles the
+        # same kernels and writes the same cache files at the same time.
+        pipeline.search(prep, agg=prep.new_aggregate(), start=start, stop=min(prep.enumerator.total, start + 4096))
     total = prep.enumerator.total
     started = time.perf_counter()
 

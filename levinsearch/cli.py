@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import os
 import signal
@@ -221,7 +220,7 @@ def _with_progress(enabled: bool, name: str, work, domain: str):
     err = Console(stderr=True)
     if not enabled:
         return work(None)
-    if not _kernels_cached(domain):
+    if not backends.kernels_cached(domain):
         err.print("[dim]compiling kernels on first use (cached afterwards)…[/dim]", highlight=False)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[fitting]}"), TimeElapsedColumn(),
@@ -238,22 +237,6 @@ def _with_progress(enabled: bool, name: str, work, domain: str):
                        total=t.level_total)
 
         return work(progress)
-
-
-def _kernels_cached(domain: str) -> bool:
-    """Whether the domain's compiled kernels are in Numba's cache (next to the source,
-    or under NUMBA_CACHE_DIR), so the first batch will not pause to compile."""
-    for module in domains.get(domain).kernel_modules:
-        spec = importlib.util.find_spec(module)
-        if spec is None or spec.origin is None:
-            continue
-        source = Path(spec.origin)
-        # Numba caches under NUMBA_CACHE_DIR when it is set, else next to the source.
-        place = Path(os.environ["NUMBA_CACHE_DIR"]) if os.environ.get("NUMBA_CACHE_DIR") else \
-            source.parent / "__pycache__"
-        if not (place.is_dir() and any(place.rglob(f"{source.stem}.*.nbi"))):
-            return False
-    return True
 
 
 @cli.command(name="sweep")
