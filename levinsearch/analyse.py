@@ -316,7 +316,7 @@ class AgencyTables:
 
     representative: np.ndarray  # int64 [C]: the most probable goal of each class
     log_prior: np.ndarray  # float [C]: log2 of each class's prior mass
-    agent: list[np.ndarray]  # per grid: float [C, B, H*W, 5]
+    agent: list[np.ndarray]  # per grid: float [C * B, H*W * 5], log2 P(outcome), 0 where unavailable or free
     outcomes: list[np.ndarray]  # per grid: int64 [H*W, 5]
     envs: list
     stuck: list[np.ndarray]  # per grid: float [C, H*W], 1 where no goal object of the class is in reach
@@ -346,10 +346,14 @@ def agency_tables(envs, goal_cells: np.ndarray, goal_bits: np.ndarray, wall: int
     agent, outcomes, stuck = [], [], []
     for e, env in enumerate(envs):
         h, w = env.height, env.width
-        agent.append(agent_log_probs(env.features, classes[:, e, :h, :w], wall, obj, {}))
+        table = agent_log_probs(env.features, classes[:, e, :h, :w], wall, obj, {})  # [C, B, X, 5]
         outcomes.append(step_outcomes(env.features, wall))
         stuck.append(np.array([goal_steps(env.features, goal, wall, obj).reshape(-1) >= FAR_STEPS
                                for goal in classes[:, e, :h, :w]], dtype=np.float64).reshape(len(classes), h * w))
+        # The agent's log-likelihood is linear in the visit counts; steps without the goal
+        # in reach are coded apart (`agency`), so they weigh 0 here.
+        reach = (1.0 - stuck[-1])[:, None, :, None]
+        agent.append((np.where(np.isfinite(table), table, 0.0) * reach).reshape(len(classes) * len(BETAS), -1))
     return AgencyTables(representative, class_prior, agent, outcomes, list(envs), stuck)
 
 
@@ -384,27 +388,25 @@ def agency(paths: np.ndarray, tables: AgencyTables) -> dict[str, np.ndarray]:
     rows = np.arange(n)
     for e, env in enumerate(tables.envs):
         w = env.width
-        table, outcomes = tables.agent[e], tables.outcomes[e]  # [C, B, X, 5], [X, 5]
+        outcomes = tables.outcomes[e]  # [X, 5]
         walls = (outcomes[:, 1:] < 0).astype(np.int64) @ (1 << np.arange(4))
-        visits = np.zeros((n, outcomes.shape[0] * 5))  # how often each program took each outcome at each cell
-        x = np.full(n, env.start[0] * w + env.start[1], dtype=np.int64)
-        for t in range(paths.shape[2]):
-            y = paths[:, e, t].astype(np.int64)
-            live = y >= 0
-            if not live.any():
-                break
-            match = outcomes[x] == y[:, None]
-            slot = np.argmax(match, axis=1)
-            live &= match.any(axis=1)
-            np.add.at(visits, (rows[live], x[live] * 5 + slot[live]), 1.0)
-            np.add.at(local, (rows[live], walls[x[live]], slot[live]), 1.0)
-            np.add.at(plain, (rows[live], 0, slot[live]), 1.0)
-            x = np.where(live, y, x)
-        # The agent's log-likelihood is linear in the visit counts: one matrix product.
+        # Every step at once: the cell before step t is the cell after step t - 1 (a path
+        # moves to the cell itself or an open neighbour, so each step is an outcome).
+        y = paths[:, e, :].astype(np.int64)  # [n, T]
+        x = np.empty_like(y)
+        x[:, 0] = env.start[0] * w + env.start[1]
+        x[:, 1:] = y[:, :-1]
+        match = outcomes[np.maximum(x, 0)] == y[:, :, None]  # [n, T, 5]
+        live = (y >= 0) & match.any(axis=2)
+        who = np.broadcast_to(rows[:, None], y.shape)[live]
+        at, slot = x[live], np.argmax(match, axis=2)[live]
+        cells5 = outcomes.shape[0] * 5
+        # how often each program took each outcome at each cell (exact integer counts)
+        visits = np.bincount(who * cells5 + at * 5 + slot, minlength=n * cells5).reshape(n, cells5).astype(np.float64)
+        local += np.bincount((who * 16 + walls[at]) * 5 + slot, minlength=n * 80).reshape(n, 16, 5)
+        plain += np.bincount(who * 5 + slot, minlength=n * 5).reshape(n, 1, 5)
+        agent += (visits @ tables.agent[e].T).reshape(n, n_goals, len(BETAS))
         stuck = tables.stuck[e]
-        reach = (1.0 - stuck)[:, None, :, None]  # [C, 1, X, 1]
-        finite = (np.where(np.isfinite(table), table, 0.0) * reach).reshape(n_goals * len(BETAS), -1)
-        agent += (visits @ finite.T).reshape(n, n_goals, len(BETAS))
         by_outcome = visits.reshape(n, -1, 5)
         for k in range(5):
             free[:, :, k] += by_outcome[:, :, k] @ stuck.T
