@@ -131,10 +131,12 @@ def bounds_by_depth(prep, agg: Aggregate, min_steps: int, best_likelihood: float
     """Per judged length (in the order of `agg.levels`): the share of the posterior that
     unseen fitting programs could hold had the run stopped after that length (the tight
     bound's posterior uncertainty); None for a length not judged in full, under Levin
-    order, or for a summary without per-length masses (checkpoints of older versions)."""
+    order, or for a summary missing some length's mass (checkpoints of older versions)."""
     s = prep.config["search"]
     levels = sorted(agg.levels)
-    if s["order"] != "length" or (agg.fitting and not agg.level_mass):
+    # A level with fitting programs but no mass was judged by a version that kept none
+    # (a resumed older checkpoint): its depth bounds would be wrong, so none are given.
+    if s["order"] != "length" or any(agg.levels[m][1] and m not in agg.level_mass for m in levels):
         return [None] * len(levels)
     programs_at = {mbits: count for _, mbits, count in prep.enumerator.levels}
     kraft_at = {length: mass for length, _, mass in prep.grammar.kraft_by_length(s["max_bits"])}

@@ -27,3 +27,16 @@ def test_time_weight_and_noise_keep_the_last_depth_equal_to_the_run_bound(capsys
 def test_levin_order_reports_no_depth_bound(capsys):
     e = run_json(capsys, "--max-bits", "14", "--order", "levin", "--time-weight", "1", "--no-save")["enumeration"]
     assert e["per_length"] and not any("unseen_bound" in row for row in e["per_length"])
+
+
+def test_a_summary_missing_a_lengths_mass_gives_no_depth_bounds():
+    """A checkpoint written before per-length masses were kept, then resumed: the
+    lengths judged before have fitting programs but no mass, so no depth bound is given."""
+    from levinsearch import experiments, pipeline
+
+    prep = pipeline.prepare(experiments.resolve(experiments.load("red-door"), {"max_bits": 16.0}))
+    agg, position = pipeline.search(prep)
+    first_fitting = min(m for m, row in agg.levels.items() if row[1])
+    del agg.level_mass[first_fitting]
+    rows = pipeline.build_record(prep, agg, position)["enumeration"]["per_length"]
+    assert rows and not any("unseen_bound" in row for row in rows)
