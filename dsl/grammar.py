@@ -292,15 +292,23 @@ class Grammar:
         ]
 
     def kraft_total(self, iterations: int = 20000) -> tuple[float, float]:
-        """Bounds (lower, upper) on the Kraft sum of all finite programs of the start type.
+        """Bounds (lower, upper) on the Kraft sum of all finite programs of the start type."""
+        lower, upper = self.kraft_by_type(iterations)
+        start = self.type_index(self.start)
+        return lower[start], upper[start]
 
-        The sum is the least fixed point of K_T = sum_p 2^-bits(p) prod K_args(p).
+    def kraft_by_type(self, iterations: int = 20000) -> tuple[list[float], list[float]]:
+        """Bounds (lower, upper) on the Kraft sum of the finite programs of each type (in
+        the order of `types`).
+
+        The sums are the least fixed point of K_T = sum_p 2^-bits(p) prod K_args(p).
         Iterating from 0 gives increasing lower bounds; from 1, decreasing values that
         stay at or above it, so `upper` is a sound bound (never below the true sum).
         """
+        tix = {t: i for i, t in enumerate(self.types)}
+
         def iterate(value: float) -> list[float]:
             k = [value] * len(self.types)
-            tix = {t: i for i, t in enumerate(self.types)}
             for _ in range(iterations):
                 new = []
                 for t in self.types:
@@ -316,8 +324,7 @@ class Grammar:
                 k = new
             return k
 
-        start = self.type_index(self.start)
-        return iterate(0.0)[start], iterate(1.0)[start]
+        return iterate(0.0), iterate(1.0)
 
     # ----------------------------------------------------------------- kernel tables
     def enumeration_tables(self, max_bits: float) -> dict[str, np.ndarray]:

@@ -1,0 +1,321 @@
+"""Programs drawn from a grammar's prior, exactly in proportion to 2^-bits.
+
+The grammar is a probabilistic grammar: a derivation that, node by node in prefix
+order, draws production p of the type that comes next with probability 2^-bits(p)
+produces program p with probability 2^-bits(p), its prior mass. Two things keep that
+procedure from being used as it is: within a type the probabilities may add up to less
+than 1 (bits are rounded up to whole millibits, and a user may give every production
+of a type its bits), and a derivation may never end (in a grammar whose productions
+have many arguments, like seq's). Neither is a program.
+
+So the sampler draws from the same distribution *conditioned on the derivation
+finishing*: with K_T the Kraft sum of the finite programs of type T (the least fixed
+point of K_T = sum_p 2^-bits(p) prod K_args(p), `Grammar.kraft_by_type`), production
+p of type T is drawn with probability 2^-bits(p) prod K_args(p) / K_T. These add up to
+1 per type, every derivation ends, and along a finished tree the K's cancel, so
+program p is drawn with probability exactly 2^-bits(p) / K_start: the prior,
+renormalised over the finite programs.
+
+`sample_batch` draws samples restricted to a region: a sample is the first derivation
+of its own random stream with at most `node_cap` nodes and a length in (lo, hi]
+millibits; every other derivation is an *attempt* thrown away. So samples are
+independent draws from the prior restricted to the region (renormalised).
+
+Random numbers are counter-based: sample j of seed s has its own stream (a Weyl
+sequence of states, state + k * GOLDEN, each mixed twice into a uniform; started from a
+hash of s and j), so sample j is the same whichever batch, thread, process or machine
+draws it. `reference_sample` is the plain-Python twin (the
+specification); tests compare the two.
+
+`mass_by_nodes` gives the exact prior mass of the programs of each size, so the mass
+of the programs a node cap leaves out is known.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from dsl.grammar import MBITS_PER_BIT, Grammar
+from dsl.jit import jit
+
+#: splitmix64's increment, and two constants that separate a seed's hash from a
+#: sample's and a draw's input from its output.
+GOLDEN = 0x9E3779B97F4A7C15
+SEED_SALT = 0xD1B54A32D192ED03
+DRAW_SALT = 0x5851F42D4C957F2D
+MASK64 = (1 << 64) - 1
+#: Samples per work unit of `sample_batch` (fixed: results do not depend on threads).
+SAMPLE_CHUNK = 256
+#: Outcome of one derivation.
+FINISHED, DIED, TOO_MANY_NODES, TOO_LONG = 0, 1, 2, 3
+
+
+def production_probabilities(grammar: Grammar) -> list[float]:
+    """Each production's probability in a derivation conditioned on finishing:
+    2^-bits(p) prod K_args(p) / K_type(p), with K the Kraft sums of finite programs per
+    type (0 for a banned production, or for one that can never finish)."""
+    kraft = dict(zip(grammar.types, grammar.kraft_by_type()[0]))
+    out = []
+    for p, production in enumerate(grammar.productions):
+        m = grammar.mbits[p]
+        if m < 0 or kraft[production.type] <= 0:
+            out.append(0.0)
+            continue
+        q = 2.0 ** (-m / MBITS_PER_BIT)
+        for a in production.args:
+            q *= kraft[a]
+        out.append(q / kraft[production.type])
+    return out
+
+
+def sampling_tables(grammar: Grammar) -> dict[str, np.ndarray]:
+    """The arrays `sample_batch` needs: per type its productions in grammar order and their
+    cumulative probabilities (float64; the last is 1), per production its millibits,
+    arity and argument types, and the start type."""
+    ntypes = len(grammar.types)
+    width = max([len(v) for v in grammar.by_type.values()] + [1])
+    type_prods = np.full((ntypes, width), -1, dtype=np.int32)
+    n_type_prods = np.zeros(ntypes, dtype=np.int32)
+    cumulative = np.zeros((ntypes, width), dtype=np.float64)
+    for t, name in enumerate(grammar.types):
+        ids = grammar.by_type[name]
+        for k, total in enumerate(cumulative_probabilities(grammar, ids)):
+            type_prods[t, k] = ids[k]
+            cumulative[t, k] = total
+        n_type_prods[t] = len(ids)
+    tix = {t: k for k, t in enumerate(grammar.types)}
+    max_arity = max([p.arity for p in grammar.productions] + [1])
+    prod_args = np.full((len(grammar.productions), max_arity), -1, dtype=np.int32)
+    for i, p in enumerate(grammar.productions):
+        for j, a in enumerate(p.args):
+            prod_args[i, j] = tix[a]
+    return dict(
+        type_prods=type_prods,
+        n_type_prods=n_type_prods,
+        cumulative=cumulative,
+        prod_mbits=np.array(grammar.mbits, dtype=np.int64),
+        prod_arity=np.array([p.arity for p in grammar.productions], dtype=np.int32),
+        prod_args=prod_args,
+        start=np.int32(tix[grammar.start]),
+    )
+
+
+def cumulative_probabilities(grammar: Grammar, ids) -> list[float]:
+    """Running totals of the conditioned probabilities of productions `ids` (one type, in
+    grammar order); the last is set to exactly 1 so that rounding never leaves a gap
+    (a type with no finite programs keeps its zeros)."""
+    q = production_probabilities(grammar)
+    totals, running = [], 0.0
+    for p in ids:
+        running += q[p]
+        totals.append(running)
+    if totals and totals[-1] > 0:
+        last = max(k for k, p in enumerate(ids) if q[p] > 0)
+        totals[last:] = [1.0] * (len(totals) - last)
+    return totals
+
+
+# ------------------------------------------------------------------ compiled sampler
+@jit
+def _mix(z):
+    """splitmix64's output function (uint64, wrapping)."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@jit
+def _stream_start(seed, j):
+    """The first state of sample j's stream: a hash of the seed and j, each mixed on its
+    own (not a splitmix64 stream of starting points)."""
+    return _mix(_mix(seed ^ np.uint64(SEED_SALT)) ^ _mix(j + np.uint64(GOLDEN)))
+
+
+@jit
+def _uniform(state):
+    """A uniform double in [0, 1) from a stream state: its top 53 bits after two rounds of
+    mixing (one round, with starting points from a splitmix64 stream, gave fit rates
+    that varied between seeds more than independent samples can)."""
+    return np.float64(_mix(_mix(state) ^ np.uint64(DRAW_SALT)) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@jit
+def _derive(state, lo, hi, node_cap, type_prods, n_type_prods, cumulative, prod_mbits, prod_arity, prod_args, start,
+            out, stack):
+    """One derivation from stream state `state`: its opcodes into out[:size].
+    Returns (outcome, size, mbits, state after it)."""
+    stack[0] = start
+    sp = 1
+    size = 0
+    mbits = 0
+    while sp > 0:
+        sp -= 1
+        t = stack[sp]
+        state = state + np.uint64(GOLDEN)
+        u = _uniform(state)
+        chosen = -1
+        for k in range(n_type_prods[t]):
+            if u < cumulative[t, k]:
+                chosen = type_prods[t, k]
+                break
+        if chosen < 0:
+            return 1, size, mbits, state
+        if size >= node_cap:
+            return 2, size, mbits, state
+        out[size] = chosen
+        size += 1
+        mbits += prod_mbits[chosen]
+        if mbits > hi:
+            return 3, size, mbits, state
+        arity = prod_arity[chosen]
+        for a in range(arity - 1, -1, -1):  # pushed last first, so the first argument pops first
+            stack[sp] = prod_args[chosen, a]
+            sp += 1
+    return 0, size, mbits, state
+
+
+@jit(parallel=True)
+def sample_batch(seed, first, count, lo, hi, node_cap, max_attempts, type_prods, n_type_prods, cumulative,
+                 prod_mbits, prod_arity, prod_args, start):
+    """Samples first .. first+count-1 of stream `seed`, each the first derivation of its
+    stream that finishes with at most `node_cap` nodes and lo < millibits <= hi.
+
+    Returns ops int32 [count, widest] padded with -1, sizes int32 [count], mbits int64
+    [count] and attempts int64 [count] (derivations drawn for each sample; -1 where
+    `max_attempts` were drawn without success). Two passes: the first finds each
+    sample's accepted derivation (and keeps the stream state it starts from), the
+    second writes it, so `ops` is only as wide as the largest sample."""
+    accepted = np.zeros(count, dtype=np.uint64)
+    sizes = np.zeros(count, dtype=np.int32)
+    mbits = np.zeros(count, dtype=np.int64)
+    attempts = np.zeros(count, dtype=np.int64)
+    max_arity = prod_args.shape[1]
+    n_chunks = (count + SAMPLE_CHUNK - 1) // SAMPLE_CHUNK
+    for c in prange(n_chunks):
+        out = np.empty(node_cap, dtype=np.int32)
+        stack = np.empty(node_cap * max_arity + 1, dtype=np.int32)
+        for i in range(c * SAMPLE_CHUNK, min((c + 1) * SAMPLE_CHUNK, count)):
+            state = _stream_start(seed, np.uint64(first + i))
+            attempts[i] = -1
+            for a in range(max_attempts):
+                begin = state
+                outcome, size, m, state = _derive(state, lo, hi, node_cap, type_prods, n_type_prods, cumulative,
+                                                  prod_mbits, prod_arity, prod_args, start, out, stack)
+                if outcome == 0 and m > lo:
+                    accepted[i] = begin
+                    sizes[i] = size
+                    mbits[i] = m
+                    attempts[i] = a + 1
+                    break
+    widest = 1
+    for i in range(count):
+        widest = max(widest, sizes[i])
+    ops = np.full((count, widest), -1, dtype=np.int32)
+    for c in prange(n_chunks):
+        out = np.empty(node_cap, dtype=np.int32)
+        stack = np.empty(node_cap * max_arity + 1, dtype=np.int32)
+        for i in range(c * SAMPLE_CHUNK, min((c + 1) * SAMPLE_CHUNK, count)):
+            if attempts[i] > 0:
+                _derive(accepted[i], lo, hi, node_cap, type_prods, n_type_prods, cumulative, prod_mbits,
+                        prod_arity, prod_args, start, out, stack)
+                for k in range(sizes[i]):
+                    ops[i, k] = out[k]
+    return ops, sizes, mbits, attempts
+
+
+class Sampler:
+    """Draws samples of `grammar`'s prior restricted to lo < millibits <= hi and at most
+    `node_cap` nodes (hi None: no upper bound), stream `seed`."""
+
+    def __init__(self, grammar: Grammar, seed: int, *, lo: int, hi: int | None, node_cap: int,
+                 max_attempts: int = 1 << 24):
+        self.grammar = grammar
+        self.tables = sampling_tables(grammar)
+        self.seed, self.lo, self.hi, self.node_cap = int(seed), int(lo), hi, int(node_cap)
+        self.max_attempts = int(max_attempts)
+
+    def sample(self, first: int, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Samples first .. first+count-1: (ops, sizes, mbits, attempts); see `sample_batch`."""
+        t = self.tables
+        hi = np.iinfo(np.int64).max if self.hi is None else self.hi
+        return sample_batch(np.uint64(self.seed), np.int64(first), np.int64(count), np.int64(self.lo),
+                            np.int64(hi), np.int64(self.node_cap), np.int64(self.max_attempts), t["type_prods"],
+                            t["n_type_prods"], t["cumulative"], t["prod_mbits"], t["prod_arity"], t["prod_args"],
+                            t["start"])
+
+
+# ------------------------------------------------------------------ reference twin
+def _mix_py(z: int) -> int:
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    return z ^ (z >> 31)
+
+
+def reference_sample(grammar: Grammar, seed: int, j: int, *, lo: int, hi: int | None, node_cap: int,
+                     max_attempts: int = 1 << 24) -> tuple[tuple[int, ...], int, int]:
+    """Sample j of stream `seed` in plain Python: (opcodes, millibits, attempts); the
+    specification of `sample_batch` (attempts -1 and no opcodes when none succeeded).
+
+    A derivation keeps a list of the types still to be derived, the next one last; for
+    each it draws u in [0, 1) and takes the first production of the type (grammar order)
+    whose running total of conditioned probabilities exceeds u (none does only in a type
+    with no finite programs, which no finishing derivation reaches)."""
+    state = _mix_py(_mix_py(seed ^ SEED_SALT) ^ _mix_py((j + GOLDEN) & MASK64))
+    choices = {t: list(zip(grammar.by_type[t], cumulative_probabilities(grammar, grammar.by_type[t])))
+               for t in grammar.types}
+    for attempt in range(1, max_attempts + 1):
+        pending = [grammar.start]
+        ops: list[int] = []
+        mbits, outcome = 0, FINISHED
+        while pending:
+            t = pending.pop()
+            state = (state + GOLDEN) & MASK64
+            u = (_mix_py(_mix_py(state) ^ DRAW_SALT) >> 11) / 2.0 ** 53
+            chosen = next((p for p, total in choices[t] if u < total), None)
+            if chosen is None:
+                outcome = DIED
+                break
+            if len(ops) >= node_cap:
+                outcome = TOO_MANY_NODES
+                break
+            ops.append(chosen)
+            mbits += grammar.mbits[chosen]
+            if hi is not None and mbits > hi:
+                outcome = TOO_LONG
+                break
+            pending += reversed(grammar.productions[chosen].args)
+        if outcome == FINISHED and mbits > lo:
+            return tuple(ops), mbits, attempt
+    return (), 0, -1
+
+
+def mass_by_nodes(grammar: Grammar, max_nodes: int) -> np.ndarray:
+    """Exact prior mass of the start type's programs of each size: float64 [max_nodes + 1],
+    entry n the sum of 2^-bits over programs of n nodes.
+
+    Dynamic programming over sizes: a production's argument tuples of n nodes in all
+    are counted, weighted, from the arguments' own tables (as `Grammar.length_table`
+    does over lengths)."""
+    tix = {t: k for k, t in enumerate(grammar.types)}
+    mass = np.zeros((len(grammar.types), max_nodes + 1))
+    active = [p for p in range(len(grammar.productions)) if grammar.mbits[p] >= 0]
+    # suffix[(p, j)][n]: weighted count of argument tuples j.. of production p with n nodes.
+    suffix = {}
+    for p in active:
+        arity = grammar.productions[p].arity
+        for j in range(arity + 1):
+            suffix[(p, j)] = np.zeros(max_nodes + 1)
+        suffix[(p, arity)][0] = 1.0
+    weight = [0.0 if m < 0 else 2.0 ** (-m / MBITS_PER_BIT) for m in grammar.mbits]
+    for n in range(1, max_nodes + 1):
+        rest = n - 1  # nodes left for the arguments of a production at the root
+        for p in active:
+            args = grammar.productions[p].args
+            for j in range(len(args) - 1, -1, -1):
+                if rest >= 1:
+                    a = tix[args[j]]
+                    # argument j takes k = 1..rest nodes, the arguments after it rest - k
+                    suffix[(p, j)][rest] = float(np.dot(mass[a, 1: rest + 1], suffix[(p, j + 1)][rest - 1::-1]))
+        for p in active:
+            mass[tix[grammar.productions[p].type], n] += weight[p] * suffix[(p, 0)][rest]
+    return mass[tix[grammar.start]]
