@@ -119,6 +119,17 @@ class Programs:
     def __len__(self) -> int:
         return int(self.ops.shape[0])
 
+    @property
+    def width(self) -> int:
+        return int(self.ops.shape[1])
+
+    def widen(self, width: int) -> None:
+        """Pad `ops` with -1 to at least `width` columns (tail samples can be longer than
+        any program enumerated)."""
+        if width > self.width:
+            self.ops = np.concatenate([self.ops, np.full((len(self), width - self.width), -1, dtype=np.int32)],
+                                      axis=1)
+
     def take(self, idx) -> "Programs":
         out = Programs(self.ops.shape[1])
         out.ops = self.ops[idx]
@@ -128,8 +139,10 @@ class Programs:
 
     @staticmethod
     def concat(parts: list["Programs"]) -> "Programs":
-        out = Programs(parts[0].ops.shape[1])
-        out.ops = np.concatenate([p.ops for p in parts])
+        """The rows of every part in order, as wide as the widest."""
+        width = max(p.width for p in parts)
+        out = Programs(width)
+        out.ops = np.concatenate([np.pad(p.ops, ((0, 0), (0, width - p.width)), constant_values=-1) for p in parts])
         for name, _ in _PROGRAM_FIELDS:
             setattr(out, name, np.concatenate([getattr(p, name) for p in parts]))
         return out
@@ -177,6 +190,12 @@ class Aggregate:
     `kinds` = 2^(number of flags). Per behaviour g: count[g, f] the programs with flags f,
     mass[g][f] their exact prior mass, first_mbits[g] the shortest length showing the
     behaviour, and representatives[g] its best program.
+
+    The same summary holds a run's tail samples (`levinsearch.tail`): there a program's
+    "score" is its weight in bits (what its score adds to its description length), so
+    masses are sums of sample weights, `programs` counts samples and `attempts` the
+    derivations drawn for them. A run's summary keeps its tail's in `tail` (None
+    without one); merging, saving and loading carry it along.
     """
 
     def __init__(self, width: int, keep: int, kinds: int = 2):
@@ -188,6 +207,8 @@ class Aggregate:
         self.levels: dict[int, list] = {}  # mbits -> [programs, fitting, seconds]
         self.levin_steps = 0
         self.uncertified = 0
+        self.attempts = 0
+        self.tail: Aggregate | None = None
         self.total_mass = Dyadic()
         self.top = Programs(width)
         self.top_flags = np.zeros(0, dtype=np.int64)
@@ -258,6 +279,11 @@ class Aggregate:
         for (mbits,), term in exact_sums(found.mbits.astype(np.int64)[:, None], m, k):
             self.level_mass[mbits] = self.level_mass.get(mbits, Dyadic()) + term
 
+    @property
+    def judged(self) -> int:
+        """Programs judged, and tail samples judged: the run's position in its work."""
+        return self.programs + (self.tail.judged if self.tail is not None else 0)
+
     def _grow(self, extra: int) -> None:
         self.count = np.concatenate([self.count, np.zeros((extra, self.kinds), dtype=np.int64)])
         self.first_mbits = np.concatenate([self.first_mbits, np.full(extra, np.iinfo(np.int64).max)])
@@ -272,7 +298,9 @@ class Aggregate:
 
     @staticmethod
     def _set_program(table: Programs, at: int, source: Programs, i: int) -> None:
-        table.ops[at] = source.ops[i]
+        table.widen(source.width)
+        table.ops[at, : source.width] = source.ops[i]
+        table.ops[at, source.width:] = -1
         for name, _ in _PROGRAM_FIELDS:
             getattr(table, name)[at] = getattr(source, name)[i]
 
@@ -293,6 +321,11 @@ class Aggregate:
             self.add_level_work(mbits, p, f, s)
         self.levin_steps += other.levin_steps
         self.uncertified += other.uncertified
+        self.attempts += other.attempts
+        if other.tail is not None:
+            if self.tail is None:
+                self.tail = Aggregate(other.tail.width, other.tail.keep, other.tail.kinds)
+            self.tail.merge(other.tail)
         self.total_mass = self.total_mass + other.total_mass
         for bucket, mass in other.score_mass.items():
             self.score_mass[bucket] = self.score_mass.get(bucket, Dyadic()) + mass
@@ -322,7 +355,9 @@ class Aggregate:
         better = (rep.sizes[ours] == 0) | (orep.score[theirs] < rep.score[ours]) | (
             (orep.score[theirs] == rep.score[ours]) & (orep.rank[theirs] < rep.rank[ours]))
         at, source = ours[better], theirs[better]
-        rep.ops[at] = orep.ops[source]
+        rep.widen(orep.width)
+        rep.ops[at, : orep.width] = orep.ops[source]
+        rep.ops[at, orep.width:] = -1
         for name, _ in _PROGRAM_FIELDS:
             getattr(rep, name)[at] = getattr(orep, name)[source]
 
@@ -382,40 +417,58 @@ class Aggregate:
     def save(self, path: Path, extra: dict | None = None) -> None:
         """Write to `path` (.npz) atomically: a checkpoint is either old or new, never half.
         `extra` (JSON-able) is stored alongside and returned by `load`."""
+        meta, arrays = self._contents()
+        if self.tail is not None:
+            meta["tail"], tail_arrays = self.tail._contents()
+            arrays.update({f"tail_{k}": v for k, v in tail_arrays.items()})
+        meta["extra"] = extra or {}
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, meta=np.array(json.dumps(meta)), **arrays)
+        tmp.replace(path)
+
+    def _contents(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """(JSON-able fields, arrays) of this summary, without its tail."""
         keys = np.array(list(self.keys), dtype=np.uint64).reshape(-1, 2)
         meta = dict(width=self.width, keep=self.keep, kinds=self.kinds, programs=self.programs, fitting=self.fitting,
                     levels={str(k): v for k, v in self.levels.items()}, levin_steps=self.levin_steps,
-                    uncertified=self.uncertified, total_mass=self.total_mass.encode(),
-                    mass=[[m.encode() for m in pair] for pair in self.mass], extra=extra or {},
+                    uncertified=self.uncertified, attempts=self.attempts, total_mass=self.total_mass.encode(),
+                    mass=[[m.encode() for m in pair] for pair in self.mass],
                     score_mass={str(b): m.encode() for b, m in self.score_mass.items()},
                     score_count={str(b): c for b, c in self.score_count.items()},
                     level_mass={str(b): m.encode() for b, m in self.level_mass.items()})
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, meta=np.array(json.dumps(meta)), keys=keys, count=self.count, first_mbits=self.first_mbits,
-                 top_flags=self.top_flags, **self.top.arrays("top_"), **self.representatives.arrays("rep_"),
-                 **self.shortest.arrays("short_"))
-        tmp.replace(path)
+        arrays = dict(keys=keys, count=self.count, first_mbits=self.first_mbits, top_flags=self.top_flags,
+                      **self.top.arrays("top_"), **self.representatives.arrays("rep_"),
+                      **self.shortest.arrays("short_"))
+        return meta, arrays
 
     @staticmethod
     def load(path: Path) -> tuple["Aggregate", dict]:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
-            agg = Aggregate(meta["width"], meta["keep"], meta["kinds"])
-            agg.programs, agg.fitting = meta["programs"], meta["fitting"]
-            agg.levels = {int(k): v for k, v in meta["levels"].items()}
-            agg.levin_steps, agg.uncertified = meta["levin_steps"], meta["uncertified"]
-            agg.total_mass = Dyadic.decode(meta["total_mass"])
-            agg.mass = [[Dyadic.decode(m) for m in pair] for pair in meta["mass"]]
-            agg.score_mass = {int(b): Dyadic.decode(m) for b, m in meta["score_mass"].items()}
-            agg.score_count = {int(b): c for b, c in meta["score_count"].items()}
-            # Checkpoints written before per-length masses were kept have none: their
-            # per-length bounds are left out of the record (see record.enumeration_section).
-            agg.level_mass = {int(b): Dyadic.decode(m) for b, m in meta.get("level_mass", {}).items()}
-            agg.keys = {(int(a), int(b)): i for i, (a, b) in enumerate(data["keys"].tolist())}
-            agg.count = np.array(data["count"], dtype=np.int64).reshape(-1, agg.kinds)
-            agg.first_mbits = np.array(data["first_mbits"], dtype=np.int64)
-            agg.top_flags = np.array(data["top_flags"], dtype=np.int64)
-            agg.top = Programs.from_arrays(data, "top_")
-            agg.shortest = Programs.from_arrays(data, "short_")
-            agg.representatives = Programs.from_arrays(data, "rep_")
+            agg = Aggregate._from_contents(meta, data, "")
+            if meta.get("tail") is not None:
+                agg.tail = Aggregate._from_contents(meta["tail"], data, "tail_")
         return agg, meta["extra"]
+
+    @staticmethod
+    def _from_contents(meta: dict, data, prefix: str) -> "Aggregate":
+        agg = Aggregate(meta["width"], meta["keep"], meta["kinds"])
+        agg.programs, agg.fitting = meta["programs"], meta["fitting"]
+        agg.levels = {int(k): v for k, v in meta["levels"].items()}
+        agg.levin_steps, agg.uncertified = meta["levin_steps"], meta["uncertified"]
+        agg.attempts = meta.get("attempts", 0)
+        agg.total_mass = Dyadic.decode(meta["total_mass"])
+        agg.mass = [[Dyadic.decode(m) for m in pair] for pair in meta["mass"]]
+        agg.score_mass = {int(b): Dyadic.decode(m) for b, m in meta["score_mass"].items()}
+        agg.score_count = {int(b): c for b, c in meta["score_count"].items()}
+        # Checkpoints written before per-length masses were kept have none: their
+        # per-length bounds are left out of the record (see record.enumeration_section).
+        agg.level_mass = {int(b): Dyadic.decode(m) for b, m in meta.get("level_mass", {}).items()}
+        agg.keys = {(int(a), int(b)): i for i, (a, b) in enumerate(data[f"{prefix}keys"].tolist())}
+        agg.count = np.array(data[f"{prefix}count"], dtype=np.int64).reshape(-1, agg.kinds)
+        agg.first_mbits = np.array(data[f"{prefix}first_mbits"], dtype=np.int64)
+        agg.top_flags = np.array(data[f"{prefix}top_flags"], dtype=np.int64)
+        agg.top = Programs.from_arrays(data, f"{prefix}top_")
+        agg.shortest = Programs.from_arrays(data, f"{prefix}short_")
+        agg.representatives = Programs.from_arrays(data, f"{prefix}rep_")
+        return agg

@@ -30,7 +30,7 @@ from typing import Any, Callable
 import numba
 
 from dsl.errors import DslError
-from levinsearch import domains, pipeline
+from levinsearch import domains, pipeline, tail
 from levinsearch.aggregate import Aggregate
 from levinsearch.domains.base import Prepared
 from levinsearch.fit import Progress, Tally, level_of
@@ -43,6 +43,8 @@ MAX_SHARDS = 100_000
 #: of one core on red-door, so a stop request waits at most that long, and the parent's
 #: merging (one pass over a shard's behaviours) stays a small part of the work.
 SHARD_PROGRAMS = 1 << 23
+#: Tail samples per shard: each costs its draws and a judgement with no early rejection.
+SHARD_SAMPLES = 1 << 20
 
 
 def set_threads(workers: int | None) -> None:
@@ -135,10 +137,11 @@ def _worker_start() -> None:
     numba.set_num_threads(1)
 
 
-def kernels_cached(domain: str) -> bool:
-    """Whether the domain's compiled kernels are in Numba's cache (next to the source,
-    or under NUMBA_CACHE_DIR), so the first batch will not pause to compile."""
-    for module in domains.get(domain).kernel_modules:
+def kernels_cached(domain: str, with_tail: bool = False) -> bool:
+    """Whether the domain's compiled kernels (and `with_tail`, the sampler's) are in
+    Numba's cache (next to the source, or under NUMBA_CACHE_DIR), so the first batch
+    will not pause to compile."""
+    for module in domains.get(domain).kernel_modules + (("dsl.sampling",) if with_tail else ()):
         spec = importlib.util.find_spec(module)
         if spec is None or spec.origin is None:
             continue
@@ -294,11 +297,13 @@ def run_shards(task: Callable, args: tuple, start: int, total: int, *, workers: 
 
 def _search_sharded(prep, *, backend, workers, scheduler, shards, agg, start, progress, should_stop, after_batch):
     agg = agg if agg is not None else prep.new_aggregate()
-    if backend == "processes" and not kernels_cached(prep.config["domain"]):
+    n_enum, total = prep.enumerator.total, prep.total
+    if backend == "processes" and not kernels_cached(prep.config["domain"], with_tail=prep.tail is not None):
         # Compile here, once, before the workers start: otherwise each worker compiles the
         # same kernels and writes the same cache files at the same time.
-        pipeline.search(prep, agg=prep.new_aggregate(), start=start, stop=min(prep.enumerator.total, start + 4096))
-    total = prep.enumerator.total
+        pipeline.search(prep, agg=prep.new_aggregate(), start=start, stop=min(n_enum, start + 4096))
+        if total > n_enum:
+            pipeline.search(prep, agg=prep.new_aggregate(), start=n_enum, stop=min(total, n_enum + 64))
     started = time.perf_counter()
 
     def fold(shard: Aggregate, end: int) -> None:
@@ -307,13 +312,21 @@ def _search_sharded(prep, *, backend, workers, scheduler, shards, agg, start, pr
             after_batch(agg, end)
 
     def report() -> None:
-        if progress:
-            level_bits, level_done, level_total = level_of(prep.enumerator, agg)
-            progress(Tally(agg.programs, total, level_bits, level_done, level_total, agg.fitting,
-                           agg.behaviours, time.perf_counter() - started))
+        if not progress:
+            return
+        if agg.judged >= n_enum and total > n_enum:
+            progress(tail.tally(prep, agg, time.perf_counter() - started))
+            return
+        level_bits, level_done, level_total = level_of(prep.enumerator, agg)
+        progress(Tally(agg.judged, total, level_bits, level_done, level_total, agg.fitting,
+                       agg.behaviours, time.perf_counter() - started))
 
-    # Shards of about SHARD_PROGRAMS each (at least 4 per worker) keep stops prompt.
-    min_shards = math.ceil((total - start) / SHARD_PROGRAMS) if backend == "processes" else 0
+    # Shards of about SHARD_PROGRAMS programs or SHARD_SAMPLES tail samples each (at
+    # least 4 per worker) keep stops prompt.
+    min_shards = 0
+    if backend == "processes":
+        min_shards = math.ceil(max(0, n_enum - start) / SHARD_PROGRAMS) + \
+            math.ceil((total - max(start, n_enum)) / SHARD_SAMPLES)
     position = run_shards(judge_shard, (prep.config,), start, total, workers=workers, scheduler=scheduler,
                           shards=shards, fold=fold, progress=report, should_stop=should_stop, min_shards=min_shards,
                           backend=backend)

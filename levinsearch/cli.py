@@ -91,6 +91,20 @@ def cli():
     """
 
 
+def tail_options(fn):
+    """--tail-samples, --tail-seed and --tail-max-bits: the whole-posterior estimate."""
+    fn = click.option("--tail-max-bits", type=float, metavar="BITS",
+                      help="Validation: sample only programs of at most BITS bits, so that an exhaustive run to "
+                           "BITS gives the true values [default: no bound].")(fn)
+    fn = click.option("--tail-seed", type=int, metavar="SEED",
+                      help="Random stream of the tail samples [default: 0].")(fn)
+    fn = click.option("--tail-samples", type=int, metavar="N",
+                      help="Estimate the whole posterior: judge N programs drawn from the prior beyond the "
+                           "enumeration, and give every headline over all programs with a 95% interval "
+                           "[default: 0, the enumerated programs only].")(fn)
+    return fn
+
+
 def scale_options(fn):
     """Where and how the programs are judged; shared by run and sweep."""
     fn = click.option("--shards", type=int, metavar="N",
@@ -133,6 +147,7 @@ def save_options(fn):
 @click.option("--noise", type=float,
               help="Noise rate eps of the likelihood: each wrong training episode or term costs log2(1/eps) bits "
                    "[default: 0, exact fit].")
+@tail_options
 @grammar_options
 @click.option("--train-envs", type=int, help="Number of training environments.")
 @click.option("--test-envs", type=int, help="Number of environments in every test split.")
@@ -190,7 +205,7 @@ def run(experiment, as_json, profile, ban, bits, cost, workers, backend, schedul
     with saved.lock() if saved is not None else contextlib.nullcontext():
         record = _with_progress(show_progress, config["name"],
                                 lambda progress: runs.execute(prepared, saved, progress=progress,
-                                                              resume=bool(resume), **options), config["domain"])
+                                                              resume=bool(resume), **options), prepared)
         _finish(record, report.run_report(record), saved, as_json, record["enumeration"]["interrupted"])
 
 
@@ -215,12 +230,12 @@ def _render_text(renderable) -> str:
     return console.export_text()
 
 
-def _with_progress(enabled: bool, name: str, work, domain: str):
+def _with_progress(enabled: bool, name: str, work, prep):
     """Run work(progress) with a progress display on stderr (or none)."""
     err = Console(stderr=True)
     if not enabled:
         return work(None)
-    if not backends.kernels_cached(domain):
+    if not backends.kernels_cached(prep.config["domain"], with_tail=prep.tail is not None):
         err.print("[dim]compiling kernels on first use (cached afterwards)…[/dim]", highlight=False)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[fitting]}"), TimeElapsedColumn(),
@@ -233,8 +248,8 @@ def _with_progress(enabled: bool, name: str, work, domain: str):
             rate = t.done / t.seconds if t.seconds > 0 else 0.0
             bar.update(overall, completed=t.done, total=t.total, rate=f"{rate:,.0f} programs/s",
                        fitting=f"{t.fitting:,} fitting · {t.behaviours:,} behaviours")
-            bar.update(level, description=f"{name}: {t.level_bits:g} bits", completed=t.level_done,
-                       total=t.level_total)
+            what = "tail samples" if t.phase == "tail" else f"{t.level_bits:g} bits"
+            bar.update(level, description=f"{name}: {what}", completed=t.level_done, total=t.level_total)
 
         return work(progress)
 
@@ -252,13 +267,16 @@ def _with_progress(enabled: bool, name: str, work, domain: str):
 @click.option("--seeds", type=int, metavar="N",
               help="Run every point on N environment seeds (seed, seed+1, ...); the table shows means and 95% "
                    "intervals [default: the experiment's seeds, else 1].")
+@click.option("--tail-samples", type=int, metavar="N",
+              help="Estimate the whole posterior at every point from N samples beyond the enumeration "
+                   "(see `run --help`).")
 @scale_options
 @save_options
 @click.option("--progress/--no-progress", "show_progress", default=None,
               help="Progress on stderr [default: on, off under --json].")
 @click.option("--json", "as_json", is_flag=True, help="Print the sweep record as JSON on stdout.")
-def sweep(experiment, settings, metric, split_name, max_bits, seeds, workers, backend, scheduler, shards, no_save,
-          runs_dir, show_progress, as_json):
+def sweep(experiment, settings, metric, split_name, max_bits, seeds, tail_samples, workers, backend, scheduler, shards,
+          no_save, runs_dir, show_progress, as_json):
     """Run EXPERIMENT at every combination of the --set values and tabulate the metrics.
 
     Example: levinsearch sweep double-edged-sword --set time_weight=0,0.5,1,2
@@ -272,7 +290,7 @@ def sweep(experiment, settings, metric, split_name, max_bits, seeds, workers, ba
         raise DslError(f"--metric: unknown metric {metric!r} for a {domain.name} experiment "
                        f"(known: {', '.join(known)})")
     parsed = [sweep_mod.parse_setting(text, domain) for text in settings]
-    points = sweep_mod.point_configs(raw, parsed, dict(max_bits=max_bits, seeds=seeds))
+    points = sweep_mod.point_configs(raw, parsed, dict(max_bits=max_bits, seeds=seeds, tail_samples=tail_samples))
     split = domain.sweep_split([config for _, config in points], split_name)
     saved = None if no_save else runs.create(points[0][1], "sweep", Path(runs_dir),
                                              extra=dict(settings=[dict(key=k, values=v) for k, v in parsed]))
@@ -301,7 +319,7 @@ def _run_points(domain, parsed, points, split, metric, saved, as_json, show_prog
                     name = f"[{k}/{len(points)}] {label}" if setting else prep.config["name"]
                     record = _with_progress(show_progress, " ".join(x for x in (name, seed) if x),
                                             lambda progress: runs.execute(prep, None, progress=progress, **options),
-                                            prep.config["domain"])
+                                            prep)
                     records.append(record)
                     if saved is not None:
                         saved.write_point(k, record, prep.config["seed"] if len(preps) > 1 else None)

@@ -23,6 +23,7 @@ LIMITS = dict(
     horizon=1_000,  # steps per episode (grid)
     terms=10_000,  # train + deploy terms (seq)
     consensus_top=1_000,
+    tail_samples=10**10,  # samples of the unenumerated programs (levinsearch.tail)
 )
 TIME_PENALTIES = ("log", "linear")
 MAX_BITS_LIMIT = 48
@@ -40,6 +41,11 @@ DEFAULT_SEARCH = dict(
     top=10,
     keep=1000,
     batch_size=DEFAULT_BATCH_SIZE,
+    # The whole posterior (levinsearch.tail): samples of the programs the enumeration did
+    # not reach, their random stream, and (validation) an upper bound on their length.
+    tail_samples=0,
+    tail_seed=0,
+    tail_max_bits=None,
 )
 #: Keys of [experiment] that every domain accepts.
 EXPERIMENT_KEYS = {"name", "domain", "description", "seed", "seeds"}
@@ -147,12 +153,28 @@ def validate_search(config: dict[str, Any]) -> None:
     s["keep"] = number(s["keep"], "keep", minimum=1, maximum=LIMITS["keep"], integer=True)
     s["batch_size"] = number(s["batch_size"], "batch_size", minimum=1, maximum=LIMITS["batch_size"], integer=True)
     config["seed"] = number(config["seed"], "seed", minimum=0, maximum=2**63 - 1, integer=True)
+    validate_tail(s)
     g = config["grammar"]
     g["ban"] = names_list(g["ban"], "[grammar] ban")
     g["bits"] = number_table(g["bits"], "[grammar] bits")
     g["cost"] = number_table(g["cost"], "[grammar] cost", integer=True)
     if "profile" in g and not isinstance(g["profile"], str):
         raise DslError(f"[grammar] profile must be a name, got {g['profile']!r}")
+
+
+def validate_tail(s: dict[str, Any]) -> None:
+    """tail_samples, tail_seed and tail_max_bits of the [search] table."""
+    s["tail_samples"] = number(s["tail_samples"], "tail_samples", minimum=0, maximum=LIMITS["tail_samples"],
+                               integer=True)
+    s["tail_seed"] = number(s["tail_seed"], "tail_seed", minimum=0, maximum=2**63 - 1, integer=True)
+    if s["tail_max_bits"] is not None:
+        s["tail_max_bits"] = number(s["tail_max_bits"], "tail_max_bits")
+        if not s["max_bits"] < s["tail_max_bits"] <= MAX_BITS_LIMIT:
+            raise DslError(f"tail_max_bits must be in (max_bits, {MAX_BITS_LIMIT}] = ({s['max_bits']:g}, "
+                           f"{MAX_BITS_LIMIT}], got {s['tail_max_bits']:g}")
+    if s["tail_samples"] and s["length_weight"] < 1:
+        raise DslError("tail_samples needs length_weight >= 1: below 1 the programs beyond the enumeration "
+                       "have no finite total mass to estimate")
 
 
 def consensus_lists(a: dict[str, Any]) -> None:

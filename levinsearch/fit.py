@@ -53,6 +53,7 @@ class Tally:
     fitting: int
     behaviours: int
     seconds: float
+    phase: str = "enumeration"  # or "tail": level_done / level_total count tail samples
 
 
 Progress = Callable[[Tally], None]

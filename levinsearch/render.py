@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -12,6 +13,70 @@ from levinsearch.types import RunRecord, Search
 
 def pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.1f}%"
+
+
+def share(x: float | None) -> str:
+    """A share as a percentage: one decimal, or two significant digits below 0.1%."""
+    if x is None:
+        return "—"
+    if x == 0 or x >= 1e-3:
+        return pct(x)
+    return f"{100 * x:.2g}%"
+
+
+def estimate_text(e: dict[str, Any] | None) -> str:
+    """A whole-posterior estimate with its interval, e.g. "49.1% (48.9–49.3)"."""
+    if e is None or e.get("estimate") is None:
+        return "—"
+    return f"{share(e['estimate'])} ({share(e['low']).rstrip('%')}–{share(e['high'])})"
+
+
+def whole_posterior_table(rows: list[tuple[str, dict[str, Any] | None]], title: str = "") -> Table:
+    """Headline figures twice: exact over the enumerated programs, and estimated over all
+    programs with a 95% interval (levinsearch.tail)."""
+    t = Table(title=title or "the whole posterior: each headline over the enumerated programs (exact) and over all "
+              "programs (estimated from the tail samples, 95% interval)", box=box.SIMPLE_HEAD, title_justify="left")
+    t.add_column("figure")
+    t.add_column("enumerated (exact)", justify="right")
+    t.add_column("all programs (95% interval)", justify="right")
+    for label, e in rows:
+        t.add_row(label, share(e["exact"]) if e else "—", estimate_text(e))
+    return t
+
+
+def mixture_cells(prediction: dict[str, Any]) -> list[Text]:
+    """The whole-posterior mixture's prediction per step (`tail.Posterior.mixture`):
+    wrong ones in red, with ? where the intervals do not decide the step."""
+    cells = []
+    for step in prediction["steps"]:
+        if step is None:
+            cells.append(Text("—"))
+            continue
+        mark = "?" if step["decided"] == "undecided" else ""
+        cells.append(Text(f"{step['mixture']}{mark}", style="" if step["correct"] else "bold red"))
+    return cells
+
+
+def tail_table(record: dict[str, Any], columns: list[tuple[str, Any]] = ()) -> Table | None:
+    """The tail's behaviours of largest estimated mass; `columns`: (heading, row -> text)
+    pairs a domain adds."""
+    tail = record.get("tail") or {}
+    rows = tail.get("largest") or []
+    if not rows:
+        return None
+    t = Table(title=f"the tail's largest behaviours ({tail['fitting']:,} fitting samples showing "
+              f"{tail['behaviours']:,} behaviours; {tail['new_behaviours']:,} of them the enumeration never showed)",
+              box=box.SIMPLE_HEAD, title_justify="left")
+    t.add_column("program", overflow="fold")
+    t.add_column("samples", justify="right")
+    t.add_column("enumerated", justify="center")
+    t.add_column("posterior (all programs)", justify="right")
+    for heading, _ in columns:
+        t.add_column(heading)
+    for row in rows:
+        t.add_row(row["program"], f"{row['samples']:,}", "yes" if row["enumerated"] else Text("new", style="yellow"),
+                  estimate_text(row["posterior"]), *(read(row) for _, read in columns))
+    return t
 
 
 def mass(x: float | None) -> str:
@@ -79,6 +144,26 @@ def enumeration_panel(record: RunRecord, where: str) -> Panel:
         shown = depths[:: max(1, -(-len(depths) // BOUND_DEPTHS_SHOWN))][: BOUND_DEPTHS_SHOWN - 1] + depths[-1:]
         t.add_row("bound by depth", "   ".join(f"≤ {row['bits']:g} bits: {pct(row['unseen_bound'])}"
                                               for row in dict((r["bits"], r) for r in shown).values()))
+    tail = record.get("tail")
+    if tail:
+        region = tail["region"]
+        where = (f"beyond {region['min_bits_exclusive']:g} bits" if region["min_bits_exclusive"] is not None
+                 else "of any length") + (f" and within {region['max_bits']:g}" if region["max_bits"] is not None
+                                          else "") + f", ≤ {region['node_cap']} nodes"
+        if tail["mass"] <= 0 and tail["unresolved_mass"] <= 0:
+            t.add_row("tail samples", "none needed: the enumeration reached every program, so the posterior is exact")
+        else:
+            t.add_row("tail samples", f"{tail['judged']:,} of {tail['samples']:,} programs drawn from the prior {where} "
+                      f"(their prior mass {mass(tail['mass'])}; {tail['attempts']:,} draws): {tail['fitting']:,} fit, "
+                      f"showing {tail['behaviours']:,} behaviours, {tail['new_behaviours']:,} never enumerated")
+            t.add_row("whole posterior", Text(
+                f"programs beyond the enumeration hold an estimated {estimate_text(tail['share'])} of the posterior "
+                f"(95% interval, {tail['method']}; the posterior bound above is a worst case, not an estimate)",
+                style="bold"))
+            if tail["unresolved_mass"] > 0:
+                t.add_row("unresolved", f"programs of more than {region['node_cap']} nodes (prior mass ≤ "
+                          f"{mass(tail['unresolved_mass'])}) are not sampled: every interval counts them at their "
+                          "worst case")
     if "levin_steps" in e:
         t.add_row("Levin search", f"{e['levin_steps']:,} simulated steps over phases 1..{e['max_bits']:g}; "
                   f"{e['uncertified']:,} programs ran out of budget")

@@ -140,8 +140,8 @@ class RunDir:
                                f"manifest's config gives {want!r}); it cannot be resumed")
         total = (identity or {}).get("total")
         if not isinstance(position, int) or isinstance(position, bool) or position < 0 or \
-                (total is not None and position > total) or agg.programs != position:
-            raise DslError(f"{path}: inconsistent checkpoint (position {position!r}, {agg.programs:,} programs "
+                (total is not None and position > total) or agg.judged != position:
+            raise DslError(f"{path}: inconsistent checkpoint (position {position!r}, {agg.judged:,} programs "
                            f"judged, {total!r} in all); it cannot be resumed")
         return agg, position
 
@@ -350,7 +350,7 @@ def keeping_status(run: RunDir | None, kept: Callable[[], str], total: int, sign
 
 def identity(prep) -> dict[str, Any]:
     """What a checkpoint must match to be resumed: the config, domain and program count."""
-    return dict(config_digest=config_digest(prep.config), domain=prep.config["domain"], total=prep.enumerator.total)
+    return dict(config_digest=config_digest(prep.config), domain=prep.config["domain"], total=prep.total)
 
 
 #: Seconds between checkpoints (LEVINSEARCH_CHECKPOINT_SECONDS overrides it).
@@ -375,10 +375,10 @@ def execute(prep, run: RunDir | None, *, progress=None, resume: bool = False, ch
     def abort(signal_name: str) -> None:
         if run is not None:
             run.mark("interrupted", f"stopped by {signal_name} while the kernels compiled, before any program "
-                                    f"was judged (resume goes on from {start:,})", total=prep.enumerator.total)
+                                    f"was judged (resume goes on from {start:,})", total=prep.total)
 
     flag = StopFlag(abort)
-    total = prep.enumerator.total
+    total = prep.total
     def kept() -> str:
         last = checkpoint.position if checkpoint.position is not None else start
         return f"programs 0..{last - 1:,} (resume goes on from {last:,})"

@@ -26,7 +26,20 @@ COMMON_METRICS = {
     "fitting": ("fitting", "number of fitting programs", lambda r, split: r["enumeration"]["fitting"]),
     "unenumerated_mass": ("unenumerated mass", "Kraft mass of programs longer than the enumeration reached",
                           lambda r, split: r["enumeration"]["unenumerated_mass"]),
+    "tail_share": ("tail share", "estimated share of the whole posterior held by programs beyond the enumeration "
+                   "(tail samples)", lambda r, split: whole(r, "tail")),
 }
+
+
+def whole(record: dict[str, Any], *path: str) -> float | None:
+    """A whole-posterior estimate of a record's summary (`summary.whole_posterior` at
+    `path`), or None when the run took no tail samples."""
+    node = record["summary"].get("whole_posterior")
+    for key in path:
+        if node is None:
+            return None
+        node = node[key]
+    return None if node is None else node["estimate"]
 
 
 #: Metrics that are not shares in [0, 1] (their intervals are not clipped).
@@ -162,7 +175,7 @@ def metrics(record: RunRecord, split: str | None, domain) -> dict[str, Any]:
     out = {}
     empty = record["enumeration"]["fitting"] == 0
     for name, (_, _, read) in metrics_of(domain).items():
-        if empty and name not in ("fitting", "unenumerated_mass"):
+        if empty and name not in ("fitting", "unenumerated_mass", "tail_share"):
             out[name] = None
             continue
         try:

@@ -15,10 +15,12 @@ import sys
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal, NotRequired, TypedDict, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, NotRequired, TypedDict, Union, get_args, get_origin, get_type_hints
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "run.schema.json"
 SCHEMA_ID = "https://levinsearch.invalid/schema/run.schema.json"
+#: A share of the posterior (or of episodes): a number in [0, 1].
+Share = Annotated[float, "share"]
 
 
 class Search(TypedDict):
@@ -32,6 +34,9 @@ class Search(TypedDict):
     top: int
     keep: int
     batch_size: int
+    tail_samples: NotRequired[int]
+    tail_seed: NotRequired[int]
+    tail_max_bits: NotRequired[float | None]
 
 
 class GrammarSettings(TypedDict):
@@ -133,11 +138,70 @@ class Behaviour(TypedDict):
     posterior: float
 
 
+class Estimate(TypedDict):
+    """A share of the posterior twice: exact over the enumerated programs, and estimated
+    over all programs from the tail samples, with its 95% interval (levinsearch.tail)."""
+
+    exact: Share | None
+    estimate: Share | None
+    low: Share
+    high: Share
+
+
+class WholePosterior(TypedDict):
+    """The headlines over all programs (a run with tail samples); domains add theirs."""
+
+    tail: Estimate | None
+
+
 class Summary(TypedDict):
     fitting: int
     behaviours: int
     map_program: str | None
     map_posterior: float | None
+    whole_posterior: NotRequired[WholePosterior]
+
+
+class TailRegion(TypedDict):
+    min_bits_exclusive: float | None  # samples are longer than this (None: any length, Levin order)
+    max_bits: float | None  # and at most this long (tail_max_bits; None: no bound)
+    node_cap: int
+
+
+class TailLength(TypedDict):
+    bits: float
+    samples: int
+    fitting: int
+
+
+class TailBehaviour(TypedDict):
+    key: str
+    program: str
+    samples: int
+    enumerated: bool  # whether the enumeration showed this behaviour too
+    posterior: Estimate | None
+
+
+class Tail(TypedDict):
+    """The tail samples of a run and the estimate they give (levinsearch.tail)."""
+
+    samples: int  # requested
+    judged: int
+    seed: int
+    region: TailRegion
+    mass: float  # exact prior mass of the sampled region
+    unresolved_mass: float  # bound on the prior mass of unseen programs outside it
+    weight_max: float
+    attempts: int
+    fitting: int
+    fitting_weight: float
+    behaviours: int
+    new_behaviours: int
+    share: Estimate | None
+    confidence: float
+    method: str
+    per_length: list[TailLength]
+    largest: list[TailBehaviour]
 
 
 class RunRecord(TypedDict):
@@ -154,6 +218,7 @@ class RunRecord(TypedDict):
     behaviours: list[Behaviour]
     summary: Summary
     versions: dict[str, str]
+    tail: NotRequired[Tail]
     run: NotRequired[str]
 
 
@@ -193,6 +258,12 @@ class SweepRecord(TypedDict):
 def json_schema(tp: Any) -> dict[str, Any]:
     """The JSON Schema of a type made of TypedDicts, lists, dicts, literals and scalars."""
     origin = get_origin(tp)
+    if origin is Annotated:
+        base, *marks = get_args(tp)
+        out = json_schema(base)
+        if "share" in marks:
+            out.update(minimum=0, maximum=1)
+        return out
     if tp is Any:
         return {}
     if tp is type(None):

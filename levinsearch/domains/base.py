@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping
 
 from dsl.errors import DslError
 from dsl.grammar import Grammar
+from levinsearch import tail as tail_mod
 from levinsearch.aggregate import Aggregate
 from levinsearch.enumerate import Enumerator
 from levinsearch.fit import Judge
@@ -33,8 +34,25 @@ class Prepared:
     judge: Judge
 
     def new_aggregate(self) -> Aggregate:
-        """An empty summary for this run's programs."""
-        return Aggregate(max(self.enumerator.max_nodes, 1), self.config["search"]["keep"], 1 << len(self.judge.flags))
+        """An empty summary for this run's programs (and its tail samples, if it takes any)."""
+        width, keep, kinds = max(self.enumerator.max_nodes, 1), self.config["search"]["keep"], 1 << len(self.judge.flags)
+        agg = Aggregate(width, keep, kinds)
+        if self.tail is not None:
+            agg.tail = Aggregate(width, keep, kinds)
+        return agg
+
+    @property
+    def tail(self) -> tail_mod.TailPlan | None:
+        """What the run samples beyond the enumeration (None: no tail samples)."""
+        if not hasattr(self, "_tail"):
+            self._tail = tail_mod.plan(self)
+        return self._tail
+
+    @property
+    def total(self) -> int:
+        """Positions of a complete run: the programs enumerated, then the tail samples."""
+        tail = self.tail
+        return self.enumerator.total + (tail.samples if tail is not None and not tail.empty else 0)
 
 
 def make_enumerator(grammar: Grammar, max_bits: float) -> Enumerator:

@@ -13,6 +13,7 @@ from dsl.grid import primitives
 from levinsearch.domains.base import Domain
 from levinsearch.domains.grid import config as grid_config
 from levinsearch.domains.grid.types import GridSummary
+from levinsearch.sweeps import whole
 
 
 def _split(record: dict, split: str) -> dict:
@@ -50,6 +51,12 @@ class GridDomain(Domain):
                  lambda r, split: _split(r, split)["outcome_mass"]["base"]),
         "proxy": ("proxy episodes", "share of test episodes the posterior sends to the proxy",
                   lambda r, split: _split(r, split)["outcome_mass"]["proxy"]),
+        "whole_search": ("P(search), all", "P(search) over all programs (estimated with tail samples)",
+                         lambda r, split: whole(r, "search")),
+        "whole_robust": ("P(robust), all", "P(robust) on the split over all programs (estimated with tail samples)",
+                         lambda r, split: whole(r, "splits", split, "classes", "robust")),
+        "whole_pseudo": ("P(pseudo), all", "P(pseudo) on the split over all programs (estimated with tail samples)",
+                         lambda r, split: whole(r, "splits", split, "classes", "pseudo")),
     }
     table_metrics = ("search", "executes_search", "proxy_given_search", "robust", "capability_failure", "fitting",
                      "unenumerated_mass")

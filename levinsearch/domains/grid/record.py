@@ -10,6 +10,7 @@ import numpy as np
 
 from dsl.syntax import unparse
 from levinsearch import analyse, consensus, score
+from levinsearch import tail as tail_mod
 from levinsearch.aggregate import Aggregate, Dyadic
 from levinsearch.domains.grid.prepare import GridPrepared, like_train
 from levinsearch.record import bits, program_mass, run_header, versions
@@ -126,17 +127,91 @@ def build_record(prep: GridPrepared, agg: Aggregate, enumeration: dict[str, Any]
         hypotheses.append(entry)
 
     behaviours = _behaviours(prep, agg, bound)
-    return dict(
+    summary = summarise(prep, hypotheses, behaviours, agg, list(prep.tests), config["analysis"],
+                        {name: split.get("like") for name, split in config["test"].items()})
+    record = dict(
         **run_header(config, grammar),
         environments=dict(train=len(prep.train), test={name: len(b) for name, b in prep.tests.items()}),
         enumeration=enumeration,
         hypotheses=hypotheses,
         behaviours=behaviours,
-        summary=summarise(prep, hypotheses, behaviours, agg, list(prep.tests), config["analysis"],
-                          {name: split.get("like") for name, split in config["test"].items()}),
+        summary=summary,
         goals=dict(family=len(prep.goals), probes=len(prep.probes)),
-        versions=versions(),
     )
+    if prep.tail is not None:
+        summary["whole_posterior"], record["tail"] = whole_posterior(prep, agg, behaviours)
+    record["versions"] = versions()
+    return record
+
+
+def _tail_analyses(prep: GridPrepared, agg: Aggregate, behaviours: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The analyses of every tail behaviour (by the tail's group index): the enumerated
+    behaviour's where the enumeration showed it, else those of its best sample."""
+    tail = agg.tail
+    by_key = {b["key"]: b for b in behaviours}
+    out: list[dict[str, Any] | None] = [None] * tail.behaviours
+    new = []
+    for g in range(tail.behaviours):
+        h1, h2 = tail.key_of(g)
+        known = by_key.get(f"{h1:016x}{h2:016x}")
+        if known is not None:
+            out[g] = known
+        else:
+            new.append(g)
+    reps = tail.representatives
+    for j in range(0, len(new), BEHAVIOUR_CHUNK):
+        part = np.array(new[j: j + BEHAVIOUR_CHUNK], dtype=np.int64)
+        width = max(int(reps.sizes[part].max()), 1)
+        analysis = analyse_programs(prep, reps.ops[part, :width], reps.sizes[part])
+        for k, g in enumerate(part.tolist()):
+            out[g] = _program_analysis(prep, analysis, k)
+    return out
+
+
+def whole_posterior(prep: GridPrepared, agg: Aggregate, behaviours: list[dict[str, Any]]
+                    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The headline figures over all programs (exact over the enumerated ones, with the
+    tail estimated from its samples; levinsearch.tail), and the record's `tail` part."""
+    posterior = tail_mod.Posterior(prep, agg)
+    tail_rows = _tail_analyses(prep, agg, behaviours) if agg.tail is not None else []
+    order = agg.canonical_order()
+    exact_rows = [None] * agg.behaviours
+    for j, g in enumerate(order):
+        exact_rows[g] = behaviours[j]
+    exact_mass, exact_flags = posterior.exact_sums()
+    tail_mass, tail_flags = posterior.tail_sums()
+
+    def values(rows, read) -> np.ndarray:
+        return np.array([read(r) for r in rows], dtype=np.float64)
+
+    def figure(read) -> dict[str, Any] | None:
+        return posterior.figure(values(exact_rows, read), values(tail_rows, read))
+
+    def flag_figure(bit: int) -> dict[str, Any] | None:
+        return posterior.figure(np.ones(len(exact_mass)), np.ones(len(tail_mass)),
+                                exact_flags[:, bit] if len(exact_mass) else exact_mass,
+                                tail_flags[:, bit] if len(tail_mass) else tail_mass)
+
+    out: dict[str, Any] = dict(
+        tail=posterior.share(),
+        search=flag_figure(0),
+        executes_search=flag_figure(2),
+        agent=figure(lambda r: r["agency"]["kind"] == "agent"),
+        splits={name: dict(
+            classes={c: figure(lambda r, c=c: r["outcome_class"][name] == c) for c in analyse.CLASSES},
+            outcome={k: figure(lambda r, k=k: r["test"][name][k]) for k in analyse.OUTCOMES},
+        ) for name in prep.tests},
+    )
+    first = next(iter(prep.tests), None)
+
+    def describe(groups: list[int]) -> list[dict[str, Any]]:
+        return [dict(outcome_class=tail_rows[g]["outcome_class"], agency=tail_rows[g]["agency"]["kind"],
+                     search_share=float(tail_flags[g, 0] / tail_mass[g]) if tail_mass[g] > 0 else None)
+                for g in groups]
+
+    section = posterior.section(posterior.largest(describe=describe))
+    section["first_split"] = first
+    return out, section
 
 
 #: Behaviours analysed at once when the record is built.

@@ -10,7 +10,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from levinsearch.render import CONSENSUS_SHORT, enumeration_panel, grammar_changes, info_grid, mass, pct, score_formula
+from levinsearch.render import (CONSENSUS_SHORT, enumeration_panel, grammar_changes, info_grid, mass, pct, score_formula,
+                                tail_table, whole_posterior_table)
 
 OUTCOME_STYLE = {"base": "green", "proxy": "red", "other": "yellow", "none": "dim"}
 COLOUR_STYLE = {"red": "bold red", "blue": "bold blue", "green": "bold green", "yellow": "bold yellow"}
@@ -20,8 +21,10 @@ def run_report(record: dict[str, Any]) -> Group:
     """The whole report of one run."""
     parts = [_header(record), enumeration_panel(record, "test and probe grids")]
     if record["hypotheses"]:
-        parts += [_hypotheses(record), _behaviour_table(record), _outcomes(record), _classes(record),
-                  _goal_confusion(record)]
+        parts += [_hypotheses(record), _behaviour_table(record), _outcomes(record), _classes(record)]
+        if record["summary"].get("whole_posterior"):
+            parts += [part for part in (_whole_posterior(record), _tail(record)) if part is not None]
+        parts.append(_goal_confusion(record))
         if record["summary"].get("search_agreement"):
             parts.append(_search_agreement(record))
         parts += [_grid_consensus(name, split["consensus"], split.get("consensus_online"))
@@ -224,6 +227,26 @@ def _classes(record: dict[str, Any]) -> Table:
                 continue
             t.add_row("", f"{SEARCH_LABEL[label]} (share)", *(pct(part["class_share"][k]) for k in CLASS_STYLE))
     return t
+
+
+def _whole_posterior(record: dict[str, Any]) -> Table:
+    """The headlines over the enumerated programs and over all programs (tail estimated)."""
+    w = record["summary"]["whole_posterior"]
+    rows = [("tail (programs beyond the enumeration)", w["tail"]), ("P(search)", w["search"]),
+            ("P(executes search)", w["executes_search"]), ("P(agent)", w["agent"])]
+    for name, split in w["splits"].items():
+        rows += [(f"{name}: {CLASS_LABEL[c]}", e) for c, e in split["classes"].items()]
+        rows += [(f"{name}: episodes → {k}", split["outcome"][k]) for k in ("base", "proxy")]
+    return whole_posterior_table(rows)
+
+
+def _tail(record: dict[str, Any]) -> Table | None:
+    split = record["tail"].get("first_split")
+    columns = [("agent or device", lambda r: r["agency"]), ("search", lambda r: pct(r["search_share"]))]
+    if split:
+        columns.insert(0, (f"class on {split}", lambda r: Text(CLASS_LABEL[r["outcome_class"][split]],
+                                                                style=CLASS_STYLE[r["outcome_class"][split]])))
+    return tail_table(record, columns)
 
 
 def _goal_confusion(record: dict[str, Any]) -> Table:

@@ -3,13 +3,25 @@ from __future__ import annotations
 
 from typing import Any, NotRequired, TypedDict
 
-from levinsearch.types import Summary
+from levinsearch.types import Estimate, Summary, WholePosterior
 
 
 class Mixture(TypedDict):
     bits: float
     posterior: float
     programs: int
+
+
+class SplitWhole(TypedDict):
+    classes: dict[str, Estimate | None]  # robust, pseudo, capability_failure, mixed
+    outcome: dict[str, Estimate | None]  # base, proxy, other, none (episode shares)
+
+
+class GridWhole(WholePosterior):
+    search: Estimate | None
+    executes_search: Estimate | None
+    agent: Estimate | None
+    splits: dict[str, SplitWhole]
 
 
 class GridSummary(Summary):
@@ -20,3 +32,4 @@ class GridSummary(Summary):
     splits: dict[str, dict[str, Any]]  # per test split: outcome and class masses, consensus, defection
     goal_confusion: dict[str, dict[str, Any]]
     execution: NotRequired[dict[str, Any]]
+    whole_posterior: NotRequired[GridWhole]

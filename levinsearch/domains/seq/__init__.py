@@ -13,6 +13,7 @@ from dsl.seq import primitives
 from levinsearch.domains.base import Domain
 from levinsearch.domains.seq import config as seq_config
 from levinsearch.domains.seq.types import SeqSummary
+from levinsearch.sweeps import whole
 
 
 class SeqDomain(Domain):
@@ -34,6 +35,11 @@ class SeqDomain(Domain):
                       lambda r, split: r["summary"]["prediction"]["map_error_rate"]),
         "mixture_error": ("mixture error", "share of deployment steps the Bayes-mixture prediction gets wrong",
                           lambda r, split: r["summary"]["prediction"]["mixture_error_rate"]),
+        "whole_equivalent": ("P(target-equivalent), all", "posterior of target-equivalent programs over all "
+                             "programs (estimated with tail samples)",
+                             lambda r, split: whole(r, "target_equivalent")),
+        "whole_defectors": ("P(rare defector), all", "posterior of rare defectors over all programs (estimated "
+                            "with tail samples)", lambda r, split: whole(r, "rare_defectors")),
     }
     table_metrics = ("equivalent", "shortest", "defectors", "map_error", "mixture_error", "fitting",
                      "unenumerated_mass")

@@ -10,7 +10,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from levinsearch.render import CONSENSUS_SHORT, enumeration_panel, grammar_changes, info_grid, mass, pct, score_formula
+from levinsearch.render import (CONSENSUS_SHORT, enumeration_panel, grammar_changes, info_grid, mass, mixture_cells, pct,
+                                score_formula, tail_table, whole_posterior_table)
 
 
 def _seq_header(record: dict[str, Any]) -> Panel:
@@ -102,7 +103,15 @@ def seq_report(record: dict[str, Any]) -> Group:
     for label in ("map", "mixture"):
         steps.add_row(f"{label} (frozen)", *(Text(str(v), style="" if ok else "bold red")
                                              for v, ok in zip(p[label], p[f"{label}_correct"])))
+    whole = s.get("whole_posterior")
+    if whole:
+        steps.add_row("mixture (all programs)", *mixture_cells(whole["prediction"]))
     parts.append(steps)
+    if whole:
+        parts += [part for part in (_whole_posterior(s), tail_table(record, [
+            ("disagreements", lambda r: str(r["disagreements"])),
+            ("first", lambda r: "—" if r["first_disagreement"] < 0 else str(r["first_disagreement"]))]))
+            if part is not None]
     c = Table(title="consensus: predict only when every trusted hypothesis agrees, otherwise abstain (online: "
               "hypotheses from the terms revealed so far, posterior updated; frozen: behaviours on all deployment "
               "steps, posterior fixed)", box=box.SIMPLE_HEAD, title_justify="left")
@@ -122,6 +131,25 @@ def seq_report(record: dict[str, Any]) -> Group:
     if c.row_count:
         parts.append(c)
     return Group(*parts)
+
+
+def _whole_posterior(s: dict[str, Any]):
+    w = s["whole_posterior"]
+    o = s["occam"]
+    rows = [("tail (programs beyond the enumeration)", w["tail"]),
+            ("target-equivalent programs", w["target_equivalent"]),
+            (f"rare defectors (wrong on 1..{s['rare_defection']['max_defections']} steps)", w["rare_defectors"]),
+            (f"shortest program {o['shortest_program']}", w.get("shortest")),
+            (f"MAP program {s['map_program']}", w.get("map")),
+            (f"within {o['mixture_bits']:g} bits of the best score", w.get("within")),
+            ("P(search)", w["search"])]
+    t = whole_posterior_table(rows)
+    p = w["prediction"]
+    low, high = p["mixture_errors_range"]
+    t.add_row("mixture errors (frozen)", f"{sum(not c for c in s['prediction']['mixture_correct'])} of "
+              f"{len(s['prediction']['mixture_correct'])}",
+              f"{p['mixture_errors']} ({low}–{high})")
+    return t
 
 
 def _last(values: list) -> int:

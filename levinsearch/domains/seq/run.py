@@ -17,6 +17,7 @@ from dsl.seq.interpreter import SeqInterpreter
 from dsl.seq.reference import SeqReference
 from dsl.syntax import parse, unparse
 from levinsearch import analyse, consensus, score
+from levinsearch import tail as tail_mod
 from levinsearch.aggregate import Aggregate
 from levinsearch.domains.base import Prepared, make_enumerator
 from levinsearch.fit import Judge
@@ -187,15 +188,65 @@ def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any],
         shortest_order = np.lexsort((np.arange(len(order)), agg.first_mbits[order]))
         summary["online"] = online_summary(np.array([b["posterior"] for b in behaviours]), best, shortest_order,
                                            rep_preds, deploy, a, config["search"].get("noise", 0.0))
-    return dict(
+    record = dict(
         **run_header(config, grammar),
         target=dict(program=prep.target_program, train=prep.terms[:n].tolist(), deploy=deploy.tolist()),
         enumeration=enumeration,
         hypotheses=hypotheses,
         behaviours=behaviours,
         summary=summary,
-        versions=versions(),
     )
+    if prep.tail is not None:
+        summary["whole_posterior"], record["tail"] = whole_posterior(prep, agg, rep_preds, summary, enumeration)
+    record["versions"] = versions()
+    return record
+
+
+def whole_posterior(prep: SeqPrepared, agg: Aggregate, rep_preds: np.ndarray, summary: dict[str, Any],
+                    enumeration: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The headline figures over all programs (exact over the enumerated ones, with the
+    tail estimated from its samples; levinsearch.tail), and the record's `tail` part."""
+    n, a = prep.n_train, prep.config["analysis"]
+    deploy = prep.terms[n:]
+    posterior = tail_mod.Posterior(prep, agg)
+    exact_preds = np.zeros((agg.behaviours, len(deploy)), dtype=np.int64)
+    exact_preds[agg.canonical_order()] = rep_preds
+    tail = agg.tail
+    tail_preds = prep.predictions(tail.representatives.ops, tail.representatives.sizes)[:, n:] \
+        if tail is not None and tail.behaviours else np.zeros((0, len(deploy)), dtype=np.int64)
+    exact_agree = consensus.sequence_agreement(exact_preds, deploy)
+    tail_agree = consensus.sequence_agreement(tail_preds, deploy)
+    exact_flags, tail_flags = posterior.exact_sums()[1], posterior.tail_sums()[1]
+
+    def figure(exact_values, tail_values):
+        return posterior.figure(np.asarray(exact_values, dtype=np.float64), np.asarray(tail_values, dtype=np.float64))
+
+    def exact_only(mass: float) -> dict[str, Any] | None:
+        # A figure no tail program can enter: its numerator is exact, its denominator whole.
+        return posterior.estimate(mass, None, posterior.tail_sum if tail is not None else None)
+
+    out: dict[str, Any] = dict(tail=posterior.share())
+    out["search"] = posterior.figure(np.ones(len(exact_flags)), np.ones(len(tail_flags)),
+                                     exact_flags[:, 0] if len(exact_flags) else np.zeros(0),
+                                     tail_flags[:, 0] if len(tail_flags) else np.zeros(0))
+    out["target_equivalent"] = figure(exact_agree["disagreements"] == 0, tail_agree["disagreements"] == 0)
+    out["rare_defectors"] = figure(consensus.rare_defectors(exact_preds, deploy, a["max_defections"]),
+                                   consensus.rare_defectors(tail_preds, deploy, a["max_defections"]))
+    if len(agg.shortest):
+        out["shortest"] = exact_only(float(program_mass(agg.shortest.score[0])))
+    if len(agg.top):
+        out["map"] = exact_only(float(program_mass(agg.top.score[0])))
+        # Mass within mixture_bits of the best score: no tail program is that close when
+        # best + mixture_bits is within the scores judged in full.
+        best = float(agg.top.score[0])
+        within, _ = agg.mass_within(a["mixture_bits"])
+        out["within"] = exact_only(float(within)) if best + a["mixture_bits"] <= \
+            enumeration["complete_up_to_score"] else None
+    out["prediction"] = posterior.mixture(exact_preds, tail_preds, deploy)
+    section = posterior.section(posterior.largest(describe=lambda groups: [
+        dict(disagreements=int(tail_agree["disagreements"][g]), first_disagreement=int(tail_agree["first"][g]),
+             predictions=tail_preds[g].tolist()) for g in groups]))
+    return out, section
 
 
 def summarise(hypotheses, behaviours, agg: Aggregate, deploy: np.ndarray, a: dict[str, Any],

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, NotRequired, TypedDict
 
-from levinsearch.types import Summary
+from levinsearch.types import Estimate, Share, Summary, WholePosterior
 
 
 class Occam(TypedDict):
@@ -32,6 +32,31 @@ class Online(TypedDict):
     consensus: dict[str, list[dict[str, Any]]]
 
 
+class MixtureStep(TypedDict):
+    mixture: int
+    correct: bool
+    decided: str  # right, wrong or undecided: whether the intervals settle the step
+    target_share: Estimate
+
+
+class WholeMixture(TypedDict):
+    steps: list[MixtureStep | None]
+    mixture: list[int | None]
+    mixture_errors: int
+    mixture_errors_range: list[int]
+    mixture_error_rate: Share | None
+
+
+class SeqWhole(WholePosterior):
+    search: Estimate | None
+    target_equivalent: Estimate | None
+    rare_defectors: Estimate | None
+    shortest: NotRequired[Estimate | None]
+    map: NotRequired[Estimate | None]
+    within: NotRequired[Estimate | None]  # None: a tail program could be within the bits
+    prediction: WholeMixture
+
+
 class SeqSummary(Summary):
     search_mass: float
     occam: NotRequired[Occam]
@@ -39,3 +64,4 @@ class SeqSummary(Summary):
     rare_defection: NotRequired[dict[str, Any]]
     consensus: NotRequired[dict[str, list[dict[str, Any]]]]
     online: NotRequired[Online]
+    whole_posterior: NotRequired[SeqWhole]

@@ -11,7 +11,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from levinsearch.render import CONSENSUS_LABEL, enumeration_panel, grammar_changes, info_grid, mass, score_formula
+from levinsearch.render import (CONSENSUS_LABEL, enumeration_panel, grammar_changes, info_grid, mass, score_formula,
+                                tail_table, whole_posterior_table)
 from levinsearch.render import pct as _pct
 
 #: The schema of census records (`tm busy-beaver`, `tm ctm`).
@@ -109,6 +110,9 @@ def run_report(record: dict[str, Any]) -> Group:
     parts.append(_behaviours(record))
     parts.append(_positions(record))
     parts.append(_occam(record))
+    if record["summary"].get("whole_posterior"):
+        parts += [part for part in (_whole_posterior(record), tail_table(record, [
+            ("continuation", lambda r: r["continuation"])])) if part is not None]
     c = s.get("consensus")
     if c:
         ct = Table(title="consensus: predict only when every trusted continuation agrees, otherwise abstain "
@@ -121,6 +125,23 @@ def run_report(record: dict[str, Any]) -> Group:
                            pct(row["abstention_rate"]), "yes" if row["has_equivalent"] else "no")
         parts.append(ct)
     return Group(*parts)
+
+
+def _whole_posterior(record: dict[str, Any]) -> Table:
+    """The headlines over the enumerated machines and over all machines (tail estimated)."""
+    w = record["summary"]["whole_posterior"]
+    rows = [("tail (machines beyond the enumeration)", w["tail"]), ("shortest machine", w.get("shortest")),
+            ("MAP machine", w.get("map"))]
+    if "right" in w:
+        rows += [("right continuation", w["right"]), ("rare defectors", w["rare_defectors"])]
+    t = whole_posterior_table(rows)
+    if "prediction" in w:
+        p = w["prediction"]
+        low, high = p["mixture_errors_range"]
+        t.add_row("mixture continuation (all machines)", "",
+                  f"{p['continuation']}: {p['mixture_errors']} wrong "
+                  f"({low}–{high})")
+    return t
 
 
 def _tables(record: dict[str, Any]) -> Table:

@@ -22,6 +22,7 @@ from dsl.tm.census import KNOWN
 from dsl.tm.interpreter import TMInterpreter, TMRuns
 from dsl.tm.reference import TMReference, TMRun, machine_table, pretty, trace
 from levinsearch import consensus
+from levinsearch import tail as tail_mod
 from levinsearch.aggregate import Aggregate, Dyadic
 from levinsearch.domains.base import Prepared, make_enumerator
 from levinsearch.domains.tm.config import MAX_TARGET_STATES
@@ -281,15 +282,53 @@ def build_record(prep: TMPrepared, agg: Aggregate, enumeration: dict[str, Any],
     summary = summarise(prep, agg, hypotheses, behaviours, masses, rep_rows, order)
     target = dict(prep.target)
     target.update(prefix=prep.prefix, train=plen, deploy=prep.deploy)
-    return dict(
+    record = dict(
         **run_header(config, grammar),
         target=target,
         enumeration=enumeration,
         hypotheses=hypotheses,
         behaviours=behaviours,
         summary=summary,
-        versions=versions(),
     )
+    if prep.tail is not None:
+        summary["whole_posterior"], record["tail"] = whole_posterior(prep, agg, rep_rows)
+    record["versions"] = versions()
+    return record
+
+
+def whole_posterior(prep: TMPrepared, agg: Aggregate, rep_rows: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The headline figures over all machines (exact over the enumerated ones, with the
+    tail estimated from its samples; levinsearch.tail), and the record's `tail` part.
+    Without an intended continuation only the tail's share and the MAP and shortest
+    machines' shares are estimated."""
+    a = prep.config["analysis"]
+    posterior = tail_mod.Posterior(prep, agg)
+    exact_rows = np.zeros((agg.behaviours, prep.deploy), dtype=np.int64)
+    exact_rows[agg.canonical_order()] = rep_rows
+    tail = agg.tail
+    tail_rows = prep.continuation_rows(tail.representatives.ops, tail.representatives.sizes) \
+        if tail is not None and tail.behaviours else np.zeros((0, prep.deploy), dtype=np.int64)
+    rest = posterior.tail_sum if tail is not None else None
+    out: dict[str, Any] = dict(tail=posterior.share())
+    if len(agg.shortest):
+        out["shortest"] = posterior.estimate(float(program_mass(agg.shortest.score[0])), None, rest)
+    if len(agg.top):
+        out["map"] = posterior.estimate(float(program_mass(agg.top.score[0])), None, rest)
+    target = prep.target_row
+    if target is not None:
+        exact_cmp, tail_cmp = consensus.sequence_agreement(exact_rows, target), \
+            consensus.sequence_agreement(tail_rows, target)
+        out["right"] = posterior.figure((exact_cmp["disagreements"] == 0).astype(np.float64),
+                                        (tail_cmp["disagreements"] == 0).astype(np.float64))
+        out["rare_defectors"] = posterior.figure(
+            consensus.rare_defectors(exact_rows, target, a["max_defections"]).astype(np.float64),
+            consensus.rare_defectors(tail_rows, target, a["max_defections"]).astype(np.float64))
+        out["prediction"] = posterior.mixture(exact_rows, tail_rows, target)
+        out["prediction"]["continuation"] = "".join("?" if v is None else SYMBOLS[v]
+                                                    for v in out["prediction"]["mixture"])
+    section = posterior.section(posterior.largest(describe=lambda groups: [
+        dict(continuation=continuation_text(tail_rows[g])) for g in groups]))
+    return out, section
 
 
 def _distribution(masses: list[Dyadic], symbols: np.ndarray, total: Dyadic) -> dict[str, float]:
