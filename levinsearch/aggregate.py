@@ -194,14 +194,17 @@ class Aggregate:
     The same summary holds a run's tail samples (`levinsearch.tail`): there a program's
     "score" is its weight in bits (what its score adds to its description length), so
     masses are sums of sample weights, `programs` counts samples and `attempts` the
-    derivations drawn for them. A run's summary keeps its tail's in `tail` (None
-    without one); merging, saving and loading carry it along.
+    derivations drawn for them; with `squares`, squares[g][f] also sums each mass
+    squared (2^-2 score, exactly), which the estimate's intervals need. A run's summary
+    keeps its tail's in `tail` (None without one); merging, saving and loading carry it
+    along.
     """
 
-    def __init__(self, width: int, keep: int, kinds: int = 2):
+    def __init__(self, width: int, keep: int, kinds: int = 2, squares: bool = False):
         self.width = width
         self.keep = keep
         self.kinds = kinds
+        self.squares: list[list[Dyadic]] | None = [] if squares else None
         self.programs = 0  # judged
         self.fitting = 0
         self.levels: dict[int, list] = {}  # mbits -> [programs, fitting, seconds]
@@ -270,6 +273,10 @@ class Aggregate:
         for (gid, s), term in exact_sums(np.stack([g, flags], axis=1), m, k):
             self.mass[gid][s] = self.mass[gid][s] + term
             self.total_mass = self.total_mass + term
+        if self.squares is not None:
+            m2, k2 = dyadic_terms(2 * found.score)
+            for (gid, s), term in exact_sums(np.stack([g, flags], axis=1), m2, k2):
+                self.squares[gid][s] = self.squares[gid][s] + term
         # Mass by score, in millibit buckets: what "within k bits of the best" reads.
         for (bucket,), term in exact_sums(score_buckets(found.score)[:, None], m, k):
             row = self.score_mass.setdefault(bucket, Dyadic())
@@ -288,6 +295,8 @@ class Aggregate:
         self.count = np.concatenate([self.count, np.zeros((extra, self.kinds), dtype=np.int64)])
         self.first_mbits = np.concatenate([self.first_mbits, np.full(extra, np.iinfo(np.int64).max)])
         self.mass += [[Dyadic()] * self.kinds for _ in range(extra)]
+        if self.squares is not None:
+            self.squares += [[Dyadic()] * self.kinds for _ in range(extra)]
         self.representatives = Programs.concat([self.representatives, Programs(self.width, extra)])
 
     @staticmethod
@@ -324,7 +333,8 @@ class Aggregate:
         self.attempts += other.attempts
         if other.tail is not None:
             if self.tail is None:
-                self.tail = Aggregate(other.tail.width, other.tail.keep, other.tail.kinds)
+                self.tail = Aggregate(other.tail.width, other.tail.keep, other.tail.kinds,
+                                      other.tail.squares is not None)
             self.tail.merge(other.tail)
         self.total_mass = self.total_mass + other.total_mass
         for bucket, mass in other.score_mass.items():
@@ -347,10 +357,11 @@ class Aggregate:
         self.count[ours] += other.count[theirs]  # each behaviour once: no repeated index
         self.first_mbits[ours] = np.minimum(self.first_mbits[ours], other.first_mbits[theirs])
         for g, og in zip(ours.tolist(), theirs.tolist()):
-            mine, add = self.mass[g], other.mass[og]
-            for f, term in enumerate(add):
-                if term.num:
-                    mine[f] = mine[f] + term
+            for mine, add in ((self.mass[g], other.mass[og]),) + (
+                    ((self.squares[g], other.squares[og]),) if self.squares is not None else ()):
+                for f, term in enumerate(add):
+                    if term.num:
+                        mine[f] = mine[f] + term
         rep, orep = self.representatives, other.representatives
         better = (rep.sizes[ours] == 0) | (orep.score[theirs] < rep.score[ours]) | (
             (orep.score[theirs] == rep.score[ours]) & (orep.rank[theirs] < rep.rank[ours]))
@@ -433,6 +444,7 @@ class Aggregate:
                     levels={str(k): v for k, v in self.levels.items()}, levin_steps=self.levin_steps,
                     uncertified=self.uncertified, attempts=self.attempts, total_mass=self.total_mass.encode(),
                     mass=[[m.encode() for m in pair] for pair in self.mass],
+                    squares=None if self.squares is None else [[m.encode() for m in row] for row in self.squares],
                     score_mass={str(b): m.encode() for b, m in self.score_mass.items()},
                     score_count={str(b): c for b, c in self.score_count.items()},
                     level_mass={str(b): m.encode() for b, m in self.level_mass.items()})
@@ -452,8 +464,10 @@ class Aggregate:
 
     @staticmethod
     def _from_contents(meta: dict, data, prefix: str) -> "Aggregate":
-        agg = Aggregate(meta["width"], meta["keep"], meta["kinds"])
+        agg = Aggregate(meta["width"], meta["keep"], meta["kinds"], meta.get("squares") is not None)
         agg.programs, agg.fitting = meta["programs"], meta["fitting"]
+        if agg.squares is not None:
+            agg.squares = [[Dyadic.decode(m) for m in row] for row in meta["squares"]]
         agg.levels = {int(k): v for k, v in meta["levels"].items()}
         agg.levin_steps, agg.uncertified = meta["levin_steps"], meta["uncertified"]
         agg.attempts = meta.get("attempts", 0)

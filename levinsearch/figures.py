@@ -282,8 +282,49 @@ def _fmt_mass(x: float) -> str:
 
 # ------------------------------------------------------------------ run records: what every domain gets
 def run_figures(record: dict[str, Any]) -> list[tuple[str, Any]]:
-    """The figures every run gets whatever its domain: prior mass against bits."""
-    return [("prior-mass", prior_mass_figure(record))]
+    """The figures every run gets whatever its domain: prior mass against bits, and with
+    tail samples the whole posterior."""
+    out = [("prior-mass", prior_mass_figure(record))]
+    if record.get("summary", {}).get("whole_posterior"):
+        out.append(("whole-posterior", whole_posterior_figure(record)))
+    return out
+
+
+def estimates(node: Any, path: tuple[str, ...] = ()) -> list[tuple[str, dict[str, Any]]]:
+    """Every whole-posterior estimate in a record's `summary.whole_posterior`, labelled by
+    its path ("blue_doors › classes › robust": `splits` left out), in the record's order."""
+    if isinstance(node, dict) and {"exact", "estimate", "low", "high"} <= set(node):
+        return [(" › ".join(p for p in path if p != "splits"), node)]
+    if isinstance(node, dict):
+        return [item for key, value in node.items() for item in estimates(value, path + (str(key),))]
+    return []
+
+
+def whole_posterior_figure(record: dict[str, Any]):
+    """Each headline twice: exact over the enumerated programs (open circle) and over
+    all programs, estimated from the tail samples (filled circle with its 95% interval)."""
+    rows = [(label, e) for label, e in estimates(record["summary"]["whole_posterior"]) if e.get("estimate") is not None]
+    rows = rows[: 2 * MAX_BARS]
+    fig = new_figure(1.4 + 0.24 * max(len(rows), 1))
+    ax = fig.subplots()
+    ys = list(range(len(rows)))[::-1]
+    for y, (_, e) in zip(ys, rows):
+        ax.plot([e["low"], e["high"]], [y, y], color=SERIES[0], linewidth=2.2, solid_capstyle="butt")
+        ax.plot([e["estimate"]], [y], "o", color=SERIES[0], markersize=4.5)
+        if e.get("exact") is not None:
+            ax.plot([e["exact"]], [y], "o", markerfacecolor="white", markeredgecolor="#222222", markersize=4.5)
+    ax.set_yticks(ys)
+    ax.set_yticklabels([short(label) for label, _ in rows], fontsize=6.5)
+    ax.set_xlim(-0.02, 1.02)
+    percent_axis(ax, "x")
+    ax.grid(axis="y", visible=False)
+    tail = record.get("tail") or {}
+    ax.set_title(f"{record['experiment']}: the whole posterior from {tail.get('judged', 0):,} tail samples",
+                 loc="left")
+    ax.set_xlabel("open: the enumerated programs (exact); filled: all programs (95% interval)")
+    if not rows:
+        no_data(ax, "no estimate (no fitting program)")
+    return fig
 
 
 def prior_mass_figure(record: dict[str, Any]):

@@ -55,6 +55,8 @@ def seeds_report(record: SweepRecord) -> Group:
     for name, heading in record.get("metric_headings", {}).items():
         span = (p.get("intervals") or {}).get(name)
         values = (p.get("per_seed") or {}).get(name, [])
+        if name in record.get("tail_metrics", ()) and all(v is None for v in values):
+            continue  # no tail samples: the whole-posterior rows would be empty
         t.add_row(heading, _metric_text(name, p["metrics"].get(name)),
                   "—" if span is None else f"{_metric_text(name, span[0])} – {_metric_text(name, span[1])}",
                   " ".join(_metric_text(name, v) for v in values))

@@ -195,6 +195,7 @@ def sweep_record(experiment: str, domain, settings, points: list[tuple[dict, lis
     has `intervals` (95%, see levinsearch.stats) and `per_seed` values, and the distances
     are averaged over the seeds (point i's seed k against point j's seed k)."""
     known = metrics_of(domain)
+    tail_metrics = ["tail_share", *domain.whole_metrics]
     rows = []
     for setting, records in points:
         per_seed = [metrics(record, split, domain) for record in records]
@@ -226,8 +227,11 @@ def sweep_record(experiment: str, domain, settings, points: list[tuple[dict, lis
         outcome_class=[[mean_distance(i, j, lambda r: class_distribution(r, split)) if split else None
                         for j in range(n)] for i in range(n)],
     )
+    # With tail samples, the table shows the whole-posterior metrics too.
+    sampled = any(row["metrics"].get("tail_share") is not None for row in rows)
     out = dict(schema=SCHEMA, experiment=experiment, domain=domain.name, split=split, metric=metric,
-               columns=list(domain.table_metrics),
+               columns=list(domain.table_metrics) + (tail_metrics if sampled else []),
+               tail_metrics=tail_metrics,
                settings=[dict(key=k, values=v) for k, v in settings], points=rows, distances=distances,
                interrupted=interrupted,
                metric_headings={k: h for k, (h, _, _) in known.items()},

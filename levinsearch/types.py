@@ -250,6 +250,7 @@ class SweepRecord(TypedDict):
     interrupted: bool
     metric_headings: dict[str, str]
     metric_descriptions: dict[str, str]
+    tail_metrics: NotRequired[list[str]]  # metrics that need tail samples (None without)
     seeds: NotRequired[int]
     run: NotRequired[str]
 

@@ -8,13 +8,13 @@ import math
 
 import numba
 import pytest
-from scipy.stats import beta
+from scipy.stats import chi2, gamma
 
 from conftest import invoke
 from dsl.grammar import MBITS_PER_BIT
 from levinsearch import backends, domains, experiments, pipeline, sweeps, types
 from levinsearch.aggregate import Aggregate
-from levinsearch.tail import Posterior, clopper_pearson
+from levinsearch.tail import Posterior, weighted_poisson_interval
 
 
 def prepare(raw, **over):
@@ -77,59 +77,75 @@ class _Plan:
         self.mass, self.unresolved_mass, self.empty = mass, unresolved, False
 
 
-def posterior(exact_total, samples, tail_sum, mass, unresolved=0.0, weight_max=1.0) -> Posterior:
+def posterior(exact_total, samples, tail_sum, mass, unresolved=0.0, weight_max=1.0, tail_squares=None) -> Posterior:
     p = Posterior.__new__(Posterior)
     p.plan, p.exact_total, p.samples, p.tail_sum = _Plan(mass, unresolved), exact_total, samples, tail_sum
+    p.tail_squares = tail_sum if tail_squares is None else tail_squares
     p.weight_max, p.unresolved = weight_max, unresolved * weight_max
     p.tail = object()
     return p
 
 
-def test_clopper_pearson_is_the_beta_quantile_interval():
-    assert clopper_pearson(0, 100, 0.05) == (0.0, pytest.approx(beta.ppf(0.975, 1, 100)))
-    low, high = clopper_pearson(7, 100, 0.05)
-    assert low == pytest.approx(beta.ppf(0.025, 7, 94)) and high == pytest.approx(beta.ppf(0.975, 8, 93))
-    assert clopper_pearson(100, 100, 0.05)[1] == 1.0
-    assert clopper_pearson(3, 0, 0.05) == (0.0, 1.0)
+def test_the_interval_is_fay_and_feuers_gamma_interval():
+    # Weights 1: Garwood's exact Poisson interval, chi-square quantiles / 2.
+    low, high = weighted_poisson_interval(7, 7, 1.0, 0.05)
+    assert low == pytest.approx(chi2.ppf(0.025, 14) / 2) and high == pytest.approx(chi2.ppf(0.975, 16) / 2)
+    assert weighted_poisson_interval(0, 0, 1.0, 0.05) == (0.0, pytest.approx(-math.log(0.025)))
+    # Weights 0.5, 0.25, 0.25 with largest possible 1: the gamma matching mean 1 and
+    # variance 0.375, and for the upper end one more event of weight 1.
+    low, high = weighted_poisson_interval(1.0, 0.375, 1.0, 0.05)
+    assert low == pytest.approx(gamma.ppf(0.025, 1 / 0.375, scale=0.375))
+    assert high == pytest.approx(gamma.ppf(0.975, 4 / 1.375, scale=1.375 / 2))
 
 
 def test_a_share_by_hand():
     """Exact fitting mass 0.03 of which 0.01 counts; tail region of prior mass 0.5 with
-    1,000 samples, 20 fitting, 5 of them counting: (0.01 + 0.5 * 5/1000) /
-    (0.03 + 0.5 * 20/1000) = 0.0125 / 0.04."""
+    1,000 samples, 20 fitting (weight 1 each), 5 of them counting: (0.01 + 0.5 * 5/1000)
+    / (0.03 + 0.5 * 20/1000) = 0.0125 / 0.04."""
     p = posterior(0.03, 1000, 20.0, 0.5)
-    e = p.estimate(0.01, 5.0, 15.0)
+    e = p.estimate(0.01, (5.0, 5.0), (15.0, 15.0))
     assert e["exact"] == pytest.approx(1 / 3) and e["estimate"] == pytest.approx(0.3125)
-    l1, h1 = clopper_pearson(5, 1000, 0.025)
-    l2, h2 = clopper_pearson(15, 1000, 0.025)
+    l1, h1 = (x / 1000 for x in weighted_poisson_interval(5, 5, 1.0, 0.025))
+    l2, h2 = (x / 1000 for x in weighted_poisson_interval(15, 15, 1.0, 0.025))
     assert e["low"] == pytest.approx((0.01 + 0.5 * l1) / (0.03 + 0.5 * (l1 + h2)))
     assert e["high"] == pytest.approx((0.01 + 0.5 * h1) / (0.03 + 0.5 * (h1 + l2)))
     # The tail's own share: 0.01 / 0.04, no second part (a 95% interval of its own).
     share = p.share()
-    lo, hi = clopper_pearson(20, 1000, 0.05)
+    lo, hi = (x / 1000 for x in weighted_poisson_interval(20, 20, 1.0, 0.05))
     assert share["estimate"] == pytest.approx(0.25)
     assert share["low"] == pytest.approx(0.5 * lo / (0.03 + 0.5 * lo))
     assert share["high"] == pytest.approx(0.5 * hi / (0.03 + 0.5 * hi))
 
 
 def test_unresolved_mass_enters_at_its_worst_case():
-    e = posterior(0.03, 1000, 20.0, 0.5, unresolved=0.001).estimate(0.01, 5.0, 15.0)
-    e0 = posterior(0.03, 1000, 20.0, 0.5).estimate(0.01, 5.0, 15.0)
+    e = posterior(0.03, 1000, 20.0, 0.5, unresolved=0.001).estimate(0.01, (5.0, 5.0), (15.0, 15.0))
+    e0 = posterior(0.03, 1000, 20.0, 0.5).estimate(0.01, (5.0, 5.0), (15.0, 15.0))
     assert e["estimate"] == e0["estimate"] and e["low"] < e0["low"] and e["high"] > e0["high"]
-    l1, h1 = clopper_pearson(5, 1000, 0.025)
-    l2, _ = clopper_pearson(15, 1000, 0.025)
+    _, h1 = (x / 1000 for x in weighted_poisson_interval(5, 5, 1.0, 0.025))
+    l2, _ = (x / 1000 for x in weighted_poisson_interval(15, 15, 1.0, 0.025))
     assert e["high"] == pytest.approx((0.01 + 0.5 * h1 + 0.001) / (0.03 + 0.5 * (h1 + l2) + 0.001))
 
 
 def test_no_fitting_sample_still_bounds_the_tail():
-    """0 of 10,000 samples fit: the estimate is exact's, the upper end what 0 of 10,000
-    allows (the rule of three, about 3.7 / N at 97.5%)."""
+    """0 of 10,000 samples fit: the estimate is the exact one, the upper end what 0 of
+    10,000 allows (-ln 0.025 = 3.7 events of the largest weight)."""
     e = posterior(0.02, 10_000, 0.0, 0.1).share()
-    top = beta.ppf(0.975, 1, 10_000)
+    top = -math.log(0.025) / 10_000
     assert e["estimate"] == 0 and e["low"] == 0
     assert e["high"] == pytest.approx(0.1 * top / (0.02 + 0.1 * top))
-    nothing = posterior(0.0, 10_000, 0.0, 0.1).estimate(0.0, 0.0, 0.0)
+    nothing = posterior(0.0, 10_000, 0.0, 0.1).estimate(0.0, (0.0, 0.0), (0.0, 0.0))
     assert nothing["estimate"] is None and (nothing["low"], nothing["high"]) == (0.0, 1.0)
+
+
+def test_small_weights_keep_their_relative_lower_end():
+    """20 fitting samples of weight 0.01 each (largest possible 1) against 20 of weight 1:
+    the lower end of their sum is the same share of it (the gamma's shape is the same,
+    20), and the upper end of the light ones keeps room for one unseen sample of
+    weight 1, so it is much further above."""
+    heavy = weighted_poisson_interval(20.0, 20.0, 1.0, 0.05)
+    light = weighted_poisson_interval(0.2, 0.002, 1.0, 0.05)
+    assert light[0] / 0.2 == pytest.approx(heavy[0] / 20.0)
+    assert light[1] / 0.2 > 10 * heavy[1] / 20.0
 
 
 # ------------------------------------------------------------------ records: one answer
@@ -173,21 +189,16 @@ def covered(e, truth) -> bool:
     return e is not None and e["low"] - 1e-12 <= truth <= e["high"] + 1e-12
 
 
-def tail_truth(record: dict, bits: float) -> float:
-    """The share of fitting mass in programs longer than `bits` (default score: each
-    fitting program's mass is 2^-bits)."""
-    masses = [(row["bits"], row["fitting"] * 2.0 ** -row["bits"]) for row in record["enumeration"]["per_length"]]
-    return math.fsum(m for b, m in masses if b > bits) / math.fsum(m for _, m in masses)
-
-
-@pytest.mark.parametrize("domain", ["grid", "seq"])
-def test_intervals_cover_the_exhaustive_truth(domain):
+@pytest.mark.parametrize("domain,time_weight", [("grid", 0), ("seq", 0), ("grid", 1)],
+                         ids=["grid", "seq", "grid-time-weighted"])
+def test_intervals_cover_the_exhaustive_truth(domain, time_weight):
     """40 sampler seeds of a run to B with its tail to M: the 95% intervals cover the
-    values of an exhaustive run to M at least 90% of the time (bench/tail_coverage.py
-    runs the larger version)."""
+    values of an exhaustive run to M at least 90% of the time (with a time weight the
+    samples' weights are not 0 or 1; bench/tail_coverage.py runs a larger version)."""
     raw, low, high = (grid_raw(), 12, 16) if domain == "grid" else (seq_raw(), 16, 22)
-    truth = run(raw, max_bits=high)
-    values = {"tail": tail_truth(truth, low), "search": truth["summary"]["search_mass"]}
+    truth = run(raw, max_bits=high, time_weight=time_weight)
+    enumerated = run(raw, max_bits=low, time_weight=time_weight)["enumeration"]["fitting_mass"]
+    values = {"tail": 1 - enumerated / truth["enumeration"]["fitting_mass"], "search": truth["summary"]["search_mass"]}
     if domain == "grid":
         values.update({c: v["mass"] for c, v in truth["summary"]["splits"]["blue_doors"]["classes"].items()})
     else:
@@ -196,7 +207,8 @@ def test_intervals_cover_the_exhaustive_truth(domain):
     hits = {name: 0 for name in values}
     seeds = 40
     for seed in range(seeds):
-        w = run(raw, max_bits=low, tail_samples=2000, tail_seed=seed, tail_max_bits=high)["summary"]["whole_posterior"]
+        w = run(raw, max_bits=low, time_weight=time_weight, tail_samples=2000, tail_seed=seed,
+                tail_max_bits=high)["summary"]["whole_posterior"]
         estimates = {"tail": w["tail"], "search": w["search"]}
         if domain == "grid":
             estimates.update(w["splits"]["blue_doors"]["classes"])

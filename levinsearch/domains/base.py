@@ -38,7 +38,7 @@ class Prepared:
         width, keep, kinds = max(self.enumerator.max_nodes, 1), self.config["search"]["keep"], 1 << len(self.judge.flags)
         agg = Aggregate(width, keep, kinds)
         if self.tail is not None:
-            agg.tail = Aggregate(width, keep, kinds)
+            agg.tail = Aggregate(width, keep, kinds, squares=True)
         return agg
 
     @property
@@ -83,6 +83,9 @@ class Domain:
     metrics: Mapping[str, Metric] = {}
     table_metrics: tuple[str, ...] = ()
     default_metric: str = ""
+    #: Sweep metrics over the whole posterior (None without tail samples); a sweep with
+    #: tail samples adds them, and `tail_share`, to its table.
+    whole_metrics: tuple[str, ...] = ()
     #: Grammar profiles ([grammar] profile = NAME); the first is the default.
     profiles: tuple[str, ...] = ("default",)
     #: The TypedDict of its record's `summary` (the JSON Schema is built from it).

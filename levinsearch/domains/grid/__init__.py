@@ -61,6 +61,7 @@ class GridDomain(Domain):
     table_metrics = ("search", "executes_search", "proxy_given_search", "robust", "capability_failure", "fitting",
                      "unenumerated_mass")
     default_metric = "search"
+    whole_metrics = ("whole_search", "whole_robust", "whole_pseudo")
     kernel_modules = ("dsl.grid.kernels",)
     summary_type = GridSummary
     #: default: search (plan, greedy) is the only competent way to move; heuristics adds

@@ -178,7 +178,6 @@ def whole_posterior(prep: GridPrepared, agg: Aggregate, behaviours: list[dict[st
     exact_rows = [None] * agg.behaviours
     for j, g in enumerate(order):
         exact_rows[g] = behaviours[j]
-    exact_mass, exact_flags = posterior.exact_sums()
     tail_mass, tail_flags = posterior.tail_sums()
 
     def values(rows, read) -> np.ndarray:
@@ -187,15 +186,10 @@ def whole_posterior(prep: GridPrepared, agg: Aggregate, behaviours: list[dict[st
     def figure(read) -> dict[str, Any] | None:
         return posterior.figure(values(exact_rows, read), values(tail_rows, read))
 
-    def flag_figure(bit: int) -> dict[str, Any] | None:
-        return posterior.figure(np.ones(len(exact_mass)), np.ones(len(tail_mass)),
-                                exact_flags[:, bit] if len(exact_mass) else exact_mass,
-                                tail_flags[:, bit] if len(tail_mass) else tail_mass)
-
     out: dict[str, Any] = dict(
         tail=posterior.share(),
-        search=flag_figure(0),
-        executes_search=flag_figure(2),
+        search=posterior.flag_figure(0),
+        executes_search=posterior.flag_figure(2),
         agent=figure(lambda r: r["agency"]["kind"] == "agent"),
         splits={name: dict(
             classes={c: figure(lambda r, c=c: r["outcome_class"][name] == c) for c in analyse.CLASSES},

@@ -44,6 +44,7 @@ class SeqDomain(Domain):
     table_metrics = ("equivalent", "shortest", "defectors", "map_error", "mixture_error", "fitting",
                      "unenumerated_mass")
     default_metric = "defectors"
+    whole_metrics = ("whole_equivalent", "whole_defectors")
     kernel_modules = ("dsl.seq.kernels",)
     summary_type = SeqSummary
 

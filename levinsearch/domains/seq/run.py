@@ -216,19 +216,9 @@ def whole_posterior(prep: SeqPrepared, agg: Aggregate, rep_preds: np.ndarray, su
         if tail is not None and tail.behaviours else np.zeros((0, len(deploy)), dtype=np.int64)
     exact_agree = consensus.sequence_agreement(exact_preds, deploy)
     tail_agree = consensus.sequence_agreement(tail_preds, deploy)
-    exact_flags, tail_flags = posterior.exact_sums()[1], posterior.tail_sums()[1]
-
-    def figure(exact_values, tail_values):
-        return posterior.figure(np.asarray(exact_values, dtype=np.float64), np.asarray(tail_values, dtype=np.float64))
-
-    def exact_only(mass: float) -> dict[str, Any] | None:
-        # A figure no tail program can enter: its numerator is exact, its denominator whole.
-        return posterior.estimate(mass, None, posterior.tail_sum if tail is not None else None)
-
+    figure, exact_only = posterior.figure, posterior.exact_figure
     out: dict[str, Any] = dict(tail=posterior.share())
-    out["search"] = posterior.figure(np.ones(len(exact_flags)), np.ones(len(tail_flags)),
-                                     exact_flags[:, 0] if len(exact_flags) else np.zeros(0),
-                                     tail_flags[:, 0] if len(tail_flags) else np.zeros(0))
+    out["search"] = posterior.flag_figure(0)
     out["target_equivalent"] = figure(exact_agree["disagreements"] == 0, tail_agree["disagreements"] == 0)
     out["rare_defectors"] = figure(consensus.rare_defectors(exact_preds, deploy, a["max_defections"]),
                                    consensus.rare_defectors(tail_preds, deploy, a["max_defections"]))

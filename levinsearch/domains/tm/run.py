@@ -308,12 +308,11 @@ def whole_posterior(prep: TMPrepared, agg: Aggregate, rep_rows: np.ndarray) -> t
     tail = agg.tail
     tail_rows = prep.continuation_rows(tail.representatives.ops, tail.representatives.sizes) \
         if tail is not None and tail.behaviours else np.zeros((0, prep.deploy), dtype=np.int64)
-    rest = posterior.tail_sum if tail is not None else None
     out: dict[str, Any] = dict(tail=posterior.share())
     if len(agg.shortest):
-        out["shortest"] = posterior.estimate(float(program_mass(agg.shortest.score[0])), None, rest)
+        out["shortest"] = posterior.exact_figure(float(program_mass(agg.shortest.score[0])))
     if len(agg.top):
-        out["map"] = posterior.estimate(float(program_mass(agg.top.score[0])), None, rest)
+        out["map"] = posterior.exact_figure(float(program_mass(agg.top.score[0])))
     target = prep.target_row
     if target is not None:
         exact_cmp, tail_cmp = consensus.sequence_agreement(exact_rows, target), \
