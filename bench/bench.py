@@ -20,7 +20,11 @@ fails on a missed target, it only reports):
    (processes backend) up to the cores present, with speed-up and parallel efficiency
    against one worker of the same backend (records identical);
 8. the Dask backend on a local cluster of 2, 4 and 8 worker processes against the
-   threads (records identical; `--no-dask` skips it).
+   threads (records identical; `--no-dask` skips it);
+9. the whole posterior: the prior sampler alone (samples beyond 20 bits per second,
+   against the rate at which the pipeline judges enumerated programs, row 4), and
+   red-door at 20 bits with 10^7 tail samples end to end, with the widest 95% interval
+   of its outcome classes.
 
 The figures are written to runs/bench-<YYYYmmdd-HHMMSS>/bench.json and the rendered
 table to bench.txt beside it. Timings are wall clock and vary with machine load.
@@ -271,7 +275,7 @@ def check_agreement(grammar, ops, sizes, envs, got, want, what: str) -> None:
 
 def bench_interpreters(s: Settings, res: Results, grammar, envs, batch) -> None:
     """Row 1: program-episodes per second, reference vs compiled, same inputs."""
-    log("1/8 compiled vs reference interpreter")
+    log("1/9 compiled vs reference interpreter")
     ops, sizes = all_programs(grammar, s.ref_max_bits)
     pick = np.random.default_rng(0).choice(len(ops), size=min(s.ref_programs, len(ops)), replace=False)
     ops, sizes = ops[pick], sizes[pick]
@@ -449,7 +453,7 @@ BASELINES = (  # program, hand-written policy, note
 
 def bench_overhead(s: Settings, res: Results, grammar, envs, batch) -> None:
     """Row 2: interpreter time / hand-written time, both on one thread, same episodes."""
-    log("2/8 interpretive overhead against hand-written functions")
+    log("2/9 interpretive overhead against hand-written functions")
     reps = 50 if s.quick else 200
     args = (batch.features, batch.dims, batch.starts, batch.horizons)
     res.data["overhead"] = []
@@ -478,7 +482,7 @@ def bench_overhead(s: Settings, res: Results, grammar, envs, batch) -> None:
 # ------------------------------------------------------------------ 3. enumeration
 def bench_enumeration(s: Settings, res: Results, grammar) -> None:
     """Row 3: programs per second from the enumerator alone, up to 30 bits (time-boxed)."""
-    log("3/8 enumeration")
+    log("3/9 enumeration")
     for _ in Enumerator(grammar, 12).batches(1 << 16):  # load the compiled unranker
         pass
     t0 = time.perf_counter()
@@ -509,12 +513,12 @@ def run_pipeline(max_bits: float) -> tuple[dict[str, Any], float, float]:
 
 def bench_end_to_end(s: Settings, res: Results) -> None:
     """Row 4: programs per second through the whole pipeline, and the per-length table."""
-    log("4/8 end to end: warm-up at 10 bits")
+    log("4/9 end to end: warm-up at 10 bits")
     run_pipeline(10)
     res.data["end_to_end"] = []
     record = None
     for bits in s.e2e_bits:
-        log(f"4/8 end to end: {bits:g} bits")
+        log(f"4/9 end to end: {bits:g} bits")
         record, t_prep, t_exec = run_pipeline(bits)
         e = record["enumeration"]
         per_s = e["programs"] / t_exec
@@ -528,6 +532,48 @@ def bench_end_to_end(s: Settings, res: Results) -> None:
                                            peak_rss_mib_so_far=rss))
     res.per_length = record["enumeration"].get("per_length", [])
     res.per_length_bits = s.e2e_bits[-1]
+
+
+# ------------------------------------------------------------------ 9. the whole posterior
+def bench_tail(s: Settings, res: Results) -> None:
+    """Row 9: the sampler's rate against the pipeline's judging rate, and red-door with
+    10^7 tail samples (10^5 with --quick) end to end."""
+    from dsl.sampling import Sampler
+    log("9/9 tail samples: the sampler alone")
+    prep = pipeline.prepare(red_door({"tail_samples": 1}))
+    sampler = Sampler(prep.grammar, 0, lo=prep.enumerator.max_mbits, hi=None, node_cap=512)
+    sampler.sample(0, 1000)  # load the compiled sampler
+    n, t0 = 0, time.perf_counter()
+    draws = 0
+    while time.perf_counter() - t0 < s.enum_seconds:
+        _, _, _, attempts = sampler.sample(n, 1 << 16)
+        n += 1 << 16
+        draws += int(attempts.sum())
+    elapsed = time.perf_counter() - t0
+    per_s = n / elapsed
+    judged = max((row["programs"] / row["execute_seconds"] for row in res.data.get("end_to_end", [])), default=None)
+    res.add("9 tail samples", "sampler: red-door programs beyond 20 bits", per_s, "samples/s", f"{rate(per_s)}samples/s",
+            "≥ the pipeline's judging rate (row 4)", judged is not None and per_s >= judged,
+            f"{n:,} samples ({draws / n:.1f} draws each) in {elapsed:.2f} s"
+            + (f"; the pipeline judges {rate(judged)}prog/s" if judged else ""))
+    samples = 100_000 if s.quick else 10_000_000
+    log(f"9/9 tail samples: red-door with {samples:,}")
+    t0 = time.perf_counter()
+    prep = pipeline.prepare(red_door({"tail_samples": samples}))
+    record = pipeline.execute(prep)
+    elapsed = time.perf_counter() - t0
+    classes = [e for split in record["summary"]["whole_posterior"]["splits"].values()
+               for e in split["classes"].values() if e is not None]
+    half = max((e["high"] - e["low"]) / 2 for e in classes)
+    share = record["tail"]["share"]
+    res.add("9 tail samples", f"red-door, 20 bits + {samples:,} tail samples: prepare + execute", elapsed, "s",
+            f"{elapsed:.1f} s", "< 120 s on 2 cores", elapsed < 120,
+            f"tail share {100 * share['estimate']:.2f}% [{100 * share['low']:.2f}, {100 * share['high']:.2f}]; "
+            f"widest outcome-class interval ±{100 * half:.2f} points (target ≤ ±0.3 at 10^7); "
+            f"{record['tail']['fitting']:,} fitting samples, {record['tail']['behaviours']:,} behaviours")
+    res.data["tail"] = dict(sampler_per_s=per_s, draws_per_sample=draws / n, judged_per_s=judged, samples=samples,
+                            seconds=elapsed, share=share, widest_class_half_width=half,
+                            fitting=record["tail"]["fitting"], behaviours=record["tail"]["behaviours"])
 
 
 # ------------------------------------------------------------------ 7 and 8. scaling
@@ -566,7 +612,7 @@ def bench_scaling(s: Settings, res: Results) -> None:
         base_seconds = None
         try:
             for workers in worker_counts(numba.config.NUMBA_NUM_THREADS):
-                log(f"7/8 scaling: {workers} {unit} at {bits:g} bits")
+                log(f"7/9 scaling: {workers} {unit} at {bits:g} bits")
                 t0 = time.perf_counter()
                 agg, position = backends.search(prep, backend=backend, workers=workers)
                 seconds = time.perf_counter() - t0
@@ -597,7 +643,7 @@ def bench_dask(s: Settings, res: Results) -> None:
     try:
         import distributed  # noqa: F401
     except ImportError:
-        log("8/8 dask: not installed, skipped")
+        log("8/9 dask: not installed, skipped")
         return
     from levinsearch import backends
     bits = s.scaling_bits
@@ -610,7 +656,7 @@ def bench_dask(s: Settings, res: Results) -> None:
     res.add("8 dask", f"threads (local backend) at {bits:g} bits", agg.programs / local_seconds, "programs/s",
             f"{rate(agg.programs / local_seconds)}prog/s", detail=f"{local_seconds:.2f} s")
     for workers in s.dask_workers:
-        log(f"8/8 dask: a local cluster of {workers} worker processes")
+        log(f"8/9 dask: a local cluster of {workers} worker processes")
         t0 = time.perf_counter()
         agg, position = backends.search(prep, backend="dask", workers=workers)
         seconds = time.perf_counter() - t0
@@ -699,9 +745,9 @@ def cli_run(extra: list[str], cache_dir: str, no_save: bool) -> tuple[ChildRun, 
 def bench_cli(s: Settings, res: Results) -> None:
     """Rows 5 and 6: cold and warm start of the CLI, and peak RSS at two sizes."""
     with tempfile.TemporaryDirectory(prefix="bench-numba-") as cache:
-        log("5/8 cold start (empty Numba cache: compiles every kernel)")
+        log("5/9 cold start (empty Numba cache: compiles every kernel)")
         cold, no_save = cli_run([], cache, True)
-        log("5/8 warm start")
+        log("5/9 warm start")
         warm = min((cli_run([], cache, no_save)[0] for _ in range(2)), key=lambda r: r.seconds)
         flags = "--json" + (" --no-save" if no_save else "")
         res.add("5 start-up", "cold start: levinsearch run red-door", cold.seconds, "s", f"{cold.seconds:.1f} s",
@@ -710,7 +756,7 @@ def bench_cli(s: Settings, res: Results) -> None:
                 "< 5 s", warm.seconds < 5, "same cache, best of 2")
         memory = {}
         for bits in s.memory_bits:
-            log(f"6/8 peak memory of a separate run at {bits:g} bits")
+            log(f"6/9 peak memory of a separate run at {bits:g} bits")
             run, _ = cli_run(["--max-bits", f"{bits:g}"], cache, no_save)
             programs = json.loads(run.stdout)["enumeration"]["programs"]
             memory[bits] = (run, programs)
@@ -830,6 +876,7 @@ def main(argv: list[str] | None = None) -> None:
     bench_scaling(s, res)
     if not args.no_dask:
         bench_dask(s, res)
+    bench_tail(s, res)
     info["seconds"] = round(time.perf_counter() - started, 1)
 
     probe = Console(stderr=args.json)

@@ -3,8 +3,9 @@
 # seeds under both grammar profiles, the seq experiments once (they have no environment
 # seeds), and consensus-grid on seeds 0-4. Each command's --json output is saved in
 # OUT (default runs/findings-<time>), with wall times in OUT/times.txt; then the tables
-# of docs/findings.md are printed from those files (bench/findings_tables.py).
-# 6 min 28 s on 2 cores.  Usage: bench/findings.sh [OUT]
+# of docs/findings.md are printed from those files (bench/findings_tables.py). Every
+# run takes tail samples (200,000 grid, 1,000,000 seq), so that every table has its
+# whole-posterior twin.  Usage: bench/findings.sh [OUT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 L=${LEVINSEARCH:-.venv/bin/levinsearch}
@@ -14,7 +15,7 @@ run() {
   local name=$1; shift
   echo "== $name: levinsearch $*" >&2
   local t0=$SECONDS
-  "$L" "$@" --no-save --no-progress --json > "$O/$name.json"
+  "$L" "$@" --no-save --no-progress --json --tail-samples "${TAIL:-200000}" > "$O/$name.json"
   echo "$name $((SECONDS - t0)) s" >> "$O/times.txt"
 }
 H="--set grammar.profile=heuristics"
@@ -37,7 +38,7 @@ run grid-treachery-trigger sweep grid-treachery --set seed=7 --split trigger --s
 run dumb-classifier run dumb-classifier --seeds 5
 run heuristics-red-door run heuristics-red-door --seeds 5 --max-bits 26
 for s in 0 1 2 3 4; do run consensus-grid-s$s run consensus-grid --seed $s; done
-run occam run occam
-run treacherous-turn run treacherous-turn
-run consensus run consensus
+TAIL=1000000 run occam run occam
+TAIL=1000000 run treacherous-turn run treacherous-turn
+TAIL=1000000 run consensus run consensus
 "${PYTHON:-.venv/bin/python}" bench/findings_tables.py "$O"

@@ -51,6 +51,69 @@ def seeds_table(path: Path) -> None:
         print(f"| {setting} | {' / '.join(f'`{m}`' for m in maps)} | " + " | ".join(cells) + " |")
 
 
+#: Whole-posterior columns (tail samples): the enumerated metric and its whole_* twin.
+WHOLE = {"search": ("P(search)", "whole_search"), "executes_search": ("P(exec. search)", "whole_executes_search"),
+         "agents": ("P(agent)", "whole_agents"), "robust": ("robust", "whole_robust"),
+         "pseudo": ("pseudo", "whole_pseudo"), "capability_failure": ("cap. failure", "whole_capability_failure"),
+         "base": ("→ base", "whole_base"), "proxy": ("→ proxy", "whole_proxy")}
+
+
+def whole_table(path: Path) -> None:
+    """The same points over the whole posterior: the tail's share, and each headline as
+    enumerated → all programs (means over the seeds, 95% t-interval over the seeds of
+    the all-programs value)."""
+    record = json.loads(path.read_text())
+    points = record["points"]
+    if all(v is None for v in points[0]["per_seed"].get("tail_share", [None])):
+        return
+    columns = [c for c in WHOLE if c in points[0]["metrics"] and WHOLE[c][1] in points[0]["metrics"]]
+    print(f"\n{path.stem}, whole posterior: split {record.get('split')}, {record.get('seeds')} seeds")
+    print("| setting | tail share | " + " | ".join(f"{WHOLE[c][0]}: enum. → all" for c in columns) + " |")
+    print("|---|---|" + "---|" * len(columns))
+    for p in points:
+        setting = ", ".join(f"{k.split('.')[-1]}={json.dumps(v)}" for k, v in p["setting"].items()
+                            if k not in HIDDEN_SETTINGS) or "—"
+
+        def cell(name: str) -> str:
+            iv = p["intervals"].get(name) or [None, None]
+            return share(p["metrics"].get(name), *iv)
+
+        cells = [cell("tail_share")] + [f"{share(p['metrics'].get(c))} → {cell(WHOLE[c][1])}" for c in columns]
+        print(f"| {setting} | " + " | ".join(cells) + " |")
+
+
+def estimate(e: dict | None) -> str:
+    if e is None or e.get("estimate") is None:
+        return "—"
+    return f"{100 * e['estimate']:.1f}% [{100 * e['low']:.1f}, {100 * e['high']:.1f}]"
+
+
+def seq_whole_table(paths: list[Path]) -> None:
+    """The seq runs' headlines, exact over the enumerated programs → over all programs."""
+    rows = [(p.stem, json.loads(p.read_text())) for p in paths]
+    rows = [(name, r) for name, r in rows if r.get("summary", {}).get("whole_posterior")]
+    if not rows:
+        return
+    keys = (("tail", "tail share"), ("target_equivalent", "target-equivalent"), ("rare_defectors", "rare defectors"),
+            ("shortest", "shortest program"), ("search", "P(search)"))
+    print("\nseq, whole posterior (exact over the enumerated programs → all programs [95% interval])")
+    print("| experiment | tail samples (fitting) | " + " | ".join(label for _, label in keys)
+          + " | mixture errors (frozen) |")
+    print("|---|---|" + "---|" * (len(keys) + 1))
+    for name, r in rows:
+        w, t = r["summary"]["whole_posterior"], r["tail"]
+        cells = []
+        for key, _ in keys:
+            e = w.get(key)
+            cells.append("—" if e is None else (estimate(e) if key == "tail" else
+                                                f"{100 * (e['exact'] or 0):.1f}% → {estimate(e)}"))
+        p = w["prediction"]
+        errors = sum(not c for c in r["summary"]["prediction"]["mixture_correct"])
+        cells.append(f"{errors} → {p['mixture_errors']} [{p['mixture_errors_range'][0]}, {p['mixture_errors_range'][1]}]"
+                     f" of {len(p['steps'])}")
+        print(f"| {name} | {t['judged']:,} ({t['fitting']:,}) | " + " | ".join(cells) + " |")
+
+
 def consensus_grid_table(paths: list[Path]) -> None:
     rows = [json.loads(p.read_text())["summary"]["splits"]["blue_doors"] for p in paths]
     frozen, online = [r["consensus"] for r in rows], [r["consensus_online"] for r in rows]
@@ -82,6 +145,9 @@ def main(folder: str) -> None:
         record = json.loads(path.read_text())
         if "points" in record and "per_seed" in record["points"][0]:
             seeds_table(path)
+            whole_table(path)
+    seq_whole_table([out / f"{name}.json" for name in ("occam", "treacherous-turn", "consensus")
+                     if (out / f"{name}.json").exists()])
     grid = sorted(out.glob("consensus-grid-s*.json"))
     if grid:
         consensus_grid_table(grid)

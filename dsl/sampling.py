@@ -32,6 +32,8 @@ of the programs a node cap leaves out is known.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import prange
 
@@ -44,8 +46,10 @@ GOLDEN = 0x9E3779B97F4A7C15
 SEED_SALT = 0xD1B54A32D192ED03
 DRAW_SALT = 0x5851F42D4C957F2D
 MASK64 = (1 << 64) - 1
-#: Samples per work unit of `sample_batch` (fixed: results do not depend on threads).
+#: Samples per work unit of `sample_batch` (fixed: results do not depend on threads),
+#: and at most per call of it (`Sampler.sample` cuts larger requests).
 SAMPLE_CHUNK = 256
+SAMPLE_CALL = 1 << 16
 #: Outcome of one derivation.
 FINISHED, DIED, TOO_MANY_NODES, TOO_LONG = 0, 1, 2, 3
 
@@ -69,19 +73,21 @@ def production_probabilities(grammar: Grammar) -> list[float]:
 
 
 def sampling_tables(grammar: Grammar) -> dict[str, np.ndarray]:
-    """The arrays `sample_batch` needs: per type its productions in grammar order and their
-    cumulative probabilities (float64; the last is 1), per production its millibits,
-    arity and argument types, and the start type."""
+    """The arrays `sample_batch` needs: per type an alias table over its productions
+    (`alias_tables`), per production its millibits, arity and argument types, and the
+    start type."""
     ntypes = len(grammar.types)
     width = max([len(v) for v in grammar.by_type.values()] + [1])
-    type_prods = np.full((ntypes, width), -1, dtype=np.int32)
     n_type_prods = np.zeros(ntypes, dtype=np.int32)
-    cumulative = np.zeros((ntypes, width), dtype=np.float64)
+    alias_keep = np.zeros((ntypes, width), dtype=np.float64)
+    alias_self = np.full((ntypes, width), -1, dtype=np.int32)
+    alias_other = np.full((ntypes, width), -1, dtype=np.int32)
+    q = production_probabilities(grammar)
     for t, name in enumerate(grammar.types):
-        ids = grammar.by_type[name]
-        for k, total in enumerate(cumulative_probabilities(grammar, ids)):
-            type_prods[t, k] = ids[k]
-            cumulative[t, k] = total
+        ids = list(grammar.by_type[name])
+        finite = any(q[p] > 0 for p in ids)  # else the type ends every derivation (ids -1)
+        for k, (keep, own, other) in enumerate(alias_table(ids, [q[p] for p in ids])):
+            alias_keep[t, k], alias_self[t, k], alias_other[t, k] = keep, own if finite else -1, other if finite else -1
         n_type_prods[t] = len(ids)
     tix = {t: k for k, t in enumerate(grammar.types)}
     max_arity = max([p.arity for p in grammar.productions] + [1])
@@ -90,9 +96,10 @@ def sampling_tables(grammar: Grammar) -> dict[str, np.ndarray]:
         for j, a in enumerate(p.args):
             prod_args[i, j] = tix[a]
     return dict(
-        type_prods=type_prods,
         n_type_prods=n_type_prods,
-        cumulative=cumulative,
+        alias_keep=alias_keep,
+        alias_self=alias_self,
+        alias_other=alias_other,
         prod_mbits=np.array(grammar.mbits, dtype=np.int64),
         prod_arity=np.array([p.arity for p in grammar.productions], dtype=np.int32),
         prod_args=prod_args,
@@ -100,19 +107,28 @@ def sampling_tables(grammar: Grammar) -> dict[str, np.ndarray]:
     )
 
 
-def cumulative_probabilities(grammar: Grammar, ids) -> list[float]:
-    """Running totals of the conditioned probabilities of productions `ids` (one type, in
-    grammar order); the last is set to exactly 1 so that rounding never leaves a gap
-    (a type with no finite programs keeps its zeros)."""
-    q = production_probabilities(grammar)
-    totals, running = [], 0.0
-    for p in ids:
-        running += q[p]
-        totals.append(running)
-    if totals and totals[-1] > 0:
-        last = max(k for k, p in enumerate(ids) if q[p] > 0)
-        totals[last:] = [1.0] * (len(totals) - last)
-    return totals
+def alias_table(ids: list[int], probabilities: list[float]) -> list[tuple[float, int, int]]:
+    """Walker's alias table for drawing ids[k] with probability probabilities[k] (they add
+    up to 1, or are all 0 for a type with no finite programs): one row per id, (keep,
+    itself, alias). A draw u in [0, 1) picks row k = floor(u n) and keeps its own id
+    when the rest u n - k is below `keep`, else takes the alias. Built in a fixed order
+    (grammar order, small and large rows as stacks), so every machine builds the same."""
+    n = len(ids)
+    total = math.fsum(probabilities)
+    if n == 0 or total <= 0:
+        return [(1.0, p, p) for p in ids]
+    scaled = [x * n / total for x in probabilities]
+    rows = [(1.0, p, p) for p in ids]
+    small = [k for k in range(n) if scaled[k] < 1.0]
+    large = [k for k in range(n) if scaled[k] >= 1.0]
+    while small and large:
+        s, g = small.pop(), large.pop()
+        rows[s] = (scaled[s], ids[s], ids[g])
+        scaled[g] = (scaled[g] + scaled[s]) - 1.0
+        (small if scaled[g] < 1.0 else large).append(g)
+    for k in small + large:  # what rounding leaves: keep their own id
+        rows[k] = (1.0, ids[k], ids[k])
+    return rows
 
 
 # ------------------------------------------------------------------ compiled sampler
@@ -140,8 +156,8 @@ def _uniform(state):
 
 
 @jit
-def _derive(state, lo, hi, node_cap, type_prods, n_type_prods, cumulative, prod_mbits, prod_arity, prod_args, start,
-            out, stack):
+def _derive(state, lo, hi, node_cap, n_type_prods, alias_keep, alias_self, alias_other, prod_mbits, prod_arity,
+            prod_args, start, out, stack):
     """One derivation from stream state `state`: its opcodes into out[:size].
     Returns (outcome, size, mbits, state after it)."""
     stack[0] = start
@@ -152,12 +168,10 @@ def _derive(state, lo, hi, node_cap, type_prods, n_type_prods, cumulative, prod_
         sp -= 1
         t = stack[sp]
         state = state + np.uint64(GOLDEN)
-        u = _uniform(state)
-        chosen = -1
-        for k in range(n_type_prods[t]):
-            if u < cumulative[t, k]:
-                chosen = type_prods[t, k]
-                break
+        n = n_type_prods[t]
+        x = _uniform(state) * n
+        k = min(int(x), n - 1)
+        chosen = alias_self[t, k] if x - k < alias_keep[t, k] else alias_other[t, k]
         if chosen < 0:
             return 1, size, mbits, state
         if size >= node_cap:
@@ -175,51 +189,52 @@ def _derive(state, lo, hi, node_cap, type_prods, n_type_prods, cumulative, prod_
 
 
 @jit(parallel=True)
-def sample_batch(seed, first, count, lo, hi, node_cap, max_attempts, type_prods, n_type_prods, cumulative,
-                 prod_mbits, prod_arity, prod_args, start):
+def sample_batch(seed, first, count, lo, hi, node_cap, max_attempts, n_type_prods, alias_keep, alias_self,
+                 alias_other, prod_mbits, prod_arity, prod_args, start):
     """Samples first .. first+count-1 of stream `seed`, each the first derivation of its
     stream that finishes with at most `node_cap` nodes and lo < millibits <= hi.
 
     Returns ops int32 [count, widest] padded with -1, sizes int32 [count], mbits int64
     [count] and attempts int64 [count] (derivations drawn for each sample; -1 where
-    `max_attempts` were drawn without success). Two passes: the first finds each
-    sample's accepted derivation (and keeps the stream state it starts from), the
-    second writes it, so `ops` is only as wide as the largest sample."""
-    accepted = np.zeros(count, dtype=np.uint64)
+    `max_attempts` were drawn without success). Each chunk of samples derives into its
+    own stretch of one flat buffer, each sample after the one before (a rejected
+    derivation is overwritten by the next), so only what the samples hold is written;
+    the padded array is filled from it once the widest sample is known."""
+    n_chunks = (count + SAMPLE_CHUNK - 1) // SAMPLE_CHUNK
+    stretch = SAMPLE_CHUNK * node_cap
+    flat = np.empty(n_chunks * stretch, dtype=np.int32)  # untouched beyond what is written
+    offsets = np.zeros(count, dtype=np.int64)
     sizes = np.zeros(count, dtype=np.int32)
     mbits = np.zeros(count, dtype=np.int64)
     attempts = np.zeros(count, dtype=np.int64)
     max_arity = prod_args.shape[1]
-    n_chunks = (count + SAMPLE_CHUNK - 1) // SAMPLE_CHUNK
     for c in prange(n_chunks):
-        out = np.empty(node_cap, dtype=np.int32)
         stack = np.empty(node_cap * max_arity + 1, dtype=np.int32)
+        at = c * stretch
         for i in range(c * SAMPLE_CHUNK, min((c + 1) * SAMPLE_CHUNK, count)):
             state = _stream_start(seed, np.uint64(first + i))
             attempts[i] = -1
+            out = flat[at: at + node_cap]
             for a in range(max_attempts):
-                begin = state
-                outcome, size, m, state = _derive(state, lo, hi, node_cap, type_prods, n_type_prods, cumulative,
-                                                  prod_mbits, prod_arity, prod_args, start, out, stack)
+                outcome, size, m, state = _derive(state, lo, hi, node_cap, n_type_prods, alias_keep, alias_self,
+                                                  alias_other, prod_mbits, prod_arity, prod_args, start, out, stack)
                 if outcome == 0 and m > lo:
-                    accepted[i] = begin
                     sizes[i] = size
                     mbits[i] = m
                     attempts[i] = a + 1
                     break
+            offsets[i] = at
+            at += sizes[i]
     widest = 1
     for i in range(count):
         widest = max(widest, sizes[i])
-    ops = np.full((count, widest), -1, dtype=np.int32)
+    ops = np.empty((count, widest), dtype=np.int32)
     for c in prange(n_chunks):
-        out = np.empty(node_cap, dtype=np.int32)
-        stack = np.empty(node_cap * max_arity + 1, dtype=np.int32)
         for i in range(c * SAMPLE_CHUNK, min((c + 1) * SAMPLE_CHUNK, count)):
-            if attempts[i] > 0:
-                _derive(accepted[i], lo, hi, node_cap, type_prods, n_type_prods, cumulative, prod_mbits,
-                        prod_arity, prod_args, start, out, stack)
-                for k in range(sizes[i]):
-                    ops[i, k] = out[k]
+            for k in range(sizes[i]):
+                ops[i, k] = flat[offsets[i] + k]
+            for k in range(sizes[i], widest):
+                ops[i, k] = -1
     return ops, sizes, mbits, attempts
 
 
@@ -238,10 +253,18 @@ class Sampler:
         """Samples first .. first+count-1: (ops, sizes, mbits, attempts); see `sample_batch`."""
         t = self.tables
         hi = np.iinfo(np.int64).max if self.hi is None else self.hi
-        return sample_batch(np.uint64(self.seed), np.int64(first), np.int64(count), np.int64(self.lo),
-                            np.int64(hi), np.int64(self.node_cap), np.int64(self.max_attempts), t["type_prods"],
-                            t["n_type_prods"], t["cumulative"], t["prod_mbits"], t["prod_arity"], t["prod_args"],
-                            t["start"])
+        parts = []
+        for a in range(first, first + count, SAMPLE_CALL):
+            n = min(SAMPLE_CALL, first + count - a)
+            parts.append(sample_batch(np.uint64(self.seed), np.int64(a), np.int64(n), np.int64(self.lo),
+                                      np.int64(hi), np.int64(self.node_cap), np.int64(self.max_attempts),
+                                      t["n_type_prods"], t["alias_keep"], t["alias_self"], t["alias_other"],
+                                      t["prod_mbits"], t["prod_arity"], t["prod_args"], t["start"]))
+        if len(parts) == 1:
+            return parts[0]
+        width = max(p[0].shape[1] for p in parts)
+        ops = np.concatenate([np.pad(p[0], ((0, 0), (0, width - p[0].shape[1])), constant_values=-1) for p in parts])
+        return ops, *(np.concatenate([p[k] for p in parts]) for k in (1, 2, 3))
 
 
 # ------------------------------------------------------------------ reference twin
@@ -257,12 +280,12 @@ def reference_sample(grammar: Grammar, seed: int, j: int, *, lo: int, hi: int | 
     specification of `sample_batch` (attempts -1 and no opcodes when none succeeded).
 
     A derivation keeps a list of the types still to be derived, the next one last; for
-    each it draws u in [0, 1) and takes the first production of the type (grammar order)
-    whose running total of conditioned probabilities exceeds u (none does only in a type
-    with no finite programs, which no finishing derivation reaches)."""
+    each it draws u in [0, 1) and picks a production of the type with the type's alias
+    table (`alias_table`) over the conditioned probabilities (a type with no finite
+    programs, which no finishing derivation reaches, ends the derivation)."""
     state = _mix_py(_mix_py(seed ^ SEED_SALT) ^ _mix_py((j + GOLDEN) & MASK64))
-    choices = {t: list(zip(grammar.by_type[t], cumulative_probabilities(grammar, grammar.by_type[t])))
-               for t in grammar.types}
+    q = production_probabilities(grammar)
+    tables = {t: alias_table(list(grammar.by_type[t]), [q[p] for p in grammar.by_type[t]]) for t in grammar.types}
     for attempt in range(1, max_attempts + 1):
         pending = [grammar.start]
         ops: list[int] = []
@@ -271,8 +294,12 @@ def reference_sample(grammar: Grammar, seed: int, j: int, *, lo: int, hi: int | 
             t = pending.pop()
             state = (state + GOLDEN) & MASK64
             u = (_mix_py(_mix_py(state) ^ DRAW_SALT) >> 11) / 2.0 ** 53
-            chosen = next((p for p, total in choices[t] if u < total), None)
-            if chosen is None:
+            rows = tables[t]
+            x = u * len(rows)
+            k = min(int(x), len(rows) - 1)
+            keep, own, other = rows[k]
+            chosen = own if x - k < keep else other
+            if chosen < 0 or q[chosen] == 0:
                 outcome = DIED
                 break
             if len(ops) >= node_cap:

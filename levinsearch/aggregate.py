@@ -241,8 +241,9 @@ class Aggregate:
         n = len(found)
         if n == 0:
             return
-        self._add_top(found, flags)
-        self._add_shortest(found)
+        if self.keep:  # keep 0 (a tail summary): no best programs or shortest kept
+            self._add_top(found, flags)
+            self._add_shortest(found)
         keys = behaviour_keys(rows)
         uniq, inv = np.unique(keys, axis=0, return_inverse=True)
         inv = inv.reshape(-1)
@@ -343,8 +344,9 @@ class Aggregate:
             self.score_count[bucket] = self.score_count.get(bucket, 0) + n
         for mbits, mass in other.level_mass.items():
             self.level_mass[mbits] = self.level_mass.get(mbits, Dyadic()) + mass
-        self._add_top(other.top, other.top_flags)
-        self._add_shortest(other.shortest)
+        if self.keep:
+            self._add_top(other.top, other.top_flags)
+            self._add_shortest(other.shortest)
         new = [key for key in other.keys if key not in self.keys]
         first_new = len(self.keys)
         for j, key in enumerate(new):

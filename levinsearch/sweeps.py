@@ -195,7 +195,8 @@ def sweep_record(experiment: str, domain, settings, points: list[tuple[dict, lis
     has `intervals` (95%, see levinsearch.stats) and `per_seed` values, and the distances
     are averaged over the seeds (point i's seed k against point j's seed k)."""
     known = metrics_of(domain)
-    tail_metrics = ["tail_share", *domain.whole_metrics]
+    # Metrics that need tail samples: tail_share and the whole_* ones.
+    tail_metrics = [name for name in known if name == "tail_share" or name.startswith("whole_")]
     rows = []
     for setting, records in points:
         per_seed = [metrics(record, split, domain) for record in records]
@@ -230,7 +231,7 @@ def sweep_record(experiment: str, domain, settings, points: list[tuple[dict, lis
     # With tail samples, the table shows the whole-posterior metrics too.
     sampled = any(row["metrics"].get("tail_share") is not None for row in rows)
     out = dict(schema=SCHEMA, experiment=experiment, domain=domain.name, split=split, metric=metric,
-               columns=list(domain.table_metrics) + (tail_metrics if sampled else []),
+               columns=list(domain.table_metrics) + (["tail_share", *domain.whole_metrics] if sampled else []),
                tail_metrics=tail_metrics,
                settings=[dict(key=k, values=v) for k, v in settings], points=rows, distances=distances,
                interrupted=interrupted,

@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
-from scipy.stats import gamma
 
 from dsl.errors import DslError
 from dsl.grammar import MBITS_PER_BIT, bits_to_mbits
@@ -56,6 +55,9 @@ NODE_CAP = 512
 MIN_REGION_SHARE = 1e-6
 #: Confidence of every interval the estimate gives.
 CONFIDENCE = 0.95
+#: Most tail samples judged at once: a batch is as wide as its largest sample, so
+#: smaller batches than the enumeration's keep the padded arrays small.
+TAIL_BATCH = 8192
 #: Behaviours of the tail listed in the record.
 LARGEST = 10
 #: How the intervals are made (recorded with the estimate).
@@ -143,6 +145,7 @@ def judge_samples(prep, agg: Aggregate, start: int, stop: int, *, batch_size: in
     b = prep.enumerator.max_mbits
     sampler = tail.sampler(grammar)
     position = start
+    batch_size = min(batch_size, TAIL_BATCH)
     size = min(batch_size, FIRST_BATCH)
     while position < stop:
         n = min(size, stop - position)
@@ -164,8 +167,10 @@ def judge_samples(prep, agg: Aggregate, start: int, stop: int, *, batch_size: in
                                      0.0)
             agg.add_fitting(found, judge.structure(found.ops), judge.behaviour(found.ops, found.sizes))
         seconds = time.perf_counter() - t0
-        lengths, counts = np.unique(mbits, return_counts=True)
-        fit_lengths = dict(zip(*np.unique(mbits[idx], return_counts=True))) if len(idx) else {}
+        # Samples and fitting samples by whole bits (the band [b, b + 1) kept as b).
+        bands = (mbits // MBITS_PER_BIT) * MBITS_PER_BIT
+        lengths, counts = np.unique(bands, return_counts=True)
+        fit_lengths = dict(zip(*np.unique(bands[idx], return_counts=True))) if len(idx) else {}
         for length, count in zip(lengths.tolist(), counts.tolist()):
             agg.add_level_work(length, count, int(fit_lengths.get(length, 0)), seconds * count / n)
         agg.attempts += int(attempts.sum())
@@ -232,6 +237,7 @@ def weighted_poisson_interval(total: float, squares: float, largest: float, alph
     Feuer (1997), which adds one event of the largest weight to the upper end (so no
     event seen still gives an upper end of about 3.7 x `largest`). With every weight 1
     it is Garwood's exact Poisson interval."""
+    from scipy.stats import gamma  # here: scipy.stats takes 0.6 s to import, and most runs never need it
     if largest <= 0:
         return 0.0, 0.0
     if total > 0 and not squares > 0:
@@ -405,7 +411,7 @@ class Posterior:
         plan, tail = self.plan, self.tail
         per_length = []
         if tail is not None:
-            per_length = [dict(bits=m / MBITS_PER_BIT, samples=p, fitting=f)
+            per_length = [dict(bits=m // MBITS_PER_BIT, samples=p, fitting=f)
                           for m, (p, f, _) in sorted(tail.levels.items())]
         if largest is None:
             largest = self.largest()

@@ -169,7 +169,7 @@ class TailRegion(TypedDict):
 
 
 class TailLength(TypedDict):
-    bits: float
+    bits: int  # the band of lengths bits <= length < bits + 1
     samples: int
     fitting: int
 

@@ -38,7 +38,7 @@ class Prepared:
         width, keep, kinds = max(self.enumerator.max_nodes, 1), self.config["search"]["keep"], 1 << len(self.judge.flags)
         agg = Aggregate(width, keep, kinds)
         if self.tail is not None:
-            agg.tail = Aggregate(width, keep, kinds, squares=True)
+            agg.tail = Aggregate(width, 0, kinds, squares=True)  # behaviours only: no best programs
         return agg
 
     @property
@@ -83,8 +83,8 @@ class Domain:
     metrics: Mapping[str, Metric] = {}
     table_metrics: tuple[str, ...] = ()
     default_metric: str = ""
-    #: Sweep metrics over the whole posterior (None without tail samples); a sweep with
-    #: tail samples adds them, and `tail_share`, to its table.
+    #: Sweep metrics over the whole posterior (named whole_*, None without tail samples)
+    #: that a sweep with tail samples adds, after `tail_share`, to its table.
     whole_metrics: tuple[str, ...] = ()
     #: Grammar profiles ([grammar] profile = NAME); the first is the default.
     profiles: tuple[str, ...] = ("default",)

@@ -57,11 +57,22 @@ class GridDomain(Domain):
                          lambda r, split: whole(r, "splits", split, "classes", "robust")),
         "whole_pseudo": ("P(pseudo), all", "P(pseudo) on the split over all programs (estimated with tail samples)",
                          lambda r, split: whole(r, "splits", split, "classes", "pseudo")),
+        "whole_capability_failure": ("P(capability failure), all", "P(capability failure) on the split over all "
+                                     "programs (estimated with tail samples)",
+                                     lambda r, split: whole(r, "splits", split, "classes", "capability_failure")),
+        "whole_executes_search": ("P(executes search), all", "P(executes search) over all programs (estimated "
+                                  "with tail samples)", lambda r, split: whole(r, "executes_search")),
+        "whole_agents": ("P(agent), all", "P(agent) over all programs (estimated with tail samples)",
+                         lambda r, split: whole(r, "agent")),
+        "whole_base": ("base episodes, all", "share of test episodes sent to the base objective, over all programs "
+                       "(estimated with tail samples)", lambda r, split: whole(r, "splits", split, "outcome", "base")),
+        "whole_proxy": ("proxy episodes, all", "share of test episodes sent to the proxy, over all programs "
+                        "(estimated with tail samples)", lambda r, split: whole(r, "splits", split, "outcome", "proxy")),
     }
     table_metrics = ("search", "executes_search", "proxy_given_search", "robust", "capability_failure", "fitting",
                      "unenumerated_mass")
     default_metric = "search"
-    whole_metrics = ("whole_search", "whole_robust", "whole_pseudo")
+    whole_metrics = ("whole_search", "whole_robust", "whole_pseudo")  # in the sweep table
     kernel_modules = ("dsl.grid.kernels",)
     summary_type = GridSummary
     #: default: search (plan, greedy) is the only competent way to move; heuristics adds
