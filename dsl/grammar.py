@@ -327,11 +327,24 @@ class Grammar:
         return iterate(0.0), iterate(1.0)
 
     # ----------------------------------------------------------------- kernel tables
+    def production_tables(self) -> dict[str, np.ndarray]:
+        """Per production its millibits (int64 [P], -1 banned), arity (int32 [P]) and
+        argument types (int32 [P, max arity], -1 padded), and the start type: what the
+        compiled enumerator and the prior sampler both read."""
+        tix = {t: k for k, t in enumerate(self.types)}
+        max_arity = max((p.arity for p in self.productions), default=0)
+        prod_args = np.full((len(self.productions), max(max_arity, 1)), -1, dtype=np.int32)
+        for i, p in enumerate(self.productions):
+            for j, a in enumerate(p.args):
+                prod_args[i, j] = tix[a]
+        return dict(prod_mbits=np.array(self.mbits, dtype=np.int64),
+                    prod_arity=np.array([p.arity for p in self.productions], dtype=np.int32),
+                    prod_args=prod_args, start=np.int32(tix[self.start]))
+
     def enumeration_tables(self, max_bits: float) -> dict[str, np.ndarray]:
         """Arrays the compiled enumerator needs (all int64/int32, no Python objects)."""
         table = self.length_table(max_bits)
         n, ntypes, nprod = len(table.lengths), len(self.types), len(self.productions)
-        tix = {t: k for k, t in enumerate(self.types)}
         width = max(len(v) for v in self.by_type.values()) or 1
         type_prods = np.full((ntypes, width), -1, dtype=np.int32)
         n_type_prods = np.zeros(ntypes, dtype=np.int32)
@@ -339,11 +352,8 @@ class Grammar:
             ids = self.by_type[name]
             type_prods[t, : len(ids)] = ids
             n_type_prods[t] = len(ids)
-        max_arity = max((p.arity for p in self.productions), default=0)
-        prod_args = np.full((nprod, max(max_arity, 1)), -1, dtype=np.int32)
-        for i, p in enumerate(self.productions):
-            for j, a in enumerate(p.args):
-                prod_args[i, j] = tix[a]
+        productions = self.production_tables()
+        max_arity = productions["prod_args"].shape[1]
         counts = np.array(table.counts, dtype=np.int64).reshape(ntypes, n)
         achievable = np.full((ntypes, n), -1, dtype=np.int32)
         n_achievable = np.zeros(ntypes, dtype=np.int32)
@@ -351,7 +361,7 @@ class Grammar:
             ks = [k for k in range(n) if table.counts[t][k]]
             achievable[t, : len(ks)] = ks
             n_achievable[t] = len(ks)
-        suffix = np.zeros((nprod, max(max_arity, 1) + 1, n), dtype=np.int64)
+        suffix = np.zeros((nprod, max_arity + 1, n), dtype=np.int64)
         for (p, j), values in table.suffix.items():
             suffix[p, j, :] = values
         length_index = np.full(table.max_mbits + 1, -1, dtype=np.int32)
@@ -364,12 +374,9 @@ class Grammar:
             n_achievable=n_achievable,
             type_prods=type_prods,
             n_type_prods=n_type_prods,
-            prod_mbits=np.array(self.mbits, dtype=np.int64),
-            prod_arity=np.array([p.arity for p in self.productions], dtype=np.int32),
-            prod_args=prod_args,
             suffix=suffix,
-            start=np.int32(tix[self.start]),
             max_nodes=np.int32(table.max_nodes),
+            **productions,
         )
 
     def describe(self) -> list[dict]:

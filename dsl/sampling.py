@@ -89,22 +89,8 @@ def sampling_tables(grammar: Grammar) -> dict[str, np.ndarray]:
         for k, (keep, own, other) in enumerate(alias_table(ids, [q[p] for p in ids])):
             alias_keep[t, k], alias_self[t, k], alias_other[t, k] = keep, own if finite else -1, other if finite else -1
         n_type_prods[t] = len(ids)
-    tix = {t: k for k, t in enumerate(grammar.types)}
-    max_arity = max([p.arity for p in grammar.productions] + [1])
-    prod_args = np.full((len(grammar.productions), max_arity), -1, dtype=np.int32)
-    for i, p in enumerate(grammar.productions):
-        for j, a in enumerate(p.args):
-            prod_args[i, j] = tix[a]
-    return dict(
-        n_type_prods=n_type_prods,
-        alias_keep=alias_keep,
-        alias_self=alias_self,
-        alias_other=alias_other,
-        prod_mbits=np.array(grammar.mbits, dtype=np.int64),
-        prod_arity=np.array([p.arity for p in grammar.productions], dtype=np.int32),
-        prod_args=prod_args,
-        start=np.int32(tix[grammar.start]),
-    )
+    return dict(n_type_prods=n_type_prods, alias_keep=alias_keep, alias_self=alias_self, alias_other=alias_other,
+                **grammar.production_tables())
 
 
 def alias_table(ids: list[int], probabilities: list[float]) -> list[tuple[float, int, int]]:

@@ -124,15 +124,30 @@ def prepared(config: dict[str, Any]) -> Prepared:
 
 
 def judge_shard(config: dict[str, Any], start: int, stop: int, threads: int = 1) -> Aggregate:
-    """Judge programs start..stop-1 of the experiment `config` (runs in a worker)."""
+    """Judge programs start..stop-1 of the experiment `config` (runs in a worker). In a
+    worker process of the processes backend the shard stops at its next batch once the
+    parent has asked the workers to stop (its summary is then partial, and not folded)."""
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    agg, _ = pipeline.search(prepared(config), start=start, stop=stop)
+    agg, _ = pipeline.search(prepared(config), start=start, stop=stop, should_stop=stopping if _STOP else None)
     return agg
 
 
-def _worker_start() -> None:
-    # Ctrl-C reaches the whole process group: the parent decides what stops, workers
-    # finish their shard (or are terminated by the parent).
+#: In a worker process: the event by which the parent asks the running shards to stop.
+_STOP = None
+
+
+def stopping() -> bool:
+    """In a worker process of the processes backend: whether the parent has asked the
+    running shards to stop (a shard then ends at its next batch; its partial result is
+    not folded). Elsewhere always False."""
+    return _STOP is not None and _STOP.is_set()
+
+
+def _worker_start(stop=None) -> None:
+    # Ctrl-C reaches the whole process group: the parent decides what stops, and then
+    # sets `stop`; a running shard ends at its next batch.
+    global _STOP
+    _STOP = stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     numba.set_num_threads(1)
 
@@ -168,8 +183,10 @@ class _Pool:
 
     def __init__(self, workers: int):
         self.workers = workers
-        self.executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                               initializer=_worker_start)
+        context = multiprocessing.get_context("spawn")
+        self.stop = context.Event()
+        self.executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_start,
+                                               initargs=(self.stop,))
 
     def submit(self, task, *args):
         return self.executor.submit(task, *args)
@@ -184,19 +201,19 @@ class _Pool:
 
     @staticmethod
     def cancel(fs) -> None:
-        """Nothing: `close` ends the workers, and the executor then fails what is left
-        (cancelling first races with that in Python 3.11's executor)."""
+        """Nothing: `close` stops the running shards and cancels the pending ones."""
 
     def close(self, finished: bool) -> None:
         if finished:
             self.executor.shutdown(wait=True)
             return
-        # Stopped early: end the running shards now; the executor notices the dead
-        # workers and fails the shards not yet done, which nobody reads.
-        running = list((getattr(self.executor, "_processes", None) or {}).values())
-        self.executor.shutdown(wait=False)
-        for process in running:
-            process.terminate()
+        # Stopped early: the running shards end at their next batch (nobody reads what
+        # they return) and the pending ones are cancelled. Workers are not terminated: a
+        # worker killed while it writes its result leaves a half message in the result
+        # pipe, and the executor's thread then waits for the rest for ever (the process
+        # never exits).
+        self.stop.set()
+        self.executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _import_dask():

@@ -162,14 +162,20 @@ def judge_range(enumerator: Enumerator, judge: Judge, rule: ScoreRule, agg: Aggr
             progress(Tally(agg.programs, enumerator.total, batch.mbits / MBITS_PER_BIT,
                            agg.levels[batch.mbits][0], level_total[batch.mbits], agg.fitting, agg.behaviours,
                            time.perf_counter() - started))
-        took = time.perf_counter() - t0
-        if took < BATCH_SECONDS / 4:
-            size = min(batch_size, size * 2)
-        elif took > BATCH_SECONDS:
-            size = max(1, size // 2)
+        size = next_batch_size(size, time.perf_counter() - t0, batch_size)
         if should_stop and should_stop() and position < stop:
             break
     return position
+
+
+def next_batch_size(size: int, took: float, largest: int) -> int:
+    """The next batch's size: twice this one's while a batch takes under BATCH_SECONDS / 4,
+    half while it takes over BATCH_SECONDS (at least 1, at most `largest`)."""
+    if took < BATCH_SECONDS / 4:
+        return min(largest, size * 2)
+    if took > BATCH_SECONDS:
+        return max(1, size // 2)
+    return size
 
 
 def complete_mbits(enumerator: Enumerator, agg: Aggregate) -> int:

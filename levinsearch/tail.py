@@ -44,7 +44,7 @@ from dsl.sampling import Sampler, mass_by_nodes
 from dsl.syntax import unparse
 from levinsearch import score as scoring
 from levinsearch.aggregate import Aggregate, Dyadic, Programs
-from levinsearch.fit import BATCH_SECONDS, FIRST_BATCH, NO_CAP, Progress, Tally
+from levinsearch.fit import FIRST_BATCH, NO_CAP, Tally, next_batch_size
 
 #: Largest tail sample, in nodes: larger derivations are unresolved (their mass is
 #: bounded, and counts at its worst case). Raised to the enumeration's largest program
@@ -179,11 +179,7 @@ def judge_samples(prep, agg: Aggregate, start: int, stop: int, *, batch_size: in
             after_batch(position)
         if progress:
             progress(position, seconds)
-        took = time.perf_counter() - t0
-        if took < BATCH_SECONDS / 4:
-            size = min(batch_size, size * 2)
-        elif took > BATCH_SECONDS:
-            size = max(1, size // 2)
+        size = next_batch_size(size, time.perf_counter() - t0, batch_size)
         if should_stop and should_stop() and position < stop:
             break
     return position

@@ -128,10 +128,12 @@ def test_dask_missing_gives_install_hint(monkeypatch):
 
 
 def test_dask_backend_with_two_workers_matches_local(capsys):
+    """With tail samples too: shards cut across the programs and the samples."""
     pytest.importorskip("distributed")
-    local = run_json(capsys, "--max-bits", "20", "--no-save")
+    local = run_json(capsys, "--max-bits", "20", "--no-save", "--tail-samples", "3000")
     dask = run_json(capsys, "--max-bits", "20", "--no-save", "--backend", "dask", "--workers", "2",
-                    "--shards", "7")
+                    "--shards", "7", "--tail-samples", "3000")
+    assert local["tail"]["judged"] == 3000
     assert strip_timing(dask) == strip_timing(local)
 
 

@@ -105,10 +105,23 @@ def compute(config: dict[str, Any], start: int, stop: int) -> tc.Census:
     return tc.census(n, start, stop, cap)
 
 
+#: Work units a shard computes between two looks at whether the run is stopping.
+SHARD_STEP = 1 << 18
+
+
 def census_shard(config: dict[str, Any], start: int, stop: int, threads: int = 1) -> str:
-    """One Dask shard: the census of work units [start, stop), as JSON (runs on a worker)."""
+    """One shard: the census of work units [start, stop), as JSON (runs on a worker). It
+    works in steps of SHARD_STEP units and ends early, its census partial (and not
+    folded), once the run is stopping (`backends.stopping`)."""
+    from levinsearch.backends import stopping
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    return compute(config, start, stop).to_json()
+    census = None
+    for a in range(start, stop, SHARD_STEP):
+        part = compute(config, a, min(stop, a + SHARD_STEP))
+        census = part if census is None else census.merge(part)
+        if stopping():
+            break
+    return (census if census is not None else compute(config, start, start)).to_json()
 
 
 # ------------------------------------------------------------------ where the work runs
