@@ -21,9 +21,9 @@ of its own random stream with at most `node_cap` nodes and a length in (lo, hi]
 millibits; every other derivation is an *attempt* thrown away. So samples are
 independent draws from the prior restricted to the region (renormalised).
 
-Random numbers are counter-based: sample j of seed s has its own stream (a Weyl
-sequence of states, state + k * GOLDEN, each mixed twice into a uniform; started from a
-hash of s and j), so sample j is the same whichever batch, thread, process or machine
+Random numbers are counter-based: sample j of seed s has its own splitmix64 stream
+(a Weyl sequence of states, state + k * GOLDEN, each mixed into a uniform), started from
+a hash of s and j, so sample j is the same whichever batch, thread, process or machine
 draws it. `reference_sample` is the plain-Python twin (the
 specification); tests compare the two.
 
@@ -40,11 +40,9 @@ from numba import prange
 from dsl.grammar import MBITS_PER_BIT, Grammar
 from dsl.jit import jit
 
-#: splitmix64's increment, and two constants that separate a seed's hash from a
-#: sample's and a draw's input from its output.
+#: splitmix64's increment, and the constant that separates a seed's hash from a sample's.
 GOLDEN = 0x9E3779B97F4A7C15
 SEED_SALT = 0xD1B54A32D192ED03
-DRAW_SALT = 0x5851F42D4C957F2D
 MASK64 = (1 << 64) - 1
 #: Samples per work unit of `sample_batch` (fixed: results do not depend on threads),
 #: and at most per call of it (`Sampler.sample` cuts larger requests).
@@ -129,35 +127,50 @@ def _mix(z):
 @jit
 def _stream_start(seed, j):
     """The first state of sample j's stream: a hash of the seed and j, each mixed on its
-    own (not a splitmix64 stream of starting points)."""
+    own. (Starting points drawn from one splitmix64 stream, mix(c + j * GOLDEN), gave
+    red-door fit rates that varied between seeds 0-31 more than independent samples can:
+    chi-square 63 on 31 df; these give 24.)"""
     return _mix(_mix(seed ^ np.uint64(SEED_SALT)) ^ _mix(j + np.uint64(GOLDEN)))
 
 
 @jit
 def _uniform(state):
-    """A uniform double in [0, 1) from a stream state: its top 53 bits after two rounds of
-    mixing (one round, with starting points from a splitmix64 stream, gave fit rates
-    that varied between seeds more than independent samples can)."""
-    return np.float64(_mix(_mix(state) ^ np.uint64(DRAW_SALT)) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+    """A uniform double in [0, 1) from a stream state: the top 53 bits of splitmix64's
+    output for it."""
+    return np.float64(_mix(state) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
 @jit
-def _derive(state, lo, hi, node_cap, n_type_prods, alias_keep, alias_self, alias_other, prod_mbits, prod_arity,
-            prod_args, start, out, stack):
-    """One derivation from stream state `state`: its opcodes into out[:size].
-    Returns (outcome, size, mbits, state after it)."""
-    stack[0] = start
+def _draw_root(state, root_keep, root_self, root_other):
+    """The root production of a sample, from the root table: (production, state after)."""
+    state = state + np.uint64(GOLDEN)
+    n = root_keep.shape[0]
+    x = _uniform(state) * n
+    k = min(int(x), n - 1)
+    return (root_self[k] if x - k < root_keep[k] else root_other[k]), state
+
+
+@jit
+def _derive(state, root, lo, hi, node_cap, n_type_prods, alias_keep, alias_self, alias_other, prod_mbits, prod_arity,
+            prod_args, out, stack):
+    """One derivation of a program rooted in production `root` (its arguments drawn from
+    stream state `state`): its opcodes into out[:size]. Returns (outcome, size, mbits,
+    state after it)."""
+    stack[0] = -1  # the root: given, not drawn
     sp = 1
     size = 0
     mbits = 0
     while sp > 0:
         sp -= 1
         t = stack[sp]
-        state = state + np.uint64(GOLDEN)
-        n = n_type_prods[t]
-        x = _uniform(state) * n
-        k = min(int(x), n - 1)
-        chosen = alias_self[t, k] if x - k < alias_keep[t, k] else alias_other[t, k]
+        if t < 0:
+            chosen = root
+        else:
+            state = state + np.uint64(GOLDEN)
+            n = n_type_prods[t]
+            x = _uniform(state) * n
+            k = min(int(x), n - 1)
+            chosen = alias_self[t, k] if x - k < alias_keep[t, k] else alias_other[t, k]
         if chosen < 0:
             return 1, size, mbits, state
         if size >= node_cap:
@@ -176,9 +189,11 @@ def _derive(state, lo, hi, node_cap, n_type_prods, alias_keep, alias_self, alias
 
 @jit(parallel=True)
 def sample_batch(seed, first, count, lo, hi, node_cap, max_attempts, n_type_prods, alias_keep, alias_self,
-                 alias_other, prod_mbits, prod_arity, prod_args, start):
-    """Samples first .. first+count-1 of stream `seed`, each the first derivation of its
-    stream that finishes with at most `node_cap` nodes and lo < millibits <= hi.
+                 alias_other, root_keep, root_self, root_other, redraw_root, prod_mbits, prod_arity, prod_args):
+    """Samples first .. first+count-1 of stream `seed`: for each, a root production
+    drawn from the root table, then the first derivation of its arguments in the stream
+    that finishes with at most `node_cap` nodes and lo < millibits <= hi (with
+    `redraw_root`, a new root for every derivation).
 
     Returns ops int32 [count, widest] padded with -1, sizes int32 [count], mbits int64
     [count] and attempts int64 [count] (derivations drawn for each sample; -1 where
@@ -201,9 +216,13 @@ def sample_batch(seed, first, count, lo, hi, node_cap, max_attempts, n_type_prod
             state = _stream_start(seed, np.uint64(first + i))
             attempts[i] = -1
             out = flat[at: at + node_cap]
+            root, state = _draw_root(state, root_keep, root_self, root_other)
             for a in range(max_attempts):
-                outcome, size, m, state = _derive(state, lo, hi, node_cap, n_type_prods, alias_keep, alias_self,
-                                                  alias_other, prod_mbits, prod_arity, prod_args, start, out, stack)
+                if redraw_root and a > 0:
+                    root, state = _draw_root(state, root_keep, root_self, root_other)
+                outcome, size, m, state = _derive(state, root, lo, hi, node_cap, n_type_prods, alias_keep,
+                                                  alias_self, alias_other, prod_mbits, prod_arity, prod_args, out,
+                                                  stack)
                 if outcome == 0 and m > lo:
                     sizes[i] = size
                     mbits[i] = m
@@ -224,6 +243,23 @@ def sample_batch(seed, first, count, lo, hi, node_cap, max_attempts, n_type_prod
     return ops, sizes, mbits, attempts
 
 
+def root_table(grammar: Grammar, lo: int, hi: int | None, node_cap: int) -> tuple[list[tuple[float, int, int]], bool]:
+    """The alias table a sample's root production is drawn from, once per sample: each
+    production of the start type with the prior mass of the region's programs rooted in
+    it (`root_masses`), so that no root is drawn whose programs all lie outside the
+    region (a leaf, when the region is 20 bits and up). With the root so drawn and kept,
+    and its arguments drawn from the conditioned probabilities until the program lands in
+    the region, each program of the region has its prior mass exactly (renormalised).
+    Where the count tables cannot give the masses, the root gets its conditioned
+    probability and is drawn again with every derivation (the second value: True)."""
+    roots = list(grammar.by_type[grammar.start])
+    masses = root_masses(grammar, lo, hi, node_cap)
+    if masses is None or math.fsum(masses) <= 0:
+        q = production_probabilities(grammar)
+        return alias_table(roots, [q[p] for p in roots]), True
+    return alias_table(roots, masses), False
+
+
 class Sampler:
     """Draws samples of `grammar`'s prior restricted to lo < millibits <= hi and at most
     `node_cap` nodes (hi None: no upper bound), stream `seed`."""
@@ -232,6 +268,10 @@ class Sampler:
                  max_attempts: int = 1 << 24):
         self.grammar = grammar
         self.tables = sampling_tables(grammar)
+        rows, self.redraw_root = root_table(grammar, int(lo), hi, int(node_cap))
+        self.tables.update(root_keep=np.array([r[0] for r in rows], dtype=np.float64),
+                           root_self=np.array([r[1] for r in rows], dtype=np.int32),
+                           root_other=np.array([r[2] for r in rows], dtype=np.int32))
         self.seed, self.lo, self.hi, self.node_cap = int(seed), int(lo), hi, int(node_cap)
         self.max_attempts = int(max_attempts)
 
@@ -245,7 +285,8 @@ class Sampler:
             parts.append(sample_batch(np.uint64(self.seed), np.int64(a), np.int64(n), np.int64(self.lo),
                                       np.int64(hi), np.int64(self.node_cap), np.int64(self.max_attempts),
                                       t["n_type_prods"], t["alias_keep"], t["alias_self"], t["alias_other"],
-                                      t["prod_mbits"], t["prod_arity"], t["prod_args"], t["start"]))
+                                      t["root_keep"], t["root_self"], t["root_other"], bool(self.redraw_root),
+                                      t["prod_mbits"], t["prod_arity"], t["prod_args"]))
         if len(parts) == 1:
             return parts[0]
         width = max(p[0].shape[1] for p in parts)
@@ -265,26 +306,35 @@ def reference_sample(grammar: Grammar, seed: int, j: int, *, lo: int, hi: int | 
     """Sample j of stream `seed` in plain Python: (opcodes, millibits, attempts); the
     specification of `sample_batch` (attempts -1 and no opcodes when none succeeded).
 
-    A derivation keeps a list of the types still to be derived, the next one last; for
-    each it draws u in [0, 1) and picks a production of the type with the type's alias
-    table (`alias_table`) over the conditioned probabilities (a type with no finite
-    programs, which no finishing derivation reaches, ends the derivation)."""
+    Each draw takes the stream's next state and picks a production with an alias table
+    (`alias_table`) from u in [0, 1). The sample's root comes from `root_table` (once, or
+    with every derivation where that table says so); a derivation then keeps a list of
+    the types still to be derived, the next one last, and picks each from its type's
+    conditioned probabilities (a type with no finite programs, which no finishing
+    derivation reaches, ends the derivation)."""
     state = _mix_py(_mix_py(seed ^ SEED_SALT) ^ _mix_py((j + GOLDEN) & MASK64))
     q = production_probabilities(grammar)
     tables = {t: alias_table(list(grammar.by_type[t]), [q[p] for p in grammar.by_type[t]]) for t in grammar.types}
+    roots, redraw_root = root_table(grammar, lo, hi, node_cap)
+
+    def draw(rows) -> int:
+        nonlocal state
+        state = (state + GOLDEN) & MASK64
+        x = (_mix_py(state) >> 11) / 2.0 ** 53 * len(rows)
+        k = min(int(x), len(rows) - 1)
+        keep, own, other = rows[k]
+        return own if x - k < keep else other
+
+    root = draw(roots)
     for attempt in range(1, max_attempts + 1):
-        pending = [grammar.start]
+        if redraw_root and attempt > 1:
+            root = draw(roots)
+        pending: list[str | None] = [None]  # the root: given, not drawn
         ops: list[int] = []
         mbits, outcome = 0, FINISHED
         while pending:
             t = pending.pop()
-            state = (state + GOLDEN) & MASK64
-            u = (_mix_py(_mix_py(state) ^ DRAW_SALT) >> 11) / 2.0 ** 53
-            rows = tables[t]
-            x = u * len(rows)
-            k = min(int(x), len(rows) - 1)
-            keep, own, other = rows[k]
-            chosen = own if x - k < keep else other
+            chosen = root if t is None else draw(tables[t])
             if chosen < 0 or q[chosen] == 0:
                 outcome = DIED
                 break
@@ -304,7 +354,40 @@ def reference_sample(grammar: Grammar, seed: int, j: int, *, lo: int, hi: int | 
 
 def mass_by_nodes(grammar: Grammar, max_nodes: int) -> np.ndarray:
     """Exact prior mass of the start type's programs of each size: float64 [max_nodes + 1],
-    entry n the sum of 2^-bits over programs of n nodes.
+    entry n the sum of 2^-bits over programs of n nodes."""
+    return _sizes(grammar, max_nodes)[0]
+
+
+def root_masses(grammar: Grammar, lo: int, hi: int | None, node_cap: int) -> list[float] | None:
+    """For each production of the start type (in grammar order): the prior mass of the
+    programs rooted in it with lo < millibits <= hi (hi None: no bound) and at most
+    `node_cap` nodes, from the exact count tables; None where the tables cannot tell
+    (the node cap is below the size of some program of at most the length bound used)."""
+    roots = grammar.by_type[grammar.start]
+    bound = hi if hi is not None else lo
+    if bound < 0:  # no length bound at all: the mass within the node cap
+        return list(_sizes(grammar, node_cap)[1])
+    table = grammar.length_table(bound / MBITS_PER_BIT)
+    if table.max_nodes > node_cap:
+        return None
+    index = {length: k for k, length in enumerate(table.lengths)}
+
+    def within(p: int, low: int, high: int) -> float:
+        """Mass of the programs rooted in p with low < millibits <= high."""
+        b = grammar.mbits[p]
+        return math.fsum(c * 2.0 ** (-(b + length) / MBITS_PER_BIT)
+                         for length, c in zip(table.lengths, table.suffix[(p, 0)])
+                         if c and low < b + length <= high and length in index)
+
+    if hi is not None:
+        return [within(p, lo, hi) for p in roots]
+    capped = _sizes(grammar, node_cap)[1]
+    return [max(0.0, m - within(p, -1, lo)) for p, m in zip(roots, capped)]
+
+
+def _sizes(grammar: Grammar, max_nodes: int) -> tuple[np.ndarray, list[float]]:
+    """Exact prior mass by program size, float64 [max_nodes + 1], and for each production
+    of the start type the mass of the programs of at most max_nodes nodes rooted in it.
 
     Dynamic programming over sizes: a production's argument tuples of n nodes in all
     are counted, weighted, from the arguments' own tables (as `Grammar.length_table`
@@ -331,4 +414,6 @@ def mass_by_nodes(grammar: Grammar, max_nodes: int) -> np.ndarray:
                     suffix[(p, j)][rest] = float(np.dot(mass[a, 1: rest + 1], suffix[(p, j + 1)][rest - 1::-1]))
         for p in active:
             mass[tix[grammar.productions[p].type], n] += weight[p] * suffix[(p, 0)][rest]
-    return mass[tix[grammar.start]]
+    roots = [weight[p] * math.fsum(suffix[(p, 0)][: max_nodes]) if grammar.mbits[p] >= 0 else 0.0
+             for p in grammar.by_type[grammar.start]]
+    return mass[tix[grammar.start]], roots

@@ -105,11 +105,16 @@ def stop_on_interrupt(flag: StopFlag) -> Iterator[StopFlag]:
             signal.signal(sig, old)
 
 
+def levin_budget(max_mbits: int, mbits: int) -> int:
+    """The simulated steps Levin search's last phase (max_mbits) gives a program of
+    `mbits`: floor(2^(max_bits - bits))."""
+    return math.floor(2.0 ** ((max_mbits - mbits) / MBITS_PER_BIT))
+
+
 def step_caps(order: str, enumerator: Enumerator, mbits: int, n: int) -> np.ndarray:
     """Per-program budget of simulated steps: Levin's last phase, or none."""
     if order == "levin":
-        cap = math.floor(2.0 ** ((enumerator.max_mbits - mbits) / MBITS_PER_BIT))
-        return np.full(n, cap, dtype=np.int64)
+        return np.full(n, levin_budget(enumerator.max_mbits, mbits), dtype=np.int64)
     return np.full(n, NO_CAP, dtype=np.int64)
 
 

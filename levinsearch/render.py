@@ -152,6 +152,9 @@ def enumeration_panel(record: RunRecord, where: str) -> Panel:
                                           else "") + f", ≤ {region['node_cap']} nodes"
         if tail["mass"] <= 0 and tail["unresolved_mass"] <= 0:
             t.add_row("tail samples", "none needed: the enumeration reached every program, so the posterior is exact")
+        elif tail["judged"] == 0:
+            t.add_row("tail samples", Text(f"none of {tail['samples']:,} judged: the run stopped before its tail "
+                                           "samples; resume it for the whole-posterior estimate", style="yellow"))
         else:
             t.add_row("tail samples", f"{tail['judged']:,} of {tail['samples']:,} programs drawn from the prior {where} "
                       f"(their prior mass {mass(tail['mass'])}; {tail['attempts']:,} draws): {tail['fitting']:,} fit, "
@@ -167,7 +170,10 @@ def enumeration_panel(record: RunRecord, where: str) -> Panel:
     if "levin_steps" in e:
         t.add_row("Levin search", f"{e['levin_steps']:,} simulated steps over phases 1..{e['max_bits']:g}; "
                   f"{e['uncertified']:,} programs ran out of budget")
-    if e.get("interrupted"):
+    if e.get("interrupted") and tail and e["next_index"] >= e["total"]:
+        t.add_row("interrupted", Text(f"stopped by the user after {tail['judged']:,} of {tail['samples']:,} tail "
+                                      "samples; the estimate uses those judged", style="bold red"))
+    elif e.get("interrupted"):
         t.add_row("interrupted", Text(f"stopped by the user before program {e['next_index']:,}; results cover "
                                       "the programs judged", style="bold red"))
         if record.get("run"):

@@ -44,7 +44,7 @@ from dsl.sampling import Sampler, mass_by_nodes
 from dsl.syntax import unparse
 from levinsearch import score as scoring
 from levinsearch.aggregate import Aggregate, Dyadic, Programs
-from levinsearch.fit import FIRST_BATCH, NO_CAP, Tally, next_batch_size
+from levinsearch.fit import FIRST_BATCH, NO_CAP, Tally, levin_budget, next_batch_size
 
 #: Largest tail sample, in nodes: larger derivations are unresolved (their mass is
 #: bounded, and counts at its worst case). Raised to the enumeration's largest program
@@ -121,9 +121,12 @@ def plan(prep) -> TailPlan | None:
     return TailPlan(samples, int(s.get("tail_seed", 0)), lo, hi, node_cap, mass, unresolved, kraft)
 
 
-def levin_cap(enumerator_mbits: int, mbits: np.ndarray) -> np.ndarray:
-    """Levin search's step budget for programs of these lengths in its last phase."""
-    return np.floor(np.exp2((enumerator_mbits - np.asarray(mbits, dtype=np.float64)) / MBITS_PER_BIT)).astype(np.int64)
+def levin_caps(max_mbits: int, mbits: np.ndarray) -> np.ndarray:
+    """Levin search's step budget for programs of these lengths in its last phase (as
+    the enumeration gave it, `fit.levin_budget`); lengths above max_mbits get -1."""
+    lengths, inverse = np.unique(mbits, return_inverse=True)
+    caps = np.array([levin_budget(max_mbits, int(m)) if m <= max_mbits else -1 for m in lengths], dtype=np.int64)
+    return caps[inverse.reshape(-1)]
 
 
 def judge_samples(prep, agg: Aggregate, start: int, stop: int, *, batch_size: int,
@@ -155,7 +158,7 @@ def judge_samples(prep, agg: Aggregate, start: int, stop: int, *, batch_size: in
             raise DslError("a tail sample found no program of the region in 2^24 draws; drop tail_samples")
         fits, successes, verdict = judge.fit(ops, sizes, np.full(n, NO_CAP, dtype=np.int64))
         if levin:
-            fits = fits & ((mbits > b) | (verdict > levin_cap(b, mbits)))
+            fits = fits & ((mbits > b) | (verdict > levin_caps(b, mbits)))
         idx = np.flatnonzero(fits)
         if len(idx):
             found = Programs(ops.shape[1], 0)

@@ -58,17 +58,20 @@ def test_a_sample_is_the_same_in_every_batch_and_thread_count():
                 == whole[0][:, :5]).all()
 
 
-@pytest.mark.parametrize("name", ["grid", "seq", "deficient"])
-def test_program_frequencies_match_the_prior(name):
-    """Chi-square goodness of fit: every program of at most `hi` bits drawn with
-    probability 2^-bits / (their total), one seed (so the test is deterministic)."""
+@pytest.mark.parametrize("name,lo_bits,hi_bits", [("grid", None, 10.5), ("seq", None, 12.0), ("deficient", None, 10.0),
+                                                   ("grid", 10.5, 14.2), ("seq", 10.0, 14.0)],
+                         ids=["grid", "seq", "deficient", "grid-band", "seq-band"])
+def test_program_frequencies_match_the_prior(name, lo_bits, hi_bits):
+    """Chi-square goodness of fit: every program of the region (longer than `lo_bits`, a
+    band like a run's tail, or of any length; at most `hi_bits`) drawn with probability
+    2^-bits / (their total), one seed (so the test is deterministic)."""
     g = GRAMMARS[name]
-    hi_bits = {"grid": 10.5, "seq": 12.0, "deficient": 10.0}[name]
-    programs = reference_programs(g, hi_bits)
+    lo = -1 if lo_bits is None else bits_to_mbits(lo_bits)
+    programs = [(m, ops) for m, ops in reference_programs(g, hi_bits) if m > lo]
     prior = {ops: 2.0 ** (-m / MBITS_PER_BIT) for m, ops in programs}
     total = math.fsum(prior.values())
     n = 200_000
-    ops, sizes, _, _ = Sampler(g, 2026, lo=-1, hi=bits_to_mbits(hi_bits), node_cap=64).sample(0, n)
+    ops, sizes, _, _ = Sampler(g, 2026, lo=lo, hi=bits_to_mbits(hi_bits), node_cap=64).sample(0, n)
     seen = Counter(tuple(ops[i, : sizes[i]]) for i in range(n))
     assert set(seen) <= set(prior)
     expected = np.array([n * p / total for p in prior.values()])

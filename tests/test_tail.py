@@ -245,6 +245,21 @@ def test_the_record_validates_and_the_report_shows_both_columns():
         assert "the tail's largest behaviours" in text
 
 
+def test_a_run_stopped_before_or_in_its_tail_says_so():
+    from levinsearch.api import RunRecord
+    prep = prepare(grid_raw(), max_bits=12, tail_samples=5000)
+    n = prep.enumerator.total
+    agg, position = pipeline.search(prep, stop=n - 1)
+    before = pipeline.build_record(prep, agg, position)
+    assert before["tail"]["judged"] == 0 and before["summary"]["whole_posterior"]["tail"] is None
+    assert "none of 5,000 judged" in RunRecord(before).report(width=200)
+    agg, position = pipeline.search(prep, agg=agg, start=position, stop=n + 1000)
+    during = pipeline.build_record(prep, agg, position)
+    assert during["enumeration"]["interrupted"] and during["tail"]["judged"] == 1000
+    assert during["summary"]["whole_posterior"]["tail"]["estimate"] is not None
+    assert "after 1,000 of 5,000 tail samples" in RunRecord(during).report(width=200)
+
+
 def test_sweep_metrics_read_the_estimate():
     record = run(grid_raw(), max_bits=12, tail_samples=1000)
     row = sweeps.metrics(record, "blue_doors", domains.get("grid"))
