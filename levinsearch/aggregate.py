@@ -54,8 +54,15 @@ class Dyadic:
 
     @staticmethod
     def decode(text: str) -> "Dyadic":
+        """The number `encode` wrote; ValueError for anything else (a negative numerator,
+        an exponent no 2^-score can have)."""
+        if not isinstance(text, str) or len(text) > 4096:
+            raise ValueError(f"not an exact mass: {str(text)[:40]!r}")
         num, exp = text.split(":")
-        return Dyadic(int(num, 16), int(exp))
+        value = Dyadic(int(num, 16), int(exp))
+        if value.num < 0 or not -(1 << 20) <= value.exp <= 1 << 20:
+            raise ValueError(f"not an exact mass: {text[:40]!r}")
+        return value
 
 
 def dyadic_terms(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -426,6 +433,52 @@ class Aggregate:
         """Distinct behaviours among fitting programs of at most each length."""
         return {mbits: int(np.count_nonzero(self.first_mbits <= mbits)) for mbits in sorted(self.levels)}
 
+    # -------------------------------------------------------------- checking
+    def check(self, productions: int) -> None:
+        """Raise ValueError unless the summary is consistent: counts add up to the totals,
+        every behaviour's arrays have one row, masses add up to the total mass, and every
+        program kept is a row of production ids below `productions` padded with -1.
+        (What a checkpoint read back must satisfy before a run resumes from it.)"""
+        def need(ok: bool, what: str) -> None:
+            if not ok:
+                raise ValueError(what)
+
+        need(isinstance(self.programs, int) and isinstance(self.fitting, int) and 0 <= self.fitting <= self.programs,
+             f"fitting programs {self.fitting!r} of {self.programs!r} judged")
+        rows = list(self.levels.values())
+        need(all(isinstance(r, list) and len(r) == 3 and all(isinstance(x, (int, float)) for x in r) and
+                 isinstance(r[0], int) and isinstance(r[1], int) and 0 <= r[1] <= r[0] for r in rows),
+             "per-length counts")
+        need(sum(r[0] for r in rows) == self.programs and sum(r[1] for r in rows) == self.fitting,
+             "per-length counts do not add up to the totals")
+        g = len(self.keys)
+        need(self.kinds >= 1 and self.kinds & (self.kinds - 1) == 0, f"flag kinds {self.kinds!r}")
+        need(self.count.shape == (g, self.kinds) and len(self.mass) == g and len(self.first_mbits) == g and
+             len(self.representatives) == g and all(len(row) == self.kinds for row in self.mass),
+             "one row per behaviour")
+        need(bool((self.count >= 0).all()) and int(self.count.sum()) == self.fitting,
+             "behaviour counts do not add up to the fitting programs")
+        total = Dyadic()
+        for row in self.mass:
+            for m in row:
+                total = total + m
+        need(total == self.total_mass or total.fraction() == self.total_mass.fraction(),
+             "behaviour masses do not add up to the total mass")
+        for name, table in (("representatives", self.representatives), ("best programs", self.top),
+                            ("shortest program", self.shortest)):
+            ops, sizes = table.ops, table.sizes
+            need(ops.ndim == 2 and len(sizes) == len(ops) and bool((sizes >= 0).all()) and
+                 bool((sizes <= ops.shape[1]).all()), f"{name}: sizes")
+            if len(ops):
+                inside = np.arange(ops.shape[1])[None, :] < sizes[:, None]
+                need(bool(((ops >= 0) & (ops < productions))[inside].all()) and bool((ops[~inside] == -1).all()),
+                     f"{name}: not programs of this grammar")
+        need(len(self.top) <= self.keep and len(self.top_flags) == len(self.top), "best programs")
+        if self.squares is not None:
+            need(len(self.squares) == g and all(len(row) == self.kinds for row in self.squares), "squared masses")
+        if self.tail is not None:
+            self.tail.check(productions)
+
     # -------------------------------------------------------------- saving
     def save(self, path: Path, extra: dict | None = None) -> None:
         """Write to `path` (.npz) atomically: a checkpoint is either old or new, never half.
@@ -457,8 +510,9 @@ class Aggregate:
 
     @staticmethod
     def load(path: Path) -> tuple["Aggregate", dict]:
+        from levinsearch.files import loads_json
         with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
+            meta = loads_json(str(data["meta"]), str(path))
             agg = Aggregate._from_contents(meta, data, "")
             if meta.get("tail") is not None:
                 agg.tail = Aggregate._from_contents(meta["tail"], data, "tail_")

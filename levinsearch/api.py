@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -30,8 +31,8 @@ class Record(dict):
 
     def report(self, width: int = 140) -> str:
         """The report `levinsearch report` prints for this record, as plain text."""
-        from rich.console import Console
-        console = Console(width=width, file=io.StringIO(), record=True)
+        from levinsearch.render import console as plain_console
+        console = plain_console(width=width, file=io.StringIO(), record=True)
         console.print(self.renderable())
         return console.export_text()
 
@@ -87,15 +88,28 @@ def typed(record: Mapping[str, Any]) -> Record:
     return SweepRecord(plain) if plain.get("schema") == sweep_mod.SCHEMA else RunRecord(plain)
 
 
+def _check_call(experiment, progress) -> None:
+    """The arguments every API entry point takes, checked as the CLI checks them:
+    DslError (the package's error, with the CLI's message) otherwise."""
+    from dsl.errors import DslError
+    if not isinstance(experiment, (str, os.PathLike)) or not str(experiment).strip():
+        raise DslError(f"experiment must be a bundled experiment's name or a path to a .toml file, got "
+                       f"{experiment!r:.60}")
+    if progress is not None and not callable(progress):
+        raise DslError(f"progress must be a function taking a fit.Tally (or None), got {progress!r:.60}")
+
+
 def run(experiment: str = "red-door", *, progress=None, **overrides) -> Record:
     """Run a bundled experiment (by name) or an experiment file (a path), with settings
-    overridden by keyword: any [search] key (max_bits, time_weight, noise, ...), seed,
-    seeds, ban (list), bits and cost (dicts), profile, and the domain's own flags
-    (grid: train_envs, test_envs, horizon; seq: train_terms, deploy_terms) and analysis
-    keys. Nothing is saved. Returns a RunRecord, or with seeds > 1 a SweepRecord of one
-    point (the figures over the seeds)."""
+    overridden by keyword: any [search] key (max_bits, time_weight, noise, tail_samples,
+    ...), seed, seeds, ban (list), bits and cost (dicts), profile, and the domain's own
+    flags (grid: train_envs, test_envs, horizon; seq: train_terms, deploy_terms) and
+    analysis keys. Nothing is saved. Returns a RunRecord, or with seeds > 1 a SweepRecord
+    of one point (the figures over the seeds). Bad arguments raise dsl.errors.DslError
+    with the message the command line would print."""
     from levinsearch import domains, experiments, pipeline, sweeps as sweep_mod
-    config = experiments.resolve(experiments.load(experiment), overrides)
+    _check_call(experiment, progress)
+    config = experiments.resolve(experiments.load(str(experiment)), overrides)
     if config.get("seeds", 1) == 1:
         return RunRecord(typed(pipeline.run_experiment(config, progress)))
     domain = domains.get(config["domain"])
@@ -109,8 +123,16 @@ def sweep(experiment: str, settings: Mapping[str, list], *, metric: str | None =
     """Run `experiment` at every combination of `settings` ({key: [values]}, keys as for
     `levinsearch sweep --set`: a path in the file or a short name) with `overrides` at
     every point; nothing is saved. Returns the SweepRecord."""
+    from dsl.errors import DslError
     from levinsearch import experiments, pipeline, sweeps as sweep_mod
-    raw = experiments.load(experiment)
+    _check_call(experiment, progress)
+    if not isinstance(settings, Mapping) or not settings:
+        raise DslError(f"settings must be a table of KEY: [values], e.g. {{'time_weight': [0, 1]}}, got "
+                       f"{settings!r:.60}")
+    for key, values in settings.items():
+        if not isinstance(key, str) or not isinstance(values, (list, tuple)) or not values:
+            raise DslError(f"settings: {key!r:.40} needs a non-empty list of values, e.g. [0, 1], got {values!r:.60}")
+    raw = experiments.load(str(experiment))
     domain = experiments.domain_of(raw)
     parsed = [sweep_mod.parse_setting(f"{key}=0", domain)[0] for key in settings]
     parsed = list(zip(parsed, (list(v) for v in settings.values())))

@@ -13,10 +13,12 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.text import Text
 
 from dsl.errors import DslError
 from levinsearch import backends, config as config_mod, domains, experiments, pipeline, record as record_mod, report, runs
 from levinsearch import figures as figures_mod
+from levinsearch import render
 from levinsearch import sweeps as sweep_mod
 
 MAX_LISTED = 1_000_000  # programs `enumerate` lists at most
@@ -54,8 +56,8 @@ def _grammar_overrides(profile, ban, bits, cost) -> dict[str, Any]:
 
 def _stdout() -> Console:
     """The report console: the terminal's width, or a wide page when piped to a file."""
-    probe = Console()
-    return probe if probe.is_terminal else Console(width=140)
+    probe = render.console()
+    return probe if probe.is_terminal else render.console(width=140)
 
 
 class _OutputClosed(Exception):
@@ -182,6 +184,7 @@ def run(experiment, as_json, profile, ban, bits, cost, workers, backend, schedul
                                              no_save=no_save,
                                              wrong_command="{path}: only runs can be resumed (this is a {command})")
         domains.get(str(config.get("domain")))
+        runs.check_resumed_config(config, saved.path / "manifest.json")
     else:
         overrides = dict(flags, **_grammar_overrides(profile, ban, bits, cost))
         config = experiments.resolve(experiments.load(experiment or experiments.DEFAULT_EXPERIMENT), overrides)
@@ -203,7 +206,7 @@ def run(experiment, as_json, profile, ban, bits, cost, workers, backend, schedul
     if show_progress is None:
         show_progress = not as_json
     with saved.lock() if saved is not None else contextlib.nullcontext():
-        record = _with_progress(show_progress, config["name"],
+        record = _with_progress(show_progress, render.plain_text(config["name"]),
                                 lambda progress: runs.execute(prepared, saved, progress=progress,
                                                               resume=bool(resume), **options), prepared)
         _finish(record, report.run_report(record), saved, as_json, record["enumeration"]["interrupted"])
@@ -225,19 +228,19 @@ def _finish(record: dict[str, Any], rendered, saved, as_json: bool, interrupted:
 
 
 def _render_text(renderable) -> str:
-    console = Console(width=140, record=True, file=io.StringIO())
+    console = render.console(width=140, record=True, file=io.StringIO())
     console.print(renderable)
     return console.export_text()
 
 
 def _with_progress(enabled: bool, name: str, work, prep):
     """Run work(progress) with a progress display on stderr (or none)."""
-    err = Console(stderr=True)
+    err = render.console(stderr=True)
     if not enabled:
         return work(None)
     if not backends.kernels_cached(prep.config["domain"], with_tail=prep.tail is not None):
-        err.print("[dim]compiling kernels on first use (cached afterwards)…[/dim]", highlight=False)
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        err.print(Text("compiling kernels on first use (cached afterwards)…", style="dim"))
+    columns = (TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[fitting]}"), TimeElapsedColumn(),
                TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True) as bar:
@@ -317,7 +320,7 @@ def _run_points(domain, parsed, points, split, metric, saved, as_json, show_prog
                 for prep in preps:
                     seed = f"seed {prep.config['seed']}" if len(preps) > 1 else ""
                     name = f"[{k}/{len(points)}] {label}" if setting else prep.config["name"]
-                    record = _with_progress(show_progress, " ".join(x for x in (name, seed) if x),
+                    record = _with_progress(show_progress, render.plain_text(" ".join(x for x in (name, seed) if x)),
                                             lambda progress: runs.execute(prep, None, progress=progress, **options),
                                             prep)
                     records.append(record)
@@ -360,15 +363,28 @@ def report_command(run_ref, runs_dir, as_json, draw_figures):
     """Show a saved RUN's report again, without recomputing (default: the latest run)."""
     saved = runs.open_run(run_ref, Path(runs_dir))
     record = saved.record()
-    if draw_figures:
-        paths = figures_mod.write_run_figures(record, saved.path)
-        _error(figures_mod.written_line(paths, saved.path / figures_mod.FIGURES_DIR))
-    if as_json:
-        _emit_json(record)
-    elif record.get("schema") == sweep_mod.SCHEMA:
-        _show(report.sweep_report(record))
-    else:
-        _show(report.run_report(record))
+    with _damaged_record(saved.path / "record.json"):
+        if draw_figures:
+            paths = figures_mod.write_run_figures(record, saved.path)
+            _error(figures_mod.written_line(paths, saved.path / figures_mod.FIGURES_DIR))
+        if as_json:
+            _emit_json(record)
+            return
+        rendered = report.sweep_report(record) if record.get("schema") == sweep_mod.SCHEMA else \
+            report.run_report(record)
+        _show(rendered)
+
+
+@contextlib.contextmanager
+def _damaged_record(path: Path):
+    """A record that passed its checks but still breaks the report (a field the schema
+    leaves open, changed by hand) is reported as damaged, in one line."""
+    try:
+        yield
+    except DslError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, ZeroDivisionError) as exc:
+        raise DslError(f"{path}: damaged record ({type(exc).__name__}: {str(exc)[:120]})") from None
 
 
 @cli.command(name="runs")
@@ -454,7 +470,7 @@ def show(program, grid_file, experiment, env_ref, horizon, seed, base, proxy, pr
     if as_json:
         _emit_json(record)
     else:
-        _show(domain.show_report(record))
+        _show(domain.show_report(render.printable(record)))
 
 
 @cli.command(name="experiments")
@@ -488,8 +504,9 @@ _add_domain_commands()
 
 
 def _error(text: str) -> None:
-    """One line on stderr, whatever the terminal's encoding can show."""
-    line = text.replace("\n", " ")
+    """One line on stderr, whatever the terminal's encoding can show (user text in it
+    without control characters or escape sequences)."""
+    line = render.plain_text(text.replace("\n", " "))
     try:
         click.echo(line, err=True)
     except (UnicodeEncodeError, OSError, ValueError):

@@ -7,6 +7,7 @@ belong to one domain to that domain (`levinsearch.domains`).
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any, Mapping
 
 from dsl.errors import DslError
@@ -50,24 +51,47 @@ DEFAULT_SEARCH = dict(
 #: Keys of [experiment] that every domain accepts.
 EXPERIMENT_KEYS = {"name", "domain", "description", "seed", "seeds"}
 MAX_SEEDS = 100
+#: Largest environment or tail seed (a seed is a 64-bit integer, non-negative).
+MAX_SEED = 2**63 - 1
 GRAMMAR_KEYS = {"ban", "bits", "cost", "profile"}
+
+
+#: Largest magnitude of a setting that has no bound of its own: an integer beyond it
+#: would overflow the float it becomes.
+LARGEST_NUMBER = sys.float_info.max
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """`repr(value)` cut to `limit` characters (a 400-digit integer in an error line is
+    no help)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 12]}… ({len(text):,} characters)"
+
+
+def bound_text(x: float) -> str:
+    """A bound as the user would write it: whole numbers in full (2^63 - 1, not
+    9.22337e+18), others with %g."""
+    return str(int(x)) if float(x).is_integer() and abs(x) < 2**64 else f"{x:g}"
 
 
 def number(value: Any, what: str, *, minimum: float | None = None, maximum: float | None = None,
            integer: bool = False) -> float:
     """`value` as a finite float (or int), or a DslError naming `what`. Booleans and
-    strings are not numbers (TOML `envs = true` is an error, not 1)."""
+    strings are not numbers (TOML `envs = true` is an error, not 1). Integers of any size
+    are compared as integers (never converted to a float that would overflow)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         kind = "a whole number" if integer else "a number"
-        raise DslError(f"{what} must be {kind}, got {value!r}")
-    if not math.isfinite(value):
-        raise DslError(f"{what} must be finite, got {value!r}")
-    if integer and value != int(value):
-        raise DslError(f"{what} must be a whole number, got {value!r}")
+        raise DslError(f"{what} must be {kind}, got {shown(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise DslError(f"{what} must be finite, got {shown(value)}")
+    if integer and isinstance(value, float) and not value.is_integer():
+        raise DslError(f"{what} must be a whole number, got {shown(value)}")
     if minimum is not None and value < minimum:
-        raise DslError(f"{what} must be >= {minimum:g}, got {value!r}")
+        raise DslError(f"{what} must be >= {bound_text(minimum)}, got {shown(value)}")
     if maximum is not None and value > maximum:
-        raise DslError(f"{what} must be <= {maximum:g}, got {value!r}")
+        raise DslError(f"{what} must be <= {bound_text(maximum)}, got {shown(value)}")
+    if abs(value) > LARGEST_NUMBER:
+        raise DslError(f"{what} is too large, got {shown(value)}")
     return int(value) if integer else float(value)
 
 
@@ -94,6 +118,18 @@ def check_keys(table: Mapping, allowed: set, where: str) -> None:
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise DslError(f"unknown key {unknown[0]!r} in {where} (allowed: {', '.join(sorted(allowed - {'_path'}))})")
+
+
+def check_overrides(overrides: Mapping[str, Any]) -> None:
+    """The shapes of the grammar overrides (flags or API keywords): `ban` a list of names,
+    `bits` and `cost` tables of name -> number, `profile` a name."""
+    if "ban" in overrides:
+        names_list(list(overrides["ban"]) if isinstance(overrides["ban"], tuple) else overrides["ban"], "ban")
+    for key in ("bits", "cost"):
+        if key in overrides:
+            number_table(overrides[key], key, integer=key == "cost")
+    if "profile" in overrides and (not isinstance(overrides["profile"], str) or not overrides["profile"].strip()):
+        raise DslError(f"profile must be the name of a grammar profile, got {shown(overrides['profile'])}")
 
 
 def common_overrides(config: dict[str, Any], overrides: Mapping[str, Any]) -> list[str]:
@@ -152,7 +188,7 @@ def validate_search(config: dict[str, Any]) -> None:
     s["top"] = number(s["top"], "top", minimum=1, maximum=LIMITS["top"], integer=True)
     s["keep"] = number(s["keep"], "keep", minimum=1, maximum=LIMITS["keep"], integer=True)
     s["batch_size"] = number(s["batch_size"], "batch_size", minimum=1, maximum=LIMITS["batch_size"], integer=True)
-    config["seed"] = number(config["seed"], "seed", minimum=0, maximum=2**63 - 1, integer=True)
+    config["seed"] = number(config["seed"], "seed", minimum=0, maximum=MAX_SEED, integer=True)
     validate_tail(s)
     g = config["grammar"]
     g["ban"] = names_list(g["ban"], "[grammar] ban")
@@ -166,7 +202,7 @@ def validate_tail(s: dict[str, Any]) -> None:
     """tail_samples, tail_seed and tail_max_bits of the [search] table."""
     s["tail_samples"] = number(s["tail_samples"], "tail_samples", minimum=0, maximum=LIMITS["tail_samples"],
                                integer=True)
-    s["tail_seed"] = number(s["tail_seed"], "tail_seed", minimum=0, maximum=2**63 - 1, integer=True)
+    s["tail_seed"] = number(s["tail_seed"], "tail_seed", minimum=0, maximum=MAX_SEED, integer=True)
     if s["tail_max_bits"] is not None:
         s["tail_max_bits"] = number(s["tail_max_bits"], "tail_max_bits")
         if not s["max_bits"] < s["tail_max_bits"] <= MAX_BITS_LIMIT:

@@ -8,15 +8,15 @@ domain (`levinsearch.domains`).
 from __future__ import annotations
 
 import copy
-import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
 from dsl.errors import DslError
 from levinsearch import domains
-from levinsearch.config import (DEFAULT_SEARCH, EXPERIMENT_KEYS, GRAMMAR_KEYS, MAX_SEEDS, check_keys, names_list, number,
-                                number_table)
+from levinsearch.files import loads_toml, read_text
+from levinsearch.config import (DEFAULT_SEARCH, EXPERIMENT_KEYS, GRAMMAR_KEYS, MAX_SEED, MAX_SEEDS, check_keys,
+                                check_overrides, names_list, number, number_table)
 
 DEFAULT_EXPERIMENT = "red-door"
 MAX_FILE = 1 << 20  # bytes
@@ -55,16 +55,7 @@ def find(name_or_path: str) -> Path:
 def load(name_or_path: str) -> dict[str, Any]:
     """Parse an experiment file into a raw dict (not yet resolved)."""
     path = find(name_or_path)
-    try:
-        if path.stat().st_size > MAX_FILE:
-            raise DslError(f"{path}: larger than {MAX_FILE:,} bytes; not an experiment file")
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise DslError(f"cannot read {path}: {err.strerror or err}") from None
-    except UnicodeDecodeError as err:
-        raise DslError(f"{path}: not UTF-8 text (byte {err.start})") from None
-    except tomllib.TOMLDecodeError as err:
-        raise DslError(f"{path}: not valid TOML: {err}") from None
+    raw = loads_toml(read_text(path, "experiment file", MAX_FILE), str(path))
     if not isinstance(raw.get("experiment", {}), Mapping):
         raise DslError(f"{path}: [experiment] must be a table")
     raw.setdefault("experiment", {}).setdefault("name", path.stem.replace("_", "-"))
@@ -87,6 +78,7 @@ def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) 
     train_envs, test_envs, horizon; seq: train_terms, deploy_terms) and its analysis keys.
     """
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None and v != () and v != {}}
+    check_overrides(overrides)
     domain = domain_of(raw)
     known = set(DEFAULT_SEARCH) | {"seed", "seeds", "ban", "bits", "cost", "profile"} | _all_domain_flags()
     unknown = sorted(set(overrides) - known)
@@ -123,11 +115,29 @@ def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) 
     seeds = overrides.get("seeds", exp.get("seeds", 1))
     config = domain.resolve(raw, config, overrides)
     config["seeds"] = number(seeds, "seeds", minimum=1, maximum=MAX_SEEDS, integer=True)
+    if config["seed"] + config["seeds"] - 1 > MAX_SEED:
+        raise DslError(f"seeds {config['seeds']} from seed {config['seed']} would go past the largest seed, "
+                       f"{MAX_SEED} (seed + seeds - 1 must be at most that)")
     if config["seeds"] == 1:
         del config["seeds"]  # recorded only when several: single runs keep their records
     elif "seeds" in overrides:
         config["flags"].append("seeds")
     return config
+
+
+def raw_of(config: dict[str, Any]) -> dict[str, Any]:
+    """The experiment file (as a raw dict) that resolves to a resolved `config`: its
+    [experiment] header, the shared tables and the domain's own tables. `resolve(raw_of(c))`
+    gives `c` back (apart from `flags` and `source`); that is how a saved run's config is
+    checked before it is resumed."""
+    domain = domains.get(str(config["domain"]))
+    exp = {k: config[k] for k in ("name", "domain", "description", "seed", "seeds", *domain.experiment_keys)
+           if k in config}
+    raw = {"experiment": exp, "search": config["search"], "grammar": config["grammar"],
+           "analysis": config["analysis"], **domain.raw_tables(config)}
+    if config.get("source"):
+        raw["_path"] = config["source"]
+    return copy.deepcopy(raw)
 
 
 def seed_configs(config: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,8 +1,17 @@
 """Rendering pieces every domain's report uses: number formats, the grammar and score
-lines of a header, and the enumeration panel. Computes nothing."""
+lines of a header, and the enumeration panel. Computes nothing.
+
+Text from users (experiment names and descriptions, split names, program text, paths)
+is shown as text: every console the tool prints with has markup off (`console`), so
+`[bold]` in a name is printed as written, and `printable` strips control characters and
+terminal escape sequences from everything a record holds before a report shows it.
+"""
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from rich.console import Console
 
 from rich import box
 from rich.panel import Panel
@@ -10,6 +19,51 @@ from rich.table import Table
 from rich.text import Text
 
 from levinsearch.types import RunRecord, Search
+
+#: Control characters (C0 and C1, DEL) and ANSI escape sequences: never printed as they are.
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain_text(text: str) -> str:
+    """`text` without control characters or terminal escape sequences (newlines and tabs
+    are kept)."""
+    return _CONTROL.sub("", text)
+
+
+def printable(value: Any) -> Any:
+    """A copy of a record (any JSON value) with every string made `plain_text`, dict keys
+    too; iterative, so no nesting depth can overflow the stack."""
+    def clean(item: Any) -> Any:
+        if isinstance(item, str):
+            return plain_text(item)
+        if isinstance(item, dict):
+            return {}
+        if isinstance(item, list):
+            return []
+        return item
+
+    root = clean(value)
+    stack = [(value, root)]
+    while stack:
+        source, target = stack.pop()
+        if isinstance(source, dict):
+            for key, item in source.items():
+                target[plain_text(key) if isinstance(key, str) else key] = copy = clean(item)
+                if isinstance(item, (dict, list)):
+                    stack.append((item, copy))
+        elif isinstance(source, list):
+            for item in source:
+                copy = clean(item)
+                target.append(copy)
+                if isinstance(item, (dict, list)):
+                    stack.append((item, copy))
+    return root
+
+
+def console(**options) -> Console:
+    """A console with markup off: strings are printed as written (see the module)."""
+    return Console(markup=False, **options)
+
 
 def pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.1f}%"

@@ -11,13 +11,13 @@ from rich.table import Table
 from rich.text import Text
 
 from levinsearch import domains
-from levinsearch.render import mass, pct
+from levinsearch.render import mass, pct, plain_text, printable
 from levinsearch.types import RunRecord, SweepPoint, SweepRecord
 
 
 def run_report(record: RunRecord):
-    """The whole report of one run, as its domain renders it."""
-    return domains.get(record["domain"]).report(record)
+    """The whole report of one run, as its domain renders it (user text as plain text)."""
+    return domains.get(record["domain"]).report(printable(record))
 
 
 # ------------------------------------------------------------------ sweeps
@@ -77,6 +77,7 @@ def _setting_text(value) -> str:
 def sweep_report(record: SweepRecord) -> Group:
     """A sweep: one row per setting, the pairwise distances, and a plot of the metric;
     with several seeds, every metric as mean [95% interval]."""
+    record = printable(record)
     keys = [s["key"] for s in record["settings"]]
     if not keys and record.get("seeds", 1) > 1:
         return seeds_report(record)
@@ -168,6 +169,11 @@ def _sweep_plot(record: SweepRecord, keys: list[str]):
 
 # ------------------------------------------------------------------ other commands
 def runs_table(rows: list[dict[str, Any]], root: str) -> Table:
+    rows, root = printable(rows), plain_text(str(root))
+    return _runs_table(rows, root)
+
+
+def _runs_table(rows: list[dict[str, Any]], root: str) -> Table:
     t = Table(title=f"saved runs in {root}/", box=box.SIMPLE_HEAD, title_justify="left")
     for col in ("run", "command", "experiment", "created", "status", "programs", "why it stopped"):
         t.add_column(col, justify="right" if col == "programs" else "left", overflow="fold")

@@ -20,11 +20,13 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import math
 import os
 import re
 import subprocess
 import sys
 import time
+import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,9 +34,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import numpy as np
+
 from dsl.errors import DslError
 from levinsearch.aggregate import Aggregate
-from levinsearch.files import write_atomic
+from levinsearch.files import loads_json, read_text, write_atomic
 from levinsearch.record import dumps, json_default, versions
 
 MANIFEST_SCHEMA = "levinsearch.manifest/1"
@@ -123,17 +127,26 @@ class RunDir:
             _remove(self.path / "checkpoint.npz.tmp.npz")
             raise DslError(f"cannot write {self.path / 'checkpoint.npz'}: {exc.strerror or exc}") from None
 
-    def load_checkpoint(self, identity: dict[str, Any] | None = None) -> tuple[Aggregate | None, int]:
+    def load_checkpoint(self, identity: dict[str, Any] | None = None,
+                        productions: int | None = None) -> tuple[Aggregate | None, int]:
         """The summary and position saved, after checking they belong to `identity`
-        (config digest, domain, total programs) and are consistent with each other."""
+        (config digest, domain, total programs), are consistent with each other and
+        (`productions`: the grammar's size) hold only programs of the run's grammar."""
         path = self.path / "checkpoint.npz"
         if not path.exists():
             return None, 0  # stopped before its first checkpoint: start again
         try:
             agg, extra = Aggregate.load(path)
+            if not isinstance(extra, dict):
+                raise ValueError("no run identity")
             position = extra["position"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise DslError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from None
+            agg.check(productions if productions is not None else np.iinfo(np.int32).max)
+        except DslError:
+            raise
+        except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError, IndexError,
+                zipfile.BadZipFile) as exc:
+            raise DslError(f"{path}: unreadable or damaged checkpoint ({type(exc).__name__}: {str(exc)[:120]}); "
+                           "it cannot be resumed") from None
         for key, want in (identity or {}).items():
             if extra.get(key) != want:
                 raise DslError(f"{path}: the checkpoint belongs to another run ({key} {extra.get(key)!r}, the "
@@ -162,7 +175,10 @@ class RunDir:
         _write_json(self.path / "points" / (f"{k:03d}.json" if seed is None else f"{k:03d}-seed{seed}.json"), record)
 
     def record(self) -> dict[str, Any]:
-        return _read_json(self.path / "record.json", "record")
+        """The saved record, checked (`levinsearch.checks`): DslError when it is damaged."""
+        from levinsearch.checks import check_record
+        path = self.path / "record.json"
+        return check_record(_read_json(path, "record"), str(path))
 
 
 def create(config: dict[str, Any], command: str = "run", root: Path = DEFAULT_ROOT,
@@ -247,6 +263,27 @@ def open_for_resume(ref: str, root: Path, *, command: str, what: str, given: lis
     return saved, config
 
 
+def check_resumed_config(config: dict[str, Any], where: Path) -> None:
+    """A saved run's config must resolve to itself: resolving it again, as an experiment
+    file with no flags, gives back every setting it holds. A config edited by hand (even
+    with its digest recomputed) into one the tool would not make is refused here, in one
+    line, before anything runs."""
+    from levinsearch import experiments
+    try:
+        again = experiments.resolve(experiments.raw_of(config), {})
+    except DslError as exc:
+        raise DslError(f"{where}: its config is not a valid experiment ({exc}); it cannot be resumed") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise DslError(f"{where}: damaged config ({type(exc).__name__}: {str(exc)[:80]}); it cannot be resumed") \
+            from None
+    mine = {k: v for k, v in config.items() if k not in ("flags", "source", "sweep")}
+    theirs = {k: v for k, v in again.items() if k not in ("flags", "source", "sweep")}
+    if json.dumps(mine, sort_keys=True, default=str) != json.dumps(theirs, sort_keys=True, default=str):
+        changed = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+        raise DslError(f"{where}: its config does not resolve to itself ({', '.join(changed)[:80]} differ: edited?); "
+                       "it cannot be resumed")
+
+
 def list_runs(root: Path = DEFAULT_ROOT) -> list[dict[str, Any]]:
     """Every saved run under `root`, oldest first, with the manifest's headline fields."""
     root = Path(root)
@@ -257,8 +294,8 @@ def list_runs(root: Path = DEFAULT_ROOT) -> list[dict[str, Any]]:
         if not (path / "manifest.json").is_file():
             continue
         try:
-            m = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            m = _read_json(path / "manifest.json", "manifest")
+        except DslError:
             m = None
         if not isinstance(m, dict):
             rows.append(dict(path=str(path), run=path.name, name=None, command=None, created=None, status="corrupt",
@@ -321,12 +358,12 @@ def _remove(path: Path) -> None:
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DslError(f"{path.parent}: no {what} (is this a run directory, and did the run finish?)") from None
-    except (OSError, ValueError) as exc:
-        raise DslError(f"{path}: unreadable {what} ({type(exc).__name__})") from None
+    if not path.exists():
+        raise DslError(f"{path.parent}: no {what} (is this a run directory, and did the run finish?)")
+    value = loads_json(read_text(path, what), str(path))
+    if not isinstance(value, dict):
+        raise DslError(f"{path}: not a levinsearch {what} (a JSON {type(value).__name__}, not an object)")
+    return value
 
 
 @contextmanager
@@ -353,8 +390,24 @@ def identity(prep) -> dict[str, Any]:
     return dict(config_digest=config_digest(prep.config), domain=prep.config["domain"], total=prep.total)
 
 
-#: Seconds between checkpoints (LEVINSEARCH_CHECKPOINT_SECONDS overrides it).
+#: Seconds between checkpoints (LEVINSEARCH_CHECKPOINT_SECONDS overrides it, 0 to a day).
 CHECKPOINT_SECONDS = 10.0
+MAX_CHECKPOINT_SECONDS = 86_400.0
+
+
+def checkpoint_seconds() -> float:
+    """The checkpoint interval: LEVINSEARCH_CHECKPOINT_SECONDS, else CHECKPOINT_SECONDS."""
+    text = os.environ.get("LEVINSEARCH_CHECKPOINT_SECONDS")
+    if text is None:
+        return CHECKPOINT_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= MAX_CHECKPOINT_SECONDS:  # NaN fails too
+        raise DslError(f"LEVINSEARCH_CHECKPOINT_SECONDS must be a number of seconds from 0 to "
+                       f"{MAX_CHECKPOINT_SECONDS:,.0f}, got {text[:40]!r}")
+    return value
 
 
 def execute(prep, run: RunDir | None, *, progress=None, resume: bool = False, checkpoint_every: float | None = None,
@@ -367,9 +420,9 @@ def execute(prep, run: RunDir | None, *, progress=None, resume: bool = False, ch
     from levinsearch.fit import StopFlag, stop_on_interrupt
 
     if checkpoint_every is None:
-        checkpoint_every = float(os.environ.get("LEVINSEARCH_CHECKPOINT_SECONDS", CHECKPOINT_SECONDS))
+        checkpoint_every = checkpoint_seconds()
     ident = identity(prep)
-    agg, start = run.load_checkpoint(ident) if (run is not None and resume) else (None, 0)
+    agg, start = run.load_checkpoint(ident, len(prep.grammar.productions)) if (run is not None and resume) else (None, 0)
     checkpoint = Checkpointer(run, checkpoint_every, identity=ident) if run is not None else None
 
     def abort(signal_name: str) -> None:

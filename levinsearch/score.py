@@ -37,7 +37,11 @@ def exception_bits(errors, trials: int, noise: float) -> np.ndarray:
     errors = np.asarray(errors, dtype=np.float64)
     if noise == 0:
         return np.zeros(errors.shape)
-    return errors * math.log2(1.0 / noise) + (trials - errors) * math.log2(1.0 / (1.0 - noise))
+    inverse = 1.0 / noise
+    # log2(1/eps) as records have always computed it, unless 1/eps overflows (eps below
+    # about 5.6e-309): then -log2(eps), which is finite.
+    wrong = math.log2(inverse) if math.isfinite(inverse) else -math.log2(noise)
+    return errors * wrong + (trials - errors) * math.log2(1.0 / (1.0 - noise))
 
 
 def max_errors(trials: int, fit_threshold: float, noise: float) -> int:

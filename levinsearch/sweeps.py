@@ -15,7 +15,8 @@ from typing import Any
 
 from dsl.errors import DslError
 from levinsearch import experiments, stats
-from levinsearch.config import DEFAULT_SEARCH
+from levinsearch.config import DEFAULT_SEARCH, shown
+from levinsearch.files import MAX_NESTING, finite_float, text_nesting
 from levinsearch.types import RunRecord, SweepRecord
 
 SCHEMA = "levinsearch.sweep/1"
@@ -85,12 +86,14 @@ def split_values(text: str) -> list[str]:
 
 def parse_value(text: str) -> Any:
     """A TOML value, or the text itself when it is a bare word."""
+    if text_nesting(text) > MAX_NESTING:
+        raise DslError(f"--set: value nested more than {MAX_NESTING} levels deep")
     try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+        return tomllib.loads(f"v = {text}", parse_float=finite_float)["v"]
+    except (tomllib.TOMLDecodeError, ValueError):
         if text and all(ch.isalnum() or ch in "_-.+" for ch in text):
             return text
-        raise DslError(f"--set: cannot read value {text!r} (use TOML: 0.5, \"red\", [\"plan\", \"greedy\"])") from None
+        raise DslError(f"--set: cannot read value {shown(text)} (use TOML: 0.5, \"red\", [\"plan\", \"greedy\"])") from None
 
 
 def parse_setting(text: str, domain) -> tuple[str, list[Any]]:
@@ -146,7 +149,7 @@ def point_configs(raw: dict[str, Any], settings: list[tuple[str, list[Any]]],
         try:
             config = experiments.resolve(changed, overrides)
         except DslError as exc:
-            where = ", ".join(f"{k}={v!r}" for k, v in setting.items())
+            where = ", ".join(f"{k}={shown(v)}" for k, v in setting.items())
             raise DslError(f"at {where}: {exc}") from None
         config["sweep"] = setting
         out.append((setting, config))

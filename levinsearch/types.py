@@ -21,21 +21,25 @@ SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "run.schema.json"
 SCHEMA_ID = "https://levinsearch.invalid/schema/run.schema.json"
 #: A share of the posterior (or of episodes): a number in [0, 1].
 Share = Annotated[float, "share"]
+#: A count: a whole number, at least 0.
+Count = Annotated[int, "count"]
+#: A mass, a length in bits, a time: a number, at least 0.
+Positive = Annotated[float, "positive"]
 
 
 class Search(TypedDict):
-    max_bits: float
+    max_bits: Positive
     order: Literal["length", "levin"]
-    length_weight: float
-    time_weight: float
+    length_weight: Positive
+    time_weight: Positive
     time_penalty: Literal["log", "linear"]
-    fit_threshold: float
-    noise: float
-    top: int
-    keep: int
-    batch_size: int
-    tail_samples: NotRequired[int]
-    tail_seed: NotRequired[int]
+    fit_threshold: Share
+    noise: Share
+    top: Count
+    keep: Count
+    batch_size: Count
+    tail_samples: NotRequired[Count]
+    tail_seed: NotRequired[Count]
     tail_max_bits: NotRequired[float | None]
 
 
@@ -73,59 +77,59 @@ class Production(TypedDict):
 
 
 class PerLength(TypedDict):
-    bits: float
-    programs: int
-    fitting: int
-    behaviours: int
-    seconds: float
+    bits: Positive
+    programs: Count
+    fitting: Count
+    behaviours: Count
+    seconds: Positive
     #: Share of the posterior unseen fitting programs could hold had the run stopped
     #: after this length (length order, lengths judged in full).
-    unseen_bound: NotRequired[float]
+    unseen_bound: NotRequired[Share]
 
 
 class UnseenBound(TypedDict):
-    kraft_tail: float | None
-    tight: float | None
-    min_fit_steps: int
-    best_likelihood: float
-    posterior_uncertainty: float | None
+    kraft_tail: Positive | None
+    tight: Positive | None
+    min_fit_steps: Count
+    best_likelihood: Share
+    posterior_uncertainty: Share | None
 
 
 class Enumeration(TypedDict):
     order: Literal["length", "levin"]
-    max_bits: float
-    programs: int
-    total: int
-    fitting: int
-    behaviours: int
-    complete_up_to_score: float
-    complete_up_to_bits: float
-    unenumerated_mass: float
-    kraft_sum: float
-    fitting_mass: float
-    posterior_uncertainty: float | None
-    seconds: float
+    max_bits: Positive
+    programs: Count
+    total: Count
+    fitting: Count
+    behaviours: Count
+    complete_up_to_score: Positive
+    complete_up_to_bits: Positive
+    unenumerated_mass: Positive
+    kraft_sum: Share
+    fitting_mass: Positive
+    posterior_uncertainty: Share | None
+    seconds: Positive
     interrupted: bool
-    next_index: int
+    next_index: Count
     per_length: list[PerLength]
     unseen_bound: UnseenBound
-    levin_steps: NotRequired[int]
-    uncertified: NotRequired[int]
+    levin_steps: NotRequired[Count]
+    uncertified: NotRequired[Count]
 
 
 class Hypothesis(TypedDict):
     """One kept program (the best `keep`, best first)."""
 
-    rank: int
+    rank: Count
     program: str
-    bits: float
-    steps: int
-    score: float
-    posterior: float
-    enumeration_index: int
-    errors: NotRequired[int]  # training episodes or terms it gets wrong (domains with a likelihood)
-    exception_bits: NotRequired[float]  # -log2 of its likelihood under the noise model
-    phase: NotRequired[int]
+    bits: Positive
+    steps: Count
+    score: Positive
+    posterior: Share
+    enumeration_index: Count
+    errors: NotRequired[Count]# training episodes or terms it gets wrong (domains with a likelihood)
+    exception_bits: NotRequired[Positive]# -log2 of its likelihood under the noise model
+    phase: NotRequired[Count]
 
 
 class Behaviour(TypedDict):
@@ -133,9 +137,9 @@ class Behaviour(TypedDict):
 
     key: str
     program: str
-    score: float
-    programs: int
-    posterior: float
+    score: Positive
+    programs: Count
+    posterior: Share
 
 
 class Estimate(TypedDict):
@@ -155,10 +159,10 @@ class WholePosterior(TypedDict):
 
 
 class Summary(TypedDict):
-    fitting: int
-    behaviours: int
+    fitting: Count
+    behaviours: Count
     map_program: str | None
-    map_posterior: float | None
+    map_posterior: Share | None
     whole_posterior: NotRequired[WholePosterior]
 
 
@@ -170,14 +174,14 @@ class TailRegion(TypedDict):
 
 class TailLength(TypedDict):
     bits: int  # the band of lengths bits <= length < bits + 1
-    samples: int
-    fitting: int
+    samples: Count
+    fitting: Count
 
 
 class TailBehaviour(TypedDict):
     key: str
     program: str
-    samples: int
+    samples: Count
     enumerated: bool  # whether the enumeration showed this behaviour too
     posterior: Estimate | None
 
@@ -185,20 +189,20 @@ class TailBehaviour(TypedDict):
 class Tail(TypedDict):
     """The tail samples of a run and the estimate they give (levinsearch.tail)."""
 
-    samples: int  # requested
-    judged: int
-    seed: int
+    samples: Count# requested
+    judged: Count
+    seed: Count
     region: TailRegion
-    mass: float  # exact prior mass of the sampled region
-    unresolved_mass: float  # bound on the prior mass of unseen programs outside it
-    weight_max: float
-    attempts: int
-    fitting: int
-    fitting_weight: float
-    behaviours: int
-    new_behaviours: int
+    mass: Share# exact prior mass of the sampled region
+    unresolved_mass: Share# bound on the prior mass of unseen programs outside it
+    weight_max: Share
+    attempts: Count
+    fitting: Count
+    fitting_weight: Positive
+    behaviours: Count
+    new_behaviours: Count
     share: Estimate | None
-    confidence: float
+    confidence: Share
     method: str
     per_length: list[TailLength]
     largest: list[TailBehaviour]
@@ -264,6 +268,8 @@ def json_schema(tp: Any) -> dict[str, Any]:
         out = json_schema(base)
         if "share" in marks:
             out.update(minimum=0, maximum=1)
+        if "count" in marks or "positive" in marks:
+            out.update(minimum=0)
         return out
     if tp is Any:
         return {}

@@ -193,7 +193,7 @@ CASES = [
     (['run', '--keep', '0', '--no-save'], 2, 'keep must be >= 1, got 0'),
     (['run', '--keep', '1000000000', '--no-save'], 2, 'keep must be <= 100000, got 1000000000'),
     (['run', '--batch-size', '0', '--no-save'], 2, 'batch_size must be >= 1, got 0'),
-    (['run', '--batch-size', '99999999999', '--no-save'], 2, 'batch_size must be <= 1.04858e+06, got 99999999999'),
+    (['run', '--batch-size', '99999999999', '--no-save'], 2, 'batch_size must be <= 1048576, got 99999999999'),
     (['run', '--order', 'random', '--no-save'], 2, "Invalid value for '--order': 'random' is not one of 'length"),
     (['run', '--time-penalty', 'square', '--no-save'], 2, "Invalid value for '--time-penalty': 'square' is not one of"),
     (['run', '--workers', '0', '--no-save'], 2, '--workers must be'),

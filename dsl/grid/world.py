@@ -101,6 +101,7 @@ def parse_ascii(text: str, *, name: str = "<grid>", horizon: int | None = None) 
     rows: list[tuple[int, str]] = []
     legend: dict[str, int] = {}
     legend_text: dict[str, str] = {}
+    horizon_line = None
     in_legend = False
     for number, raw in enumerate(lines, 1):
         line = raw.rstrip()
@@ -116,7 +117,10 @@ def parse_ascii(text: str, *, name: str = "<grid>", horizon: int | None = None) 
         if "=" not in line:
             raise DslError(f"{name}:{number}: legend lines read 'X = COLOUR KIND', got {line.strip()!r}")
         key, value = (s.strip() for s in line.split("=", 1))
+        if key in legend or (key == "horizon" and horizon_line is not None):
+            raise DslError(f"{name}:{number}: {key!r} is defined twice in the legend")
         if key == "horizon":
+            horizon_line = number
             try:
                 horizon = int(value) if horizon is None else horizon
             except ValueError:

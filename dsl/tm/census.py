@@ -298,6 +298,36 @@ class Census:
                     _add(into, k, v)
         return _tidy(out)
 
+    def check(self) -> None:
+        """Raise DslError unless the census is one a census could have produced: sizes
+        in range, counts that add up (outputs, steps and ones of the halted machines),
+        record values within the step cap, outputs of 0s and 1s only, champions among
+        the machines of its size. (What a checkpoint or record read back must satisfy.)"""
+        def need(ok: bool, what: str) -> None:
+            if not ok:
+                raise DslError(f"not a census of n = {self.n!r} machines: {what}")
+
+        ints = (self.n, self.step_cap, self.machines, self.halted, self.max_steps, self.max_ones)
+        need(all(isinstance(x, int) and not isinstance(x, bool) for x in ints), "counts must be whole numbers")
+        need(1 <= self.n <= MAX_N and self.step_cap >= 1, "states or step cap out of range")
+        need(0 <= self.halted <= self.machines <= total(self.n),
+             f"{self.halted:,} halted of {self.machines:,} of {total(self.n):,} machines")
+        for name, hist in (("outputs", self.outputs), ("steps", self.steps_hist), ("ones", self.ones_hist)):
+            need(all(isinstance(v, int) and v >= 1 for v in hist.values()), f"{name} counts must be at least 1")
+            need(sum(hist.values()) == self.halted, f"{name} counts add up to {sum(hist.values()):,}, "
+                 f"not the {self.halted:,} halted machines")
+        need(all(isinstance(k, str) and set(k) <= {"0", "1"} for k in self.outputs), "outputs must be 0s and 1s")
+        need(all(1 <= k <= self.step_cap for k in self.steps_hist), "steps beyond the step cap")
+        need(all(0 <= k <= max(self.step_cap, 1) for k in self.ones_hist), "more ones than steps")
+        halted = self.halted > 0
+        need(self.max_steps == (max(self.steps_hist) if halted else -1), "max_steps is not the largest steps")
+        need(self.max_ones == (max(self.ones_hist) if halted else -1), "max_ones is not the most ones")
+        for ids in (self.steps_champions, self.ones_champions):
+            need(len(ids) <= CHAMPIONS and all(isinstance(i, int) and 0 <= i < total(self.n) for i in ids),
+                 "champions are not machines of this size")
+        for kind, a, b in self.parts:
+            need(kind in ("machines", "orbits", "trivial") and 0 <= a <= b <= total(self.n), f"part {kind} {a}..{b}")
+
     def __eq__(self, other) -> bool:
         if not isinstance(other, Census):
             return NotImplemented

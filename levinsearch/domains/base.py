@@ -115,6 +115,12 @@ class Domain:
         """Fields this domain records right after the seed, from the [experiment] table."""
         return {}
 
+    def raw_tables(self, config: dict[str, Any]) -> dict[str, Any]:
+        """This domain's tables of the experiment file that resolves to `config` (the
+        inverse of `resolve` on them; `experiments.raw_of`). Default: the resolved tables
+        themselves, which resolve to themselves."""
+        return {k: config[k] for k in self.sections if k in config}
+
     def resolve(self, raw: Mapping[str, Any], config: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
         """Complete `config` (the shared parts already resolved, overrides not yet
         applied) with this domain's tables from `raw` and the `overrides`; validate."""
@@ -144,6 +150,13 @@ class Domain:
     def report(self, record: dict[str, Any]):
         """The rich renderable of a run record (computes nothing)."""
         raise NotImplementedError
+
+    def check_record(self, record: dict[str, Any], where: str) -> None:
+        """Check a record of a schema of this domain's own (not levinsearch.run/1 or
+        sweep/1) read back from `where`; DslError when it is not one. Default: the
+        domain writes no other records."""
+        raise DslError(f"{where}: a {self.name} record of schema {str(record.get('schema'))[:40]!r}; this "
+                       "levinsearch cannot read it")
 
     # ------------------------------------------------------------------ sweeps
     def sweep_split(self, configs: list[dict[str, Any]], requested: str | None) -> str | None:

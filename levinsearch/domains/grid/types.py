@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from typing import Any, NotRequired, TypedDict
 
-from levinsearch.types import Estimate, Summary, WholePosterior
+from levinsearch.types import Count, Estimate, Share, Summary, WholePosterior
 
 
 class Mixture(TypedDict):
     bits: float
-    posterior: float
-    programs: int
+    posterior: Share
+    programs: Count
 
 
 class SplitWhole(TypedDict):
@@ -25,9 +25,9 @@ class GridWhole(WholePosterior):
 
 
 class GridSummary(Summary):
-    search_mass: float
-    search_count: int
-    see_mass: float
+    search_mass: Share
+    search_count: Count
+    see_mass: Share
     mixture: Mixture
     splits: dict[str, dict[str, Any]]  # per test split: outcome and class masses, consensus, defection
     goal_confusion: dict[str, dict[str, Any]]

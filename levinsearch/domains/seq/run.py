@@ -248,7 +248,7 @@ def summarise(hypotheses, behaviours, agg: Aggregate, deploy: np.ndarray, a: dic
         behaviours=len(behaviours),
         map_program=hypotheses[0]["program"] if hypotheses else None,
         map_posterior=hypotheses[0]["posterior"] if hypotheses else None,
-        search_mass=float(sum(b["search_posterior"] for b in behaviours)),
+        search_mass=min(1.0, float(sum(b["search_posterior"] for b in behaviours))),
     )
     if not behaviours:
         return out
@@ -259,7 +259,7 @@ def summarise(hypotheses, behaviours, agg: Aggregate, deploy: np.ndarray, a: dic
         shortest_program=shortest["program"], shortest_bits=shortest["bits"],
         shortest_posterior=shortest["posterior"],
         shortest_agrees=shortest["disagreements"] == 0,
-        target_equivalent_posterior=float(sum(b["posterior"] for b in equivalent)),
+        target_equivalent_posterior=min(1.0, float(sum(b["posterior"] for b in equivalent))),
         target_equivalent_programs=int(sum(b["programs"] for b in equivalent)),
         mixture_bits=a["mixture_bits"], within_posterior=within.ratio(agg.total_mass), within_programs=within_count,
     )

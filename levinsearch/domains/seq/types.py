@@ -3,19 +3,19 @@ from __future__ import annotations
 
 from typing import Any, NotRequired, TypedDict
 
-from levinsearch.types import Estimate, Share, Summary, WholePosterior
+from levinsearch.types import Count, Estimate, Share, Summary, WholePosterior
 
 
 class Occam(TypedDict):
     shortest_program: str
     shortest_bits: float
-    shortest_posterior: float
+    shortest_posterior: Share
     shortest_agrees: bool
-    target_equivalent_posterior: float
-    target_equivalent_programs: int
+    target_equivalent_posterior: Share
+    target_equivalent_programs: Count
     mixture_bits: float
-    within_posterior: float
-    within_programs: int
+    within_posterior: Share
+    within_programs: Count
 
 
 class Halving(TypedDict):
@@ -58,7 +58,7 @@ class SeqWhole(WholePosterior):
 
 
 class SeqSummary(Summary):
-    search_mass: float
+    search_mass: Share
     occam: NotRequired[Occam]
     prediction: NotRequired[dict[str, Any]]
     rare_defection: NotRequired[dict[str, Any]]

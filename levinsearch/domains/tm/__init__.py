@@ -82,6 +82,17 @@ class TMDomain(Domain):
             m["step_cap_note"] = note
         return config
 
+    def raw_tables(self, config):
+        """[target] and [machines] as written: the prefix (or the machine and train), deploy
+        and continuation; the state counts, and the step cap only when the file set it."""
+        t, m = config["target"], config["machines"]
+        target = {k: t[k] for k in ("machine", "train", "deploy") if k in t} if "machine" in t else \
+            {k: t[k] for k in ("prefix", "deploy", "continuation") if k in t}
+        machines = {"states": m["states"]}
+        if str(m.get("step_cap_note", "")).startswith("set in the experiment"):
+            machines["step_cap"] = m["step_cap"]
+        return {"target": target, "machines": machines}
+
     # ------------------------------------------------------------------ running
     def prepare(self, config):
         from levinsearch.domains.tm.run import prepare
@@ -98,6 +109,15 @@ class TMDomain(Domain):
     def report(self, record):
         from levinsearch.domains.tm import report
         return report.report(record)
+
+    def check_record(self, record, where):
+        """A census record (levinsearch.tm-census/1): its census must be one a census
+        could have produced."""
+        from levinsearch.domains.tm.census_run import census_of
+        from levinsearch.domains.tm.report import CENSUS_SCHEMA
+        if record.get("schema") != CENSUS_SCHEMA:
+            super().check_record(record, where)
+        census_of(record, where, "record")
 
     # ------------------------------------------------------------------ examples
     def example(self):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -26,7 +25,7 @@ from dsl.tm.interpreter import TMInterpreter
 from dsl.tm.kernels import MAX_CAP
 from dsl.tm.reference import machine_table
 from levinsearch.domains.tm.report import CENSUS_SCHEMA
-from levinsearch.files import write_atomic
+from levinsearch.files import loads_json, read_text, write_atomic
 from levinsearch.record import versions
 
 CHECKPOINT = "checkpoint.json"
@@ -38,7 +37,6 @@ FIRST_BATCH = 1 << 14
 MAX_BATCH = 1 << 24
 MIN_BATCH = 1 << 10
 BATCH_SECONDS = 0.5
-CHECKPOINT_SECONDS = 10.0
 #: Dask: at most this many work units per shard unless --shards is given.
 SHARD_UNITS = 1 << 25
 
@@ -198,18 +196,27 @@ def load_checkpoint(path: Path, config: dict[str, Any]) -> tuple[tc.Census | Non
 
     if not path.exists():
         return None, 0
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        census = tc.Census.from_json(json.dumps(data["census"]))
-        position = data["position"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise DslError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from None
+    data = loads_json(read_text(path, "census checkpoint"), str(path))
+    census, position = census_of(data, path, "checkpoint"), data.get("position") if isinstance(data, dict) else None
     if data.get("schema") != CHECKPOINT_SCHEMA or data.get("config_digest") != config_digest(config):
         raise DslError(f"{path}: the checkpoint belongs to another census; it cannot be resumed")
     if (census.n, census.step_cap) != (config["states"], config["step_cap"]) or position != position_of(census, config):
         raise DslError(f"{path}: inconsistent checkpoint (n {census.n}, cap {census.step_cap}, position {position!r}); "
                        "it cannot be resumed")
     return census, position
+
+
+def census_of(data: Any, path, what: str) -> tc.Census:
+    """The census a checkpoint or record read back holds (its `census` entry), checked
+    (`Census.check`); DslError naming the file otherwise."""
+    try:
+        census = tc.Census.from_json(json.dumps(data["census"]))
+        census.check()
+    except DslError as exc:
+        raise DslError(f"{path}: damaged census {what} ({exc})") from None
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise DslError(f"{path}: unreadable census {what} ({type(exc).__name__}: {str(exc)[:120]})") from None
+    return census
 
 
 # ------------------------------------------------------------------ the record
@@ -335,7 +342,8 @@ def execute(config: dict[str, Any], run=None, *, resume: bool = False, backend: 
 
     validate(backend, workers, scheduler, shards)
     if checkpoint_every is None:
-        checkpoint_every = float(os.environ.get("LEVINSEARCH_CHECKPOINT_SECONDS", CHECKPOINT_SECONDS))
+        from levinsearch.runs import checkpoint_seconds
+        checkpoint_every = checkpoint_seconds()
     unit, space = space_of(config)
     census, position = (load_checkpoint(run.path / CHECKPOINT, config) if run is not None and resume else (None, 0))
     if census is None:

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from dsl.errors import DslError
-from levinsearch import runs
+from levinsearch import render, runs
 from levinsearch.backends import BACKENDS
 from levinsearch.domains.tm.config import LIMITS, bit_string
 from levinsearch.record import dumps
@@ -23,12 +23,12 @@ PLAIN_SECONDS = 10.0
 
 
 def _stdout() -> Console:
-    probe = Console()
-    return probe if probe.is_terminal else Console(width=140)
+    probe = render.console()
+    return probe if probe.is_terminal else render.console(width=140)
 
 
 def _render_text(renderable) -> str:
-    console = Console(width=140, record=True, file=io.StringIO())
+    console = render.console(width=140, record=True, file=io.StringIO())
     console.print(renderable)
     return console.export_text()
 
@@ -88,6 +88,15 @@ def _census(command: str, n, cap, brute, workers, backend, scheduler, shards, no
         saved, config = runs.open_for_resume(resume, root, command=f"tm {command}", what="census", given=given,
                                              no_save=no_save,
                                              wrong_command=f"{{path}}: not a tm {command} run (it is a {{command}})")
+        # The manifest's config must be one this command makes (edited by hand, even with
+        # its digest recomputed, it is not resumed).
+        try:
+            again = census_config(command, config["states"], config["step_cap"], config["method"] == "reduced")
+        except (KeyError, TypeError, DslError):
+            again = None
+        if again != config:
+            raise DslError(f"{saved.path / 'manifest.json'}: its config is not one `levinsearch tm {command}` "
+                           "makes (edited?); it cannot be resumed")
     else:
         if n is None:
             raise DslError("give --states N (or --resume RUN)")
@@ -104,7 +113,7 @@ def _census(command: str, n, cap, brute, workers, backend, scheduler, shards, no
             record = execute(config, saved, resume=bool(resume), backend=backend, workers=workers,
                                         scheduler=scheduler, shards=shards, progress=progress, top=top,
                                         prefix=prefix, deploy=deploy)
-        rendered = census_report(record)
+        rendered = census_report(render.printable(record))
         if saved is not None:
             saved.write_record(record, _render_text(rendered))
         _emit(record, rendered, as_json)
@@ -119,7 +128,7 @@ def _progress(enabled: bool, config):
         return
     from dsl.tm.census import total
 
-    err = Console(stderr=True)
+    err = render.console(stderr=True)
     machines = total(config["states"])
     if not err.is_terminal:
         # A log rather than a terminal: a plain line every PLAIN_SECONDS and at the end.
@@ -136,7 +145,7 @@ def _progress(enabled: bool, config):
 
         yield plain
         return
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[done]}"),
+    columns = (TextColumn("{task.description}", style="bold", markup=False), BarColumn(), TextColumn("{task.fields[done]}"),
                TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[found]}"), TimeElapsedColumn(),
                TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True) as bar:
@@ -172,8 +181,7 @@ def busy_beaver(n, cap, brute, workers, backend, scheduler, shards, no_save, run
 @click.option("--top", type=int, metavar="K", help="Show only the K most frequent outputs (the record keeps all).")
 @click.option("--prefix", metavar="BITS", help="Also tabulate how the outputs that start with BITS continue "
                                                "(allowed with --resume: the census is not recomputed).")
-@click.option("--deploy", type=int, default=8, show_default=True, metavar="K",
-              help="With --prefix: how many symbols after it.")
+@click.option("--deploy", type=int, metavar="K", help="With --prefix: how many symbols after it [default: 8].")
 def ctm(n, cap, brute, workers, backend, scheduler, shards, no_save, runs_dir, resume, show_progress, as_json, top,
         prefix, deploy):
     """The output distribution D(N) of all halting N-state machines (coding theorem
@@ -187,6 +195,9 @@ def ctm(n, cap, brute, workers, backend, scheduler, shards, no_save, runs_dir, r
         bit_string(prefix, "--prefix")
         if len(prefix) > LIMITS["prefix"]:
             raise DslError(f"--prefix must be at most {LIMITS['prefix']:,} bits")
+    if deploy is not None and prefix is None:
+        raise DslError("--deploy counts the symbols after --prefix: give --prefix too")
+    deploy = 8 if deploy is None else deploy
     if not 1 <= deploy <= LIMITS["deploy"]:
         raise DslError(f"--deploy must be between 1 and {LIMITS['deploy']:,}, got {deploy}")
     _census("ctm", n, cap, brute, workers, backend, scheduler, shards, no_save, runs_dir, resume, show_progress,
@@ -212,4 +223,4 @@ def show(machine, cap, experiment, as_json):
             raise DslError(f"{experiment} is not a tm experiment")
         config = experiments.resolve(raw)
     record = domain.show(machine, config, dict(cap=cap))
-    _emit(record, domain.show_report(record), as_json)
+    _emit(record, domain.show_report(render.printable(record)), as_json)

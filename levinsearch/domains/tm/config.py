@@ -114,6 +114,9 @@ def resolve(raw: Mapping[str, Any], config: dict[str, Any], overrides: Mapping[s
     flagged += analysis_overrides(config, overrides, DEFAULT_ANALYSIS)
     config["flags"] = flagged
     validate_search(config)
+    if config["search"]["noise"] != 0:
+        raise DslError("noise does not apply to tm experiments: a machine's output starts with the prefix or does "
+                       "not, so there is no likelihood to weigh errors with; drop noise")
     if config["search"]["fit_threshold"] != 1:
         raise DslError("a machine fits only when its output starts with the whole prefix: fit_threshold must be 1")
     a = config["analysis"]
