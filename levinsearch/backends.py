@@ -144,11 +144,13 @@ def stopping() -> bool:
 
 
 def _worker_start(stop=None) -> None:
-    # Ctrl-C reaches the whole process group: the parent decides what stops, and then
-    # sets `stop`; a running shard ends at its next batch.
+    # Ctrl-C, or SIGTERM sent to the whole process group, reaches the workers too: the
+    # parent decides what stops, and then sets `stop`; a running shard ends at its next
+    # batch, so no worker dies holding unfolded work.
     global _STOP
     _STOP = stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     numba.set_num_threads(1)
 
 
@@ -294,6 +296,8 @@ def run_shards(task: Callable, args: tuple, start: int, total: int, *, workers: 
             except DslError:
                 raise
             except cf.process.BrokenProcessPool:
+                if should_stop is not None and should_stop():
+                    break  # stopped by a signal that also reached the workers: what was folded is kept
                 raise DslError("a worker process died (out of memory?); what was folded is kept") from None
             except Exception as exc:  # a worker's failure, re-raised here
                 raise DslError(f"a {backend} worker failed: {type(exc).__name__}: {exc}") from None

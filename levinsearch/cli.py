@@ -362,6 +362,9 @@ def _run_points(domain, parsed, points, split, metric, saved, as_json, show_prog
 def report_command(run_ref, runs_dir, as_json, draw_figures):
     """Show a saved RUN's report again, without recomputing (default: the latest run)."""
     saved = runs.open_run(run_ref, Path(runs_dir))
+    if not (saved.path / "record.json").exists() and saved.manifest().get("record") == "deferred":
+        _error(f"building the record of {saved.path} from its checkpoint…")
+        runs.build_deferred_record(saved)
     record = saved.record()
     with _damaged_record(saved.path / "record.json"):
         if draw_figures:
@@ -552,6 +555,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         _error(f"error: {exc.format_message()}")
         sys.exit(exc.exit_code or 1)
+    except runs.RecordDeferred as exc:
+        _error(f"interrupted: {exc}")
+        sys.exit(130)
     except (KeyboardInterrupt, click.Abort):
         _error("interrupted")
         sys.exit(130)

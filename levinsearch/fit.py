@@ -67,6 +67,7 @@ class StopFlag:
         self.requested = False
         self.started = False
         self.signal_name: str | None = None
+        self.requested_at: float | None = None  # time.monotonic() of the first signal
         self.on_abort = on_abort  # called (with the signal's name) before the process stops at once
 
     def __call__(self) -> bool:
@@ -96,6 +97,7 @@ def stop_on_interrupt(flag: StopFlag) -> Iterator[StopFlag]:
         if flag.requested:
             raise KeyboardInterrupt
         flag.requested = True
+        flag.requested_at = time.monotonic()
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -390,6 +390,42 @@ def identity(prep) -> dict[str, Any]:
     return dict(config_digest=config_digest(prep.config), domain=prep.config["domain"], total=prep.total)
 
 
+#: A run stopped part-way with more behaviours than this does not build its record
+#: before it exits (that could take minutes); `levinsearch report RUN` builds it from
+#: the checkpoint, or `--resume` finishes the run.
+MAX_INTERRUPTED_BEHAVIOURS = 2000
+
+
+class RecordDeferred(Exception):
+    """A stopped run saved its checkpoint but left its record to be built later."""
+
+    def __init__(self, path: Path, behaviours: int):
+        super().__init__(f"stopped; the checkpoint keeps what was judged ({behaviours:,} behaviours, too many to "
+                         f"analyse before exiting): `levinsearch report {path}` builds the record from it, "
+                         f"`levinsearch run --resume {path}` goes on")
+        self.path = path
+
+
+def build_deferred_record(saved: RunDir) -> dict[str, Any]:
+    """The record of a run that stopped without building it (`RecordDeferred`): from its
+    manifest's config and its checkpoint, saved as record.json."""
+    from levinsearch import pipeline
+    manifest = saved.manifest()
+    config = manifest["config"]
+    if manifest.get("config_digest") != config_digest(config):
+        raise DslError(f"{saved.path}: the manifest's config does not match its digest; no record can be built")
+    check_resumed_config(config, saved.path / "manifest.json")
+    prep = pipeline.prepare(config)
+    agg, position = saved.load_checkpoint(identity(prep), len(prep.grammar.productions))
+    if agg is None:
+        raise DslError(f"{saved.path}: no checkpoint to build a record from")
+    record = pipeline.build_record(prep, agg, position=position)
+    record["run"] = str(saved.path)
+    saved.write_record(record)
+    saved.update_manifest(record="built")
+    return record
+
+
 #: Seconds between checkpoints (LEVINSEARCH_CHECKPOINT_SECONDS overrides it, 0 to a day).
 CHECKPOINT_SECONDS = 10.0
 MAX_CHECKPOINT_SECONDS = 86_400.0
@@ -442,10 +478,18 @@ def execute(prep, run: RunDir | None, *, progress=None, resume: bool = False, ch
                                             after_batch=checkpoint, **options)
             if run is not None:
                 checkpoint.save(agg, position)
-                run.update_manifest(status="complete" if position >= total else "interrupted", total=total,
-                                    reason=None if position >= total else
-                                    f"stopped by {flag.signal_name or 'the user'} after {position:,} of {total:,} "
-                                    "programs")
+                stopped = position < total
+                # How long the stop took, from the signal to the checkpoint holding all
+                # folded work: the tool's own measure of "stops at once".
+                waited = round(time.monotonic() - flag.requested_at, 3) if flag.requested_at else None
+                run.update_manifest(status="interrupted" if stopped else "complete", total=total,
+                                    reason=f"stopped by {flag.signal_name or 'the user'} after {position:,} of "
+                                           f"{total:,} programs" if stopped else None,
+                                    **({"stop_seconds": waited} if stopped and waited is not None else {}))
+                if stopped and agg.behaviours > MAX_INTERRUPTED_BEHAVIOURS:
+                    # Building the record of many behaviours takes longer than a stop may.
+                    run.update_manifest(record="deferred")
+                    raise RecordDeferred(run.path, agg.behaviours)
             # A signal from here on is noted; a second one stops at once (the checkpoint is complete).
             record = pipeline.build_record(prep, agg, position=position)
             if run is not None:

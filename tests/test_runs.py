@@ -237,3 +237,32 @@ def test_sweep_values_are_toml(capsys):
     assert sweep.parse_setting("order=levin,length", grid) == ("search.order", ["levin", "length"])
     assert sweep.parse_setting('base="door",red', grid) == ("experiment.base", ["door", "red"])
     assert sweep.split_values('[1, 2],"a,b",3') == ["[1, 2]", '"a,b"', "3"]
+
+
+def test_a_stop_with_many_behaviours_leaves_the_record_to_report(capsys, tmp_path, monkeypatch):
+    """Analysing many behaviours can take minutes, longer than a stop may: such a run
+    saves its checkpoint, says how to get the record, and `report` builds it from there."""
+    import os
+    import signal
+
+    from levinsearch import experiments, pipeline, runs
+    config = experiments.resolve(experiments.load("red-door"), dict(max_bits=24))
+    saved = runs.create(config, "run", tmp_path)
+    monkeypatch.setattr(runs, "MAX_INTERRUPTED_BEHAVIOURS", 0)
+    calls = []
+
+    def progress(tally):
+        calls.append(tally.done)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, caught by the run
+
+    with pytest.raises(runs.RecordDeferred) as stop:
+        runs.execute(pipeline.prepare(config), saved, progress=progress, checkpoint_every=0.0)
+    assert f"levinsearch report {saved.path}" in str(stop.value)
+    manifest = saved.manifest()
+    assert manifest["status"] == "interrupted" and manifest["record"] == "deferred"
+    assert not (saved.path / "record.json").exists()
+    code, out, err = invoke(capsys, "report", str(saved.path))
+    assert code == 0 and "building the record" in err and "interrupted" in out
+    record = json.loads((saved.path / "record.json").read_text())
+    assert record["enumeration"]["interrupted"] and saved.manifest()["record"] == "built"

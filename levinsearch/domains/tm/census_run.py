@@ -33,9 +33,9 @@ CHECKPOINT_SCHEMA = "levinsearch.tm-census-checkpoint/1"
 COMMANDS = ("busy-beaver", "ctm")
 #: Work units per batch: start small, double while a batch takes under a quarter of
 #: BATCH_SECONDS, halve above it, so a stop request is honoured within about a second.
-FIRST_BATCH = 1 << 14
+FIRST_BATCH = 1 << 8  # small: the first batch also compiles, and a stop waits for it
 MAX_BATCH = 1 << 24
-MIN_BATCH = 1 << 10
+MIN_BATCH = 1 << 6
 BATCH_SECONDS = 0.5
 #: Dask: at most this many work units per shard unless --shards is given.
 SHARD_UNITS = 1 << 25
