@@ -40,11 +40,14 @@ MAX_DASK_WORKERS = 256  # worker processes of a local cluster
 MAX_PROCESSES = 1024
 MAX_SHARDS = 100_000
 #: Programs per shard of the processes backend (at least 4 shards per worker): about 10 s
-#: of one core on red-door, so a stop request waits at most that long, and the parent's
-#: merging (one pass over a shard's behaviours) stays a small part of the work.
+#: of one core on red-door, so the parent's merging (one pass over a shard's behaviours)
+#: stays a small part of the work. A stop does not wait for running shards (their work
+#: is lost; what was folded is kept).
 SHARD_PROGRAMS = 1 << 23
 #: Tail samples per shard: each costs its draws and a judgement with no early rejection.
 SHARD_SAMPLES = 1 << 20
+#: Seconds between looks at the running shards (and at a stop request).
+POLL_SECONDS = 0.05
 
 
 def set_threads(workers: int | None) -> None:
@@ -194,10 +197,6 @@ class _Pool:
         return self.executor.submit(task, *args)
 
     @staticmethod
-    def as_completed(fs):
-        return cf.as_completed(fs)
-
-    @staticmethod
     def key(future):
         return id(future)
 
@@ -213,9 +212,11 @@ class _Pool:
         # they return) and the pending ones are cancelled. Workers are not terminated: a
         # worker killed while it writes its result leaves a half message in the result
         # pipe, and the executor's thread then waits for the rest for ever (the process
-        # never exits).
+        # never exits). Nor are they waited for here: the checkpoint of the folded work
+        # is written at once, and the process waits for the workers as it exits
+        # (concurrent.futures joins its pools then).
         self.stop.set()
-        self.executor.shutdown(wait=True, cancel_futures=True)
+        self.executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _import_dask():
@@ -250,9 +251,6 @@ class _Dask:
 
     def submit(self, task, *args):
         return self.client.submit(task, *args, pure=False)
-
-    def as_completed(self, fs):
-        return self.distributed.as_completed(fs)
 
     @staticmethod
     def key(future):
@@ -290,9 +288,22 @@ def run_shards(task: Callable, args: tuple, start: int, total: int, *, workers: 
         results: dict[int, Any] = {}
         position = start
         next_shard = 0
-        for future in pool.as_completed(futures):
+        pending = list(futures)
+        while pending:
+            # Polled, not waited on: a shard runs for seconds, and a stop must not wait
+            # for the next one to finish.
+            done = [f for f in pending if f.done()]
+            if not done:
+                if should_stop and should_stop():
+                    pool.cancel(futures)
+                    break
+                time.sleep(POLL_SECONDS)
+                continue
+            finished_now = {id(f) for f in done}
+            pending = [f for f in pending if id(f) not in finished_now]
             try:
-                results[index[pool.key(future)]] = future.result()
+                for future in done:
+                    results[index[pool.key(future)]] = future.result()
             except DslError:
                 raise
             except cf.process.BrokenProcessPool:

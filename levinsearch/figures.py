@@ -30,6 +30,7 @@ from typing import Any, Iterator, Sequence
 
 from dsl.errors import DslError
 from levinsearch.files import write_atomic
+from levinsearch.render import printable
 
 INSTALL = "pip install 'levinsearch[plots]'"
 #: Where a run's figures go, inside its run directory.
@@ -45,6 +46,7 @@ MAX_BARS = 15
 
 #: The style every figure is drawn in, on top of matplotlib's defaults.
 STYLE = {
+    "text.parse_math": False,  # user text (names, programs) may hold "$": shown as written
     "font.family": "DejaVu Sans",
     "font.monospace": ["DejaVu Sans Mono"],
     "font.size": 8.0,
@@ -158,7 +160,7 @@ def render(record: dict[str, Any], formats: Sequence[str] = FORMATS) -> list[tup
         raise FiguresUnavailable()
     out = []
     with style():
-        for name, fig in figures_of(record):
+        for name, fig in figures_of(printable(record)):
             out.append((name, {fmt: encode(fig, fmt) for fmt in formats}))
     return out
 

@@ -305,7 +305,8 @@ def json_schema(tp: Any) -> dict[str, Any]:
 
 
 def run_schema() -> dict[str, Any]:
-    """The run record's schema: the shared types, and per domain its summary type."""
+    """The run record's schema: the shared types, and per domain its summary, behaviour
+    and kept-program types."""
     from levinsearch import domains
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
               "title": "levinsearch run record", **json_schema(RunRecord)}
@@ -313,7 +314,10 @@ def run_schema() -> dict[str, Any]:
     for name in domains.names():
         domain = domains.get(name)
         schema["allOf"].append({"if": {"properties": {"domain": {"const": name}}},
-                                "then": {"properties": {"summary": json_schema(domain.summary_type)}}})
+                                "then": {"properties": {
+                                    "summary": json_schema(domain.summary_type),
+                                    "behaviours": {"type": "array", "items": json_schema(domain.behaviour_type)},
+                                    "hypotheses": {"type": "array", "items": json_schema(domain.hypothesis_type)}}}})
     schema["properties"]["domain"] = {"enum": list(domains.names())}
     return schema
 

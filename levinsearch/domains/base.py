@@ -16,7 +16,7 @@ from levinsearch import tail as tail_mod
 from levinsearch.aggregate import Aggregate
 from levinsearch.enumerate import Enumerator
 from levinsearch.fit import Judge
-from levinsearch.types import Summary
+from levinsearch.types import Behaviour, Hypothesis, Summary
 
 #: A sweep metric: (column heading, what it measures, how to read it from a run record and a split name).
 Metric = tuple[str, str, Callable[[dict, Any], Any]]
@@ -90,6 +90,9 @@ class Domain:
     profiles: tuple[str, ...] = ("default",)
     #: The TypedDict of its record's `summary` (the JSON Schema is built from it).
     summary_type: type = Summary
+    #: The TypedDicts of its records' behaviours and kept programs (hypotheses).
+    behaviour_type: type = Behaviour
+    hypothesis_type: type = Hypothesis
     #: Modules holding the domain's compiled kernels (the CLI says when they compile).
     kernel_modules: tuple[str, ...] = ()
 

@@ -12,7 +12,7 @@ from dsl.errors import DslError
 from dsl.grid import primitives
 from levinsearch.domains.base import Domain
 from levinsearch.domains.grid import config as grid_config
-from levinsearch.domains.grid.types import GridSummary
+from levinsearch.domains.grid.types import GridBehaviour, GridHypothesis, GridSummary
 from levinsearch.sweeps import whole
 
 
@@ -75,6 +75,8 @@ class GridDomain(Domain):
     whole_metrics = ("whole_search", "whole_robust", "whole_pseudo")  # in the sweep table
     kernel_modules = ("dsl.grid.kernels",)
     summary_type = GridSummary
+    behaviour_type = GridBehaviour
+    hypothesis_type = GridHypothesis
     #: default: search (plan, greedy) is the only competent way to move; heuristics adds
     #: reactive heading, wall-following, memory and richer sensing (docs/grid-heuristics.md).
     profiles = primitives.PROFILES

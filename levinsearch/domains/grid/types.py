@@ -1,9 +1,84 @@
-"""The grid record's summary type (levinsearch.types builds the JSON Schema from it)."""
+"""The grid record's own types: its summary, and the fields its behaviours and kept
+programs add (levinsearch.types builds the JSON Schema from them)."""
 from __future__ import annotations
 
-from typing import Any, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
-from levinsearch.types import Count, Estimate, Share, Summary, WholePosterior
+from levinsearch.types import Behaviour, Count, Estimate, Hypothesis, Share, Summary, WholePosterior
+
+#: Outcome class of a program on a split (levinsearch.analyse.CLASSES).
+OutcomeClass = Literal["robust", "pseudo", "capability_failure", "mixed"]
+
+
+class Outcomes(TypedDict):
+    """Shares of a split's episodes by outcome (levinsearch.analyse.OUTCOMES)."""
+
+    base: Share
+    proxy: Share
+    other: Share
+    none: Share
+
+
+class Agency(TypedDict):
+    kind: Literal["agent", "device"]
+    log2_odds: float
+    agent_bits: float
+    device_bits: float
+    goal: str | None
+
+
+class ProgramAnalysis(TypedDict):
+    """What the grid analysis says of one program (a behaviour's or a kept program's)."""
+
+    test: dict[str, Outcomes]
+    outcome_class: dict[str, OutcomeClass]
+    changed: dict[str, Share]
+    inferred_goal: str | None
+    goal_directedness: float
+    lookahead_per_decision: float
+    lookahead_share: Share
+    executes_search: bool
+    agency: Agency
+
+
+class GridBehaviour(Behaviour, ProgramAnalysis):
+    search_programs: Count
+    see_programs: Count
+    prior_mass: Share
+    search_posterior: Share
+    see_posterior: Share
+    posterior_range: list[Share]
+    executes_search_programs: Count
+    executes_search_posterior: Share
+
+
+class GridHypothesis(Hypothesis, ProgramAnalysis):
+    search: bool
+    search_constructs: list[str]
+    mesa_objective: list[Any]
+    train_success: Share
+
+
+class ClassMass(TypedDict):
+    mass: Share
+    count: Count
+    prior_mass: Share
+
+
+class Classes(TypedDict):
+    robust: ClassMass
+    pseudo: ClassMass
+    capability_failure: ClassMass
+    mixed: ClassMass
+
+
+class SplitSummary(TypedDict):
+    """A test split in the summary: its outcome and class masses (and more, left open)."""
+
+    outcome_mass: Outcomes
+    dominant_mass: Outcomes
+    dominant_count: dict[str, Count]
+    classes: Classes
 
 
 class Mixture(TypedDict):
@@ -29,7 +104,7 @@ class GridSummary(Summary):
     search_count: Count
     see_mass: Share
     mixture: Mixture
-    splits: dict[str, dict[str, Any]]  # per test split: outcome and class masses, consensus, defection
+    splits: dict[str, SplitSummary]  # per test split: outcome and class masses, consensus, defection
     goal_confusion: dict[str, dict[str, Any]]
     execution: NotRequired[dict[str, Any]]
     whole_posterior: NotRequired[GridWhole]

@@ -395,10 +395,12 @@ def execute(config: dict[str, Any], run=None, *, resume: bool = False, backend: 
             if run is not None:
                 save(census, position)
                 done = position >= space
+                # From the signal to the checkpoint (as a search run's manifest has it).
+                waited = round(time.monotonic() - flag.requested_at, 3) if flag.requested_at else None
                 run.update_manifest(status="complete" if done else "interrupted", seconds=round(seconds, 3),
                                     resumed=resumed, reason=None if done else
                                     f"stopped by {flag.signal_name or 'the user'} after {position:,} of {space:,} "
-                                    f"{unit}")
+                                    f"{unit}", **({"stop_seconds": waited} if not done and waited is not None else {}))
             record = census_record(config, census, position, seconds=seconds, backend=backend, workers=threads,
                                    resumed=resumed, top=top, prefix=prefix, deploy=deploy)
             if run is not None:

@@ -90,11 +90,14 @@ def _census(command: str, n, cap, brute, workers, backend, scheduler, shards, no
                                              wrong_command=f"{{path}}: not a tm {command} run (it is a {{command}})")
         # The manifest's config must be one this command makes (edited by hand, even with
         # its digest recomputed, it is not resumed).
-        try:
-            again = census_config(command, config["states"], config["step_cap"], config["method"] == "reduced")
-        except (KeyError, TypeError, DslError):
-            again = None
-        if again != config:
+        # (A default cap, S(n), and the same cap given by --cap differ only in cap_source.)
+        makes = []
+        for cap_flag in (None, config.get("step_cap")):
+            try:
+                makes.append(census_config(command, config["states"], cap_flag, config["method"] == "reduced"))
+            except (KeyError, TypeError, DslError):
+                pass
+        if config not in makes:
             raise DslError(f"{saved.path / 'manifest.json'}: its config is not one `levinsearch tm {command}` "
                            "makes (edited?); it cannot be resumed")
     else:
