@@ -837,7 +837,8 @@ def main_table(res: Results) -> Table:
                           ("met", "center"), ("detail", "left")):
         table.add_column(name, justify=justify, no_wrap=name != "detail")
     previous = None
-    for row in sorted(res.rows, key=lambda r: r.section):  # stable: keeps order within a section
+    # By section number (10 after 9); stable, so rows keep their order within a section.
+    for row in sorted(res.rows, key=lambda r: int(r.section.split()[0])):
         if previous is not None and row.section != previous:
             table.add_section()
         met = "—" if row.met is None else ("[green]yes[/green]" if row.met else "[red]NO[/red]")
