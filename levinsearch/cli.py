@@ -367,15 +367,15 @@ def report_command(run_ref, runs_dir, as_json, draw_figures):
         runs.build_deferred_record(saved)
     record = saved.record()
     with _damaged_record(saved.path / "record.json"):
+        rendered = report.sweep_report(record) if record.get("schema") == sweep_mod.SCHEMA else \
+            report.run_report(record)
+        # The record is shown, or drawn, only if its report can be built: a field the
+        # schema leaves open, edited by hand, is refused here as in the text report.
+        render.console(file=io.StringIO(), width=120).print(rendered)
         if draw_figures:
             paths = figures_mod.write_run_figures(record, saved.path)
             _error(figures_mod.written_line(paths, saved.path / figures_mod.FIGURES_DIR))
-        rendered = report.sweep_report(record) if record.get("schema") == sweep_mod.SCHEMA else \
-            report.run_report(record)
         if as_json:
-            # The record is shown only if its report can be: a field the schema leaves
-            # open, edited by hand, is refused here as in the text report.
-            render.console(file=io.StringIO(), width=120).print(rendered)
             _emit_json(record)
             return
         _show(rendered)

@@ -146,12 +146,12 @@ RECORD_CASES = [
 @pytest.mark.parametrize("name,edit,fragment", RECORD_CASES, ids=[c[0] for c in RECORD_CASES])
 def test_a_damaged_record_is_one_line_naming_file_and_field(saved, capsys, name, edit, fragment):
     damaged(saved, "base-run", f"r-{name}", "record.json", edit)
-    for args in (("report", f"r-{name}"), ("report", f"r-{name}", "--json")):
+    for args in (("report", f"r-{name}"), ("report", f"r-{name}", "--json"), ("report", f"r-{name}", "--figures")):
         code, out, err = invoke(capsys, *args, "--runs-dir", str(saved))
         lines = err.strip().splitlines()
         assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
         assert f"r-{name}" in lines[0] and fragment in lines[0], lines[0]
-        assert out == ""
+        assert out == "" and not (saved / f"r-{name}" / "figures").exists()
     if fragment.startswith("damaged record"):  # valid to the schema: the API hands it over as it is
         assert api.load_run(saved / f"r-{name}")["behaviours"][0]["outcome_class"] == {}
     else:
