@@ -1,4 +1,4 @@
-"""Occam, treacherous-turn and consensus analyses (DESIGN.md §2, §6).
+"""Occam, treacherous-turn and consensus analyses (docs/concepts.md).
 
 Plain functions: arrays in, arrays or dicts out. Sequence functions take predictions
 int64 [n, m] (program x step, e.g. from `dsl.seq.kernels.predict_batch` over the

@@ -1,4 +1,4 @@
-"""The layering of DESIGN.md §3 and the domain registry, checked on the source itself:
+"""The layering of docs/architecture.md and the domain registry, checked on the source itself:
 `dsl` never imports `levinsearch`; no project module imports itself back through a
 chain of imports; nothing outside a domain's package branches on a domain's name."""
 from __future__ import annotations
