@@ -369,9 +369,11 @@ def report_command(run_ref, runs_dir, as_json, draw_figures):
     with _damaged_record(saved.path / "record.json"):
         rendered = report.sweep_report(record) if record.get("schema") == sweep_mod.SCHEMA else \
             report.run_report(record)
-        # The record is shown, or drawn, only if its report can be built: a field the
-        # schema leaves open, edited by hand, is refused here as in the text report.
-        render.console(file=io.StringIO(), width=120).print(rendered)
+        if as_json or draw_figures:
+            # The record is printed, or drawn, only if its report can be built: a field the
+            # schema leaves open, edited by hand, is refused here as in the text report
+            # (which _show renders anyway).
+            render.console(file=io.StringIO(), width=120).print(rendered)
         if draw_figures:
             paths = figures_mod.write_run_figures(record, saved.path)
             _error(figures_mod.written_line(paths, saved.path / figures_mod.FIGURES_DIR))
