@@ -9,7 +9,9 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,dask,plots,table]'
+	# setuptools prints a banner about editable installs on every install (advice for
+	# packagers); PYTHONWARNINGS keeps it out of `make run`.
+	PYTHONWARNINGS=ignore $(PY) -m pip install --quiet -e '.[dev,dask,plots,table]'
 	touch $(STAMP)
 
 run: $(STAMP)
