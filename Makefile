@@ -6,11 +6,11 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test bench clean
 
+# PYTHONWARNINGS: setuptools prints a banner about editable installs on every install
+# (advice for packagers), which would otherwise open every `make run`.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	# setuptools prints a banner about editable installs on every install (advice for
-	# packagers); PYTHONWARNINGS keeps it out of `make run`.
 	PYTHONWARNINGS=ignore $(PY) -m pip install --quiet -e '.[dev,dask,plots,table]'
 	touch $(STAMP)
 
