@@ -122,7 +122,9 @@ def _commands_table(ctx: click.Context) -> str:
             continue
         sub = _context(command, name, ctx)
         heading = _heading(sub)
-        lines.append(f"| [`{heading}`](#{_slug(heading)}) | {_cell(command.get_short_help_str(limit=200))} |")
+        # The first paragraph of the help (click's short help stops at "e.g. ").
+        about = command.short_help or (command.help or "").split("\f")[0].split("\n\n")[0]
+        lines.append(f"| [`{heading}`](#{_slug(heading)}) | {_cell(about)} |")
     return "\n".join(lines)
 
 
