@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test bench docs clean
 
 # PYTHONWARNINGS: setuptools prints a banner about editable installs on every install
 # (advice for packagers), which would otherwise open every `make run`.
@@ -22,6 +22,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/bench.py
+
+# docs/commands.md is generated from the commands' --help texts (tests/test_commands_doc.py
+# fails when it is stale).
+docs: $(STAMP)
+	$(PY) -m levinsearch.docgen
 
 clean:
 	find . -path ./$(VENV) -prune -o \( -name '__pycache__' -o -name '*.nbi' -o -name '*.nbc' \) -print0 | xargs -0 rm -rf

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import os
 import signal
@@ -17,6 +18,7 @@ from rich.text import Text
 
 from dsl.errors import DslError
 from levinsearch import backends, config as config_mod, domains, experiments, pipeline, record as record_mod, report, runs
+from levinsearch import clihelp
 from levinsearch import figures as figures_mod
 from levinsearch import render
 from levinsearch import sweeps as sweep_mod
@@ -44,8 +46,9 @@ def grammar_options(fn):
                       help="Description bits of a primitive; the rest of its type share what is left (repeatable).")(fn)
     fn = click.option("--ban", "ban", multiple=True, metavar="NAME",
                       help="Remove a primitive from the grammar and renormalise its type (repeatable).")(fn)
-    fn = click.option("--profile", "profile", metavar="NAME",
-                      help="Grammar profile: which productions exist (see `levinsearch dsl DOMAIN --help`).")(fn)
+    fn = click.option("--profile", "profile", metavar="NAME", shell_complete=clihelp.complete_profile,
+                      help="Grammar profile: which productions exist; the domain's first is its default "
+                           f"(profiles by domain: {clihelp.profiles_text()}).")(fn)
     return fn
 
 
@@ -136,16 +139,23 @@ def save_options(fn):
 
 
 @cli.command()
-@click.argument("experiment", required=False)
-@click.option("--max-bits", type=float, help="Enumerate every program of at most this many bits.")
+@click.argument("experiment", required=False, shell_complete=clihelp.complete_experiment)
+@click.option("--max-bits", type=float,
+              help=f"Enumerate every program of at most this many bits (0 < B <= {config_mod.MAX_BITS_LIMIT}) "
+                   f"{clihelp.search_default('max_bits')}.")
 @click.option("--order", type=click.Choice(config_mod.ORDERS),
-              help="length: exhaustive, ranked by score; levin: Levin search phases.")
-@click.option("--length-weight", type=float, help="a in score = a·bits + b·time term.")
-@click.option("--time-weight", type=float, help="b in score = a·bits + b·time term (0: description length; 1 with log: Kt).")
+              help=f"length: exhaustive, ranked by score; levin: Levin search phases {clihelp.search_default('order')}.")
+@click.option("--length-weight", type=float,
+              help=f"a in score = a·bits + b·time term, 0 to {config_mod.LIMITS['weight']:g} "
+                   f"{clihelp.search_default('length_weight')}.")
+@click.option("--time-weight", type=float,
+              help=f"b in score = a·bits + b·time term, 0 to {config_mod.LIMITS['weight']:g} (0: description length; "
+                   f"1 with log: Levin's Kt) {clihelp.search_default('time_weight')}.")
 @click.option("--time-penalty", type=click.Choice(config_mod.TIME_PENALTIES),
-              help="Time term: log2 of simulated steps, or the steps themselves.")
+              help=f"Time term: log2 of simulated steps, or the steps themselves {clihelp.search_default('time_penalty')}.")
 @click.option("--fit-threshold", type=float,
-              help="Share of training episodes (or terms) a kept program must get right (a hard cut; 1 by default).")
+              help="Share of training episodes (or terms) a kept program must get right, in (0, 1]: a hard cut "
+                   f"{clihelp.search_default('fit_threshold')}.")
 @click.option("--noise", type=float,
               help="Noise rate eps of the likelihood: each wrong training episode or term costs log2(1/eps) bits "
                    "[default: 0, exact fit].")
@@ -158,12 +168,19 @@ def save_options(fn):
 @click.option("--seeds", type=int, metavar="N",
               help="Run on N environment seeds (seed, seed+1, ...) and report every summary figure as a mean "
                    "with a 95% interval [default: the experiment's seeds, else 1].")
-@click.option("--top", type=int, help="How many fitting programs the report lists.")
-@click.option("--keep", type=int, help="How many of the best fitting programs the record keeps [default: 1000].")
-@click.option("--batch-size", type=int, help="Programs per batch (a stop or checkpoint happens between batches).")
+@click.option("--top", type=int,
+              help=f"How many fitting programs, and behaviours, the report lists {clihelp.search_default('top')}.")
+@click.option("--keep", type=int,
+              help="How many of the best fitting programs the record keeps (its hypotheses list; the summary covers "
+                   f"every fitting program) {clihelp.search_default('keep')}.")
+@click.option("--batch-size", type=int,
+              help="The largest batch of programs judged at once (a stop or checkpoint happens between batches; "
+                   f"batches are sized by wall time up to this) {clihelp.search_default('batch_size')}.")
 @scale_options
 @save_options
-@click.option("--resume", metavar="RUN", help="Continue an interrupted saved run (a run directory, or 'latest').")
+@click.option("--resume", metavar="RUN", shell_complete=clihelp.complete_run,
+              help="Continue an interrupted saved run with its own settings (a run directory, a name under the "
+                   "runs directory, or 'latest'); setting flags are refused with it.")
 @click.option("--progress/--no-progress", "show_progress", default=None,
               help="Progress on stderr [default: on, off under --json].")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout (nothing else there).")
@@ -174,6 +191,20 @@ def run(experiment, as_json, profile, ban, bits, cost, workers, backend, schedul
     Flags override the experiment file; the report says which values came from flags.
     The run is saved under runs/ (see `levinsearch runs`); Ctrl-C stops at the next
     batch and keeps what was finished, and `--resume RUN` goes on from there.
+    `--seeds N` (N > 1) prints the multi-seed report, and `--json` then a sweep record
+    of one point. Flags of another domain are refused (e.g. --train-envs on a seq
+    experiment).
+
+    Examples:
+
+    \b
+      levinsearch run red-door --time-weight 1
+      levinsearch run --ban plan --fit-threshold 0.7 --top 5
+      levinsearch run my_experiment.toml --bits red=4 --json --no-save > run.json
+      levinsearch run red-door --seeds 5 --max-bits 16
+      levinsearch run red-door --tail-samples 1000000
+      levinsearch run occam
+      levinsearch run --resume latest
     """
     root = Path(runs_dir)
     backends.validate(backend, workers, scheduler, shards)
@@ -257,14 +288,40 @@ def _with_progress(enabled: bool, name: str, work, prep):
         return work(progress)
 
 
-@cli.command(name="sweep")
-@click.argument("experiment")
+def _sweep_help() -> str:
+    # Built from the registries, so that `sweep --help` lists every short name and metric
+    # without docs that a wheel does not install.
+    intro = f"""Run EXPERIMENT at every combination of the --set values and tabulate the metrics.
+
+    Every point is resolved and validated, and its environments built, before the first
+    one runs (at most {sweep_mod.MAX_POINTS:,} points). The report has one row of metrics per
+    point, the distances between the points' posteriors, and a plot of --metric against
+    the first setting.
+
+    KEY is a dotted path into the experiment file (search.time_weight, train.envs,
+    target.train, ...) or a short name of the experiment's domain."""
+    values = """Values are TOML values (0.5, "red", ["plan","greedy"]); a bare word of letters,
+    digits and _-.+ is a string. Values are separated by commas outside brackets, braces
+    and quotes; a value replaces what the file has at that path (lists are not merged)."""
+    examples = """Examples:
+
+    \b
+      levinsearch sweep double-edged-sword --set time_weight=0,0.5,1,2
+      levinsearch sweep red-door --set 'ban=[],["plan"],["plan","greedy"]' --max-bits 16
+      levinsearch sweep diversity-fix --set train.variant.share=0,0.1,0.2 --set seed=5,6
+      levinsearch sweep occam --set train_terms=3,4,5,6 --json --no-save > sweep.json"""
+    return "\n\n".join([inspect.cleandoc(intro), f"Short names: {clihelp.short_keys_text()}.",
+                          inspect.cleandoc(values), clihelp.metric_table(), inspect.cleandoc(examples)])
+
+
+@cli.command(name="sweep", help=_sweep_help())
+@click.argument("experiment", shell_complete=clihelp.complete_experiment)
 @click.option("--set", "settings", multiple=True, required=True, metavar="KEY=V1,V2,...",
-              help="A setting to vary (repeatable: the grid of all combinations). KEY is a path in the "
-                   "experiment file (search.time_weight, train.envs) or a short name (time_weight, ban, seed).")
-@click.option("--metric", metavar="NAME",
-              help="The metric plotted against the first setting [default: search (grid), defectors (seq)]; "
-                   "see the metric names in docs/commands.md.")
+              help="A setting to vary (repeatable: the grid of all combinations, first --set outermost). KEY is a "
+                   "path in the experiment file (search.time_weight, train.envs) or a short name (time_weight, "
+                   "ban, seed; all listed above).")
+@click.option("--metric", metavar="NAME", shell_complete=clihelp.complete_metric,
+              help=f"The metric plotted against the first setting; by domain: {clihelp.metric_names_text()}.")
 @click.option("--split", "split_name", help="The test split the metrics read [default: the experiment's first].")
 @click.option("--max-bits", type=float, help="Override max_bits at every point.")
 @click.option("--seeds", type=int, metavar="N",
@@ -280,10 +337,6 @@ def _with_progress(enabled: bool, name: str, work, prep):
 @click.option("--json", "as_json", is_flag=True, help="Print the sweep record as JSON on stdout.")
 def sweep(experiment, settings, metric, split_name, max_bits, seeds, tail_samples, workers, backend, scheduler, shards,
           no_save, runs_dir, show_progress, as_json):
-    """Run EXPERIMENT at every combination of the --set values and tabulate the metrics.
-
-    Example: levinsearch sweep double-edged-sword --set time_weight=0,0.5,1,2
-    """
     backends.validate(backend, workers, scheduler, shards)
     raw = experiments.load(experiment)
     domain = experiments.domain_of(raw)
@@ -353,14 +406,25 @@ def _run_points(domain, parsed, points, split, metric, saved, as_json, show_prog
 
 
 @cli.command(name="report")
-@click.argument("run_ref", metavar="[RUN]", default="latest")
+@click.argument("run_ref", metavar="[RUN]", default="latest", shell_complete=clihelp.complete_run)
 @runs_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the saved record as JSON on stdout.")
 @click.option("--figures", "draw_figures", is_flag=True,
               help="Redraw the run's figures (SVG and PNG) into RUN/figures/ from its saved record "
                    "(pip install 'levinsearch[plots]').")
 def report_command(run_ref, runs_dir, as_json, draw_figures):
-    """Show a saved RUN's report again, without recomputing (default: the latest run)."""
+    """Show a saved RUN's report again, without recomputing (default: the latest run).
+
+    RUN is a run directory, the name of one under the runs directory, a string that
+    matches exactly one name there (such as its timestamp), or `latest`. A stopped
+    run whose record was deferred gets it built from its checkpoint first.
+
+    Examples:
+
+    \b
+      levinsearch report
+      levinsearch report 20261123-200527 --json > run.json
+    """
     saved = runs.open_run(run_ref, Path(runs_dir))
     if not (saved.path / "record.json").exists() and saved.manifest().get("record") == "deferred":
         _error(f"building the record of {saved.path} from its checkpoint…")
@@ -399,7 +463,8 @@ def _damaged_record(path: Path):
 @runs_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON on stdout.")
 def list_runs(runs_dir, as_json):
-    """List saved runs, oldest first."""
+    """List saved runs, oldest first: name, command, experiment, time, status
+    (running, interrupted, complete, failed or corrupt), progress and why it stopped."""
     rows = runs.list_runs(Path(runs_dir))
     if as_json:
         _emit_json(dict(schema="levinsearch.runs/1", runs=rows))
@@ -415,7 +480,14 @@ def list_runs(runs_dir, as_json):
 @grammar_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 def enumerate(domain, max_bits, limit, counts, profile, ban, bits, cost, as_json):
-    """List DOMAIN's programs in order of description length (ties: docs/grid.md, "Enumeration order")."""
+    """List DOMAIN's programs in order of description length (ties: docs/grid.md, "Enumeration order").
+
+    Examples:
+
+    \b
+      levinsearch enumerate grid --max-bits 14 --counts
+      levinsearch enumerate seq --max-bits 12 --limit 22
+    """
     if not 0 < max_bits <= config_mod.MAX_BITS_LIMIT:
         raise DslError(f"--max-bits must be in (0, {config_mod.MAX_BITS_LIMIT}], got {max_bits:g}")
     if not 0 <= limit <= MAX_LISTED:
@@ -433,7 +505,15 @@ def enumerate(domain, max_bits, limit, counts, profile, ban, bits, cost, as_json
 @grammar_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 def dsl(domain, profile, ban, bits, cost, as_json):
-    """Show DOMAIN's grammar: types, productions, bits and step costs."""
+    """Show DOMAIN's grammar: types, productions, bits and step costs.
+
+    Examples:
+
+    \b
+      levinsearch dsl grid
+      levinsearch dsl grid --ban plan --bits red=2
+      levinsearch dsl seq --ban bit0
+    """
     record = record_mod.grammar_record(domains.get(domain).grammar(**_grammar_overrides(profile, ban, bits, cost)), domain)
     if as_json:
         _emit_json(record)
@@ -444,7 +524,8 @@ def dsl(domain, profile, ban, bits, cost, as_json):
 @cli.command()
 @click.argument("program")
 @click.option("--grid", "grid_file", type=click.Path(dir_okay=False), help="An ASCII grid file (see `levinsearch grid-format`).")
-@click.option("--experiment", help="Take the environment from this experiment's splits.")
+@click.option("--experiment", shell_complete=clihelp.complete_experiment,
+              help="Take the environment from this experiment's splits (a bundled name or a .toml path).")
 @click.option("--env", "env_ref", metavar="SPLIT:INDEX", help="Which environment, e.g. train:0 or blue_doors:3.")
 @click.option("--horizon", type=int, help="Episode length (default: the grid's or the split's).")
 @click.option("--seed", type=int, help="Seed of the experiment's generators.")
@@ -458,8 +539,15 @@ def show(program, grid_file, experiment, env_ref, horizon, seed, base, proxy, pr
          as_json):
     """Run PROGRAM on one environment: bits, simulated steps, outcome and trajectory.
 
-    For a seq experiment (--experiment NAME alone): PROGRAM's prediction of every
-    target term, right or wrong, and its simulated steps.
+    Give --grid FILE, or --experiment NAME with --env SPLIT:INDEX. For a seq
+    experiment (--experiment NAME alone): PROGRAM's prediction of every target term,
+    right or wrong, and its simulated steps.
+
+    Examples:
+
+    \b
+      levinsearch show "(plan red)" --experiment red-door --env blue_doors:0
+      levinsearch show "(add (mul t x1) (const one))" --experiment occam
     """
     grammar = _grammar_overrides(profile, ban, bits, cost)
     config = None

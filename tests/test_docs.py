@@ -11,6 +11,8 @@
    command. That checks option names, choices, types and arity without running
    anything. Lines that hold a placeholder (see PLACEHOLDER) are skipped.
 3. README.md has at most 300 lines and links every docs/*.md page that exists.
+   Every "N bundled experiments" in README.md and docs/*.md says len(bundled()), and
+   the README's and docs/running.md's tables name every bundled experiment.
 4. Relative links in README.md and docs/*.md point to files that exist, and a link
    with an anchor to a Markdown file points to a heading (or an explicit
    `<a id="...">`) of that file. Pages that other branches add and that the README
@@ -234,6 +236,35 @@ def test_readme_links_every_docs_page():
     missing = [p.name for p in sorted(DOCS_DIR.glob("*.md")) if not re.search(rf"\]\(docs/{re.escape(p.name)}(#|\))",
                                                                               text)]
     assert not missing, f"README.md does not link {', '.join(missing)}"
+
+
+NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+                "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
+                "twenty-one", "twenty-two", "twenty-three", "twenty-four", "twenty-five"]
+EXPERIMENT_COUNT = re.compile(r"\b(\d+|[a-z]+(?:-[a-z]+)?)\s+bundled\s+experiments\b", re.IGNORECASE)
+
+
+def test_every_experiment_count_is_the_bundled_count():
+    from levinsearch.experiments import bundled
+    n = len(bundled())
+    found = []
+    for page in pages():
+        for match in EXPERIMENT_COUNT.finditer(page_text(page)):
+            word = match.group(1).lower()
+            if not word.isdigit() and word not in NUMBER_WORDS:
+                continue  # "the bundled experiments", "every bundled experiments' ..."
+            value = int(word) if word.isdigit() else NUMBER_WORDS.index(word)
+            found.append((page.name, match.group(0)))
+            assert value == n, f"{page.relative_to(ROOT)}: {match.group(0)!r}, but there are {n} bundled experiments"
+    assert {"README.md", "running.md"} <= {name for name, _ in found}, found
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/running.md"])
+def test_experiment_tables_name_every_bundled_experiment(page):
+    from levinsearch.experiments import bundled
+    text = page_text(ROOT / page)
+    missing = [name for name in bundled() if f"`{name}`" not in text]
+    assert not missing, f"{page} does not name {', '.join(missing)}"
 
 
 # ------------------------------------------------------------------ links

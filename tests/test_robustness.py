@@ -177,7 +177,7 @@ def long_run(tmp_path: Path, *extra, start_new_session: bool = False) -> tuple[s
 
 
 #: The stop the tool measures itself (signal to checkpoint, manifest `stop_seconds`): the
-#: goal is 2 s (docs/commands.md); the tests allow for a machine loaded by other work.
+#: goal is 2 s (docs/running.md); the tests allow for a machine loaded by other work.
 STOP_MARGIN = 10.0
 
 

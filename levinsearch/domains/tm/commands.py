@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from dsl.errors import DslError
 from levinsearch import render, runs
 from levinsearch.backends import BACKENDS
+from levinsearch.clihelp import complete_run
 from levinsearch.domains.tm.config import LIMITS, bit_string
 from levinsearch.record import dumps
 
@@ -55,7 +56,7 @@ def census_options(fn):
     fn = click.option("--json", "as_json", is_flag=True, help="Print the census record as JSON on stdout.")(fn)
     fn = click.option("--progress/--no-progress", "show_progress", default=None,
                       help="Progress on stderr [default: on, off under --json].")(fn)
-    fn = click.option("--resume", metavar="RUN", help="Continue an interrupted saved census (a run directory, "
+    fn = click.option("--resume", metavar="RUN", shell_complete=complete_run, help="Continue an interrupted saved census (a run directory, "
                                                       "a name under --runs-dir, or 'latest').")(fn)
     fn = click.option("--runs-dir", type=click.Path(file_okay=False), default=str(runs.DEFAULT_ROOT),
                       show_default=True, envvar="LEVINSEARCH_RUNS_DIR", help="Where runs are saved.")(fn)
