@@ -21,6 +21,7 @@ from levinsearch import backends, config as config_mod, domains, experiments, pi
 from levinsearch import clihelp
 from levinsearch import figures as figures_mod
 from levinsearch import render
+from levinsearch import compare, report_diff, tables as tables_mod
 from levinsearch import sweeps as sweep_mod
 
 MAX_LISTED = 1_000_000  # programs `enumerate` lists at most
@@ -457,6 +458,66 @@ def _damaged_record(path: Path):
         raise
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, ZeroDivisionError) as exc:
         raise DslError(f"{path}: damaged record ({type(exc).__name__}: {str(exc)[:120]})") from None
+
+
+def _saved_record(run_ref: str, runs_dir: str):
+    """A saved run (as `report` finds it: a directory, a name under --runs-dir, or
+    'latest') and its checked record, built first from its checkpoint if deferred."""
+    saved = runs.open_run(run_ref, Path(runs_dir))
+    if not (saved.path / "record.json").exists() and saved.manifest().get("record") == "deferred":
+        _error(f"building the record of {saved.path} from its checkpoint…")
+        runs.build_deferred_record(saved)
+    return saved, saved.record()
+
+
+def _emit_text(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+        raise _OutputClosed from None
+
+
+@cli.command(name="export")
+@click.argument("run_ref", metavar="[RUN]", default="latest")
+@click.option("--format", "fmt", type=click.Choice(tables_mod.FORMATS), default="csv", show_default=True,
+              help="csv (no extra needed), parquet (pip install 'levinsearch[table]') or json (a list of rows).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Write the files into DIR [default: RUN/export/].")
+@runs_dir_option
+def export_command(run_ref, fmt, out_dir, runs_dir):
+    """Write every table of a saved RUN (a run or a sweep; default: the latest) into
+    files, one per table (behaviours.csv, hypotheses.csv, ...; see docs/export.md)."""
+    saved, record = _saved_record(run_ref, runs_dir)
+    directory = Path(out_dir) if out_dir else saved.path / "export"
+    with _damaged_record(saved.path / "record.json"):
+        written = tables_mod.write_tables(record, directory, fmt)
+    _emit_text("".join(f"{render.plain_text(str(path))}\t{rows:,} row{'' if rows == 1 else 's'}\n"
+                       for path, rows in written))
+
+
+@cli.command(name="diff")
+@click.argument("run_a", metavar="RUN_A")
+@click.argument("run_b", metavar="RUN_B")
+@click.option("--top", type=click.IntRange(min=0), default=10, show_default=True,
+              help="How many of the behaviours whose posterior changed to list (largest change first).")
+@runs_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON on stdout.")
+def diff_command(run_a, run_b, top, runs_dir, as_json):
+    """Compare two saved runs (or two sweeps): the settings that differ, every headline
+    figure of both with its change (B - A), and the behaviours that gained or lost
+    posterior. RUN_A and RUN_B as for `report` (a directory, a name, or 'latest')."""
+    saved_a, a = _saved_record(run_a, runs_dir)
+    saved_b, b = _saved_record(run_b, runs_dir)
+    configs = tuple(s.manifest().get("config") for s in (saved_a, saved_b))
+    with _damaged_record(Path(f"{saved_a.path / 'record.json'} or {saved_b.path / 'record.json'}")):
+        result = compare.diff(a, b, top=top, configs=configs)
+        rendered = None if as_json else report_diff.diff_report(result)
+    if as_json:
+        _emit_json(result)
+    else:
+        _show(rendered)
 
 
 @cli.command(name="runs")
