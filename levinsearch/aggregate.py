@@ -215,6 +215,7 @@ class Aggregate:
         self.programs = 0  # judged
         self.fitting = 0
         self.levels: dict[int, list] = {}  # mbits -> [programs, fitting, seconds]
+        self.compile_seconds = 0.0  # spent compiling or loading kernels (not in the levels' seconds)
         self.levin_steps = 0
         self.uncertified = 0
         self.attempts = 0
@@ -338,6 +339,7 @@ class Aggregate:
             self.add_level_work(mbits, p, f, s)
         self.levin_steps += other.levin_steps
         self.uncertified += other.uncertified
+        self.compile_seconds += other.compile_seconds
         self.attempts += other.attempts
         if other.tail is not None:
             if self.tail is None:
@@ -497,7 +499,8 @@ class Aggregate:
         keys = np.array(list(self.keys), dtype=np.uint64).reshape(-1, 2)
         meta = dict(width=self.width, keep=self.keep, kinds=self.kinds, programs=self.programs, fitting=self.fitting,
                     levels={str(k): v for k, v in self.levels.items()}, levin_steps=self.levin_steps,
-                    uncertified=self.uncertified, attempts=self.attempts, total_mass=self.total_mass.encode(),
+                    uncertified=self.uncertified, attempts=self.attempts, compile_seconds=self.compile_seconds,
+                    total_mass=self.total_mass.encode(),
                     mass=[[m.encode() for m in pair] for pair in self.mass],
                     squares=None if self.squares is None else [[m.encode() for m in row] for row in self.squares],
                     score_mass={str(b): m.encode() for b, m in self.score_mass.items()},
@@ -527,6 +530,7 @@ class Aggregate:
         agg.levels = {int(k): v for k, v in meta["levels"].items()}
         agg.levin_steps, agg.uncertified = meta["levin_steps"], meta["uncertified"]
         agg.attempts = meta.get("attempts", 0)
+        agg.compile_seconds = meta.get("compile_seconds", 0.0)  # older checkpoints did not keep it
         agg.total_mass = Dyadic.decode(meta["total_mass"])
         agg.mass = [[Dyadic.decode(m) for m in pair] for pair in meta["mass"]]
         agg.score_mass = {int(b): Dyadic.decode(m) for b, m in meta["score_mass"].items()}

@@ -33,7 +33,7 @@ from dsl.errors import DslError
 from levinsearch import domains, pipeline, tail
 from levinsearch.aggregate import Aggregate
 from levinsearch.domains.base import Prepared
-from levinsearch.fit import Progress, Tally, level_of
+from levinsearch.fit import COMPILE_CLOCK, Progress, Tally, level_of
 
 BACKENDS = ("local", "processes", "dask")
 MAX_DASK_WORKERS = 256  # worker processes of a local cluster
@@ -332,10 +332,13 @@ def _search_sharded(prep, *, backend, workers, scheduler, shards, agg, start, pr
     n_enum, total = prep.enumerator.total, prep.total
     if backend == "processes" and not kernels_cached(prep.config["domain"], with_tail=prep.tail is not None):
         # Compile here, once, before the workers start: otherwise each worker compiles the
-        # same kernels and writes the same cache files at the same time.
+        # same kernels and writes the same cache files at the same time. The compiling is
+        # the run's (enumeration.compile_seconds); the throwaway judging is not.
+        compiled = COMPILE_CLOCK.seconds()
         pipeline.search(prep, agg=prep.new_aggregate(), start=start, stop=min(n_enum, start + 4096))
         if total > n_enum:
             pipeline.search(prep, agg=prep.new_aggregate(), start=n_enum, stop=min(total, n_enum + 64))
+        agg.compile_seconds += COMPILE_CLOCK.seconds() - compiled
     started = time.perf_counter()
 
     def fold(shard: Aggregate, end: int) -> None:

@@ -20,7 +20,7 @@ from dsl.errors import DslError
 from levinsearch import backends, config as config_mod, domains, experiments, pipeline, record as record_mod, report, runs
 from levinsearch import clihelp
 from levinsearch import figures as figures_mod
-from levinsearch import render
+from levinsearch import render, terminal
 from levinsearch import compare, report_diff, tables as tables_mod
 from levinsearch import sweeps as sweep_mod
 
@@ -59,9 +59,9 @@ def _grammar_overrides(profile, ban, bits, cost) -> dict[str, Any]:
 
 
 def _stdout() -> Console:
-    """The report console: the terminal's width, or a wide page when piped to a file."""
-    probe = render.console()
-    return probe if probe.is_terminal else render.console(width=140)
+    """The report console: --width, else $COLUMNS, else the terminal's width, else a wide
+    page when piped (`terminal.report_width`)."""
+    return terminal.stdout_console()
 
 
 class _OutputClosed(Exception):
@@ -78,9 +78,9 @@ def _emit_json(record: dict[str, Any]) -> None:
 
 
 def _show(renderable) -> None:
-    """Print a report on stdout (the terminal's width, or a wide page when piped)."""
+    """Print a report on stdout (see `_stdout`; wide tables stacked on a narrow one)."""
     try:
-        _stdout().print(renderable)
+        _stdout().print(render.stackable(renderable))
         sys.stdout.flush()
     except BrokenPipeError:
         _quiet_stdout()
@@ -184,6 +184,7 @@ def save_options(fn):
                    "runs directory, or 'latest'); setting flags are refused with it.")
 @click.option("--progress/--no-progress", "show_progress", default=None,
               help="Progress on stderr [default: on, off under --json].")
+@terminal.width_option
 @click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout (nothing else there).")
 def run(experiment, as_json, profile, ban, bits, cost, workers, backend, scheduler, shards, no_save, runs_dir, resume,
         show_progress, **flags):
@@ -260,18 +261,29 @@ def _finish(record: dict[str, Any], rendered, saved, as_json: bool, interrupted:
 
 
 def _render_text(renderable) -> str:
-    console = render.console(width=140, record=True, file=io.StringIO())
+    console = render.console(width=terminal.PIPED_WIDTH, record=True, file=io.StringIO())
     console.print(renderable)
     return console.export_text()
 
 
 def _with_progress(enabled: bool, name: str, work, prep):
-    """Run work(progress) with a progress display on stderr (or none)."""
+    """Run work(progress) with a progress display on stderr (or none): a bar on a
+    terminal, plain throttled lines otherwise (`terminal.PlainLines`)."""
     err = render.console(stderr=True)
     if not enabled:
         return work(None)
     if not backends.kernels_cached(prep.config["domain"], with_tail=prep.tail is not None):
         err.print(Text("compiling kernels on first use (cached afterwards)…", style="dim"))
+    if not err.is_terminal:
+        lines = terminal.PlainLines()
+
+        def plain(t) -> None:
+            lines(lambda: _progress_line(name, t))
+
+        try:
+            return work(plain)
+        finally:
+            lines.close()
     columns = (TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[fitting]}"), TimeElapsedColumn(),
                TimeRemainingColumn())
@@ -287,6 +299,15 @@ def _with_progress(enabled: bool, name: str, work, prep):
             bar.update(level, description=f"{name}: {what}", completed=t.level_done, total=t.level_total)
 
         return work(progress)
+
+
+def _progress_line(name: str, t) -> str:
+    """One plain progress line (a log's, when stderr is not a terminal)."""
+    rate = t.done / t.seconds if t.seconds > 0 else 0.0
+    share = f"{100 * t.done / t.total:.1f}%" if t.total else "—"
+    what = "tail samples" if t.phase == "tail" else f"{t.level_bits:g} bits"
+    return (f"{name}: {t.seconds:8.1f} s  {t.done:,} of {t.total:,} programs ({share}, {rate:,.0f}/s)  "
+            f"{what}: {t.level_done:,} of {t.level_total:,}  {t.fitting:,} fitting · {t.behaviours:,} behaviours")
 
 
 def _sweep_help() -> str:
@@ -335,6 +356,7 @@ def _sweep_help() -> str:
 @save_options
 @click.option("--progress/--no-progress", "show_progress", default=None,
               help="Progress on stderr [default: on, off under --json].")
+@terminal.width_option
 @click.option("--json", "as_json", is_flag=True, help="Print the sweep record as JSON on stdout.")
 def sweep(experiment, settings, metric, split_name, max_bits, seeds, tail_samples, workers, backend, scheduler, shards,
           no_save, runs_dir, show_progress, as_json):
@@ -409,6 +431,7 @@ def _run_points(domain, parsed, points, split, metric, saved, as_json, show_prog
 @cli.command(name="report")
 @click.argument("run_ref", metavar="[RUN]", default="latest", shell_complete=clihelp.complete_run)
 @runs_dir_option
+@terminal.width_option
 @click.option("--json", "as_json", is_flag=True, help="Print the saved record as JSON on stdout.")
 @click.option("--figures", "draw_figures", is_flag=True,
               help="Redraw the run's figures (SVG and PNG) into RUN/figures/ from its saved record "
@@ -480,7 +503,7 @@ def _emit_text(text: str) -> None:
 
 
 @cli.command(name="export")
-@click.argument("run_ref", metavar="[RUN]", default="latest")
+@click.argument("run_ref", metavar="[RUN]", default="latest", shell_complete=clihelp.complete_run)
 @click.option("--format", "fmt", type=click.Choice(tables_mod.FORMATS), default="csv", show_default=True,
               help="csv (no extra needed), parquet (pip install 'levinsearch[table]') or json (a list of rows).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), metavar="DIR",
@@ -498,11 +521,12 @@ def export_command(run_ref, fmt, out_dir, runs_dir):
 
 
 @cli.command(name="diff")
-@click.argument("run_a", metavar="RUN_A")
-@click.argument("run_b", metavar="RUN_B")
+@click.argument("run_a", metavar="RUN_A", shell_complete=clihelp.complete_run)
+@click.argument("run_b", metavar="RUN_B", shell_complete=clihelp.complete_run)
 @click.option("--top", type=click.IntRange(min=0), default=10, show_default=True,
               help="How many of the behaviours whose posterior changed to list (largest change first).")
 @runs_dir_option
+@terminal.width_option
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON on stdout.")
 def diff_command(run_a, run_b, top, runs_dir, as_json):
     """Compare two saved runs (or two sweeps): the settings that differ, every headline
@@ -522,6 +546,7 @@ def diff_command(run_a, run_b, top, runs_dir, as_json):
 
 @cli.command(name="runs")
 @runs_dir_option
+@terminal.width_option
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON on stdout.")
 def list_runs(runs_dir, as_json):
     """List saved runs, oldest first: name, command, experiment, time, status
@@ -539,6 +564,7 @@ def list_runs(runs_dir, as_json):
 @click.option("--limit", type=int, default=1000, show_default=True, help="List at most this many programs.")
 @click.option("--counts", is_flag=True, help="Show the number of programs and their Kraft mass per length instead.")
 @grammar_options
+@terminal.width_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 def enumerate(domain, max_bits, limit, counts, profile, ban, bits, cost, as_json):
     """List DOMAIN's programs in order of description length (ties: docs/grid.md, "Enumeration order").
@@ -564,6 +590,7 @@ def enumerate(domain, max_bits, limit, counts, profile, ban, bits, cost, as_json
 @cli.command()
 @click.argument("domain", type=click.Choice(domains.names()), metavar="DOMAIN")
 @grammar_options
+@terminal.width_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 def dsl(domain, profile, ban, bits, cost, as_json):
     """Show DOMAIN's grammar: types, productions, bits and step costs.
@@ -595,6 +622,7 @@ def dsl(domain, profile, ban, bits, cost, as_json):
 @grammar_options
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), metavar="OUT.svg|OUT.png",
               help="Also draw the figure (a grid: the trajectory) into this file (pip install 'levinsearch[plots]').")
+@terminal.width_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 def show(program, grid_file, experiment, env_ref, horizon, seed, base, proxy, profile, ban, bits, cost, plot_path,
          as_json):
@@ -631,6 +659,7 @@ def show(program, grid_file, experiment, env_ref, horizon, seed, base, proxy, pr
 
 
 @cli.command(name="experiments")
+@terminal.width_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 def list_experiments(as_json):
     """List the bundled experiments."""

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+import numba.core.event
 import numpy as np
 
 from dsl.grammar import MBITS_PER_BIT
@@ -28,6 +29,41 @@ from levinsearch.score import levin_steps_spent
 #: fit(ops, sizes, step_caps) -> (fits bool [n], successes int [n], verdict_steps int64 [n])
 FitFn = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 NO_CAP = np.int64(1) << 62
+
+
+class CompileClock(numba.core.event.Listener):
+    """Seconds this process has spent in Numba's compiler: compiling kernels on first use,
+    or loading them from its cache. Numba's "numba:compiler_lock" events cover both; a
+    nested or concurrent hold counts once, as wall time."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._since = 0.0
+        self._total = 0.0
+
+    def on_start(self, event) -> None:
+        with self._lock:
+            if self._depth == 0:
+                self._since = time.perf_counter()
+            self._depth += 1
+
+    def on_end(self, event) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth == 0:
+                self._total += time.perf_counter() - self._since
+
+    def seconds(self) -> float:
+        """The total so far (a hold in progress counts up to now)."""
+        with self._lock:
+            return self._total + (time.perf_counter() - self._since if self._depth else 0.0)
+
+
+#: The process's compile clock: judge_range takes its time out of the batches' seconds,
+#: so that enumeration seconds and programs/s measure judging alone.
+COMPILE_CLOCK = CompileClock()
+numba.core.event.register("numba:compiler_lock", COMPILE_CLOCK)
 
 
 @dataclass
@@ -144,7 +180,7 @@ def judge_range(enumerator: Enumerator, judge: Judge, rule: ScoreRule, agg: Aggr
     size = min(batch_size, FIRST_BATCH)
     while position < stop:
         batch = enumerator.batch(position, size, stop)
-        t0 = time.perf_counter()
+        t0, compiled0 = time.perf_counter(), COMPILE_CLOCK.seconds()
         n = len(batch)
         caps = step_caps(order, enumerator, batch.mbits, n)
         fits, successes, verdict = judge.fit(batch.ops, batch.sizes, caps)
@@ -161,7 +197,10 @@ def judge_range(enumerator: Enumerator, judge: Judge, rule: ScoreRule, agg: Aggr
             found.rank = batch.first_index + idx.astype(np.int64)
             found.score = rule(found.mbits, found.steps, found.successes)
             agg.add_fitting(found, judge.structure(found.ops), judge.behaviour(found.ops, found.sizes))
-        agg.add_level_work(batch.mbits, n, len(idx), time.perf_counter() - t0)
+        compiled = COMPILE_CLOCK.seconds() - compiled0
+        took = max(0.0, time.perf_counter() - t0 - compiled)
+        agg.compile_seconds += compiled
+        agg.add_level_work(batch.mbits, n, len(idx), took)
         position = batch.first_index + n
         if after_batch:
             after_batch(position)
@@ -169,7 +208,7 @@ def judge_range(enumerator: Enumerator, judge: Judge, rule: ScoreRule, agg: Aggr
             progress(Tally(agg.programs, enumerator.total, batch.mbits / MBITS_PER_BIT,
                            agg.levels[batch.mbits][0], level_total[batch.mbits], agg.fitting, agg.behaviours,
                            time.perf_counter() - started))
-        size = next_batch_size(size, time.perf_counter() - t0, batch_size)
+        size = next_batch_size(size, time.perf_counter() - t0 - compiled, batch_size)
         if should_stop and should_stop() and position < stop:
             break
     return position

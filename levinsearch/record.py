@@ -107,6 +107,7 @@ def enumeration_section(prep, agg: Aggregate, position: int) -> tuple[dict[str, 
         posterior_uncertainty=(bound / (seen_mass + bound) if bound is not None and seen_mass + bound > 0
                                else None),
         seconds=round(sum(row[2] for row in agg.levels.values()), 3),
+        compile_seconds=round(agg.compile_seconds + (agg.tail.compile_seconds if agg.tail is not None else 0.0), 3),
         interrupted=position < prep.total,
         next_index=position,
         per_length=[dict(bits=m / MBITS_PER_BIT, programs=p, fitting=f, behaviours=by_level[m],

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rich.console import Console
-
 from rich import box
+from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.measure import Measurement
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -63,6 +63,75 @@ def printable(value: Any) -> Any:
 def console(**options) -> Console:
     """A console with markup off: strings are printed as written (see the module)."""
     return Console(markup=False, **options)
+
+
+#: Consoles narrower than this lay out a table that does not fit stacked (`stacked`)
+#: rather than let it cut numbers and headings; at this width and above, tables are
+#: laid out as they always were.
+STACK_BELOW = 120
+_UNBOUNDED = 100_000  # a width no table reaches: measures a table's natural width
+
+
+class Stackable:
+    """A table that keeps its columns when it fits (or the console is at least
+    STACK_BELOW wide) and is otherwise laid out stacked: one block per row."""
+
+    def __init__(self, table: Table):
+        self.table = table
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        natural = Measurement.get(console, options.update(max_width=_UNBOUNDED), self.table).maximum
+        if console.width >= STACK_BELOW or natural <= options.max_width:
+            yield self.table
+        else:
+            yield stacked(self.table, options.max_width)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.table)
+
+
+def stackable(renderable: Any) -> Any:
+    """`renderable` with every table that has headings (also inside groups) made
+    `Stackable`; panels and grids are left as they are (they wrap their text)."""
+    if isinstance(renderable, Group):
+        return Group(*(stackable(part) for part in renderable.renderables), fit=renderable.fit)
+    if isinstance(renderable, Table) and renderable.show_header and renderable.columns:
+        return Stackable(renderable)
+    return renderable
+
+
+def _heading(column) -> Text:
+    header = column.header
+    text = header.copy() if isinstance(header, Text) else Text(str(header))
+    return Text(" ").join(part for part in text.split("\n") if part.plain) if text.plain else text
+
+
+def stacked(table: Table, width: int) -> Group:
+    """`table` as a title and one block per row: each cell under its column's heading,
+    the headings in a narrow column of their own, long values wrapped, none cut."""
+    parts: list = []
+    if table.title:
+        parts.append(Text(table.title, style="table.title") if isinstance(table.title, str) else table.title)
+    headings = [_heading(column) for column in table.columns]
+    # The headings' column: a third of the width, more for a long word (up to half).
+    word = max((len(w) for h in headings for w in h.plain.split()), default=1)
+    key_width = max(4, min(max(h.cell_len for h in headings), max(width // 3, min(word, width // 2))))
+    for r, row in enumerate(table.rows):
+        block = Table.grid(padding=(0, 2))
+        block.add_column(style="bold", max_width=key_width, overflow="fold")
+        block.add_column(overflow="fold")
+        for column, heading in zip(table.columns, headings):
+            cell = column._cells[r]
+            if isinstance(cell, str) and not cell.strip():
+                continue  # an empty cell (a continued row) says nothing
+            if isinstance(cell, str):
+                cell = Text(cell, style=column.style or "")
+            block.add_row(heading, cell, style=row.style)
+        parts += [Text(""), block]
+    if table.caption:
+        parts += [Text(""), Text(table.caption) if isinstance(table.caption, str) else table.caption]
+    parts.append(Text(""))  # a table ends with a blank line; so does its stacked form
+    return Group(*parts)
 
 
 def pct(x: float | None) -> str:
@@ -174,8 +243,10 @@ def enumeration_panel(record: RunRecord, where: str) -> Panel:
     """The enumeration panel; `where`: what the behaviours are distinguished on."""
     e = record["enumeration"]
     t = info_grid()
+    compiled = e.get("compile_seconds")
     t.add_row("programs", f"{e['programs']:,} of {e['total']:,} with bits ≤ {e['max_bits']:g}"
-              f"   ({e['seconds']:.2f} s)")
+              f"   ({e['seconds']:.2f} s" + (f"; kernels compiled or loaded in {compiled:.2f} s more)"
+                                           if compiled and compiled >= 0.005 else ")"))
     t.add_row("fitting", f"{e['fitting']:,} programs showing {e.get('behaviours', 0):,} distinct behaviours "
               f"on the {where}")
     t.add_row("complete", f"every program with score ≤ {e['complete_up_to_score']:g} was judged")

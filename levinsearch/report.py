@@ -11,13 +11,14 @@ from rich.table import Table
 from rich.text import Text
 
 from levinsearch import domains
-from levinsearch.render import mass, pct, plain_text, printable
+from levinsearch.render import mass, pct, plain_text, printable, stackable
 from levinsearch.types import RunRecord, SweepPoint, SweepRecord
 
 
 def run_report(record: RunRecord):
-    """The whole report of one run, as its domain renders it (user text as plain text)."""
-    return domains.get(record["domain"]).report(printable(record))
+    """The whole report of one run, as its domain renders it (user text as plain text;
+    tables stacked on a narrow console, `render.stackable`)."""
+    return stackable(domains.get(record["domain"]).report(printable(record)))
 
 
 # ------------------------------------------------------------------ sweeps
@@ -77,7 +78,10 @@ def _setting_text(value) -> str:
 def sweep_report(record: SweepRecord) -> Group:
     """A sweep: one row per setting, the pairwise distances, and a plot of the metric;
     with several seeds, every metric as mean [95% interval]."""
-    record = printable(record)
+    return stackable(_sweep_report(printable(record)))
+
+
+def _sweep_report(record: SweepRecord) -> Group:
     keys = [s["key"] for s in record["settings"]]
     if not keys and record.get("seeds", 1) > 1:
         return seeds_report(record)
@@ -160,17 +164,40 @@ def _sweep_plot(record: SweepRecord, keys: list[str]):
                 bx.append(x)
                 by.append(value)
     labels = list(series)
-    text = plot_to_string([series[k][1] for k in labels], [series[k][0] for k in labels], lines=True,
-                          legend_labels=labels if len(labels) > 1 else None, width=60, height=12,
-                          title=f"{record.get('metric_headings', {}).get(metric, metric)} against {first.split('.')[-1]}"
-                          + ("" if numeric else " (point number)"), color=len(labels) > 1)
-    return Text.from_ansi(text)
+
+    def draw(width: int) -> str:
+        return plot_to_string([series[k][1] for k in labels], [series[k][0] for k in labels], lines=True,
+                              legend_labels=labels if len(labels) > 1 else None, width=width, height=12,
+                              title=f"{record.get('metric_headings', {}).get(metric, metric)} against "
+                              f"{first.split('.')[-1]}" + ("" if numeric else " (point number)"),
+                              color=len(labels) > 1)
+    return _Plot(draw)
+
+
+class _Plot:
+    """A text plot drawn PLOT_WIDTH wide, narrower when the console is narrower (its
+    borders and axis labels included), so that no line wraps."""
+
+    def __init__(self, draw):
+        self.draw = draw
+
+    def __rich_console__(self, console, options):
+        width = PLOT_WIDTH
+        text = Text.from_ansi(self.draw(width))
+        over = max((len(line) for line in text.plain.splitlines()), default=0) - options.max_width
+        if over > 0:
+            text = Text.from_ansi(self.draw(max(10, width - over)))
+        yield text
+
+
+#: Width of a sweep's plot area (less on a console too narrow for it).
+PLOT_WIDTH = 60
 
 
 # ------------------------------------------------------------------ other commands
 def runs_table(rows: list[dict[str, Any]], root: str) -> Table:
     rows, root = printable(rows), plain_text(str(root))
-    return _runs_table(rows, root)
+    return stackable(_runs_table(rows, root))
 
 
 def _runs_table(rows: list[dict[str, Any]], root: str) -> Table:

@@ -44,7 +44,7 @@ from dsl.sampling import Sampler, mass_by_nodes
 from dsl.syntax import unparse
 from levinsearch import score as scoring
 from levinsearch.aggregate import Aggregate, Dyadic, Programs
-from levinsearch.fit import FIRST_BATCH, NO_CAP, Tally, levin_budget, next_batch_size
+from levinsearch.fit import COMPILE_CLOCK, FIRST_BATCH, NO_CAP, Tally, levin_budget, next_batch_size
 
 #: Largest tail sample, in nodes: larger derivations are unresolved (their mass is
 #: bounded, and counts at its worst case). Raised to the enumeration's largest program
@@ -152,7 +152,7 @@ def judge_samples(prep, agg: Aggregate, start: int, stop: int, *, batch_size: in
     size = min(batch_size, FIRST_BATCH)
     while position < stop:
         n = min(size, stop - position)
-        t0 = time.perf_counter()
+        t0, compiled0 = time.perf_counter(), COMPILE_CLOCK.seconds()
         ops, sizes, mbits, attempts = sampler.sample(position, n)
         if (attempts < 0).any():
             raise DslError("a tail sample found no program of the region in 2^24 draws; drop tail_samples")
@@ -169,7 +169,9 @@ def judge_samples(prep, agg: Aggregate, start: int, stop: int, *, batch_size: in
             found.score = np.maximum(rule(found.mbits, found.steps, found.successes) - found.mbits / MBITS_PER_BIT,
                                      0.0)
             agg.add_fitting(found, judge.structure(found.ops), judge.behaviour(found.ops, found.sizes))
-        seconds = time.perf_counter() - t0
+        compiled = COMPILE_CLOCK.seconds() - compiled0
+        agg.compile_seconds += compiled
+        seconds = max(0.0, time.perf_counter() - t0 - compiled)
         # Samples and fitting samples by whole bits (the band [b, b + 1) kept as b).
         bands = (mbits // MBITS_PER_BIT) * MBITS_PER_BIT
         lengths, counts = np.unique(bands, return_counts=True)
@@ -182,7 +184,7 @@ def judge_samples(prep, agg: Aggregate, start: int, stop: int, *, batch_size: in
             after_batch(position)
         if progress:
             progress(position, seconds)
-        size = next_batch_size(size, time.perf_counter() - t0, batch_size)
+        size = next_batch_size(size, time.perf_counter() - t0 - compiled, batch_size)
         if should_stop and should_stop() and position < stop:
             break
     return position

@@ -109,6 +109,9 @@ class Enumeration(TypedDict):
     fitting_mass: Positive
     posterior_uncertainty: Share | None
     seconds: Positive
+    #: Seconds spent compiling the kernels, or loading them from Numba's cache: not part
+    #: of `seconds` (older records have none).
+    compile_seconds: NotRequired[Positive]
     interrupted: bool
     next_index: Count
     per_length: list[PerLength]

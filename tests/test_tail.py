@@ -39,6 +39,7 @@ def seq_raw() -> dict:
 def normalised(record: dict) -> str:
     record = json.loads(json.dumps(record))
     record["enumeration"].pop("seconds")
+    record["enumeration"].pop("compile_seconds", None)
     for row in record["enumeration"]["per_length"]:
         row.pop("seconds")
     record.pop("versions")

@@ -12,24 +12,19 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from dsl.errors import DslError
-from levinsearch import render, runs
+from levinsearch import render, runs, terminal
 from levinsearch.backends import BACKENDS
 from levinsearch.clihelp import complete_run
 from levinsearch.domains.tm.config import LIMITS, bit_string
 from levinsearch.record import dumps
 
 
-#: Seconds between progress lines when stderr is not a terminal.
-PLAIN_SECONDS = 10.0
-
-
 def _stdout() -> Console:
-    probe = render.console()
-    return probe if probe.is_terminal else render.console(width=140)
+    return terminal.stdout_console()
 
 
 def _render_text(renderable) -> str:
-    console = render.console(width=140, record=True, file=io.StringIO())
+    console = render.console(width=terminal.PIPED_WIDTH, record=True, file=io.StringIO())
     console.print(renderable)
     return console.export_text()
 
@@ -39,7 +34,7 @@ def _emit(record, renderable, as_json: bool) -> None:
         sys.stdout.write(dumps(record))
         sys.stdout.flush()
     else:
-        _stdout().print(renderable)
+        _stdout().print(render.stackable(renderable))
         sys.stdout.flush()
 
 
@@ -53,6 +48,7 @@ def tm_group():
 
 
 def census_options(fn):
+    fn = terminal.width_option(fn)
     fn = click.option("--json", "as_json", is_flag=True, help="Print the census record as JSON on stdout.")(fn)
     fn = click.option("--progress/--no-progress", "show_progress", default=None,
                       help="Progress on stderr [default: on, off under --json].")(fn)
@@ -135,19 +131,19 @@ def _progress(enabled: bool, config):
     err = render.console(stderr=True)
     machines = total(config["states"])
     if not err.is_terminal:
-        # A log rather than a terminal: a plain line every PLAIN_SECONDS and at the end.
-        last = [-PLAIN_SECONDS]
+        # A log rather than a terminal: plain throttled lines (the run command's too).
+        lines = terminal.PlainLines()
 
         def plain(census, position, space, seconds):
-            if seconds - last[0] >= PLAIN_SECONDS or position >= space:
-                last[0] = seconds
-                rate = census.machines / seconds if seconds > 0 else 0.0
-                sys.stderr.write(f"{config['name']}: {seconds:8.1f} s  {census.machines:,} of {machines:,} machines "
-                                 f"({100 * census.machines / machines:.1f}%, {rate:,.0f}/s)  S >= {census.max_steps}  "
-                                 f"Sigma >= {census.max_ones}  outputs {len(census.outputs):,}\n")
-                sys.stderr.flush()
+            rate = census.machines / seconds if seconds > 0 else 0.0
+            lines(lambda: f"{config['name']}: {seconds:8.1f} s  {census.machines:,} of {machines:,} machines "
+                          f"({100 * census.machines / machines:.1f}%, {rate:,.0f}/s)  S >= {census.max_steps}  "
+                          f"Sigma >= {census.max_ones}  outputs {len(census.outputs):,}")
 
-        yield plain
+        try:
+            yield plain
+        finally:
+            lines.close()
         return
     columns = (TextColumn("{task.description}", style="bold", markup=False), BarColumn(), TextColumn("{task.fields[done]}"),
                TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[found]}"), TimeElapsedColumn(),
@@ -209,6 +205,7 @@ def ctm(n, cap, brute, workers, backend, scheduler, shards, no_save, runs_dir, r
 
 
 @tm_group.command(name="show")
+@terminal.width_option
 @click.argument("machine")
 @click.option("--cap", type=int, metavar="C", help="Step cap [default: S(n) for the machine's n states, or the "
                                                    "experiment's].")
