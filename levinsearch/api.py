@@ -281,8 +281,9 @@ def _call(fn: Callable, values: dict[str, Any]) -> tuple[dict[str, Any], dict[st
                                   f" (see help(levinsearch.{fn.__name__}) and docs/python-api.md)"))
     shown = [repr(values[name]) for name, p in params.items() if p.kind is p.POSITIONAL_OR_KEYWORD]
     for name, p in params.items():
-        if p.kind is p.KEYWORD_ONLY and values[name] is not p.default and values[name] != p.default:
-            value = values[name]
+        value = values.get(name)
+        # Given: not None where that is the default, else a scalar other than the default.
+        if p.kind is p.KEYWORD_ONLY and (value is not None if p.default is None else value != p.default):
             shown.append(f"{name}={getattr(value, '__name__', None) or repr(value)}" if callable(value)
                          else f"{name}={value!r}")
     shown += [f"{name}={value!r}" for name, value in extra.items()]
