@@ -6,6 +6,7 @@ import contextlib
 import inspect
 import io
 import os
+import shlex
 import signal
 import sys
 from pathlib import Path
@@ -722,6 +723,8 @@ def main(argv: list[str] | None = None) -> None:
     if sys.stdout is None:  # started with stdout closed: the run is still saved
         sys.stdout = open(os.devnull, "w")
         _error("note: standard output is closed; nothing will be printed there")
+    # Records made by this command carry it, as typed (their provenance).
+    typed = record_mod.COMMAND.set(shlex.join(["levinsearch", *(sys.argv[1:] if argv is None else argv)]))
     try:
         cli.main(args=argv, prog_name="levinsearch", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -760,3 +763,5 @@ def main(argv: list[str] | None = None) -> None:
         _error(f"internal error: {type(exc).__name__}: {exc} (please report it; LEVINSEARCH_DEBUG=1 shows "
                "the traceback)")
         sys.exit(1)
+    finally:
+        record_mod.COMMAND.reset(typed)

@@ -183,8 +183,11 @@ def behaviour_changes(a: dict[str, Any], b: dict[str, Any], top: int) -> dict[st
 
 
 def _identity(record: dict[str, Any]) -> dict[str, Any]:
-    return dict(experiment=record.get("experiment"), run=record.get("run"),
-                created=record.get("created"), version=(record.get("versions") or {}).get("levinsearch"))
+    """Which run a record is: experiment, run directory and its provenance (None where a
+    record saved before provenance was recorded has none)."""
+    made = record.get("provenance") or {}
+    return dict(experiment=record.get("experiment"), run=record.get("run"), created=made.get("created"),
+                version=made.get("levinsearch"), commit=made.get("commit"))
 
 
 def diff(a: dict[str, Any], b: dict[str, Any], top: int = 10, configs=(None, None)) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from levinsearch import domains, tail
 from levinsearch.aggregate import Aggregate
 from levinsearch.domains.base import Prepared
 from levinsearch.fit import Progress, judge_range
-from levinsearch.record import enumeration_section, score_rule
+from levinsearch.record import enumeration_section, provenance, score_rule
 
 
 def prepare(config: dict[str, Any]) -> Prepared:
@@ -59,7 +59,9 @@ def build_record(prep: Prepared, agg: Aggregate, position: int | None = None) ->
     `position`: the first program not judged (default: all were)."""
     position = prep.total if position is None else position
     enumeration, bound = enumeration_section(prep, agg, position)
-    return prep.domain.build_record(prep, agg, enumeration, bound)
+    record = prep.domain.build_record(prep, agg, enumeration, bound)
+    record["provenance"] = provenance()
+    return record
 
 
 def execute(prep: Prepared, progress: Progress | None = None, **options) -> dict[str, Any]:

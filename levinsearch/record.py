@@ -1,5 +1,5 @@
 """What every domain's records share: schema names, program mass, the score rule, the
-enumeration section, library versions, and JSON writing.
+enumeration section, library versions, provenance, and JSON writing.
 
 Records are plain JSON-able dicts; `report` renders them and `--json` prints them, so
 what is shown is exactly what was computed.
@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import json
 import platform
-from typing import Any
+import re
+import shlex
+import sys
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
 
 import numba
 import numpy as np
@@ -19,6 +26,7 @@ from levinsearch import score
 from levinsearch.aggregate import Aggregate, Dyadic, ScoreRule, dyadic_terms
 from levinsearch.enumerate import Enumerator
 from levinsearch.fit import complete_mbits
+from levinsearch.version import version
 
 SCHEMA = "levinsearch.run/1"
 DSL_SCHEMA = "levinsearch.dsl/1"
@@ -54,6 +62,75 @@ def plain(row: dict[str, Any]) -> dict[str, Any]:
 
 def versions() -> dict[str, str]:
     return dict(python=platform.python_version(), numpy=np.__version__, numba=numba.__version__)
+
+
+#: The command making records now: the command line's argv, or the API call as text
+#: (set by `levinsearch.cli.main` and `levinsearch.api`; see `command`).
+COMMAND: ContextVar[str | None] = ContextVar("levinsearch_command", default=None)
+
+
+@contextmanager
+def command(text: str) -> Iterator[None]:
+    """Records made inside carry `text` as their provenance's command."""
+    token = COMMAND.set(text)
+    try:
+        yield
+    finally:
+        COMMAND.reset(token)
+
+
+def utc_now() -> str:
+    """The time now, ISO 8601 with its offset (UTC), to the second."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def provenance() -> dict[str, Any]:
+    """Where a record comes from: the levinsearch version, the source tree's git commit
+    (None when it is not a git checkout), when the record was made, and the command that
+    made it (outside the command line and the API: this process's argv)."""
+    argv = shlex.join(sys.argv) if sys.argv and sys.argv[0] else None
+    return dict(levinsearch=version(), commit=source_commit(), created=utc_now(), command=COMMAND.get() or argv)
+
+
+_SHA = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
+
+
+def source_commit(root: Path | None = None) -> str | None:
+    """The commit checked out in the git work tree the package is run from (`root`: the
+    directory holding levinsearch/), read from its .git (no git process: this is asked
+    for every record); None for an installed package, or when it cannot be told."""
+    if root is None:  # only the package's own directory: a venv inside a checkout is no checkout
+        root = Path(__file__).resolve().parent.parent
+    try:
+        dot_git = root / ".git"
+        if dot_git.is_file():  # a linked work tree or submodule: "gitdir: PATH"
+            line = dot_git.read_text().strip()
+            if not line.startswith("gitdir:"):
+                return None
+            git_dir = (root / line[len("gitdir:"):].strip()).resolve()
+        elif dot_git.is_dir():
+            git_dir = dot_git
+        else:
+            return None
+        head = (git_dir / "HEAD").read_text().strip()
+        if not head.startswith("ref:"):
+            return head if _SHA.fullmatch(head) else None  # a detached HEAD
+        ref = head[len("ref:"):].strip()
+        common = git_dir  # a linked work tree keeps its branches in the main repository
+        if (git_dir / "commondir").is_file():
+            common = (git_dir / (git_dir / "commondir").read_text().strip()).resolve()
+        for base in dict.fromkeys((git_dir, common)):
+            if (base / ref).is_file():
+                sha = (base / ref).read_text().strip()
+                return sha if _SHA.fullmatch(sha) else None
+        if (common / "packed-refs").is_file():
+            for row in (common / "packed-refs").read_text().splitlines():
+                parts = row.split()
+                if len(parts) == 2 and parts[1] == ref and _SHA.fullmatch(parts[0]):
+                    return parts[0]
+        return None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def bits(mbits) -> float:

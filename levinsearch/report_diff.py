@@ -67,6 +67,9 @@ def _who(identity: dict[str, Any]) -> str:
         parts.append(identity["run"])
     if identity.get("created"):
         parts.append(str(identity["created"]))
+    if identity.get("version"):
+        parts.append(f"levinsearch {identity['version']}" + (f" @ {identity['commit'][:10]}" if identity.get("commit")
+                                                              else ""))
     return " · ".join(parts)
 
 

@@ -29,7 +29,7 @@ import time
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -201,7 +201,7 @@ def create(config: dict[str, Any], command: str = "run", root: Path = DEFAULT_RO
         schema=MANIFEST_SCHEMA,
         name=config.get("name"),
         command=command,
-        created=datetime.now().isoformat(timespec="seconds"),
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         status="running",
         argv=sys.argv[1:],
         config=config,

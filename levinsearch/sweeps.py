@@ -17,6 +17,7 @@ from dsl.errors import DslError
 from levinsearch import experiments, stats
 from levinsearch.config import DEFAULT_SEARCH, shown
 from levinsearch.files import MAX_NESTING, finite_float, text_nesting
+from levinsearch.record import provenance
 from levinsearch.types import RunRecord, SweepRecord
 
 SCHEMA = "levinsearch.sweep/1"
@@ -243,4 +244,5 @@ def sweep_record(experiment: str, domain, settings, points: list[tuple[dict, lis
     seeds = max((len(records) for _, records in points), default=1)
     if seeds > 1:
         out["seeds"] = seeds
+    out["provenance"] = provenance()
     return out

@@ -211,6 +211,18 @@ class Tail(TypedDict):
     largest: list[TailBehaviour]
 
 
+class Provenance(TypedDict):
+    """Where a record comes from: the levinsearch version, the git commit of the source
+    tree (null for an installed package), when the record was made (ISO 8601, UTC, with
+    its offset) and the command that made it (the command line as typed, or the Python
+    API call). Records saved by earlier versions have none."""
+
+    levinsearch: str
+    commit: str | None
+    created: str
+    command: str | None
+
+
 class RunRecord(TypedDict):
     """A run record (schema levinsearch.run/1), as `run --json` prints it."""
 
@@ -225,6 +237,7 @@ class RunRecord(TypedDict):
     behaviours: list[Behaviour]
     summary: Summary
     versions: dict[str, str]
+    provenance: NotRequired[Provenance]
     tail: NotRequired[Tail]
     run: NotRequired[str]
 
@@ -259,6 +272,7 @@ class SweepRecord(TypedDict):
     metric_descriptions: dict[str, str]
     tail_metrics: NotRequired[list[str]]  # metrics that need tail samples (None without)
     seeds: NotRequired[int]
+    provenance: NotRequired[Provenance]
     run: NotRequired[str]
 
 

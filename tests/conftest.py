@@ -133,9 +133,11 @@ def run_json(capsys, *args):
 
 
 def strip_timing(record):
-    """A run record without wall-clock times and where it was saved (the only things
-    allowed to differ between equivalent runs), and without the batch size setting."""
+    """A run record without wall-clock times, where it was saved and its provenance (when
+    and by which command it was made: the only things allowed to differ between
+    equivalent runs), and without the batch size setting."""
     record = dict(record)
+    record.pop("provenance", None)
     e = {k: v for k, v in record["enumeration"].items() if k not in ("seconds", "compile_seconds")}
     e["per_length"] = [{k: v for k, v in row.items() if k != "seconds"} for row in e["per_length"]]
     record["enumeration"] = e

@@ -43,6 +43,7 @@ def normalised(record: dict) -> str:
     for row in record["enumeration"]["per_length"]:
         row.pop("seconds")
     record.pop("versions")
+    record.pop("provenance")
     record["config"].pop("flags")
     record["config"]["search"].pop("batch_size")
     return json.dumps(record, sort_keys=True)

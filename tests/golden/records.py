@@ -7,7 +7,8 @@ comparison that proves a later change left them unchanged.
 
 A record is compared as JSON text (the CLI's `--json` layout) after `normalise`, which
 drops what may differ between equivalent runs: wall-clock seconds, where the run was
-saved, where the experiment file lies, and library versions.
+saved, where the experiment file lies, library versions and the provenance (version,
+commit, time and command).
 
 Fields added to records after the store was written are allowed (`restrict` drops them
 before the comparison); every stored field must keep its value, and the fields of a
@@ -34,6 +35,7 @@ def normalise(record: dict) -> dict:
     record = json.loads(json.dumps(record, default=lambda v: v.tolist()))
     record.pop("run", None)
     record.pop("versions", None)
+    record.pop("provenance", None)
     record["config"].pop("source", None)
     e = record["enumeration"]
     e.pop("seconds", None)

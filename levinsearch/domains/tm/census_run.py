@@ -26,7 +26,7 @@ from dsl.tm.kernels import MAX_CAP
 from dsl.tm.reference import machine_table
 from levinsearch.domains.tm.report import CENSUS_SCHEMA
 from levinsearch.files import loads_json, read_text, write_atomic
-from levinsearch.record import versions
+from levinsearch.record import provenance, versions
 
 CHECKPOINT = "checkpoint.json"
 CHECKPOINT_SCHEMA = "levinsearch.tm-census-checkpoint/1"
@@ -327,7 +327,7 @@ def census_record(config: dict[str, Any], census: tc.Census, position: int, *, s
                 backend=backend, workers=workers, resumed=resumed, top=top, census=census.to_dict(),
                 busy_beaver=busy, ctm=ctm,
                 prefix=continuations_of(census, prefix, deploy) if prefix is not None else None,
-                versions=versions())
+                versions=versions(), provenance=provenance())
 
 
 # ------------------------------------------------------------------ a whole census run
