@@ -61,3 +61,27 @@ def test_every_bundled_experiment_runs_from_the_installed_package(installed):
     ran = json.loads(done.stdout)
     assert sorted(ran) == sorted(p.stem.replace("_", "-") for p in (ROOT / "levinsearch" / "bundled").glob("*.toml"))
     assert all(path.startswith(str(where / "site")) and programs > 0 for path, programs in ran.values())
+
+
+def test_the_researcher_tour_runs_against_the_installed_package(installed, tmp_path):
+    """The issue's notebook check: run from Python, to_pandas(), export to CSV and Parquet,
+    diff two runs and __version__, all from the wheel (pandas and pyarrow: the `table` extra,
+    which `make test` installs)."""
+    where, elsewhere, env = installed
+    pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / "researcher_tour.py"), str(tmp_path)],
+                          cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    from importlib.metadata import version
+    assert out.startswith(f"levinsearch {version('levinsearch')}\n")
+    assert "<RunRecord red-door (grid): programs judged 464 · fitting 16 ·" in out
+    for fmt in ("csv", "parquet"):
+        assert (tmp_path / f"export-{fmt}" / f"behaviours.{fmt}").is_file()
+    import pandas
+    frame = pandas.read_parquet(tmp_path / "export-parquet" / "behaviours.parquet")
+    assert len(frame) == 4  # (plan red), (plan door), and the and/or detectors of both
+    assert "search.time_weight" in out and "differ: 1 setting" in out
+    runs = sorted((tmp_path / "runs").iterdir())
+    assert len(runs) == 2 and all(str(r).startswith(str(tmp_path)) for r in runs)
