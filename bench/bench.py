@@ -28,6 +28,9 @@ fails on a missed target, it only reports):
 10. stopping: a long red-door run (threads, and worker processes) and a BB(4) census,
    each sent SIGTERM to its whole process group part-way; the stop the tool measures
    (signal to checkpoint, the manifest's `stop_seconds`, goal 2 s) and the time to exit.
+11. the record: building the run record (`pipeline.build_record`) from the summary of a
+   search with about 72k behaviours (red-door at 28 bits with fit_threshold 0.05, so
+   that many programs fit and behave differently), the size of the 10^9-program run.
 
 The figures are written to runs/bench-<YYYYmmdd-HHMMSS>/bench.json and the rendered
 table to bench.txt beside it. Timings are wall clock and vary with machine load.
@@ -278,7 +281,7 @@ def check_agreement(grammar, ops, sizes, envs, got, want, what: str) -> None:
 
 def bench_interpreters(s: Settings, res: Results, grammar, envs, batch) -> None:
     """Row 1: program-episodes per second, reference vs compiled, same inputs."""
-    log("1/10 compiled vs reference interpreter")
+    log("1/11 compiled vs reference interpreter")
     ops, sizes = all_programs(grammar, s.ref_max_bits)
     pick = np.random.default_rng(0).choice(len(ops), size=min(s.ref_programs, len(ops)), replace=False)
     ops, sizes = ops[pick], sizes[pick]
@@ -456,7 +459,7 @@ BASELINES = (  # program, hand-written policy, note
 
 def bench_overhead(s: Settings, res: Results, grammar, envs, batch) -> None:
     """Row 2: interpreter time / hand-written time, both on one thread, same episodes."""
-    log("2/10 interpretive overhead against hand-written functions")
+    log("2/11 interpretive overhead against hand-written functions")
     reps = 50 if s.quick else 200
     args = (batch.features, batch.dims, batch.starts, batch.horizons)
     res.data["overhead"] = []
@@ -485,7 +488,7 @@ def bench_overhead(s: Settings, res: Results, grammar, envs, batch) -> None:
 # ------------------------------------------------------------------ 3. enumeration
 def bench_enumeration(s: Settings, res: Results, grammar) -> None:
     """Row 3: programs per second from the enumerator alone, up to 30 bits (time-boxed)."""
-    log("3/10 enumeration")
+    log("3/11 enumeration")
     for _ in Enumerator(grammar, 12).batches(1 << 16):  # load the compiled unranker
         pass
     t0 = time.perf_counter()
@@ -516,12 +519,12 @@ def run_pipeline(max_bits: float) -> tuple[dict[str, Any], float, float]:
 
 def bench_end_to_end(s: Settings, res: Results) -> None:
     """Row 4: programs per second through the whole pipeline, and the per-length table."""
-    log("4/10 end to end: warm-up at 10 bits")
+    log("4/11 end to end: warm-up at 10 bits")
     run_pipeline(10)
     res.data["end_to_end"] = []
     record = None
     for bits in s.e2e_bits:
-        log(f"4/10 end to end: {bits:g} bits")
+        log(f"4/11 end to end: {bits:g} bits")
         record, t_prep, t_exec = run_pipeline(bits)
         e = record["enumeration"]
         per_s = e["programs"] / t_exec
@@ -543,7 +546,7 @@ def bench_tail(s: Settings, res: Results) -> None:
     10^7 tail samples (10^5 with --quick) end to end."""
     from dsl.sampling import Sampler
     from levinsearch.tail import TAIL_BATCH
-    log("9/10 tail samples: the sampler alone")
+    log("9/11 tail samples: the sampler alone")
     prep = pipeline.prepare(red_door({"tail_samples": 1}))
     sampler = Sampler(prep.grammar, 0, lo=prep.enumerator.max_mbits, hi=None, node_cap=512)
     sampler.sample(0, 1000)  # load the compiled sampler
@@ -563,7 +566,7 @@ def bench_tail(s: Settings, res: Results) -> None:
             f"{n:,} samples ({draws / n:.1f} draws each) in {elapsed:.2f} s, batches of {TAIL_BATCH:,}"
             + (f"; the search judges {rate(judged)}prog/s" if judged else ""))
     samples = 100_000 if s.quick else 10_000_000
-    log(f"9/10 tail samples: red-door with {samples:,}")
+    log(f"9/11 tail samples: red-door with {samples:,}")
     t0 = time.perf_counter()
     prep = pipeline.prepare(red_door({"tail_samples": samples}))
     record = pipeline.execute(prep)
@@ -580,6 +583,28 @@ def bench_tail(s: Settings, res: Results) -> None:
     res.data["tail"] = dict(sampler_per_s=per_s, draws_per_sample=draws / n, judged_per_s=judged, samples=samples,
                             seconds=elapsed, share=share, widest_class_half_width=half,
                             fitting=record["tail"]["fitting"], behaviours=record["tail"]["behaviours"])
+
+
+# ------------------------------------------------------------------ 11. the record
+def bench_record(s: Settings, res: Results) -> None:
+    """Row 11: the record of a summary with many behaviours. A low fit threshold lets
+    most programs fit, so a search of 1.5 M programs (28 bits) leaves about 72k distinct
+    behaviours of real programs, as many as the 10^9-program run's 73,942, without its
+    11 minutes. Only the record is timed (the search before it is not)."""
+    bits = 22.0 if s.quick else 28.0
+    log(f"11/11 record: red-door at {bits:g} bits, fit_threshold 0.05 (the search, untimed)")
+    prep = pipeline.prepare(red_door({"max_bits": bits, "fit_threshold": 0.05}))
+    agg, position = pipeline.search(prep)
+    log(f"11/11 record: building it for {agg.behaviours:,} behaviours")
+    t0 = time.perf_counter()
+    record = pipeline.build_record(prep, agg, position)
+    elapsed = time.perf_counter() - t0
+    res.add("11 record", f"build the record of {agg.behaviours:,} behaviours (red-door, {bits:g} bits, "
+            "fit_threshold 0.05)", elapsed, "s", f"{elapsed:.1f} s", "< 10 s at ~74k behaviours, 2 cores",
+            None if s.quick else elapsed < 10,
+            f"{agg.programs:,} programs, {agg.fitting:,} fitting; {len(record['behaviours']):,} behaviours listed "
+            f"({len(agg.representatives) / elapsed:,.0f} per second); before this row's release: 49 s at 73,942")
+    res.data["record"] = dict(max_bits=bits, behaviours=agg.behaviours, programs=agg.programs, seconds=elapsed)
 
 
 # ------------------------------------------------------------------ 10. stopping
@@ -599,7 +624,7 @@ def bench_stop(s: Settings, res: Results) -> None:
     seconds = 5.0 if s.quick else 20.0
     out = []
     for label, args in STOPS:
-        log(f"10/10 stopping: {label}, SIGTERM to the group after {seconds:g} s")
+        log(f"10/11 stopping: {label}, SIGTERM to the group after {seconds:g} s")
         with tempfile.TemporaryDirectory(prefix="bench-stop-") as runs_dir:
             proc = subprocess.Popen([sys.executable, "-c", "from levinsearch.cli import main; main()", *args,
                                      "--no-progress", "--json", "--runs-dir", runs_dir], cwd=ROOT,
@@ -661,7 +686,7 @@ def bench_scaling(s: Settings, res: Results) -> None:
         base_seconds = None
         try:
             for workers in worker_counts(numba.config.NUMBA_NUM_THREADS):
-                log(f"7/10 scaling: {workers} {unit} at {bits:g} bits")
+                log(f"7/11 scaling: {workers} {unit} at {bits:g} bits")
                 t0 = time.perf_counter()
                 agg, position = backends.search(prep, backend=backend, workers=workers)
                 seconds = time.perf_counter() - t0
@@ -692,7 +717,7 @@ def bench_dask(s: Settings, res: Results) -> None:
     try:
         import distributed  # noqa: F401
     except ImportError:
-        log("8/10 dask: not installed, skipped")
+        log("8/11 dask: not installed, skipped")
         return
     from levinsearch import backends
     bits = s.scaling_bits
@@ -705,7 +730,7 @@ def bench_dask(s: Settings, res: Results) -> None:
     res.add("8 dask", f"threads (local backend) at {bits:g} bits", agg.programs / local_seconds, "programs/s",
             f"{rate(agg.programs / local_seconds)}prog/s", detail=f"{local_seconds:.2f} s")
     for workers in s.dask_workers:
-        log(f"8/10 dask: a local cluster of {workers} worker processes")
+        log(f"8/11 dask: a local cluster of {workers} worker processes")
         t0 = time.perf_counter()
         agg, position = backends.search(prep, backend="dask", workers=workers)
         seconds = time.perf_counter() - t0
@@ -794,9 +819,9 @@ def cli_run(extra: list[str], cache_dir: str, no_save: bool) -> tuple[ChildRun, 
 def bench_cli(s: Settings, res: Results) -> None:
     """Rows 5 and 6: cold and warm start of the CLI, and peak RSS at two sizes."""
     with tempfile.TemporaryDirectory(prefix="bench-numba-") as cache:
-        log("5/10 cold start (empty Numba cache: compiles every kernel)")
+        log("5/11 cold start (empty Numba cache: compiles every kernel)")
         cold, no_save = cli_run([], cache, True)
-        log("5/10 warm start")
+        log("5/11 warm start")
         warm = min((cli_run([], cache, no_save)[0] for _ in range(2)), key=lambda r: r.seconds)
         flags = "--json" + (" --no-save" if no_save else "")
         res.add("5 start-up", "cold start: levinsearch run red-door", cold.seconds, "s", f"{cold.seconds:.1f} s",
@@ -805,7 +830,7 @@ def bench_cli(s: Settings, res: Results) -> None:
                 "< 5 s", warm.seconds < 5, "same cache, best of 2")
         memory = {}
         for bits in s.memory_bits:
-            log(f"6/10 peak memory of a separate run at {bits:g} bits")
+            log(f"6/11 peak memory of a separate run at {bits:g} bits")
             run, _ = cli_run(["--max-bits", f"{bits:g}"], cache, no_save)
             programs = json.loads(run.stdout)["enumeration"]["programs"]
             memory[bits] = (run, programs)
@@ -928,6 +953,7 @@ def main(argv: list[str] | None = None) -> None:
         bench_dask(s, res)
     bench_tail(s, res)
     bench_stop(s, res)
+    bench_record(s, res)
     info["seconds"] = round(time.perf_counter() - started, 1)
 
     probe = Console(stderr=args.json)

@@ -65,6 +65,42 @@ class Dyadic:
         return value
 
 
+class ScaledMasses:
+    """Exact masses per (behaviour, flag kind) as Python ints over one common 2^-shift,
+    so that sums are plain integer sums and a share is one correctly rounded integer
+    division: `share` and `value` give exactly what Dyadic.ratio and float(Dyadic) give
+    (both round the same rational to the nearest float), without building a Dyadic or a
+    Fraction per behaviour."""
+
+    def __init__(self, mass: list[list[Dyadic]], total: Dyadic, kinds: int):
+        self.shift = max([0, total.exp] + [m.exp for row in mass for m in row])
+        shift = self.shift
+        self.kinds = kinds
+        self.units = [[m.num << (shift - m.exp) for m in row] for row in mass]
+        self.total = total.num << (shift - total.exp)
+
+    def with_flag(self, bit: int) -> list[int]:
+        """Per behaviour: the mass of its programs with flag `bit`."""
+        kinds = [f for f in range(self.kinds) if f >> bit & 1]
+        return [sum(row[f] for f in kinds) for row in self.units]
+
+    def of_kinds(self, kinds) -> int:
+        """The mass of the programs of every behaviour whose flags are in `kinds`."""
+        return sum(row[f] for row in self.units for f in kinds)
+
+    def groups(self) -> list[int]:
+        """Per behaviour: the mass of all its programs."""
+        return [sum(row) for row in self.units]
+
+    def share(self, units: int) -> float:
+        """units / total, correctly rounded (0 when the total is 0): Dyadic.ratio."""
+        return units / self.total if self.total else 0.0
+
+    def value(self, units: int) -> float:
+        """The mass as a float, correctly rounded: float(Dyadic)."""
+        return units / (1 << self.shift)
+
+
 def dyadic_terms(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """2^-score exactly as m * 2^-k (int64 arrays): m < 2^53, the float's own digits."""
     whole = np.floor(score)
@@ -417,6 +453,16 @@ class Aggregate:
         for m in self.mass[g]:
             total = total + m
         return total
+
+    def scaled_masses(self) -> "ScaledMasses":
+        """Every behaviour's exact masses as integers over one power of two (cached until
+        the summary changes): what a record reads for every behaviour at once."""
+        key = (len(self.mass), self.kinds, self.total_mass)
+        cached = getattr(self, "_scaled", None)
+        if cached is None or cached[0] != key:
+            cached = (key, ScaledMasses(self.mass, self.total_mass, self.kinds))
+            self._scaled = cached
+        return cached[1]
 
     def mass_within(self, bits: float) -> tuple[Dyadic, int]:
         """Exact mass and count of fitting programs whose score is within `bits` of the

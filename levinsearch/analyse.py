@@ -9,6 +9,7 @@ import numpy as np
 from dsl.grammar import Grammar
 from dsl.grid.world import breadth_first
 from dsl.syntax import subtree_end, unparse
+from levinsearch.gather import gather_sum
 
 #: Outcome of one episode, in the order of the columns of `outcome_fractions`.
 OUTCOMES = ("base", "proxy", "other", "none")
@@ -193,17 +194,29 @@ def goal_directedness(reached: np.ndarray, moves: np.ndarray, dims: np.ndarray, 
     n_goals = goal_cells.shape[0]
     reachable = goal_cells & (dist >= 0)[None]
     present = reachable.any(axis=(2, 3))  # [G, E]
-    big = np.iinfo(np.int32).max
-    nearest = np.where(reachable, dist[None], big).min(axis=(2, 3)).astype(np.float64)  # [G, E]
     usable = present.mean(axis=1) >= min_share - 1e-12
-    hit = reached_values(reached, dims, reachable).astype(bool)  # [G, n, E]
-    efficient = hit * (np.where(present, nearest, 0.0)[:, None, :] / np.maximum(moves, 1)[None])
-    idle = (reached < 0)[None].astype(np.float64)
-    explained = np.where(present[:, None, :], efficient, idle)
-    scores = explained.mean(axis=2).T if reached.shape[1] else np.zeros((len(reached), n_goals))
-    scores[:, ~usable] = 0.0
+    scores = np.zeros((len(reached), n_goals))
     if n_goals == 0:
         return np.zeros(len(reached), dtype=np.int64), np.zeros(len(reached)), scores
+    # Goals reachable on the same cells of every probe score alike: each class of usable
+    # ones is scored once, by its first goal (so the first best goal is still found).
+    flat = reachable[usable].reshape(int(usable.sum()), int(np.prod(reachable.shape[1:])))
+    _, inverse = distinct_rows(flat)
+    first = np.full(int(inverse.max()) + 1 if len(inverse) else 0, len(inverse), dtype=np.int64)
+    np.minimum.at(first, inverse, np.arange(len(inverse)))
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    members = np.flatnonzero(usable)
+    goals = members[first[order]]  # one goal per class, in goal order
+    if reached.shape[1] and len(goals):
+        big = np.iinfo(np.int32).max
+        nearest = np.where(reachable[goals], dist[None], big).min(axis=(2, 3)).astype(np.float64)  # [C, E]
+        hit = reached_values(reached, dims, reachable[goals]).astype(bool)  # [C, n, E]
+        efficient = hit * (np.where(present[goals], nearest, 0.0)[:, None, :] / np.maximum(moves, 1)[None])
+        idle = (reached < 0)[None].astype(np.float64)
+        explained = np.where(present[goals][:, None, :], efficient, idle)
+        scores[:, members] = explained.mean(axis=2).T[:, rank[inverse.reshape(-1)]]
     best = np.argmax(scores, axis=1)
     return best, scores[np.arange(len(reached)), best], scores
 
@@ -286,6 +299,25 @@ def agent_log_probs(features: np.ndarray, goals: np.ndarray, wall: int, obj: int
     return out
 
 
+#: math.lgamma(i / 2) at index i (grown as needed).
+_LGAMMA_HALVES = np.zeros(0)
+
+
+def _lgamma(x: np.ndarray) -> np.ndarray:
+    """math.lgamma of each element, bit for bit. The KT mixture only asks it of
+    multiples of 1/2 (counts, plus halves), so those are read from a table of
+    math.lgamma(j / 2); anything else is computed one by one."""
+    x = np.asarray(x, dtype=np.float64)
+    twice = 2.0 * x
+    if x.size and bool(np.all((twice == np.floor(twice)) & (x > 0) & (twice <= 1 << 24))):
+        j = twice.astype(np.int64)
+        global _LGAMMA_HALVES
+        if int(j.max()) >= len(_LGAMMA_HALVES):
+            _LGAMMA_HALVES = np.array([math.lgamma(i / 2) if i else np.inf for i in range(2 * int(j.max()) + 64)])
+        return _LGAMMA_HALVES[j]
+    return np.vectorize(math.lgamma, otypes=[np.float64])(x) if x.size else np.zeros(x.shape)
+
+
 def _kt_log2(counts: np.ndarray, available: np.ndarray) -> np.ndarray:
     """log2 of the Krichevsky-Trofimov mixture probability of outcome counts: per program
     (rows) and context (middle axis), counts of each of the `available[context]`
@@ -294,7 +326,7 @@ def _kt_log2(counts: np.ndarray, available: np.ndarray) -> np.ndarray:
     for them; its probability depends only on the counts:
     prod over contexts of Gamma(k/2) / Gamma(n + k/2) x prod over outcomes
     Gamma(n_o + 1/2) / Gamma(1/2). counts float [n, contexts, 5]; available int [contexts]."""
-    lg = np.vectorize(math.lgamma, otypes=[np.float64])
+    lg = _lgamma
     k = available.astype(np.float64)[None, :]
     n = counts.sum(axis=2)
     per_context = lg(k / 2) - lg(n + k / 2) + (lg(counts + 0.5) - math.lgamma(0.5)).sum(axis=2)
@@ -357,6 +389,64 @@ def agency_tables(envs, goal_cells: np.ndarray, goal_bits: np.ndarray, wall: int
     return AgencyTables(representative, class_prior, agent, outcomes, list(envs), stuck)
 
 
+def distinct_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of a 2-D array in lexicographic order, and the index of each
+    row among them (as np.unique(a, axis=0, return_inverse=True), without its slow
+    sort of rows as records)."""
+    if len(a) == 0:
+        return a[:0], np.zeros(0, dtype=np.int64)
+    order = np.lexsort(a.T[::-1])
+    ordered = a[order]
+    new = np.ones(len(a), dtype=bool)
+    new[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    inverse = np.empty(len(a), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], inverse
+
+
+#: Paths whose steps are laid out at once in `_path_rows` (bounds its memory).
+PATH_BLOCK = 256
+
+
+def _path_rows(paths: np.ndarray, e: int, tables: AgencyTables) -> np.ndarray:
+    """What each path on probe grid e adds to `agency`'s sums, float [n, C*B + C*5 + 85]:
+    the agent's log2-likelihood per (goal class, beta), the outcome counts per goal
+    class where none of its objects is in reach, per local view (16 x 5), and in all (5).
+    Each step of a path adds its row (the steps in order; no BLAS call, whose threads
+    cost more than these small products on a busy machine)."""
+    env = tables.envs[e]
+    n, w = paths.shape[0], env.width
+    n_goals = len(tables.representative)
+    width = n_goals * len(BETAS)
+    outcomes = tables.outcomes[e]  # [X, 5]
+    walls = ((outcomes[:, 1:] < 0).astype(np.int64) * (1 << np.arange(4))).sum(axis=1)
+    by_step = np.ascontiguousarray(tables.agent[e].T)  # [X*5, C*B]: a step's log2-likelihoods
+    stuck = np.ascontiguousarray(tables.stuck[e].T)  # [X, C]
+    out = np.zeros((n, width + n_goals * 5 + 85))
+    for lo in range(0, n, PATH_BLOCK):
+        # Every step at once: the cell before step t is the cell after step t - 1 (a path
+        # moves to the cell itself or an open neighbour, so each step is an outcome).
+        y = paths[lo: lo + PATH_BLOCK].astype(np.int64)  # [m, T]
+        x = np.empty_like(y)
+        x[:, 0] = env.start[0] * w + env.start[1]
+        x[:, 1:] = y[:, :-1]
+        match = outcomes[np.maximum(x, 0)] == y[:, :, None]  # [m, T, 5]
+        live = (y >= 0) & match.any(axis=2)
+        who = np.broadcast_to(np.arange(len(y))[:, None], y.shape)[live]  # ascending
+        at, slot = x[live], np.argmax(match, axis=2)[live]
+        if not len(who):
+            continue
+        steps = np.arange(len(who))
+        row = np.zeros((len(who), out.shape[1]))
+        row[:, :width] = by_step[at * 5 + slot]
+        row[steps[:, None], width + np.arange(n_goals)[None, :] * 5 + slot[:, None]] = stuck[at]
+        row[steps, width + n_goals * 5 + walls[at] * 5 + slot] = 1.0
+        row[steps, width + n_goals * 5 + 80 + slot] = 1.0
+        starts = np.flatnonzero(np.concatenate([[True], who[1:] != who[:-1]]))
+        out[lo + who[starts]] = np.add.reduceat(row, starts, axis=0)
+    return out
+
+
 def agency(paths: np.ndarray, tables: AgencyTables) -> dict[str, np.ndarray]:
     """Agent or device? The evidence that each program's probe episodes come from a
     noisy-rational agent pursuing some goal, against the evidence for a goal-free device
@@ -381,35 +471,22 @@ def agency(paths: np.ndarray, tables: AgencyTables) -> dict[str, np.ndarray]:
     n = paths.shape[0]
     representative, log_prior = tables.representative, tables.log_prior
     n_goals = len(representative)
-    agent = np.zeros((n, n_goals, len(BETAS)))
-    free = np.zeros((n, n_goals, 5))  # outcome counts where no goal object of the class is in reach
-    local = np.zeros((n, 16, 5))  # outcome counts per local view (which neighbours are walls)
-    plain = np.zeros((n, 1, 5))
-    rows = np.arange(n)
-    for e, env in enumerate(tables.envs):
-        w = env.width
-        outcomes = tables.outcomes[e]  # [X, 5]
-        walls = (outcomes[:, 1:] < 0).astype(np.int64) @ (1 << np.arange(4))
-        # Every step at once: the cell before step t is the cell after step t - 1 (a path
-        # moves to the cell itself or an open neighbour, so each step is an outcome).
-        y = paths[:, e, :].astype(np.int64)  # [n, T]
-        x = np.empty_like(y)
-        x[:, 0] = env.start[0] * w + env.start[1]
-        x[:, 1:] = y[:, :-1]
-        match = outcomes[np.maximum(x, 0)] == y[:, :, None]  # [n, T, 5]
-        live = (y >= 0) & match.any(axis=2)
-        who = np.broadcast_to(rows[:, None], y.shape)[live]
-        at, slot = x[live], np.argmax(match, axis=2)[live]
-        cells5 = outcomes.shape[0] * 5
-        # how often each program took each outcome at each cell (exact integer counts)
-        visits = np.bincount(who * cells5 + at * 5 + slot, minlength=n * cells5).reshape(n, cells5).astype(np.float64)
-        local += np.bincount((who * 16 + walls[at]) * 5 + slot, minlength=n * 80).reshape(n, 16, 5)
-        plain += np.bincount(who * 5 + slot, minlength=n * 5).reshape(n, 1, 5)
-        agent += (visits @ tables.agent[e].T).reshape(n, n_goals, len(BETAS))
-        stuck = tables.stuck[e]
-        by_outcome = visits.reshape(n, -1, 5)
-        for k in range(5):
-            free[:, :, k] += by_outcome[:, :, k] @ stuck.T
+    width = n_goals * len(BETAS)
+    # The measure is a sum over grids of what the path on each grid adds, and many
+    # programs take the same path on a grid: each distinct (grid, path) is counted once
+    # (`_path_rows`) and each program adds up the rows of its paths, grid by grid.
+    rows, ids, offset = [], np.zeros((n, len(tables.envs)), dtype=np.int64), 0
+    for e in range(len(tables.envs)):
+        distinct, inverse = distinct_rows(paths[:, e, :])
+        rows.append(_path_rows(distinct, e, tables))
+        ids[:, e] = inverse.reshape(-1) + offset
+        offset += len(distinct)
+    total = gather_sum(ids, np.concatenate(rows) if rows else np.zeros((0, width + n_goals * 5 + 85)))
+    # Contiguous copies: NumPy's reductions below then add in the same order as ever.
+    agent = np.ascontiguousarray(total[:, :width]).reshape(n, n_goals, len(BETAS))
+    free = np.ascontiguousarray(total[:, width: width + n_goals * 5]).reshape(n, n_goals, 5)
+    local = np.ascontiguousarray(total[:, width + n_goals * 5: width + n_goals * 5 + 80]).reshape(n, 16, 5)
+    plain = np.ascontiguousarray(total[:, width + n_goals * 5 + 80:]).reshape(n, 1, 5)
     if n_goals:
         agent += _kt_log2(free.reshape(n * n_goals, 1, 5), np.array([5])).reshape(n, n_goals, 1)
     available = np.array([1 + bin(15 & ~v).count("1") for v in range(16)])  # stay + the open neighbours

@@ -4,6 +4,7 @@ consensus). See docs: "JSON output".
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -11,12 +12,12 @@ import numpy as np
 from dsl.syntax import unparse
 from levinsearch import analyse, consensus, score
 from levinsearch import tail as tail_mod
-from levinsearch.aggregate import Aggregate, Dyadic
+from levinsearch.aggregate import Aggregate
 from levinsearch.domains.grid.prepare import GridPrepared, like_train
 from levinsearch.record import bits, program_mass, run_header, versions
 
 
-def analyse_programs(prep: GridPrepared, ops: np.ndarray, sizes: np.ndarray, chunk: int = 256) -> dict[str, Any]:
+def analyse_programs(prep: GridPrepared, ops: np.ndarray, sizes: np.ndarray, chunk: int = 1024) -> dict[str, Any]:
     """Everything the analyses say about each program, from its test and probe episodes:
     per split the share of episodes per outcome [n, 4] and the outcome class [n]; the
     inferred goal (index into prep.goals) and goal-directedness score [n]; search
@@ -55,41 +56,54 @@ def analyse_programs(prep: GridPrepared, ops: np.ndarray, sizes: np.ndarray, chu
             reached[part], moves[part], prep.probes.dims, prep.distances["probes"], prep.goal_cells,
             a["goal_min_share"])
     out["goal"], out["goal_score"] = goal, goal_score
-    # Agent or device (calibrated): chunks bound the [chunk, goals, betas] arrays.
-    tables = prep.agency_tables()
-    agency = [analyse.agency(prep.interpreter.paths(ops[i: i + chunk], sizes[i: i + chunk], prep.probes), tables)
-              for i in range(0, len(ops), chunk)]
-    out["agency"] = {key: np.concatenate([part[key] for part in agency]) if agency else np.zeros(0)
-                     for key in ("agent_bits", "device_bits", "log2_odds", "goal")}
+    # Agent or device (calibrated): all at once, each distinct probe path counted once.
+    out["agency"] = analyse.agency(prep.interpreter.paths(ops, sizes, prep.probes), prep.agency_tables())
     return out
 
 
-def _outcome_dict(fractions: np.ndarray) -> dict[str, float]:
+def _outcome_dict(fractions) -> dict[str, float]:
     return dict(zip(analyse.OUTCOMES, (round(float(x), 6) for x in fractions)))
 
 
 def _program_analysis(prep: GridPrepared, analysis: dict[str, Any], i: int) -> dict[str, Any]:
     """The record fields of program i of an `analyse_programs` result."""
-    return dict(
-        test={name: _outcome_dict(f[i]) for name, f in analysis["fractions"].items()},
-        outcome_class={name: analyse.CLASSES[int(c[i])] for name, c in analysis["classes"].items()},
-        changed={name: round(float(c[i]), 6) for name, c in analysis["changed"].items()},
-        inferred_goal=prep.goals[int(analysis["goal"][i])] if prep.goals else None,
-        goal_directedness=round(float(analysis["goal_score"][i]), 6),
-        lookahead_per_decision=round(float(analysis["execution"].per_decision[i]), 6),
-        lookahead_share=round(float(analysis["execution"].share[i]), 6),
-        executes_search=bool(analysis["execution"].searches[i]),
-        agency=_agency(prep, analysis["agency"], i),
-    )
+    return _program_analyses(prep, analysis, [i])[0]
 
 
-def _agency(prep: GridPrepared, agency: dict[str, np.ndarray], i: int) -> dict[str, Any]:
-    """Agent or device: the posterior odds (log2) with the goal's complexity paid for."""
-    odds = float(agency["log2_odds"][i])
-    return dict(kind="agent" if odds > prep.config["analysis"]["agent_bits"] else "device",
-                log2_odds=round(odds, 6), agent_bits=round(float(agency["agent_bits"][i]), 6),
-                device_bits=round(float(agency["device_bits"][i]), 6),
-                goal=prep.goals[int(agency["goal"][i])] if prep.goals else None)
+def _program_analyses(prep: GridPrepared, analysis: dict[str, Any], rows=None) -> list[dict[str, Any]]:
+    """The record fields of each program of an `analyse_programs` result (or of those
+    numbered in `rows`). The arrays become lists first: rounding Python floats is what
+    costs least per behaviour, and gives what round(float(x), 6) gives."""
+    n = len(analysis["goal"])
+    rows = range(n) if rows is None else rows
+
+    def col(values) -> list:
+        return np.asarray(values).tolist()
+
+    fractions = {name: col(f) for name, f in analysis["fractions"].items()}
+    classes = {name: [analyse.CLASSES[c] for c in col(c)] for name, c in analysis["classes"].items()}
+    changed = {name: col(c) for name, c in analysis["changed"].items()}
+    goals, goal, goal_score = prep.goals, col(analysis["goal"]), col(analysis["goal_score"])
+    execution = analysis["execution"]
+    per_decision, share, searches = col(execution.per_decision), col(execution.share), col(execution.searches)
+    agency = analysis["agency"]
+    odds, agent_bits, device_bits = col(agency["log2_odds"]), col(agency["agent_bits"]), col(agency["device_bits"])
+    agency_goal = col(agency["goal"])
+    threshold = prep.config["analysis"]["agent_bits"]
+    return [dict(
+        test={name: _outcome_dict(f[i]) for name, f in fractions.items()},
+        outcome_class={name: c[i] for name, c in classes.items()},
+        changed={name: round(float(c[i]), 6) for name, c in changed.items()},
+        inferred_goal=goals[int(goal[i])] if goals else None,
+        goal_directedness=round(float(goal_score[i]), 6),
+        lookahead_per_decision=round(float(per_decision[i]), 6),
+        lookahead_share=round(float(share[i]), 6),
+        executes_search=bool(searches[i]),
+        # Agent or device: the posterior odds (log2) with the goal's complexity paid for.
+        agency=dict(kind="agent" if odds[i] > threshold else "device", log2_odds=round(float(odds[i]), 6),
+                    agent_bits=round(float(agent_bits[i]), 6), device_bits=round(float(device_bits[i]), 6),
+                    goal=goals[int(agency_goal[i])] if goals else None),
+    ) for i in rows]
 
 
 def build_record(prep: GridPrepared, agg: Aggregate, enumeration: dict[str, Any],
@@ -218,36 +232,62 @@ def _behaviours(prep: GridPrepared, agg: Aggregate, unseen_bound: float | None) 
     reps = agg.representatives
     order = agg.canonical_order()
     seen = float(agg.total_mass)
+    # What every behaviour needs of the summary, read at once (exact masses as integers
+    # over one power of two: see ScaledMasses).
+    masses = agg.scaled_masses()
+    group, flagged = masses.groups(), [masses.with_flag(bit) for bit in range(3)]
+    kinds = np.arange(agg.kinds)
+    programs = agg.count.sum(axis=1).tolist()
+    flag_programs = [agg.count[:, kinds[(kinds >> bit) & 1 == 1]].sum(axis=1).tolist() for bit in range(3)]
+    scores = reps.score.tolist()
     out = []
-    for j, g in enumerate(order):
-        if j % BEHAVIOUR_CHUNK == 0:
-            # A chunk at a time: the episodes' arrays of every behaviour at once would
-            # dominate the memory of a large run.
-            part = order[j: j + BEHAVIOUR_CHUNK]
-            analysis = analyse_programs(prep, reps.ops[part], reps.sizes[part])
-        ops = reps.ops[g, : reps.sizes[g]]
-        mass = agg.group_mass(g)
+    # A chunk at a time: the episodes' arrays of every behaviour at once would dominate
+    # the memory of a large run. One thread analyses the next chunk (compiled kernels and
+    # NumPy, mostly without the GIL) while this one writes the entries of the last; only
+    # that thread calls the kernels, so no two parallel kernels are ever launched at once.
+    parts = [order[lo: lo + BEHAVIOUR_CHUNK] for lo in range(0, len(order), BEHAVIOUR_CHUNK)]
+
+    def analysed(part):
+        return analyse_programs(prep, reps.ops[part], reps.sizes[part])
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(analysed, parts[0]) if parts else None
+        for k, part in enumerate(parts):
+            analysis = pending.result()
+            pending = pool.submit(analysed, parts[k + 1]) if k + 1 < len(parts) else None
+            out += _entries(prep, agg, part, _program_analyses(prep, analysis), masses, group, flagged, programs,
+                            flag_programs, scores, seen, unseen_bound)
+    return out
+
+
+def _entries(prep, agg, part, analyses, masses, group, flagged, programs, flag_programs, scores, seen,
+             unseen_bound) -> list[dict[str, Any]]:
+    """The entries of the behaviours numbered in `part`, from their analyses."""
+    reps = agg.representatives
+    out = []
+    for g, analysis in zip(part.tolist(), analyses):
         h1, h2 = agg.key_of(g)
+        prior = masses.value(group[g])
         entry = dict(
             key=f"{h1:016x}{h2:016x}",
-            program=unparse(ops, prep.grammar),
-            score=round(float(reps.score[g]), 6),
-            programs=int(agg.count[g].sum()),
-            search_programs=agg.flag_count(g, 0),
-            see_programs=agg.flag_count(g, 1),
-            prior_mass=float(mass),
-            posterior=mass.ratio(agg.total_mass),
-            search_posterior=agg.flag_mass(g, 0).ratio(agg.total_mass),
-            see_posterior=agg.flag_mass(g, 1).ratio(agg.total_mass),
+            program=unparse(reps.ops[g, : reps.sizes[g]], prep.grammar),
+            score=round(scores[g], 6),
+            programs=programs[g],
+            search_programs=flag_programs[0][g],
+            see_programs=flag_programs[1][g],
+            prior_mass=prior,
+            posterior=masses.share(group[g]),
+            search_posterior=masses.share(flagged[0][g]),
+            see_posterior=masses.share(flagged[1][g]),
             posterior_range=None,
-            **_program_analysis(prep, analysis, j % BEHAVIOUR_CHUNK),
-            executes_search_programs=agg.flag_count(g, 2),
-            executes_search_posterior=agg.flag_mass(g, 2).ratio(agg.total_mass),
+            **analysis,
+            executes_search_programs=flag_programs[2][g],
+            executes_search_posterior=masses.share(flagged[2][g]),
         )
         if unseen_bound is not None and seen + unseen_bound > 0:
             # Unseen fitting programs could add at most `unseen_bound` to any behaviour.
-            entry["posterior_range"] = [float(mass) / (seen + unseen_bound),
-                                        (float(mass) + unseen_bound) / (seen + unseen_bound)]
+            entry["posterior_range"] = [prior / (seen + unseen_bound),
+                                        (prior + unseen_bound) / (seen + unseen_bound)]
         out.append(entry)
     return out
 
@@ -311,12 +351,13 @@ def summarise(prep, hypotheses: list[dict], behaviours: list[dict], agg: Aggrega
     """Posterior-weighted shares over every fitting program (through its behaviour
     group): outcomes, outcome classes, search, goal-directedness, MAP vs mixture."""
     splits_like = splits_like or {}
+    masses = agg.scaled_masses()
     post = np.array([b["posterior"] for b in behaviours])
     post_search = np.array([b["search_posterior"] for b in behaviours])
     count = np.array([b["programs"] for b in behaviours], dtype=np.int64)
     count_search = np.array([b["search_programs"] for b in behaviours], dtype=np.int64)
-    search_mass = _sum(agg.flag_mass(g, 0) for g in range(agg.behaviours)).ratio(agg.total_mass)
-    see_mass = _sum(agg.flag_mass(g, 1) for g in range(agg.behaviours)).ratio(agg.total_mass)
+    search_mass = masses.share(sum(masses.with_flag(0)))
+    see_mass = masses.share(sum(masses.with_flag(1)))
     prior_total = float(agg.total_mass)
     within, within_count = agg.mass_within(analysis["mixture_bits"])
     out: dict[str, Any] = dict(
@@ -333,7 +374,7 @@ def summarise(prep, hypotheses: list[dict], behaviours: list[dict], agg: Aggrega
     # Search measured from execution, beside the structural reading (appended fields).
     post_exec = np.array([b["executes_search_posterior"] for b in behaviours])
     count_exec = np.array([b["executes_search_programs"] for b in behaviours], dtype=np.int64)
-    executed_mass = _sum(agg.flag_mass(g, 2) for g in range(agg.behaviours)).ratio(agg.total_mass)
+    executed_mass = masses.share(sum(masses.with_flag(2)))
     high = np.array([b["goal_directedness"] >= analysis["goal_directed"] for b in behaviours], dtype=bool)
     out["goal_confusion"] = {
         f"{s_label}/{g_label}": dict(mass=float(w[sel].sum()), count=int(c[sel].sum()))
@@ -393,19 +434,13 @@ def search_agreement(agg: Aggregate) -> dict[str, dict[str, Any]]:
     """Structural search (flag bit 0) x search in execution (bit 2): exact posterior mass
     and count of the fitting programs in each of the four cells; `agree` marks the
     diagonal."""
+    masses = agg.scaled_masses()
     out = {}
     for s_label, s_bit in (("search", 1), ("no_search", 0)):
         for e_label, e_bit in (("executes", 1), ("no_executes", 0)):
             kinds = [f for f in range(agg.kinds) if (f & 1) == s_bit and (f >> 2 & 1) == e_bit]
-            mass = _sum(agg.mass[g][f] for g in range(agg.behaviours) for f in kinds)
-            count = int(sum(agg.count[g, f] for g in range(agg.behaviours) for f in kinds))
-            out[f"{s_label}/{e_label}"] = dict(mass=mass.ratio(agg.total_mass), count=count,
+            count = int(agg.count[:, kinds].sum()) if kinds else 0
+            out[f"{s_label}/{e_label}"] = dict(mass=masses.share(masses.of_kinds(kinds)), count=count,
                                                 agree=bool(s_bit == e_bit))
     return out
 
-
-def _sum(values) -> Dyadic:
-    total = Dyadic()
-    for v in values:
-        total = total + v
-    return total
