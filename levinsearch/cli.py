@@ -102,7 +102,7 @@ def tail_options(fn):
                       help="Random stream of the tail samples [default: 0].")(fn)
     fn = click.option("--tail-samples", type=int, metavar="N",
                       help="Estimate the whole posterior: judge N programs drawn from the prior beyond the "
-                           "enumeration, and give every headline over all programs with a 95% interval "
+                           "enumeration, and give every headline over all programs with an interval (95%, or --confidence) "
                            "[default: 0, the enumerated programs only].")(fn)
     return fn
 
@@ -122,6 +122,12 @@ def scale_options(fn):
                       help="Threads (local; default: every core), worker processes (processes; default: one per "
                            "core) or local-cluster worker processes (dask; default: 2).")(fn)
     return fn
+
+
+confidence_option = click.option(
+    "--confidence", type=float, metavar="C",
+    help="Confidence level, in (0, 1), of the intervals over seeds (Student's t) and of the whole-posterior "
+         "intervals [default: the experiment's, else 0.95].")
 
 
 runs_dir_option = click.option("--runs-dir", type=click.Path(file_okay=False), default=str(runs.DEFAULT_ROOT),
@@ -157,7 +163,8 @@ def save_options(fn):
 @click.option("--seed", type=int, help="Seed of every environment generator.")
 @click.option("--seeds", type=int, metavar="N",
               help="Run on N environment seeds (seed, seed+1, ...) and report every summary figure as a mean "
-                   "with a 95% interval [default: the experiment's seeds, else 1].")
+                   "with an interval (95%, or --confidence) [default: the experiment's seeds, else 1].")
+@confidence_option
 @click.option("--top", type=int, help="How many fitting programs the report lists.")
 @click.option("--keep", type=int, help="How many of the best fitting programs the record keeps [default: 1000].")
 @click.option("--batch-size", type=int, help="Programs per batch (a stop or checkpoint happens between batches).")
@@ -268,18 +275,19 @@ def _with_progress(enabled: bool, name: str, work, prep):
 @click.option("--split", "split_name", help="The test split the metrics read [default: the experiment's first].")
 @click.option("--max-bits", type=float, help="Override max_bits at every point.")
 @click.option("--seeds", type=int, metavar="N",
-              help="Run every point on N environment seeds (seed, seed+1, ...); the table shows means and 95% "
-                   "intervals [default: the experiment's seeds, else 1].")
+              help="Run every point on N environment seeds (seed, seed+1, ...); the table shows means and "
+                   "intervals (95%, or --confidence) [default: the experiment's seeds, else 1].")
 @click.option("--tail-samples", type=int, metavar="N",
               help="Estimate the whole posterior at every point from N samples beyond the enumeration "
                    "(see `run --help`).")
+@confidence_option
 @scale_options
 @save_options
 @click.option("--progress/--no-progress", "show_progress", default=None,
               help="Progress on stderr [default: on, off under --json].")
 @click.option("--json", "as_json", is_flag=True, help="Print the sweep record as JSON on stdout.")
-def sweep(experiment, settings, metric, split_name, max_bits, seeds, tail_samples, workers, backend, scheduler, shards,
-          no_save, runs_dir, show_progress, as_json):
+def sweep(experiment, settings, metric, split_name, max_bits, seeds, tail_samples, confidence, workers, backend,
+          scheduler, shards, no_save, runs_dir, show_progress, as_json):
     """Run EXPERIMENT at every combination of the --set values and tabulate the metrics.
 
     Example: levinsearch sweep double-edged-sword --set time_weight=0,0.5,1,2
@@ -293,7 +301,10 @@ def sweep(experiment, settings, metric, split_name, max_bits, seeds, tail_sample
         raise DslError(f"--metric: unknown metric {metric!r} for a {domain.name} experiment "
                        f"(known: {', '.join(known)})")
     parsed = [sweep_mod.parse_setting(text, domain) for text in settings]
-    points = sweep_mod.point_configs(raw, parsed, dict(max_bits=max_bits, seeds=seeds, tail_samples=tail_samples))
+    if confidence is not None:
+        config_mod.confidence(confidence, "--confidence")
+    points = sweep_mod.point_configs(raw, parsed, dict(max_bits=max_bits, seeds=seeds, tail_samples=tail_samples,
+                                                       confidence=confidence))
     split = domain.sweep_split([config for _, config in points], split_name)
     saved = None if no_save else runs.create(points[0][1], "sweep", Path(runs_dir),
                                              extra=dict(settings=[dict(key=k, values=v) for k, v in parsed]))

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from levinsearch import domains
-from levinsearch.render import mass, pct, plain_text, printable
+from levinsearch.render import confidence_text, mass, pct, plain_text, printable
 from levinsearch.types import RunRecord, SweepPoint, SweepRecord
 
 
@@ -32,7 +32,7 @@ def _metric_text(name: str, value) -> str:
 
 
 def _cell(point: SweepPoint, name: str) -> str:
-    """A metric, with its 95% interval over seeds when the point has several."""
+    """A metric, with its interval over seeds when the point has several."""
     text = _metric_text(name, point["metrics"].get(name))
     span = (point.get("intervals") or {}).get(name)
     if span is None or name == "fitting":
@@ -41,16 +41,17 @@ def _cell(point: SweepPoint, name: str) -> str:
 
 
 def seeds_report(record: SweepRecord) -> Group:
-    """A run over several environment seeds: every summary figure as mean, 95% interval
-    and the value of each seed."""
+    """A run over several environment seeds: every summary figure as mean, interval (at
+    the record's `confidence`, 95% by default) and the value of each seed."""
     p = record["points"][0]
+    level = confidence_text(record.get("confidence", 0.95))
     seeds = p.get("seeds", [])
     where = f" (split {record['split']})" if record.get("split") else ""
     t = Table(title=f"{record['experiment']} over {len(seeds)} environment seeds {', '.join(map(str, seeds))}"
-              f"{where}: mean and 95% interval (Student's t)", box=box.SIMPLE_HEAD, title_justify="left")
+              f"{where}: mean and {level} interval (Student's t)", box=box.SIMPLE_HEAD, title_justify="left")
     t.add_column("figure")
     t.add_column("mean", justify="right")
-    t.add_column("95% interval", justify="right")
+    t.add_column(f"{level} interval", justify="right")
     t.add_column("per seed", justify="left")
     for name, heading in record.get("metric_headings", {}).items():
         span = (p.get("intervals") or {}).get(name)
@@ -76,7 +77,7 @@ def _setting_text(value) -> str:
 
 def sweep_report(record: SweepRecord) -> Group:
     """A sweep: one row per setting, the pairwise distances, and a plot of the metric;
-    with several seeds, every metric as mean [95% interval]."""
+    with several seeds, every metric as mean [interval at the record's confidence]."""
     record = printable(record)
     keys = [s["key"] for s in record["settings"]]
     if not keys and record.get("seeds", 1) > 1:
@@ -84,7 +85,8 @@ def sweep_report(record: SweepRecord) -> Group:
     where = f" (metrics on split {record['split']})" if record.get("split") else ""
     seeds = record.get("seeds", 1)
     t = Table(title=f"sweep of {record['experiment']}{where}"
-              + (f"; means over {seeds} seeds [95% interval]" if seeds > 1 else ""), box=box.SIMPLE_HEAD,
+              + (f"; means over {seeds} seeds [{confidence_text(record.get('confidence', 0.95))} interval]"
+                 if seeds > 1 else ""), box=box.SIMPLE_HEAD,
               title_justify="left")
     columns = record.get("columns", ())
     for key in keys:
@@ -154,8 +156,9 @@ def _sweep_plot(record: SweepRecord, keys: list[str]):
         xs.append(x)
         ys.append(p["metrics"][metric])
         span = (p.get("intervals") or {}).get(metric)
-        if span is not None:  # the 95% interval over seeds as a band: two more lines
-            for end, value in zip(("95% low", "95% high"), span):
+        if span is not None:  # the interval over seeds as a band: two more lines
+            level = confidence_text(record.get("confidence", 0.95))
+            for end, value in zip((f"{level} low", f"{level} high"), span):
                 bx, by = series.setdefault(f"{label} ({end})", ([], []))
                 bx.append(x)
                 by.append(value)
