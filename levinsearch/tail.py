@@ -257,6 +257,9 @@ class Posterior:
     """The whole posterior of a run: the exact part over the enumerated programs (its
     summary `agg`) and the tail estimate (its samples `agg.tail`)."""
 
+    #: The level of the intervals (the run's config `confidence`, else CONFIDENCE).
+    confidence: float = CONFIDENCE
+
     def __init__(self, prep, agg: Aggregate):
         self.plan: TailPlan = prep.tail
         self.confidence = float(prep.config.get("confidence", CONFIDENCE))
