@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import signal
@@ -111,7 +112,7 @@ def scale_options(fn):
     """Where and how the programs are judged; shared by run and sweep."""
     fn = click.option("--shards", type=int, metavar="N",
                       help="processes and dask backends: cut the program index space into N shards "
-                           "[default: 4 per worker; processes: also at most 2^23 programs each].")(fn)
+                           "[default: 4 per worker; processes: also at most 2²³ programs each].")(fn)
     fn = click.option("--scheduler", metavar="ADDRESS",
                       help="Dask backend: the scheduler's address (default: start a local cluster).")(fn)
     fn = click.option("--backend", type=click.Choice(backends.BACKENDS), default="local", show_default=True,
@@ -122,6 +123,33 @@ def scale_options(fn):
                       help="Threads (local; default: every core), worker processes (processes; default: one per "
                            "core) or local-cluster worker processes (dask; default: 2).")(fn)
     return fn
+
+
+def figure_options(formats: bool = True):
+    """--figure-format (unless `formats` is False: show --plot goes by the file's suffix),
+    --dpi and --share-axis: how a command's figures are written. The command runs with
+    them as the current figure options (`figures.options`), so it passes nothing on."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def command(*args, figure_formats=(), dpi=None, share_axis="full", **kwargs):
+            chosen = figures_mod.Options(formats=tuple(dict.fromkeys(figure_formats)) or figures_mod.DEFAULT_FORMATS,
+                                         dpi=figures_mod.PNG_DPI if dpi is None else dpi, share_axis=share_axis)
+            with figures_mod.options(chosen):
+                return fn(*args, **kwargs)
+
+        command = click.option(
+            "--share-axis", type=click.Choice(figures_mod.SHARE_AXES), default="full", show_default=True,
+            help="Axes of posterior shares and probabilities, in figures and terminal plots: full: 0 to 100%; "
+                 "auto: fit the data (small changes look large).")(command)
+        command = click.option(
+            "--dpi", type=click.IntRange(figures_mod.MIN_DPI, figures_mod.MAX_DPI), metavar="N",
+            help=f"Resolution of PNG figures in dots per inch [default: {figures_mod.PNG_DPI}].")(command)
+        if formats:
+            command = click.option(
+                "--figure-format", "figure_formats", type=click.Choice(figures_mod.FORMATS), multiple=True,
+                help="Write figures in this format (repeatable) [default: svg and png].")(command)
+        return command
+    return decorate
 
 
 confidence_option = click.option(
@@ -171,6 +199,7 @@ def save_options(fn):
 @scale_options
 @save_options
 @click.option("--resume", metavar="RUN", help="Continue an interrupted saved run (a run directory, or 'latest').")
+@figure_options()
 @click.option("--progress/--no-progress", "show_progress", default=None,
               help="Progress on stderr [default: on, off under --json].")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout (nothing else there).")
@@ -281,6 +310,7 @@ def _with_progress(enabled: bool, name: str, work, prep):
               help="Estimate the whole posterior at every point from N samples beyond the enumeration "
                    "(see `run --help`).")
 @confidence_option
+@figure_options()
 @scale_options
 @save_options
 @click.option("--progress/--no-progress", "show_progress", default=None,
@@ -368,8 +398,9 @@ def _run_points(domain, parsed, points, split, metric, saved, as_json, show_prog
 @runs_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the saved record as JSON on stdout.")
 @click.option("--figures", "draw_figures", is_flag=True,
-              help="Redraw the run's figures (SVG and PNG) into RUN/figures/ from its saved record "
-                   "(pip install 'levinsearch[plots]').")
+              help="Redraw the run's figures (SVG and PNG, or --figure-format) into RUN/figures/ from its saved "
+                   "record (pip install 'levinsearch[plots]').")
+@figure_options()
 def report_command(run_ref, runs_dir, as_json, draw_figures):
     """Show a saved RUN's report again, without recomputing (default: the latest run)."""
     saved = runs.open_run(run_ref, Path(runs_dir))
@@ -462,8 +493,9 @@ def dsl(domain, profile, ban, bits, cost, as_json):
 @click.option("--base", help="Base objective predicate [default: door, or the experiment's].")
 @click.option("--proxy", help="Proxy predicate [default: red, or the experiment's].")
 @grammar_options
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), metavar="OUT.svg|OUT.png",
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), metavar="OUT.svg|OUT.png|OUT.pdf",
               help="Also draw the figure (a grid: the trajectory) into this file (pip install 'levinsearch[plots]').")
+@figure_options(formats=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 def show(program, grid_file, experiment, env_ref, horizon, seed, base, proxy, profile, ban, bits, cost, plot_path,
          as_json):

@@ -135,13 +135,21 @@ def _sweep_distances(record: SweepRecord, keys: list[str]) -> Table:
     return t
 
 
-def _sweep_plot(record: SweepRecord, keys: list[str]):
-    """The chosen metric against the first setting (one line per value of the others)."""
+def _sweep_plot(record: SweepRecord, keys: list[str], share_axis: str | None = None):
+    """The chosen metric against the first setting (one line per value of the others);
+    a share of the posterior in percent, and any share or probability on an axis from
+    0 to 100% unless `share_axis` (default: the current figure options') is "auto"."""
     try:
         from uniplot import plot_to_string
     except ImportError:  # pragma: no cover - uniplot is a core dependency
         return None
+    from levinsearch import figures
+    from levinsearch.sweeps import UNBOUNDED
     metric = record["metric"]
+    bounded = metric not in UNBOUNDED
+    percent = bounded and metric != "unenumerated_mass"  # a Kraft mass: a probability, not a share
+    scale = 100.0 if percent else 1.0
+    full = bounded and (share_axis or figures.current().share_axis) == "full"
     points = [p for p in record["points"] if p["metrics"].get(metric) is not None]
     if len(points) < 2:
         return None
@@ -154,19 +162,20 @@ def _sweep_plot(record: SweepRecord, keys: list[str]):
         label = ", ".join(f"{k.split('.')[-1]}={_setting_text(p['setting'][k])}" for k in keys[1:]) or metric
         xs, ys = series.setdefault(label, ([], []))
         xs.append(x)
-        ys.append(p["metrics"][metric])
+        ys.append(scale * p["metrics"][metric])
         span = (p.get("intervals") or {}).get(metric)
         if span is not None:  # the interval over seeds as a band: two more lines
             level = confidence_text(record.get("confidence", 0.95))
             for end, value in zip((f"{level} low", f"{level} high"), span):
                 bx, by = series.setdefault(f"{label} ({end})", ([], []))
                 bx.append(x)
-                by.append(value)
+                by.append(scale * value)
     labels = list(series)
     text = plot_to_string([series[k][1] for k in labels], [series[k][0] for k in labels], lines=True,
                           legend_labels=labels if len(labels) > 1 else None, width=60, height=12,
                           title=f"{record.get('metric_headings', {}).get(metric, metric)} against {first.split('.')[-1]}"
-                          + ("" if numeric else " (point number)"), color=len(labels) > 1)
+                          + ("" if numeric else " (point number)"), color=len(labels) > 1,
+                          **(dict(y_min=0.0, y_max=scale) if full else {}), **(dict(y_unit="%") if percent else {}))
     return Text.from_ansi(text)
 
 
