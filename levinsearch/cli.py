@@ -103,7 +103,8 @@ def tail_options(fn):
                       help="Random stream of the tail samples [default: 0].")(fn)
     fn = click.option("--tail-samples", type=int, metavar="N",
                       help="Estimate the whole posterior: judge N programs drawn from the prior beyond the "
-                           "enumeration, and give every headline over all programs with an interval (95%, or --confidence) "
+                           "enumeration, and give every headline over all programs with an interval (95%, or "
+                           "--confidence) "
                            "[default: 0, the enumerated programs only].")(fn)
     return fn
 

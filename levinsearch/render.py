@@ -224,7 +224,8 @@ def enumeration_panel(record: RunRecord, where: str) -> Panel:
                       f"showing {tail['behaviours']:,} behaviours, {tail['new_behaviours']:,} never enumerated")
             t.add_row("whole posterior", Text(
                 f"programs beyond the enumeration hold an estimated {estimate_text(tail['share'])} of the posterior "
-                f"({confidence_text(tail.get('confidence', 0.95))} interval, {tail['method']}; the posterior bound above is a worst case, not an estimate)",
+                f"({confidence_text(tail.get('confidence', 0.95))} interval, {tail['method']}; the posterior bound "
+                "above is a worst case, not an estimate)",
                 style="bold"))
             if tail["unresolved_mass"] > 0:
                 t.add_row("unresolved", f"programs of more than {region['node_cap']} nodes (prior mass ≤ "

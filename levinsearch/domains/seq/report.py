@@ -108,7 +108,7 @@ def seq_report(record: dict[str, Any]) -> Group:
         steps.add_row("mixture (all programs)", *mixture_cells(whole["prediction"]))
     parts.append(steps)
     if whole:
-        parts += [part for part in (_whole_posterior(s, record.get("tail", {}).get("confidence", 0.95)), tail_table(record, [
+        parts += [part for part in (_whole_posterior(s, _level(record)), tail_table(record, [
             ("disagreements", lambda r: str(r["disagreements"])),
             ("first", lambda r: "—" if r["first_disagreement"] < 0 else str(r["first_disagreement"]))]))
             if part is not None]
@@ -131,6 +131,11 @@ def seq_report(record: dict[str, Any]) -> Group:
     if c.row_count:
         parts.append(c)
     return Group(*parts)
+
+
+def _level(record: dict[str, Any]) -> float:
+    """The confidence of the run's whole-posterior intervals (its tail section's)."""
+    return (record.get("tail") or {}).get("confidence", 0.95)
 
 
 def _whole_posterior(s: dict[str, Any], confidence: float = 0.95):
