@@ -22,6 +22,7 @@ import numpy as np
 
 from dsl.grammar import MBITS_PER_BIT
 from levinsearch import score as scoring
+from levinsearch.files import atomic_file
 
 #: Rows of int32 per program, identical iff the programs behave identically.
 BehaviourFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -529,16 +530,17 @@ class Aggregate:
 
     # -------------------------------------------------------------- saving
     def save(self, path: Path, extra: dict | None = None) -> None:
-        """Write to `path` (.npz) atomically: a checkpoint is either old or new, never half.
+        """Write to `path` (.npz) atomically (levinsearch.files.atomic_file): a checkpoint is
+        either old or new, never half, and on disk when this returns (DslError when the disk
+        refuses).
         `extra` (JSON-able) is stored alongside and returned by `load`."""
         meta, arrays = self._contents()
         if self.tail is not None:
             meta["tail"], tail_arrays = self.tail._contents()
             arrays.update({f"tail_{k}": v for k, v in tail_arrays.items()})
         meta["extra"] = extra or {}
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, meta=np.array(json.dumps(meta)), **arrays)
-        tmp.replace(path)
+        with atomic_file(path, ".tmp.npz") as handle:  # fsync'd: a checkpoint survives a power cut
+            np.savez(handle, meta=np.array(json.dumps(meta)), **arrays)
 
     def _contents(self) -> tuple[dict, dict[str, np.ndarray]]:
         """(JSON-able fields, arrays) of this summary, without its tail."""

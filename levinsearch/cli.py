@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import io
 import os
@@ -107,7 +108,8 @@ def tail_options(fn):
                       help="Random stream of the tail samples [default: 0].")(fn)
     fn = click.option("--tail-samples", type=int, metavar="N",
                       help="Estimate the whole posterior: judge N programs drawn from the prior beyond the "
-                           "enumeration, and give every headline over all programs with a 95% interval "
+                           "enumeration, and give every headline over all programs with an interval (95%, or "
+                           "--confidence) "
                            "[default: 0, the enumerated programs only].")(fn)
     return fn
 
@@ -116,7 +118,7 @@ def scale_options(fn):
     """Where and how the programs are judged; shared by run and sweep."""
     fn = click.option("--shards", type=int, metavar="N",
                       help="processes and dask backends: cut the program index space into N shards "
-                           "[default: 4 per worker; processes: also at most 2^23 programs each].")(fn)
+                           "[default: 4 per worker; processes: also at most 2²³ programs each].")(fn)
     fn = click.option("--scheduler", metavar="ADDRESS",
                       help="Dask backend: the scheduler's address (default: start a local cluster).")(fn)
     fn = click.option("--backend", type=click.Choice(backends.BACKENDS), default="local", show_default=True,
@@ -127,6 +129,39 @@ def scale_options(fn):
                       help="Threads (local; default: every core), worker processes (processes; default: one per "
                            "core) or local-cluster worker processes (dask; default: 2).")(fn)
     return fn
+
+
+def figure_options(formats: bool = True):
+    """--figure-format (unless `formats` is False: show --plot goes by the file's suffix),
+    --dpi and --share-axis: how a command's figures are written. The command runs with
+    them as the current figure options (`figures.options`), so it passes nothing on."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def command(*args, figure_formats=(), dpi=None, share_axis="full", **kwargs):
+            chosen = figures_mod.Options(formats=tuple(dict.fromkeys(figure_formats)) or figures_mod.DEFAULT_FORMATS,
+                                         dpi=figures_mod.PNG_DPI if dpi is None else dpi, share_axis=share_axis)
+            with figures_mod.options(chosen):
+                return fn(*args, **kwargs)
+
+        command = click.option(
+            "--share-axis", type=click.Choice(figures_mod.SHARE_AXES), default="full", show_default=True,
+            help="Axes of posterior shares and probabilities, in figures and terminal plots: full: 0 to 100%; "
+                 "auto: fit the data (small changes look large).")(command)
+        command = click.option(
+            "--dpi", type=click.IntRange(figures_mod.MIN_DPI, figures_mod.MAX_DPI), metavar="N",
+            help=f"Resolution of PNG figures in dots per inch [default: {figures_mod.PNG_DPI}].")(command)
+        if formats:
+            command = click.option(
+                "--figure-format", "figure_formats", type=click.Choice(figures_mod.FORMATS), multiple=True,
+                help="Write figures in this format (repeatable) [default: svg and png].")(command)
+        return command
+    return decorate
+
+
+confidence_option = click.option(
+    "--confidence", type=float, metavar="C",
+    help="Confidence level, in (0, 1), of the intervals over seeds (Student's t) and of the whole-posterior "
+         "intervals [default: the experiment's, else 0.95].")
 
 
 runs_dir_option = click.option("--runs-dir", type=click.Path(file_okay=False), default=str(runs.DEFAULT_ROOT),
@@ -169,7 +204,8 @@ def save_options(fn):
 @click.option("--seed", type=int, help="Seed of every environment generator.")
 @click.option("--seeds", type=int, metavar="N",
               help="Run on N environment seeds (seed, seed+1, ...) and report every summary figure as a mean "
-                   "with a 95% interval [default: the experiment's seeds, else 1].")
+                   "with an interval (95%, or --confidence) [default: the experiment's seeds, else 1].")
+@confidence_option
 @click.option("--top", type=int,
               help=f"How many fitting programs, and behaviours, the report lists {clihelp.search_default('top')}.")
 @click.option("--keep", type=int,
@@ -183,6 +219,7 @@ def save_options(fn):
 @click.option("--resume", metavar="RUN", shell_complete=clihelp.complete_run,
               help="Continue an interrupted saved run with its own settings (a run directory, a name under the "
                    "runs directory, or 'latest'); setting flags are refused with it.")
+@figure_options()
 @click.option("--progress/--no-progress", "show_progress", default=None,
               help="Progress on stderr [default: on, off under --json].")
 @terminal.width_option
@@ -348,19 +385,21 @@ def _sweep_help() -> str:
 @click.option("--split", "split_name", help="The test split the metrics read [default: the experiment's first].")
 @click.option("--max-bits", type=float, help="Override max_bits at every point.")
 @click.option("--seeds", type=int, metavar="N",
-              help="Run every point on N environment seeds (seed, seed+1, ...); the table shows means and 95% "
-                   "intervals [default: the experiment's seeds, else 1].")
+              help="Run every point on N environment seeds (seed, seed+1, ...); the table shows means and "
+                   "intervals (95%, or --confidence) [default: the experiment's seeds, else 1].")
 @click.option("--tail-samples", type=int, metavar="N",
               help="Estimate the whole posterior at every point from N samples beyond the enumeration "
                    "(see `run --help`).")
+@confidence_option
+@figure_options()
 @scale_options
 @save_options
 @click.option("--progress/--no-progress", "show_progress", default=None,
               help="Progress on stderr [default: on, off under --json].")
 @terminal.width_option
 @click.option("--json", "as_json", is_flag=True, help="Print the sweep record as JSON on stdout.")
-def sweep(experiment, settings, metric, split_name, max_bits, seeds, tail_samples, workers, backend, scheduler, shards,
-          no_save, runs_dir, show_progress, as_json):
+def sweep(experiment, settings, metric, split_name, max_bits, seeds, tail_samples, confidence, workers, backend,
+          scheduler, shards, no_save, runs_dir, show_progress, as_json):
     backends.validate(backend, workers, scheduler, shards)
     raw = experiments.load(experiment)
     domain = experiments.domain_of(raw)
@@ -370,7 +409,10 @@ def sweep(experiment, settings, metric, split_name, max_bits, seeds, tail_sample
         raise DslError(f"--metric: unknown metric {metric!r} for a {domain.name} experiment "
                        f"(known: {', '.join(known)})")
     parsed = [sweep_mod.parse_setting(text, domain) for text in settings]
-    points = sweep_mod.point_configs(raw, parsed, dict(max_bits=max_bits, seeds=seeds, tail_samples=tail_samples))
+    if confidence is not None:
+        config_mod.confidence(confidence, "--confidence")
+    points = sweep_mod.point_configs(raw, parsed, dict(max_bits=max_bits, seeds=seeds, tail_samples=tail_samples,
+                                                       confidence=confidence))
     split = domain.sweep_split([config for _, config in points], split_name)
     saved = None if no_save else runs.create(points[0][1], "sweep", Path(runs_dir),
                                              extra=dict(settings=[dict(key=k, values=v) for k, v in parsed]))
@@ -435,8 +477,9 @@ def _run_points(domain, parsed, points, split, metric, saved, as_json, show_prog
 @terminal.width_option
 @click.option("--json", "as_json", is_flag=True, help="Print the saved record as JSON on stdout.")
 @click.option("--figures", "draw_figures", is_flag=True,
-              help="Redraw the run's figures (SVG and PNG) into RUN/figures/ from its saved record "
-                   "(pip install 'levinsearch[plots]').")
+              help="Redraw the run's figures (SVG and PNG, or --figure-format) into RUN/figures/ from its saved "
+                   "record (pip install 'levinsearch[plots]').")
+@figure_options()
 def report_command(run_ref, runs_dir, as_json, draw_figures):
     """Show a saved RUN's report again, without recomputing (default: the latest run).
 
@@ -621,9 +664,10 @@ def dsl(domain, profile, ban, bits, cost, as_json):
 @click.option("--base", help="Base objective predicate [default: door, or the experiment's].")
 @click.option("--proxy", help="Proxy predicate [default: red, or the experiment's].")
 @grammar_options
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), metavar="OUT.svg|OUT.png",
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), metavar="OUT.svg|OUT.png|OUT.pdf",
               help="Also draw the figure (a grid: the trajectory) into this file (pip install 'levinsearch[plots]').")
 @terminal.width_option
+@figure_options(formats=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 def show(program, grid_file, experiment, env_ref, horizon, seed, base, proxy, profile, ban, bits, cost, plot_path,
          as_json):

@@ -49,7 +49,7 @@ DEFAULT_SEARCH = dict(
     tail_max_bits=None,
 )
 #: Keys of [experiment] that every domain accepts.
-EXPERIMENT_KEYS = {"name", "domain", "description", "seed", "seeds"}
+EXPERIMENT_KEYS = {"name", "domain", "description", "seed", "seeds", "confidence"}
 MAX_SEEDS = 100
 #: Largest environment or tail seed (a seed is a 64-bit integer, non-negative).
 MAX_SEED = 2**63 - 1
@@ -196,6 +196,27 @@ def validate_search(config: dict[str, Any]) -> None:
     g["cost"] = number_table(g["cost"], "[grammar] cost", integer=True)
     if "profile" in g and not isinstance(g["profile"], str):
         raise DslError(f"[grammar] profile must be a name, got {g['profile']!r}")
+
+
+def confidence(value: Any, what: str = "confidence") -> float:
+    """A confidence level: a number strictly between 0 and 1, or a DslError."""
+    value = number(value, what)
+    if not 0 < value < 1:
+        raise DslError(f"{what} must be in (0, 1), e.g. 0.9 or 0.99, got {value:g}")
+    return value
+
+
+def resolve_confidence(config: dict[str, Any], exp: Mapping[str, Any], overrides: Mapping[str, Any]) -> None:
+    """The confidence level of the intervals over seeds and of the whole-posterior tail
+    intervals: `--confidence` (or the `confidence` keyword), else [experiment]
+    confidence, else 0.95. Recorded in the config only when it is not 0.95, so that
+    default runs keep their records."""
+    from levinsearch.stats import DEFAULT_CONFIDENCE
+    value = confidence(overrides.get("confidence", exp.get("confidence", DEFAULT_CONFIDENCE)))
+    if value != DEFAULT_CONFIDENCE:
+        config["confidence"] = value
+        if "confidence" in overrides:
+            config["flags"].append("confidence")
 
 
 def validate_tail(s: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from dsl.errors import DslError
 from levinsearch import domains
 from levinsearch.files import loads_toml, read_text
 from levinsearch.config import (DEFAULT_SEARCH, EXPERIMENT_KEYS, GRAMMAR_KEYS, MAX_SEED, MAX_SEEDS, check_keys,
-                                check_overrides, names_list, number, number_table)
+                                check_overrides, names_list, number, number_table, resolve_confidence)
 
 DEFAULT_EXPERIMENT = "red-door"
 MAX_FILE = 1 << 20  # bytes
@@ -80,7 +80,8 @@ def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) 
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None and v != () and v != {}}
     check_overrides(overrides)
     domain = domain_of(raw)
-    known = set(DEFAULT_SEARCH) | {"seed", "seeds", "ban", "bits", "cost", "profile"} | _all_domain_flags()
+    known = set(DEFAULT_SEARCH) | {"seed", "seeds", "confidence", "ban", "bits", "cost", "profile"} | \
+        _all_domain_flags()
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise DslError(f"unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
@@ -122,6 +123,7 @@ def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) 
         del config["seeds"]  # recorded only when several: single runs keep their records
     elif "seeds" in overrides:
         config["flags"].append("seeds")
+    resolve_confidence(config, exp, overrides)
     return config
 
 
@@ -131,7 +133,8 @@ def raw_of(config: dict[str, Any]) -> dict[str, Any]:
     gives `c` back (apart from `flags` and `source`); that is how a saved run's config is
     checked before it is resumed."""
     domain = domains.get(str(config["domain"]))
-    exp = {k: config[k] for k in ("name", "domain", "description", "seed", "seeds", *domain.experiment_keys)
+    exp = {k: config[k] for k in ("name", "domain", "description", "seed", "seeds", "confidence",
+                                  *domain.experiment_keys)
            if k in config}
     raw = {"experiment": exp, "search": config["search"], "grammar": config["grammar"],
            "analysis": config["analysis"], **domain.raw_tables(config)}

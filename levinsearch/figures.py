@@ -1,8 +1,8 @@
-"""Figures for papers: SVG and PNG drawn from records, behind the `plots` extra.
+"""Figures for papers: SVG, PNG and PDF drawn from records, behind the `plots` extra.
 
 Like `report`, figures are rendering: every number drawn is read from a record (run,
 sweep or show), or is a display transform of recorded numbers (a count of programs of
-one length times 2^-bits, a cumulative sum, a product of a share and a mass). Nothing is
+one length times 2⁻ᵇⁱᵗˢ, a cumulative sum, a product of a share and a mass). Nothing is
 recomputed from programs, so `levinsearch report RUN --figures` redraws a saved run's
 figures from its record.json alone.
 
@@ -15,6 +15,12 @@ user's matplotlibrc does not apply), with fixed sizes and the bundled DejaVu fon
 as paths, `svg.hashsalt` set and the date left out, so the same record gives the same
 SVG bytes.
 
+How figures are written is an `Options` (formats, dpi of PNG files, and whether share
+axes run from 0 to 100% or fit the data), set for the duration of drawing with
+`options(...)`; `run`, `sweep`, `report --figures` and `show --plot` take it from
+--figure-format, --dpi and --share-axis. Mathematical labels (2⁻ᵇⁱᵗˢ) are mathtext in
+figures, turned on per label (`mathtext`): user text (names, programs) is never parsed.
+
 Which figures a run gets is its domain's choice (`Domain.figures(record)`; the default
 is the generic ones here, `run_figures`); sweeps and multi-seed runs get `sweep_figures`.
 See docs/figures.md for what each figure shows.
@@ -25,6 +31,8 @@ import io
 import math
 import os
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -35,8 +43,17 @@ from levinsearch.render import printable
 INSTALL = "pip install 'levinsearch[plots]'"
 #: Where a run's figures go, inside its run directory.
 FIGURES_DIR = "figures"
-FORMATS = ("svg", "png")
+#: Formats a figure can be written in, and those written unless --figure-format says.
+FORMATS = ("svg", "png", "pdf")
+DEFAULT_FORMATS = ("svg", "png")
+#: Resolution of PNG files unless --dpi says (SVG and PDF are vector formats).
 PNG_DPI = 150
+MIN_DPI, MAX_DPI = 20, 2400
+#: full: a share axis (posterior shares, probabilities) runs from 0 to 100%, so that a
+#: change of 0.4 points looks like one; auto: it fits the data (small changes made visible).
+SHARE_AXES = ("full", "auto")
+#: The limits of a full share axis: 0 to 100%, with a margin so marks at the ends show whole.
+FULL_SHARE = (-0.02, 1.02)
 #: The page width of a figure in inches (a two-column figure in most journals).
 WIDTH = 7.0
 #: Longest program text shown as a label (longer ones end in an ellipsis).
@@ -79,6 +96,44 @@ SERIES = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#00
 GREY = "#777777"
 
 
+@dataclass(frozen=True)
+class Options:
+    """How figures are written: the file formats, the dpi of PNG files, and the share
+    axes ("full": 0 to 100%; "auto": the data's range)."""
+
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    dpi: int = PNG_DPI
+    share_axis: str = "full"
+
+    def __post_init__(self):
+        unknown = [f for f in self.formats if f not in FORMATS]
+        if unknown or not self.formats:
+            raise DslError(f"unknown figure format {(unknown or [''])[0]!r} (known: {', '.join(FORMATS)})")
+        if isinstance(self.dpi, bool) or not isinstance(self.dpi, int) or not MIN_DPI <= self.dpi <= MAX_DPI:
+            raise DslError(f"dpi must be a whole number in [{MIN_DPI}, {MAX_DPI}], got {self.dpi!r}")
+        if self.share_axis not in SHARE_AXES:
+            raise DslError(f"share axis must be one of {', '.join(SHARE_AXES)}, got {self.share_axis!r}")
+
+
+_OPTIONS: ContextVar[Options] = ContextVar("figure_options", default=Options())
+
+
+def current() -> Options:
+    """The options figures are being drawn with (`options`; the defaults outside)."""
+    return _OPTIONS.get()
+
+
+@contextmanager
+def options(opts: Options | None = None, **changes) -> Iterator[Options]:
+    """Draw with `opts` (default: the current ones) changed by `changes`, for the duration."""
+    chosen = replace(opts or current(), **changes)
+    token = _OPTIONS.set(chosen)
+    try:
+        yield chosen
+    finally:
+        _OPTIONS.reset(token)
+
+
 class FiguresUnavailable(DslError):
     """matplotlib (the `plots` extra) is not installed."""
 
@@ -118,9 +173,12 @@ def new_figure(height: float, width: float = WIDTH):
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def encode(fig, fmt: str) -> bytes:
-    """The figure as SVG or PNG bytes (deterministic: no date, no software stamp in PNG)."""
+def encode(fig, fmt: str, dpi: int | None = None) -> bytes:
+    """The figure as SVG, PNG or PDF bytes (deterministic: no date, no software stamp in
+    PNG, no creation date in PDF); `dpi` (PNG: its pixels per inch; default the current
+    options') is recorded in a PNG's pHYs chunk."""
     buffer = io.BytesIO()
+    dpi = current().dpi if dpi is None else dpi
     if fmt == "svg":
         from matplotlib.backends.backend_svg import FigureCanvasSVG
         FigureCanvasSVG(fig)
@@ -128,7 +186,12 @@ def encode(fig, fmt: str) -> bytes:
     elif fmt == "png":
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         FigureCanvasAgg(fig)
-        fig.savefig(buffer, format="png", dpi=PNG_DPI, metadata={"Software": None})
+        fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    elif fmt == "pdf":
+        from matplotlib.backends.backend_pdf import FigureCanvasPdf
+        FigureCanvasPdf(fig)
+        fig.savefig(buffer, format="pdf", dpi=dpi, metadata={"CreationDate": None, "Producer": None,
+                                                             "Creator": None})
     else:
         raise DslError(f"unknown figure format {fmt!r} (known: {', '.join(FORMATS)})")
     return buffer.getvalue()
@@ -141,9 +204,23 @@ def write_bytes(path: Path, data: bytes) -> None:
 
 # ------------------------------------------------------------------ entry points
 def figures_of(record: dict[str, Any], domain=None) -> list[tuple[str, Any]]:
-    """(name, Figure) for every figure of a record: a sweep's (or multi-seed run's)
-    curves, or the figures its domain (the one it names, unless given) draws for a run
-    or show record. Call inside style()."""
+    """Every figure of a record, as (name, matplotlib Figure) pairs, for a notebook or
+    a script that saves them its own way.
+
+    `record`: a run record (its domain draws `prior-mass` and, with tail samples,
+    `whole-posterior`, plus its own, e.g. grid `behaviours`), a sweep or multi-seed run
+    record (`sweep-METRIC`, `sweep-metrics`, `sweep-distances`; `seeds`), or a show
+    record (pass its `domain`: a show record names none). `domain`: a
+    `levinsearch.domains` domain, default the one the record names. Computes nothing:
+    every number is read from the record. Call it inside `style()` (the figures'
+    fonts and sizes) and, to change share axes, inside `options(share_axis="auto")`;
+    DslError when the record names no domain. Example:
+
+        with figures.style():
+            for name, fig in figures.figures_of(record):
+                fig.savefig(f"{name}.pdf")
+
+    (`fig.savefig` needs a canvas: `encode(fig, "pdf")` gives the bytes without one.)"""
     from levinsearch import domains, sweeps
     if record.get("schema") == sweeps.SCHEMA:
         return sweep_figures(record)
@@ -154,21 +231,24 @@ def figures_of(record: dict[str, Any], domain=None) -> list[tuple[str, Any]]:
     return domain.figures(record)
 
 
-def render(record: dict[str, Any], formats: Sequence[str] = FORMATS) -> list[tuple[str, dict[str, bytes]]]:
-    """(name, {format: bytes}) for every figure of a record; FiguresUnavailable without matplotlib."""
+def render(record: dict[str, Any], formats: Sequence[str] | None = None,
+           opts: Options | None = None) -> list[tuple[str, dict[str, bytes]]]:
+    """(name, {format: bytes}) for every figure of a record, in `formats` (default the
+    options'); FiguresUnavailable without matplotlib."""
     if not available():
         raise FiguresUnavailable()
     out = []
-    with style():
+    with options(opts) as chosen, style():
         for name, fig in figures_of(printable(record)):
-            out.append((name, {fmt: encode(fig, fmt) for fmt in formats}))
+            out.append((name, {fmt: encode(fig, fmt) for fmt in (formats or chosen.formats)}))
     return out
 
 
-def write(record: dict[str, Any], directory: Path) -> list[Path]:
-    """Draw a record's figures into `directory` as NAME.svg and NAME.png (each file
-    written atomically); the paths written. FiguresUnavailable without matplotlib."""
-    rendered = render(record)
+def write(record: dict[str, Any], directory: Path, opts: Options | None = None) -> list[Path]:
+    """Draw a record's figures into `directory` as NAME.svg and NAME.png (or the formats
+    of `opts`), each file written atomically; the paths written. FiguresUnavailable
+    without matplotlib."""
+    rendered = render(record, opts=opts)
     directory = Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -183,12 +263,12 @@ def write(record: dict[str, Any], directory: Path) -> list[Path]:
     return paths
 
 
-def write_run_figures(record: dict[str, Any], run_dir: Path) -> list[Path]:
+def write_run_figures(record: dict[str, Any], run_dir: Path, opts: Options | None = None) -> list[Path]:
     """A saved run's (or sweep's) figures, into RUN/figures/."""
-    return write(record, Path(run_dir) / FIGURES_DIR)
+    return write(record, Path(run_dir) / FIGURES_DIR, opts)
 
 
-def draw_saved(record: dict[str, Any], run_dir: Path, interrupted: bool = False) -> str:
+def draw_saved(record: dict[str, Any], run_dir: Path, interrupted: bool = False, opts: Options | None = None) -> str:
     """What `run` and `sweep` do after saving: draw the figures into RUN/figures/ and
     return the one line saying where they went, or why there are none (matplotlib
     missing; an interrupted run, which stops at once: drawing takes seconds). The record
@@ -199,7 +279,7 @@ def draw_saved(record: dict[str, Any], run_dir: Path, interrupted: bool = False)
     if not available():
         return unavailable_line()
     try:
-        paths = write_run_figures(record, run_dir)
+        paths = write_run_figures(record, run_dir, opts)
     except DslError as exc:
         return f"figures: not drawn ({exc})"
     except Exception as exc:  # a bug in a figure must not lose a finished run
@@ -212,19 +292,22 @@ def draw_saved(record: dict[str, Any], run_dir: Path, interrupted: bool = False)
 def written_line(paths: list[Path], directory: Path) -> str:
     """The one line saying where the figures went."""
     names = sorted({p.stem for p in paths})
-    return f"figures: {len(names)} ({', '.join(names)}) as SVG and PNG in {directory}/"
+    kinds = [f.upper() for f in FORMATS if any(p.suffix == f".{f}" for p in paths)]
+    kinds_text = " and ".join([", ".join(kinds[:-1]), kinds[-1]] if len(kinds) > 1 else kinds) or "files"
+    return f"figures: {len(names)} ({', '.join(names)}) as {kinds_text} in {directory}/"
 
 
-def save_single(record: dict[str, Any], path: Path, domain=None, what: str = "--plot") -> Path:
+def save_single(record: dict[str, Any], path: Path, domain=None, what: str = "--plot",
+                opts: Options | None = None) -> Path:
     """The first figure of a record (e.g. a show record's trajectory, drawn by `domain`)
-    into `path`, as SVG or PNG by its suffix."""
+    into `path`, as SVG, PNG or PDF by its suffix."""
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
-        raise DslError(f"{what} writes .svg or .png files, not {path.name!r}")
+        raise DslError(f"{what} writes .svg, .png or .pdf files, not {path.name!r}")
     if not available():
         raise FiguresUnavailable(what)
-    with style():
+    with options(opts), style():
         figs = figures_of(record, domain)
         if not figs:
             raise DslError(f"{what}: there is no figure for this record")
@@ -245,6 +328,34 @@ def percent_axis(ax, axis: str = "x", decimals: int | None = 0) -> None:
     from matplotlib.ticker import PercentFormatter
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(PercentFormatter(1.0, decimals=decimals))
 
+
+def share_axis(ax, axis: str = "y", percent: bool = True) -> None:
+    """Limits of a share axis (posterior shares, probabilities): 0 to 100% (FULL_SHARE)
+    under share_axis "full", the default; under "auto" the data's range (matplotlib's
+    autoscale, so call it after drawing), never beyond 0 to 100%. `percent`: label the
+    ticks as percentages (whole ones on a full axis)."""
+    get, set_ = (ax.get_xlim, ax.set_xlim) if axis == "x" else (ax.get_ylim, ax.set_ylim)
+    full = current().share_axis == "full"
+    if full:
+        set_(*FULL_SHARE)
+    else:
+        low, high = get()
+        set_(max(low, FULL_SHARE[0]), min(high, FULL_SHARE[1]))
+    if percent:
+        percent_axis(ax, axis, decimals=0 if full else None)
+
+
+def mathtext(*texts) -> None:
+    """Turn mathtext on for these Text objects (or a Legend's texts): the style keeps it
+    off, so that user text holding "$" is shown as written."""
+    for item in texts:
+        for text in (item.get_texts() if hasattr(item, "get_texts") else [item]):
+            text.set_parse_math(True)
+
+
+#: Mathematical labels, as mathtext (shown only where `mathtext` turns it on).
+TWO_TO_MINUS_BITS = r"$2^{-\mathrm{bits}}$"
+TWO_TO_MINUS_SCORE = r"$2^{-\mathrm{score}}$"
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -304,7 +415,8 @@ def estimates(node: Any, path: tuple[str, ...] = ()) -> list[tuple[str, dict[str
 
 def whole_posterior_figure(record: dict[str, Any]):
     """Each headline twice: exact over the enumerated programs (open circle) and over
-    all programs, estimated from the tail samples (filled circle with its 95% interval)."""
+    all programs, estimated from the tail samples (filled circle with its interval at the
+    tail's confidence)."""
     rows = [(label, e) for label, e in estimates(record["summary"]["whole_posterior"]) if e.get("estimate") is not None]
     rows = rows[: 2 * MAX_BARS]
     fig = new_figure(1.4 + 0.24 * max(len(rows), 1))
@@ -317,13 +429,12 @@ def whole_posterior_figure(record: dict[str, Any]):
             ax.plot([e["exact"]], [y], "o", markerfacecolor="white", markeredgecolor="#222222", markersize=4.5)
     ax.set_yticks(ys)
     ax.set_yticklabels([short(label) for label, _ in rows], fontsize=6.5)
-    ax.set_xlim(-0.02, 1.02)
-    percent_axis(ax, "x")
+    share_axis(ax, "x")
     ax.grid(axis="y", visible=False)
     tail = record.get("tail") or {}
     ax.set_title(f"{record['experiment']}: the whole posterior from {tail.get('judged', 0):,} tail samples",
                  loc="left")
-    ax.set_xlabel("open: the enumerated programs (exact); filled: all programs (95% interval)")
+    ax.set_xlabel(f"open: the enumerated programs (exact); filled: all programs ({_level(tail)} interval)")
     if not rows:
         no_data(ax, "no estimate (no fitting program)")
     return fig
@@ -331,8 +442,8 @@ def whole_posterior_figure(record: dict[str, Any]):
 
 def prior_mass_figure(record: dict[str, Any]):
     """Prior mass against description length. Left: the Kraft mass of the programs
-    enumerated per length (count x 2^-bits), the length-prior mass of the fitting
-    programs per length, the weight 2^-score of the kept fitting programs by bits, and
+    enumerated per length (count × 2⁻ᵇⁱᵗˢ), the length-prior mass of the fitting
+    programs per length, the weight 2⁻ˢᶜᵒʳᵉ of the kept fitting programs by bits, and
     the mass beyond the enumeration bound. Right: cumulative shares: Kraft mass
     enumerated up to each length (against the grammar's Kraft sum) and the posterior of
     the kept programs up to each length."""
@@ -349,13 +460,15 @@ def prior_mass_figure(record: dict[str, Any]):
         kept[h["bits"]] = kept.get(h["bits"], 0.0) + h["posterior"] * e["fitting_mass"]
     bound = e["complete_up_to_bits"]
     if xs:
-        left.vlines(xs, 0, kraft, colors="#BBBBBB", linewidth=3.0, label="all programs judged (count × 2^−bits)")
+        left.vlines(xs, 0, kraft, colors="#BBBBBB", linewidth=3.0,
+                    label=f"all programs judged (count × {TWO_TO_MINUS_BITS})")
     if fitting:
-        left.plot(*zip(*fitting), "o", color=SERIES[0], label="fitting programs (count × 2^−bits)")
+        left.plot(*zip(*fitting), "o", color=SERIES[0],
+                  label=f"fitting programs (count × {TWO_TO_MINUS_BITS})")
     if kept:
         kx = sorted(kept)
         left.plot(kx, [kept[x] for x in kx], "x", color=SERIES[1], markersize=5,
-                  label=f"kept programs ({len(record.get('hypotheses', []))} best): 2^−score")
+                  label=f"kept programs ({len(record.get('hypotheses', []))} best): {TWO_TO_MINUS_SCORE}")
     beyond_x = (max(xs) if xs else bound) + 1.5
     if e["unenumerated_mass"] > 0:
         left.bar([beyond_x], [e["unenumerated_mass"]], width=1.2, color="none", edgecolor="#444444", hatch="///",
@@ -373,7 +486,7 @@ def prior_mass_figure(record: dict[str, Any]):
     if not xs:
         no_data(left, "no programs judged")
     else:
-        left.legend(loc="upper left", bbox_to_anchor=(0.0, -0.2), ncol=1, frameon=False)
+        mathtext(left.legend(loc="upper left", bbox_to_anchor=(0.0, -0.2), ncol=1, frameon=False))
     cumulative, total = [], 0.0
     for m in kraft:
         total += m
@@ -396,8 +509,7 @@ def prior_mass_figure(record: dict[str, Any]):
         right.step(px + [beyond_x], py + py[-1:], where="post", color=SERIES[1],
                    label="posterior of the kept programs")
     right.axvline(bound, color=GREY, linestyle="--", linewidth=0.8)
-    right.set_ylim(0, 1.02)
-    percent_axis(right, "y")
+    share_axis(right, "y")
     right.set_xlabel("description length ≤ (bits)")
     right.set_title("cumulative", loc="left")
     if xs:
@@ -456,8 +568,9 @@ def _sweep_axes(record: dict[str, Any]):
 
 
 def _draw_metric(ax, record: dict[str, Any], name: str, legend: bool, note: bool = False) -> None:
-    """One metric against the first setting: a line per series, error bars for the 95%
-    interval over seeds, and each seed's value as a small dot."""
+    """One metric against the first setting: a line per series, error bars for the
+    interval over seeds, and each seed's value as a small dot; a share's axis runs from
+    0 to 100% unless the options say "auto"."""
     xlabel, xs, ticks, series = _sweep_axes(record)
     points = record["points"]
     n = len(series)
@@ -500,10 +613,8 @@ def _draw_metric(ax, record: dict[str, Any], name: str, legend: bool, note: bool
         ax.set_xticks(range(len(ticks)))
         ax.set_xticklabels(ticks)
     if _is_share(name):
-        low, high = ax.get_ylim()
-        ax.set_ylim(max(low, -0.02), min(high, 1.02))
-        if name != "unenumerated_mass":  # a Kraft mass, not a share of the posterior
-            percent_axis(ax, "y", decimals=None)
+        # A Kraft mass (unenumerated_mass) is a probability too, but not a share of the posterior.
+        share_axis(ax, "y", percent=name != "unenumerated_mass")
     missing = [label or "all" for label, idx in series.items()
                if all(points[i]["metrics"].get(name) is None for i in idx)]
     if missing and note:
@@ -515,7 +626,12 @@ def _draw_metric(ax, record: dict[str, Any], name: str, legend: bool, note: bool
 
 def _seeds_note(record: dict[str, Any]) -> str:
     seeds = record.get("seeds", 1)
-    return f"; mean over {seeds} seeds, bars: 95% interval, dots: each seed" if seeds > 1 else ""
+    return f"; mean over {seeds} seeds, bars: {_level(record)} interval, dots: each seed" if seeds > 1 else ""
+
+
+def _level(record: dict[str, Any]) -> str:
+    """The confidence of a record's intervals (a sweep's, or a run's tail section) as a percentage."""
+    return f"{100 * float(record.get('confidence', 0.95)):.10g}%"
 
 
 def sweep_metric_figure(record: dict[str, Any], name: str):
@@ -590,7 +706,7 @@ def sweep_distances_figure(record: dict[str, Any]):
 
 
 def seeds_figure(record: dict[str, Any]):
-    """A run over several seeds: each summary figure's mean with its 95% interval (error
+    """A run over several seeds: each summary figure's mean with its interval (error
     bar) and every seed's value (dots); shares on the left, the fitting count on the right."""
     p = record["points"][0]
     metrics = p.get("metrics", {})
@@ -602,7 +718,7 @@ def seeds_figure(record: dict[str, Any]):
     left, right = fig.subplots(1, 2, width_ratios=(3, 1))
     seeds = p.get("seeds", [])
     where = f" (split {record['split']})" if record.get("split") else ""
-    fig.suptitle(f"{record['experiment']} over {len(seeds)} environment seeds{where}: mean, 95% interval "
+    fig.suptitle(f"{record['experiment']} over {len(seeds)} environment seeds{where}: mean, {_level(record)} interval "
                  "(Student's t) and each seed", fontsize=9)
     for ax, group in ((left, names), (right, counts)):
         ys = list(range(len(group)))[::-1]
@@ -621,10 +737,9 @@ def seeds_figure(record: dict[str, Any]):
         ax.set_yticklabels([_heading(record, n) for n in group])
         ax.set_ylim(-0.7, len(group) - 0.3)
         ax.grid(axis="y", visible=False)
-    left.set_xlim(-0.02, 1.02)
-    percent_axis(left, "x")
-    left.set_xlabel("share of the posterior (unenumerated: Kraft mass); dot: mean, bar: 95% interval, "
-                    "ticks: each seed")
+    share_axis(left, "x")
+    left.set_xlabel(f"share of the posterior (unenumerated: Kraft mass); dot: mean, bar: {_level(record)} "
+                    "interval, ticks: each seed")
     right.set_xlabel("count")
     right.margins(x=0.3)
     return fig

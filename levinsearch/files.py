@@ -1,4 +1,5 @@
-"""Writing files so that each is either old or new, never half written; and reading
+"""Writing files so that each is either old or new, never half written (also after a
+power cut: temporary file, fsync, rename, fsync of the directory); and reading
 JSON and TOML text with limits, so that nothing read back crashes the tool.
 
 Every JSON or TOML text the tool reads (experiment files, `--set` values, run
@@ -12,9 +13,11 @@ from __future__ import annotations
 import errno
 import json
 import math
+import os
 import tomllib
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Iterator
 
 from dsl.errors import DslError
 
@@ -25,25 +28,63 @@ MAX_NESTING = 64
 MAX_READ = 1 << 31
 
 
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write `data` to a temporary name beside `path`, then rename it into place. When
-    the disk refuses (a full disk, a missing folder), remove the temporary file and
-    raise a DslError that says why."""
+@contextmanager
+def atomic_file(path: Path, suffix: str = ".tmp") -> Iterator[BinaryIO]:
+    """A binary file to write `path` through, so that `path` is either old or new, never
+    half written, also after a power cut: the data goes to a temporary file beside it
+    (PATH + `suffix`, same directory, so the rename stays on one file system), which is
+    flushed and fsync'd, renamed over `path` (os.replace, atomic on POSIX and Windows),
+    and then the directory is fsync'd so the rename itself is on disk (POSIX). When the
+    disk refuses (a full disk, a missing folder), the temporary file is removed and a
+    DslError says why."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(path.name + suffix)
     try:
-        if isinstance(data, str):
-            tmp.write_text(data, encoding="utf-8")
-        else:
-            tmp.write_bytes(data)
-        tmp.replace(path)
+        with open(tmp, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        sync_directory(path.parent)
     except OSError as exc:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
+        _discard(tmp)
         reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
         raise DslError(f"cannot write {path}: {reason}") from None
+    except BaseException:  # the writer failed (or Ctrl-C): no temporary file is left behind
+        _discard(tmp)
+        raise
+
+
+def _discard(tmp: Path) -> None:
+    try:
+        tmp.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write `data` (text as UTF-8) to `path` through `atomic_file`: old or new, never
+    half; a DslError that says why when the disk refuses."""
+    with atomic_file(path) as handle:
+        handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+def sync_directory(directory: Path) -> None:
+    """fsync a directory, so that a rename inside it survives a power cut (POSIX; where
+    directories cannot be opened or synced, e.g. Windows, nothing is done)."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):  # file systems that cannot
+            raise
+    finally:
+        os.close(fd)
 
 
 def nesting(value: Any) -> int:

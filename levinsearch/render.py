@@ -154,14 +154,23 @@ def estimate_text(e: dict[str, Any] | None) -> str:
     return f"{share(e['estimate'])} ({share(e['low']).rstrip('%')}–{share(e['high'])})"
 
 
-def whole_posterior_table(rows: list[tuple[str, dict[str, Any] | None]], title: str = "") -> Table:
+def confidence_text(confidence: float) -> str:
+    """A confidence level as a percentage: 0.95 -> '95%', 0.975 -> '97.5%'."""
+    return f"{100 * float(confidence):.10g}%"
+
+
+def whole_posterior_table(rows: list[tuple[str, dict[str, Any] | None]], title: str = "",
+                          confidence: float = 0.95) -> Table:
     """Headline figures twice: exact over the enumerated programs, and estimated over all
-    programs with a 95% interval (levinsearch.tail)."""
+    programs with an interval at `confidence` (the record's tail `confidence`;
+    levinsearch.tail)."""
+    level = confidence_text(confidence)
     t = Table(title=title or "the whole posterior: each headline over the enumerated programs (exact) and over all "
-              "programs (estimated from the tail samples, 95% interval)", box=box.SIMPLE_HEAD, title_justify="left")
+              f"programs (estimated from the tail samples, {level} interval)", box=box.SIMPLE_HEAD,
+              title_justify="left")
     t.add_column("figure")
     t.add_column("enumerated (exact)", justify="right")
-    t.add_column("all programs (95% interval)", justify="right")
+    t.add_column(f"all programs ({level} interval)", justify="right")
     for label, e in rows:
         t.add_row(label, share(e["exact"]) if e else "—", estimate_text(e))
     return t
@@ -286,7 +295,8 @@ def enumeration_panel(record: RunRecord, where: str) -> Panel:
                       f"showing {tail['behaviours']:,} behaviours, {tail['new_behaviours']:,} never enumerated")
             t.add_row("whole posterior", Text(
                 f"programs beyond the enumeration hold an estimated {estimate_text(tail['share'])} of the posterior "
-                f"(95% interval, {tail['method']}; the posterior bound above is a worst case, not an estimate)",
+                f"({confidence_text(tail.get('confidence', 0.95))} interval, {tail['method']}; the posterior bound "
+                "above is a worst case, not an estimate)",
                 style="bold"))
             if tail["unresolved_mass"] > 0:
                 t.add_row("unresolved", f"programs of more than {region['node_cap']} nodes (prior mass ≤ "

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from levinsearch import domains
-from levinsearch.render import mass, pct, plain_text, printable, stackable
+from levinsearch.render import confidence_text, mass, pct, plain_text, printable, stackable
 from levinsearch.types import RunRecord, SweepPoint, SweepRecord
 
 
@@ -33,7 +33,7 @@ def _metric_text(name: str, value) -> str:
 
 
 def _cell(point: SweepPoint, name: str) -> str:
-    """A metric, with its 95% interval over seeds when the point has several."""
+    """A metric, with its interval over seeds when the point has several."""
     text = _metric_text(name, point["metrics"].get(name))
     span = (point.get("intervals") or {}).get(name)
     if span is None or name == "fitting":
@@ -42,16 +42,17 @@ def _cell(point: SweepPoint, name: str) -> str:
 
 
 def seeds_report(record: SweepRecord) -> Group:
-    """A run over several environment seeds: every summary figure as mean, 95% interval
-    and the value of each seed."""
+    """A run over several environment seeds: every summary figure as mean, interval (at
+    the record's `confidence`, 95% by default) and the value of each seed."""
     p = record["points"][0]
+    level = confidence_text(record.get("confidence", 0.95))
     seeds = p.get("seeds", [])
     where = f" (split {record['split']})" if record.get("split") else ""
     t = Table(title=f"{record['experiment']} over {len(seeds)} environment seeds {', '.join(map(str, seeds))}"
-              f"{where}: mean and 95% interval (Student's t)", box=box.SIMPLE_HEAD, title_justify="left")
+              f"{where}: mean and {level} interval (Student's t)", box=box.SIMPLE_HEAD, title_justify="left")
     t.add_column("figure")
     t.add_column("mean", justify="right")
-    t.add_column("95% interval", justify="right")
+    t.add_column(f"{level} interval", justify="right")
     t.add_column("per seed", justify="left")
     for name, heading in record.get("metric_headings", {}).items():
         span = (p.get("intervals") or {}).get(name)
@@ -77,7 +78,7 @@ def _setting_text(value) -> str:
 
 def sweep_report(record: SweepRecord) -> Group:
     """A sweep: one row per setting, the pairwise distances, and a plot of the metric;
-    with several seeds, every metric as mean [95% interval]."""
+    with several seeds, every metric as mean [interval at the record's confidence]."""
     return stackable(_sweep_report(printable(record)))
 
 
@@ -88,7 +89,8 @@ def _sweep_report(record: SweepRecord) -> Group:
     where = f" (metrics on split {record['split']})" if record.get("split") else ""
     seeds = record.get("seeds", 1)
     t = Table(title=f"sweep of {record['experiment']}{where}"
-              + (f"; means over {seeds} seeds [95% interval]" if seeds > 1 else ""), box=box.SIMPLE_HEAD,
+              + (f"; means over {seeds} seeds [{confidence_text(record.get('confidence', 0.95))} interval]"
+                 if seeds > 1 else ""), box=box.SIMPLE_HEAD,
               title_justify="left")
     columns = record.get("columns", ())
     for key in keys:
@@ -137,13 +139,21 @@ def _sweep_distances(record: SweepRecord, keys: list[str]) -> Table:
     return t
 
 
-def _sweep_plot(record: SweepRecord, keys: list[str]):
-    """The chosen metric against the first setting (one line per value of the others)."""
+def _sweep_plot(record: SweepRecord, keys: list[str], share_axis: str | None = None):
+    """The chosen metric against the first setting (one line per value of the others);
+    a share of the posterior in percent, and any share or probability on an axis from
+    0 to 100% unless `share_axis` (default: the current figure options') is "auto"."""
     try:
         from uniplot import plot_to_string
     except ImportError:  # pragma: no cover - uniplot is a core dependency
         return None
+    from levinsearch import figures
+    from levinsearch.sweeps import UNBOUNDED
     metric = record["metric"]
+    bounded = metric not in UNBOUNDED
+    percent = bounded and metric != "unenumerated_mass"  # a Kraft mass: a probability, not a share
+    scale = 100.0 if percent else 1.0
+    full = bounded and (share_axis or figures.current().share_axis) == "full"
     points = [p for p in record["points"] if p["metrics"].get(metric) is not None]
     if len(points) < 2:
         return None
@@ -156,13 +166,14 @@ def _sweep_plot(record: SweepRecord, keys: list[str]):
         label = ", ".join(f"{k.split('.')[-1]}={_setting_text(p['setting'][k])}" for k in keys[1:]) or metric
         xs, ys = series.setdefault(label, ([], []))
         xs.append(x)
-        ys.append(p["metrics"][metric])
+        ys.append(scale * p["metrics"][metric])
         span = (p.get("intervals") or {}).get(metric)
-        if span is not None:  # the 95% interval over seeds as a band: two more lines
-            for end, value in zip(("95% low", "95% high"), span):
+        if span is not None:  # the interval over seeds as a band: two more lines
+            level = confidence_text(record.get("confidence", 0.95))
+            for end, value in zip((f"{level} low", f"{level} high"), span):
                 bx, by = series.setdefault(f"{label} ({end})", ([], []))
                 bx.append(x)
-                by.append(value)
+                by.append(scale * value)
     labels = list(series)
 
     def draw(width: int) -> str:
@@ -170,7 +181,9 @@ def _sweep_plot(record: SweepRecord, keys: list[str]):
                               legend_labels=labels if len(labels) > 1 else None, width=width, height=12,
                               title=f"{record.get('metric_headings', {}).get(metric, metric)} against "
                               f"{first.split('.')[-1]}" + ("" if numeric else " (point number)"),
-                              color=len(labels) > 1)
+                              color=len(labels) > 1,
+                              **(dict(y_min=0.0, y_max=scale) if full else {}),
+                              **(dict(y_unit="%") if percent else {}))
     return _Plot(draw)
 
 

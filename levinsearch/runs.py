@@ -12,12 +12,12 @@
 A run writes its checkpoint every few seconds and when it stops, so Ctrl-C, SIGTERM or
 a crash loses at most the batches since; `levinsearch run --resume DIR` goes on from
 there, after checking that the checkpoint belongs to the manifest's config. Every file
-is written to a temporary name and renamed, so each is either old or new, never half;
-a write that fails (a full disk) removes its temporary file and marks the run failed.
+is written to a temporary name, fsync'd and renamed (`levinsearch.files.atomic_file`),
+so each is either old or new, never half, even after a power cut; a write that fails (a
+full disk) removes its temporary file and marks the run failed. The lock is filelock's.
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import math
@@ -34,6 +34,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import filelock
 import numpy as np
 
 from dsl.errors import DslError
@@ -103,29 +104,26 @@ class RunDir:
 
     @contextmanager
     def lock(self) -> Iterator[None]:
-        """Hold the run's lock: a second process writing the same run is refused."""
+        """Hold the run's lock (RUN/.lock, through filelock: an OS lock the system drops
+        when the process dies, on POSIX and Windows alike): a second process, or a second
+        writer in this one, is refused at once."""
+        lock = filelock.FileLock(self.path / ".lock", timeout=0)
         try:
-            handle = open(self.path / ".lock", "a+")
+            lock.acquire()
+        except filelock.Timeout:
+            raise DslError(f"{self.path} is being written by another levinsearch process; "
+                           "wait for it to stop (or stop it) before resuming") from None
         except OSError as exc:
             raise DslError(f"cannot lock {self.path}: {exc.strerror or exc}") from None
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            raise DslError(f"{self.path} is being written by another levinsearch process; "
-                           "wait for it to stop (or stop it) before resuming") from None
-        try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            handle.close()
+            lock.release()
 
     def save_checkpoint(self, agg: Aggregate, position: int, identity: dict[str, Any] | None = None) -> None:
-        try:
-            agg.save(self.path / "checkpoint.npz", extra=dict(position=position, **(identity or {})))
-        except OSError as exc:
-            _remove(self.path / "checkpoint.npz.tmp.npz")
-            raise DslError(f"cannot write {self.path / 'checkpoint.npz'}: {exc.strerror or exc}") from None
+        # Written through files.atomic_file: fsync'd, renamed into place, the temporary file
+        # removed and a DslError raised when the disk refuses.
+        agg.save(self.path / "checkpoint.npz", extra=dict(position=position, **(identity or {})))
 
     def load_checkpoint(self, identity: dict[str, Any] | None = None,
                         productions: int | None = None) -> tuple[Aggregate | None, int]:

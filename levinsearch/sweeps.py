@@ -196,7 +196,8 @@ def sweep_record(experiment: str, domain, settings, points: list[tuple[dict, lis
 
     Each point holds the records of its seeds (one, unless the experiment has several
     `seeds`). A row's metrics are the means over its seeds; with several seeds it also
-    has `intervals` (95%, see levinsearch.stats) and `per_seed` values, and the distances
+    has `intervals` (at the config's `confidence`, 95% by default: see levinsearch.stats)
+    and `per_seed` values, and the distances
     are averaged over the seeds (point i's seed k against point j's seed k)."""
     known = metrics_of(domain)
     # Metrics that need tail samples: tail_share and the whole_* ones.
@@ -211,7 +212,8 @@ def sweep_record(experiment: str, domain, settings, points: list[tuple[dict, lis
                    seconds=round(sum(r["enumeration"]["seconds"] for r in records), 3),
                    map_program=first["summary"]["map_program"])
         if len(records) > 1:
-            spans = {name: stats.interval([m[name] for m in per_seed], share=name not in UNBOUNDED)
+            spans = {name: stats.interval([m[name] for m in per_seed], share=name not in UNBOUNDED,
+                                          confidence=confidence_of(records))
                      for name in known}
             row["metrics"] = {name: None if span is None else span["mean"] for name, span in spans.items()}
             row["intervals"] = {name: None if span is None else [span["low"], span["high"]]
@@ -244,5 +246,12 @@ def sweep_record(experiment: str, domain, settings, points: list[tuple[dict, lis
     seeds = max((len(records) for _, records in points), default=1)
     if seeds > 1:
         out["seeds"] = seeds
+        out["confidence"] = confidence_of([r for _, records in points for r in records])
     out["provenance"] = provenance()
     return out
+
+
+def confidence_of(records: list[dict[str, Any]]) -> float:
+    """The confidence level the runs' configs ask for (the default when they name none)."""
+    return float(records[0]["config"].get("confidence", stats.DEFAULT_CONFIDENCE)) if records else \
+        stats.DEFAULT_CONFIDENCE

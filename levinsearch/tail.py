@@ -19,10 +19,11 @@ Each sample p gets the weight y(p) = 2^(bits(p) - score(p)) when it fits and the
 not see it, else 0: what its score adds to its description length (time penalty,
 noise likelihood, a length weight above 1). The tail's fitting mass is then
 mass * mean(y), and a figure that is a share of the posterior, R = (exact part + tail
-part) / (exact total + tail total), is estimated by putting in the sample means. Its 95%
-interval (`estimate`) takes an interval for each of the two sums R depends on (the
-weights of the samples it counts, and of the other fitting samples), at 97.5% each, and
-R at their worst corners. Fitting samples are rare events with weights in [0, y_max]
+part) / (exact total + tail total), is estimated by putting in the sample means. Its
+interval at confidence C (`estimate`; C = 0.95 unless the run sets `confidence`) takes
+an interval for each of the two sums R depends on (the weights of the samples it counts,
+and of the other fitting samples), at 1 - (1 - C) / 2 each (97.5% for C = 0.95), and R
+at their worst corners. Fitting samples are rare events with weights in [0, y_max]
 (`weight_max`), so each sum gets Fay and Feuer's gamma interval for a weighted sum of
 Poisson counts (`weighted_poisson_interval`): exact Garwood for weights 1, never too
 narrow in their simulations for any weights, and with no fitting sample still 3.7 y_max
@@ -53,7 +54,8 @@ NODE_CAP = 512
 #: A region whose prior mass is below this share of the Kraft sum is not sampled
 #: (rejection would need more than a million attempts per sample).
 MIN_REGION_SHARE = 1e-6
-#: Confidence of every interval the estimate gives.
+#: Confidence of every interval the estimate gives, unless the run's config sets its own
+#: (`confidence`, from --confidence or [experiment] confidence).
 CONFIDENCE = 0.95
 #: Most tail samples judged at once: a batch is as wide as its largest sample, so
 #: smaller batches than the enumeration's keep the padded arrays small.
@@ -257,8 +259,12 @@ class Posterior:
     """The whole posterior of a run: the exact part over the enumerated programs (its
     summary `agg`) and the tail estimate (its samples `agg.tail`)."""
 
+    #: The level of the intervals (the run's config `confidence`, else CONFIDENCE).
+    confidence: float = CONFIDENCE
+
     def __init__(self, prep, agg: Aggregate):
         self.plan: TailPlan = prep.tail
+        self.confidence = float(prep.config.get("confidence", CONFIDENCE))
         self.grammar = prep.grammar
         self.agg, self.tail = agg, agg.tail
         self.exact_total = float(agg.total_mass)
@@ -342,7 +348,7 @@ class Posterior:
             return dict(exact=exact, estimate=exact, low=exact, high=exact) if exact is not None else None
         n, mass, ymax = self.samples, self.plan.mass, self.weight_max
         parts = [x for x in (tail_part, tail_rest) if x is not None]
-        alpha = (1 - CONFIDENCE) / max(len(parts), 1)  # Bonferroni: both parts hold at once
+        alpha = (1 - self.confidence) / max(len(parts), 1)  # Bonferroni: both parts hold at once
 
         def bounds(part: Part | None) -> tuple[float, float, float]:
             """The part's mean weight per sample, and its interval."""
@@ -432,7 +438,7 @@ class Posterior:
             behaviours=tail.behaviours if tail is not None else 0,
             new_behaviours=sum(1 for key in (tail.keys if tail is not None else {}) if key not in self.agg.keys),
             share=self.share(),
-            confidence=CONFIDENCE,
+            confidence=self.confidence,
             method=METHOD,
             per_length=per_length,
             largest=largest,

@@ -63,6 +63,7 @@ class Config(TypedDict):
     analysis: dict[str, Any]
     flags: list[str]
     seeds: NotRequired[int]
+    confidence: NotRequired[float]  # of the intervals over seeds and of the tail's; absent: 0.95
 
 
 class Production(TypedDict):
@@ -147,7 +148,8 @@ class Behaviour(TypedDict):
 
 class Estimate(TypedDict):
     """A share of the posterior twice: exact over the enumerated programs, and estimated
-    over all programs from the tail samples, with its 95% interval (levinsearch.tail)."""
+    over all programs from the tail samples, with its interval (at the tail's `confidence`, 95% by
+    default; levinsearch.tail)."""
 
     exact: Share | None
     estimate: Share | None
@@ -272,6 +274,7 @@ class SweepRecord(TypedDict):
     metric_descriptions: dict[str, str]
     tail_metrics: NotRequired[list[str]]  # metrics that need tail samples (None without)
     seeds: NotRequired[int]
+    confidence: NotRequired[float]  # the level of the intervals over seeds (with seeds)
     provenance: NotRequired[Provenance]
     run: NotRequired[str]
 

@@ -128,7 +128,8 @@ def _api_keywords(fn) -> set[str]:
 
 
 #: Flags that shape what the command prints or which saved run it continues: no keyword.
-DISPLAY_ONLY = {"as_json", "resume", "width"}  # width: the text report's layout (record.report(width=...))
+# width: the text report's layout (record.report(width=...)); figures: drawn by `report RUN --figures`.
+DISPLAY_ONLY = {"as_json", "resume", "width", "figure_formats", "dpi", "share_axis"}
 #: Flags whose keyword has another name.
 RENAMED = {"no_save": "save", "show_progress": "progress", "split_name": "split"}
 

@@ -18,6 +18,7 @@ import pytest
 pytest.importorskip("matplotlib")
 
 from conftest import invoke, strip_timing  # noqa: E402
+from dsl.errors import DslError  # noqa: E402
 from levinsearch import figures  # noqa: E402
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -219,8 +220,11 @@ def test_show_plot_draws_the_trajectory(tmp_path, capsys):
                           "--plot", str(out_png))
     assert code == 0 and out_png.read_bytes()[:8] == PNG_SIGNATURE, err
     check_png(out_png, None)
-    code, out, err = invoke(capsys, "show", "(plan door)", "--grid", str(grid), "--plot", str(tmp_path / "x.pdf"))
-    assert code == 2 and out == "" and the_line(err).startswith("error: --plot writes .svg or .png")
+    out_pdf = tmp_path / "t.pdf"
+    code, out, err = invoke(capsys, "show", "(plan door)", "--grid", str(grid), "--plot", str(out_pdf))
+    assert code == 0 and out_pdf.read_bytes()[:5] == b"%PDF-", err
+    code, out, err = invoke(capsys, "show", "(plan door)", "--grid", str(grid), "--plot", str(tmp_path / "x.gif"))
+    assert code == 2 and out == "" and the_line(err).startswith("error: --plot writes .svg, .png or .pdf")
 
 
 def drawn_show(record: dict):
@@ -350,14 +354,15 @@ def test_without_matplotlib_one_line_and_nothing_else_changes(which, grid_run, s
     if which == "run":
         assert strip_timing(bare) == strip_timing(record)
     else:
-        drop = ("run", "points")
+        drop = ("run", "points", "provenance")  # provenance: its time and command differ
         assert {k: v for k, v in bare.items() if k not in drop} == {k: v for k, v in record.items() if k not in drop}
         assert [{k: v for k, v in p.items() if k != "seconds"} for p in bare["points"]] == \
                [{k: v for k, v in p.items() if k != "seconds"} for p in record["points"]]
     # the saved report (minus the run's path and timings) is the one a run with figures saved
     with_figures = same_text((run_dir / "report.txt").read_text(), run_dir)
     without = same_text((bare_dir / "report.txt").read_text(), bare_dir)
-    strip = lambda text: "\n".join(line for line in text.splitlines() if " s)" not in line)  # noqa: E731
+    strip = lambda text: "\n".join(line for line in text.splitlines()  # noqa: E731
+                                    if " s)" not in line and " s;" not in line)
     assert strip(without) == strip(with_figures)
 
 
@@ -388,3 +393,131 @@ def test_a_figure_that_cannot_be_written_is_one_line_not_a_failure(grid_run, tmp
     (tmp_path / "figures").write_text("a file where the directory would go")
     line = figures.draw_saved(record, tmp_path)
     assert line.startswith("figures: not drawn (cannot create") and "\n" not in line
+
+
+# ------------------------------------------------------------------ share axes, formats, dpi, mathtext
+def close_shares(record: dict) -> dict:
+    """The sweep record with its metric moved to 49.43% .. 49.80% (a small change) at every point."""
+    record = json.loads(json.dumps(record))
+    metric = record["metric"]
+    for k, p in enumerate(record["points"]):
+        value = 0.4943 + 0.0037 * k / (len(record["points"]) - 1)
+        p["metrics"][metric] = value
+        p["intervals"][metric] = [value - 0.0005, value + 0.0005]
+        p["per_seed"][metric] = [value - 0.0003, value + 0.0003]
+    return record
+
+
+def test_share_axes_run_from_0_to_100_percent_unless_auto(sweep_run, seeds_run, grid_run):
+    _, record, _ = sweep_run
+    record = close_shares(record)
+    name = f"sweep-{record['metric']}"
+    ax = drawn(record, name).axes[0]
+    assert ax.get_ylim() == figures.FULL_SHARE == (-0.02, 1.02)
+    assert [t.get_text() for t in ax.get_yticklabels()][1:-1] == ["0%", "20%", "40%", "60%", "80%", "100%"]
+    with figures.options(share_axis="auto"):
+        ax = drawn(record, name).axes[0]
+    low, high = ax.get_ylim()
+    assert 0.49 < low < 0.4938 and 0.4985 < high < 0.50  # the data and its bars, with matplotlib's margins
+    assert figures.current().share_axis == "full"  # the option holds only inside `options`
+    # Every share axis: the metrics grid, a multi-seed run's summary, the cumulative prior mass.
+    fig = drawn(record, "sweep-metrics")
+    shares = [a for a in fig.axes if a.get_visible() and a.lines and
+              a.get_title(loc="left") != record["metric_headings"]["fitting"]]
+    assert shares and all(a.get_ylim() == figures.FULL_SHARE for a in shares)
+    assert drawn(seeds_run[1], "seeds").axes[0].get_xlim() == figures.FULL_SHARE
+    assert drawn(grid_run[1], "prior-mass").axes[1].get_ylim() == figures.FULL_SHARE
+
+
+def test_the_terminal_plot_has_a_full_share_axis_unless_auto(sweep_run):
+    from levinsearch import report
+    _, record, _ = sweep_run
+    record = close_shares(record)
+    from rich.text import Text
+    keys = [s["key"] for s in record["settings"]]
+
+    def plain(plot) -> str:
+        return Text.from_ansi(plot.draw(report.PLOT_WIDTH)).plain
+
+    full = plain(report._sweep_plot(record, keys))
+    auto = plain(report._sweep_plot(record, keys, share_axis="auto"))
+    with figures.options(share_axis="auto"):
+        assert plain(report._sweep_plot(record, keys)) == auto
+    assert " 0%" in full and " 50%" in full and "49.4" not in full  # from 0 to 100%: a flat line near 50%
+    assert " 0%" not in auto and "49." in auto  # fitted to the data
+
+
+def png_dpi(data: bytes) -> float:
+    """The dots per inch a PNG's pHYs chunk records (pixels per metre)."""
+    at = data.index(b"pHYs")
+    per_metre, _, unit = struct.unpack(">IIB", data[at + 4: at + 13])
+    assert unit == 1  # metres
+    return per_metre * 0.0254
+
+
+def test_pdf_and_png_are_written_at_the_requested_dpi(grid_run, tmp_path):
+    import shutil
+    run_dir = tmp_path / grid_run[0].name
+    shutil.copytree(grid_run[0], run_dir)
+    shutil.rmtree(run_dir / "figures")
+    code, out, err = cli("report", str(run_dir), "--figures", "--figure-format", "pdf", "--figure-format", "png",
+                         "--dpi", "200")
+    assert code == 0, err
+    assert the_line(err).startswith("figures: 3 (behaviours, classes, prior-mass) as PNG and PDF in ")
+    assert figure_files(run_dir) == {name: {".pdf", ".png"} for name in ("behaviours", "classes", "prior-mass")}
+    png = (run_dir / "figures" / "prior-mass.png").read_bytes()
+    width, height = struct.unpack(">II", png[16:24])
+    assert width == round(figures.WIDTH * 200) and round(png_dpi(png)) == 200
+    try:
+        from PIL import Image
+    except ImportError:
+        pass
+    else:
+        with Image.open(run_dir / "figures" / "prior-mass.png") as image:
+            assert image.size == (width, height) and [round(d) for d in image.info["dpi"]] == [200, 200]
+    pdf = (run_dir / "figures" / "prior-mass.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    assert f"/MediaBox [ 0 0 {72 * figures.WIDTH:g} ".encode() in pdf  # the page width, in points
+    assert b"/CreationDate" not in pdf
+    again = dict(figures.render(grid_run[1], formats=("pdf",)))["prior-mass"]["pdf"]
+    assert dict(figures.render(grid_run[1], formats=("pdf",)))["prior-mass"]["pdf"] == again  # deterministic
+    # the default stays SVG and PNG at 150 dpi
+    assert figures.Options() == figures.Options(formats=("svg", "png"), dpi=150, share_axis="full")
+    check_png(grid_run[0] / "figures" / "prior-mass.png")
+    assert round(png_dpi((grid_run[0] / "figures" / "prior-mass.png").read_bytes())) == 150
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--figure-format", "gif"), "Invalid value for '--figure-format': 'gif' is not one of 'svg', 'png', 'pdf'"),
+    (("--dpi", "5"), "Invalid value for '--dpi': 5 is not in the range 20<=x<=2400"),
+    (("--dpi", "many"), "Invalid value for '--dpi'"),
+    (("--share-axis", "half"), "Invalid value for '--share-axis': 'half' is not one of 'full', 'auto'"),
+])
+def test_a_bad_figure_option_is_one_error_line(grid_run, args, message):
+    code, out, err = cli("report", str(grid_run[0]), "--figures", *args)
+    assert code == 2 and out == "" and the_line(err).startswith(f"error: {message}")
+    with pytest.raises(DslError, match="unknown figure format 'gif'"):
+        figures.Options(formats=("gif",))
+    with pytest.raises(DslError, match="dpi must be a whole number"):
+        figures.Options(dpi=0)
+
+
+def test_mathematical_labels_are_mathtext_and_user_text_is_not(grid_run):
+    _, record, _ = grid_run
+    fig = drawn(record, "prior-mass")
+    legend = fig.axes[0].get_legend()
+    texts = {t.get_text(): t for t in legend.get_texts()}
+    assert texts["all programs judged (count × $2^{-\\mathrm{bits}}$)"].get_parse_math()
+    assert texts["fitting programs (count × $2^{-\\mathrm{bits}}$)"].get_parse_math()
+    kept = next(t for text, t in texts.items() if text.startswith("kept programs"))
+    assert kept.get_text().endswith("$2^{-\\mathrm{score}}$") and kept.get_parse_math()
+    assert not any("^" in t.get_text() and "$" not in t.get_text() for t in legend.get_texts())  # none literal
+    assert not fig._suptitle.get_parse_math()  # the experiment's name: shown as written
+    # mathtext draws a superscript: the label is not its dollar-sign source
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    with figures.style():
+        FigureCanvasAgg(fig).draw()
+        label = texts["fitting programs (count × $2^{-\\mathrm{bits}}$)"]
+        plain = fig.text(0, 0, label.get_text(), fontsize=label.get_fontsize())
+        math_width = label.get_window_extent().width
+        assert math_width < plain.get_window_extent(renderer=fig.canvas.get_renderer()).width

@@ -87,17 +87,17 @@ def test_two_processes_cannot_write_one_run(capsys, tmp_path):
 
 # ------------------------------------------------------------------ disks, pipes, manifests
 def test_a_full_disk_marks_the_run_failed_and_leaves_no_temporary_file(capsys, tmp_path, monkeypatch):
-    real = Path.write_text
+    real = os.fsync
 
-    def full(self, *args, **kwargs):
-        if self.name == "record.json.tmp":
-            real(self, "partial")  # the disk fills up half-way through
+    def full(fd):
+        # The record's temporary file is written, but the disk is full when it is synced.
+        if any(os.fstat(fd).st_ino == p.stat().st_ino for p in tmp_path.glob("*/record.json.tmp")):
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real(self, *args, **kwargs)
+        return real(fd)
 
-    monkeypatch.setattr(Path, "write_text", full)
+    monkeypatch.setattr(os, "fsync", full)
     code, out, err = invoke(capsys, "run", "--max-bits", "12", "--runs-dir", str(tmp_path))
-    monkeypatch.setattr(Path, "write_text", real)
+    monkeypatch.setattr(os, "fsync", real)
     assert code == 2 and "the disk is full" in err and len(err.strip().splitlines()) == 1
     (run,) = tmp_path.iterdir()
     assert not list(run.glob("*.tmp*")) and not (run / "record.json").exists()

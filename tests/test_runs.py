@@ -266,3 +266,64 @@ def test_a_stop_with_many_behaviours_leaves_the_record_to_report(capsys, tmp_pat
     assert code == 0 and "building the record" in err and "interrupted" in out
     record = json.loads((saved.path / "record.json").read_text())
     assert record["enumeration"]["interrupted"] and saved.manifest()["record"] == "built"
+
+
+# ------------------------------------------------------------------ durable writes and the run lock
+def test_a_write_is_fsynced_then_renamed_then_its_directory_fsynced(tmp_path, monkeypatch):
+    import stat
+    from levinsearch import files
+    calls = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        mode = os.fstat(fd).st_mode
+        calls.append(("fsync", "directory" if stat.S_ISDIR(mode) else os.fstat(fd).st_size))
+        real_fsync(fd)
+
+    def replace(src, dst):
+        calls.append(("replace", os.path.dirname(src) == os.path.dirname(dst), os.path.basename(src)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    files.write_atomic(tmp_path / "record.json", "{\"a\": 1}")
+    # the data is on disk before the rename (temporary file beside the target), the rename after it
+    assert calls == [("fsync", 8), ("replace", True, "record.json.tmp"), ("fsync", "directory")]
+    assert (tmp_path / "record.json").read_text() == "{\"a\": 1}" and os.listdir(tmp_path) == ["record.json"]
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary_one(tmp_path):
+    from dsl.errors import DslError
+    from levinsearch import files
+    target = tmp_path / "checkpoint.npz"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError):
+        with files.atomic_file(target, ".tmp.npz") as handle:
+            handle.write(b"half of the new")
+            raise RuntimeError("the writer failed")
+    assert target.read_bytes() == b"old" and sorted(os.listdir(tmp_path)) == ["checkpoint.npz"]
+    with pytest.raises(DslError, match=r"cannot write .*missing.*: No such file or directory"):
+        files.write_atomic(tmp_path / "missing" / "record.json", "x")
+
+
+def test_the_run_lock_is_held_across_processes_and_dropped_when_its_holder_dies(tmp_path):
+    import subprocess
+    import sys
+    from dsl.errors import DslError
+    run = runs.RunDir(tmp_path)
+    holder = subprocess.Popen([sys.executable, "-c", "import filelock, sys, time\n"
+                               "lock = filelock.FileLock(sys.argv[1]); lock.acquire(); print('held', flush=True)\n"
+                               "time.sleep(60)", str(tmp_path / ".lock")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(DslError, match="being written by another levinsearch process"):
+            with run.lock():
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with run.lock():  # killed, not released: the system dropped its lock
+        with pytest.raises(DslError, match="being written by another levinsearch process"):
+            with runs.RunDir(tmp_path).lock():
+                pass
+    assert (tmp_path / ".lock").exists()  # the lock file stays in the run directory, as before

@@ -237,7 +237,7 @@ def _whole_posterior(record: dict[str, Any]) -> Table:
     for name, split in w["splits"].items():
         rows += [(f"{name}: {CLASS_LABEL[c]}", e) for c, e in split["classes"].items()]
         rows += [(f"{name}: episodes → {k}", split["outcome"][k]) for k in ("base", "proxy")]
-    return whole_posterior_table(rows)
+    return whole_posterior_table(rows, confidence=record.get("tail", {}).get("confidence", 0.95))
 
 
 def _tail(record: dict[str, Any]) -> Table | None:

@@ -108,7 +108,7 @@ def seq_report(record: dict[str, Any]) -> Group:
         steps.add_row("mixture (all programs)", *mixture_cells(whole["prediction"]))
     parts.append(steps)
     if whole:
-        parts += [part for part in (_whole_posterior(s), tail_table(record, [
+        parts += [part for part in (_whole_posterior(s, _level(record)), tail_table(record, [
             ("disagreements", lambda r: str(r["disagreements"])),
             ("first", lambda r: "—" if r["first_disagreement"] < 0 else str(r["first_disagreement"]))]))
             if part is not None]
@@ -133,7 +133,12 @@ def seq_report(record: dict[str, Any]) -> Group:
     return Group(*parts)
 
 
-def _whole_posterior(s: dict[str, Any]):
+def _level(record: dict[str, Any]) -> float:
+    """The confidence of the run's whole-posterior intervals (its tail section's)."""
+    return (record.get("tail") or {}).get("confidence", 0.95)
+
+
+def _whole_posterior(s: dict[str, Any], confidence: float = 0.95):
     w = s["whole_posterior"]
     o = s["occam"]
     rows = [("tail (programs beyond the enumeration)", w["tail"]),
@@ -143,7 +148,7 @@ def _whole_posterior(s: dict[str, Any]):
             (f"MAP program {s['map_program']}", w.get("map")),
             (f"within {o['mixture_bits']:g} bits of the best score", w.get("within")),
             ("P(search)", w["search"])]
-    t = whole_posterior_table(rows)
+    t = whole_posterior_table(rows, confidence=confidence)
     p = w["prediction"]
     low, high = p["mixture_errors_range"]
     t.add_row("mixture errors (frozen)", f"{sum(not c for c in s['prediction']['mixture_correct'])} of "

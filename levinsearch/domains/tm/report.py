@@ -134,7 +134,7 @@ def _whole_posterior(record: dict[str, Any]) -> Table:
             ("MAP machine", w.get("map"))]
     if "right" in w:
         rows += [("right continuation", w["right"]), ("rare defectors", w["rare_defectors"])]
-    t = whole_posterior_table(rows)
+    t = whole_posterior_table(rows, confidence=record.get("tail", {}).get("confidence", 0.95))
     if "prediction" in w:
         p = w["prediction"]
         low, high = p["mixture_errors_range"]
