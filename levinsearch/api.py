@@ -440,11 +440,7 @@ def sweep(experiment: str | os.PathLike, settings: Mapping[str, Sequence[Any]], 
     with record_mod.command(text):
         raw = experiments.load(str(experiment))
         domain = experiments.domain_of(raw)
-        known = sweep_mod.metrics_of(domain)
-        metric = metric or domain.default_metric
-        if metric not in known:
-            raise DslError(f"metric: unknown metric {metric!r} for a {domain.name} experiment "
-                           f"(known: {', '.join(known)})")
+        metric = sweep_mod.chosen_metric(domain, metric, "metric")
         parsed = [sweep_mod.parse_setting(f"{key}=0", domain)[0] for key in settings]
         parsed = list(zip(parsed, (list(v) for v in settings.values())))
         points = sweep_mod.point_configs(raw, parsed, overrides)

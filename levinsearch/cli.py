@@ -403,11 +403,7 @@ def sweep(experiment, settings, metric, split_name, max_bits, seeds, tail_sample
     backends.validate(backend, workers, scheduler, shards)
     raw = experiments.load(experiment)
     domain = experiments.domain_of(raw)
-    known = sweep_mod.metrics_of(domain)
-    metric = metric or domain.default_metric
-    if metric not in known:
-        raise DslError(f"--metric: unknown metric {metric!r} for a {domain.name} experiment "
-                       f"(known: {', '.join(known)})")
+    metric = sweep_mod.chosen_metric(domain, metric)
     parsed = [sweep_mod.parse_setting(text, domain) for text in settings]
     if confidence is not None:
         config_mod.confidence(confidence, "--confidence")

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from dsl.errors import DslError
-from levinsearch.files import write_atomic
+from levinsearch.files import make_directory, write_atomic
 from levinsearch.render import printable
 
 INSTALL = "pip install 'levinsearch[plots]'"
@@ -249,11 +249,7 @@ def write(record: dict[str, Any], directory: Path, opts: Options | None = None) 
     of `opts`), each file written atomically; the paths written. FiguresUnavailable
     without matplotlib."""
     rendered = render(record, opts=opts)
-    directory = Path(directory)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DslError(f"cannot create {directory}: {exc.strerror or exc}") from None
+    directory = make_directory(directory)
     paths = []
     for name, files in rendered:
         for fmt, data in files.items():

@@ -69,6 +69,17 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         handle.write(data.encode("utf-8") if isinstance(data, str) else data)
 
 
+def make_directory(directory: Path) -> Path:
+    """Create `directory` (and its parents) if needed; a DslError, one line, when the disk
+    refuses."""
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DslError(f"cannot create {directory}: {exc.strerror or exc}") from None
+    return directory
+
+
 def sync_directory(directory: Path) -> None:
     """fsync a directory, so that a rename inside it survives a power cut (POSIX; where
     directories cannot be opened or synced, e.g. Windows, nothing is done)."""

@@ -64,6 +64,16 @@ def metrics_of(domain) -> dict[str, tuple]:
     return {**domain.metrics, **COMMON_METRICS}
 
 
+def chosen_metric(domain, metric: str | None, what: str = "--metric") -> str:
+    """The metric a sweep plots: `metric`, or the domain's default; DslError (named as
+    `what`) when the domain has no such metric."""
+    known = metrics_of(domain)
+    metric = metric or domain.default_metric
+    if metric not in known:
+        raise DslError(f"{what}: unknown metric {metric!r} for a {domain.name} experiment (known: {', '.join(known)})")
+    return metric
+
+
 def split_values(text: str) -> list[str]:
     """Split on commas that are not inside brackets or quotes."""
     parts, depth, quote, current = [], 0, None, ""

@@ -17,7 +17,7 @@ from typing import Any
 
 from dsl.errors import DslError
 from levinsearch import types
-from levinsearch.files import write_atomic
+from levinsearch.files import make_directory, write_atomic
 from levinsearch.sweeps import SCHEMA as SWEEP_SCHEMA
 
 RUN_SCHEMA = "levinsearch.run/1"
@@ -285,11 +285,7 @@ def write_tables(record: dict[str, Any], directory: Path, fmt: str) -> list[tupl
     tables = record_tables(record)
     if fmt == "parquet":
         parquet_bytes("", [])  # pyarrow missing: say so before anything is written
-    directory = Path(directory)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DslError(f"cannot create {directory}: {exc.strerror or exc}") from None
+    directory = make_directory(directory)
     written = []
     for name, rows in tables.items():
         path = directory / f"{name}.{fmt}"
