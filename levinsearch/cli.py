@@ -651,22 +651,15 @@ def dsl(domain, profile, ban, bits, cost, as_json):
 
 @cli.command()
 @click.argument("program")
-@click.option("--grid", "grid_file", type=click.Path(dir_okay=False), help="An ASCII grid file (see `levinsearch grid-format`).")
 @click.option("--experiment", shell_complete=clihelp.complete_experiment,
               help="Take the environment from this experiment's splits (a bundled name or a .toml path).")
-@click.option("--env", "env_ref", metavar="SPLIT:INDEX", help="Which environment, e.g. train:0 or blue_doors:3.")
-@click.option("--horizon", type=int, help="Episode length (default: the grid's or the split's).")
-@click.option("--seed", type=int, help="Seed of the experiment's generators.")
-@click.option("--base", help="Base objective predicate [default: door, or the experiment's].")
-@click.option("--proxy", help="Proxy predicate [default: red, or the experiment's].")
 @grammar_options
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), metavar="OUT.svg|OUT.png|OUT.pdf",
               help="Also draw the figure (a grid: the trajectory) into this file (pip install 'levinsearch[plots]').")
 @terminal.width_option
 @figure_options(formats=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
-def show(program, grid_file, experiment, env_ref, horizon, seed, base, proxy, profile, ban, bits, cost, plot_path,
-         as_json):
+def show(program, experiment, profile, ban, bits, cost, plot_path, as_json, **flags):
     """Run PROGRAM on one environment: bits, simulated steps, outcome and trajectory.
 
     Give --grid FILE, or --experiment NAME with --env SPLIT:INDEX. For a seq
@@ -680,16 +673,15 @@ def show(program, grid_file, experiment, env_ref, horizon, seed, base, proxy, pr
       levinsearch show "(add (mul t x1) (const one))" --experiment occam
     """
     grammar = _grammar_overrides(profile, ban, bits, cost)
-    config = None
-    if experiment:
-        raw = experiments.load(experiment)
-        domain = experiments.domain_of(raw)
-        given = dict(seed=seed, horizon=horizon) if env_ref else {}
-        config = experiments.resolve(raw, dict(given, **grammar))
-    else:
-        domain = domains.get(domains.DEFAULT)
-    options = dict(grid_file=grid_file, env_ref=env_ref, horizon=horizon, seed=seed, base=base, proxy=proxy,
-                   **grammar)
+    raw = experiments.load(experiment) if experiment else None
+    domain = experiments.domain_of(raw) if raw is not None else domains.get(domains.DEFAULT)
+    # The flags come from every domain (Domain.show_options); another domain's is refused.
+    own = {option.name for option in domain.show_options}
+    foreign = [option for option in _SHOW_OPTIONS if option.name not in own and flags.get(option.name) is not None]
+    if foreign:
+        raise DslError(domain.foreign_show_flag(foreign[0].opts[0]))
+    options = dict({name: flags[name] for name in own}, **grammar)
+    config = None if raw is None else experiments.resolve(raw, dict(domain.show_overrides(options), **grammar))
     record = domain.show(program, config, options)
     if plot_path:
         _error(f"figure: {figures_mod.save_single(record, Path(plot_path), domain)}")
@@ -727,7 +719,27 @@ def _add_domain_commands() -> None:
             cli.add_command(command)
 
 
+#: The `show` flags the domains declare (Domain.show_options), each once.
+_SHOW_OPTIONS: list[click.Option] = []
+
+
+def _add_show_options() -> None:
+    """Each registered domain's `show` flags, after --experiment (a flag two domains
+    declare must be declared alike, and is read by both)."""
+    for name in domains.names():
+        for option in domains.get(name).show_options:
+            same = [o for o in _SHOW_OPTIONS if o.name == option.name or set(o.opts) & set(option.opts)]
+            if same:
+                if same[0].name != option.name or same[0].opts != option.opts:
+                    raise RuntimeError(f"domain {name!r} declares show flag {option.opts[0]} unlike another domain")
+                continue
+            _SHOW_OPTIONS.append(option)
+    at = [p.name for p in show.params].index("experiment") + 1
+    show.params[at:at] = _SHOW_OPTIONS
+
+
 _add_domain_commands()
+_add_show_options()
 
 
 def _error(text: str) -> None:

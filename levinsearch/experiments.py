@@ -80,13 +80,16 @@ def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) 
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None and v != () and v != {}}
     check_overrides(overrides)
     domain = domain_of(raw)
-    known = set(DEFAULT_SEARCH) | {"seed", "seeds", "confidence", "ban", "bits", "cost", "profile"} | \
-        _all_domain_flags()
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise DslError(f"unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
-    foreign = sorted(k for k in overrides if k in _all_domain_flags() - domain.flag_keys - set(domain.default_analysis))
-    if foreign:
+    shared = set(DEFAULT_SEARCH) | {"seed", "seeds", "confidence", "ban", "bits", "cost", "profile"}
+    # The other domains are loaded only to name a flag that is not this one's: a run of
+    # one domain does not import the others (nor their DSLs).
+    if set(overrides) - shared - set(domain.flag_keys) - set(domain.default_analysis):
+        known = shared | _all_domain_flags()
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise DslError(f"unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        foreign = sorted(k for k in overrides
+                         if k in _all_domain_flags() - domain.flag_keys - set(domain.default_analysis))
         raise DslError(f"--{foreign[0].replace('_', '-')} does not apply to {domain.name} experiments")
     check_keys(raw, {"experiment", "search", "grammar", "analysis", "_path"} | set(domain.sections), "the file")
     exp = dict(raw.get("experiment", {}))

@@ -129,11 +129,12 @@ def _sweep_distances(record: SweepRecord, keys: list[str]) -> Table:
     t.add_column("")
     for label in labels:
         t.add_column(Text(label), justify="right")
-    d_beh, d_cls = record["distances"]["behaviour"], record["distances"]["outcome_class"]
+    # A domain without outcome classes records no such distances (older sweeps: all None).
+    d_beh, d_cls = record["distances"]["behaviour"], record["distances"].get("outcome_class")
     for i, label in enumerate(labels):
         cells = []
         for j in range(len(labels)):
-            value = (d_beh if j > i else d_cls)[i][j]
+            value = d_beh[i][j] if j > i else d_cls[i][j] if d_cls else None
             cells.append("·" if i == j else "—" if value is None else f"{value:.3f}")
         t.add_row(Text(label), *cells)
     return t

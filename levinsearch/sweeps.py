@@ -180,10 +180,6 @@ def behaviour_distribution(record: dict[str, Any]) -> dict[str, float]:
     return {b["key"]: b["posterior"] for b in record.get("behaviours", [])}
 
 
-def class_distribution(record: dict[str, Any], split: str) -> dict[str, float]:
-    return {k: v["mass"] for k, v in record["summary"]["splits"][split]["classes"].items()}
-
-
 def metrics(record: RunRecord, split: str | None, domain) -> dict[str, Any]:
     """The row of one point; shares are None where no program fitted (no posterior)."""
     out = {}
@@ -202,7 +198,8 @@ def metrics(record: RunRecord, split: str | None, domain) -> dict[str, Any]:
 def sweep_record(experiment: str, domain, settings, points: list[tuple[dict, list[dict]]], split: str | None,
                  metric: str, interrupted: bool) -> SweepRecord:
     """The sweep's JSON document: one row per finished point, and the distances between
-    the posterior behaviour (and outcome-class) distributions of every pair of points.
+    the posterior distributions of every pair of points: over behaviours, and over what
+    the domain's `sweep_distributions` read (the grid: outcome classes on the split).
 
     Each point holds the records of its seeds (one, unless the experiment has several
     `seeds`). A row's metrics are the means over its seeds; with several seeds it also
@@ -239,11 +236,10 @@ def sweep_record(experiment: str, domain, settings, points: list[tuple[dict, lis
         values = [v for v in values if v is not None]
         return sum(values) / len(values) if values else None
 
-    distances = dict(
-        behaviour=[[mean_distance(i, j, behaviour_distribution) for j in range(n)] for i in range(n)],
-        outcome_class=[[mean_distance(i, j, lambda r: class_distribution(r, split)) if split else None
-                        for j in range(n)] for i in range(n)],
-    )
+    distances = dict(behaviour=[[mean_distance(i, j, behaviour_distribution) for j in range(n)] for i in range(n)])
+    for name, read in domain.sweep_distributions.items():
+        distances[name] = [[mean_distance(i, j, lambda r, read=read: read(r, split)) for j in range(n)]
+                           for i in range(n)]
     # With tail samples, the table shows the whole-posterior metrics too.
     sampled = any(row["metrics"].get("tail_share") is not None for row in rows)
     out = dict(schema=SCHEMA, experiment=experiment, domain=domain.name, split=split, metric=metric,

@@ -13,7 +13,8 @@ from conftest import ops_of, pad_ops
 from dsl.grid import primitives as gp
 from dsl.grid.interpreter import GridInterpreter
 from dsl.grid.world import FEATURES, OBJECT, WALL, pack, parse_ascii
-from levinsearch import analyse, experiments, pipeline
+from levinsearch import experiments, pipeline
+from levinsearch.domains.grid import analyse
 from levinsearch.enumerate import Enumerator
 
 CORRIDOR = "@.D\n\nD = blue door\n"

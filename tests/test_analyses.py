@@ -7,7 +7,10 @@ import pytest
 from conftest import ops_of, run_kernel
 from dsl.grid import primitives as gp
 from dsl.grid.world import OBJECT, WALL, pack, parse_ascii
-from levinsearch import analyse, experiments, pipeline
+from levinsearch import experiments, pipeline
+from levinsearch.analyse import search_structure
+from levinsearch.domains.grid import analyse
+from levinsearch.domains.grid.config import DEFAULT_ANALYSIS
 from levinsearch.domains.grid import prepare as grid_prepare
 
 G = gp.grammar()
@@ -174,7 +177,7 @@ def test_a_wall_follower_that_reaches_red_things_is_goal_directed_toward_red_wit
     assert scores[0, GOALS.index("(or red blue)")] == pytest.approx(1.0)
     # (and red key) is present in one probe of three, like key.
     assert scores[0, GOALS.index("(and red key)")] == pytest.approx(1 / 3)
-    assert not analyse.search_structure(ops_of(WALL_FOLLOWER), G).search
+    assert not search_structure(ops_of(WALL_FOLLOWER), G, DEFAULT_ANALYSIS["search"]).search
 
 
 def test_a_search_program_with_an_impossible_objective_is_not_goal_directed():
@@ -182,7 +185,7 @@ def test_a_search_program_with_an_impossible_objective_is_not_goal_directed():
     assert reached[0].tolist() == [-1, -1, -1]
     assert score[0] <= 1 - 0.25  # reaches nothing: only absent-goal probes can explain it
     assert GOALS[best[1]] == "red" and score[1] == 1.0
-    assert analyse.search_structure(ops_of("(plan (and red blue))"), G).search
+    assert search_structure(ops_of("(plan (and red blue))"), G, DEFAULT_ANALYSIS["search"]).search
 
 
 def test_goals_present_in_too_few_probes_are_not_considered():

@@ -1,11 +1,18 @@
 """The layering of docs/architecture.md and the domain registry, checked on the source itself:
 `dsl` never imports `levinsearch`; no project module imports itself back through a
-chain of imports; nothing outside a domain's package branches on a domain's name."""
+chain of imports; nothing outside a domain's package branches on a domain's name; only
+`dsl` and the domain packages import a domain's DSL (dsl.grid, dsl.seq, dsl.tm), and a
+seq or tm run never loads the grid's."""
 from __future__ import annotations
 
 import ast
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("dsl", "levinsearch")
@@ -88,3 +95,90 @@ def test_no_branch_on_a_domain_name_outside_the_domain_packages():
             if BRANCH.search(line):
                 offenders.append(f"{path.relative_to(ROOT)}:{k}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+# ------------------------------------------------------------------ domain DSLs stay in their domains
+#: The DSL packages of the domains: the subpackages of dsl/ (dsl/grid, dsl/seq, dsl/tm);
+#: the modules at dsl/'s top level (grammar, syntax, tree, ...) are shared by every domain.
+DOMAIN_DSLS = sorted(f"dsl.{p.name}" for p in (ROOT / "dsl").iterdir() if (p / "__init__.py").is_file())
+
+
+def domain_dsl_imports(source: str, name: str) -> list[str]:
+    """The domain DSL modules (dsl.<domain> and below) that the module `name` with this
+    source imports: import statements anywhere in it (function-level ones included), and
+    module names passed whole as strings (importlib.import_module("dsl.grid.kernels"))."""
+    found = []
+    package = name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+            # `from dsl import grid` imports the package dsl.grid; `from dsl.grid.world import
+            # WALL` the module dsl.grid.world.
+            targets = [f"{base}.{a.name}" for a in node.names] if base == "dsl" else [base]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            targets = [node.value]
+        else:
+            continue
+        found += [t for t in targets if any(t == d or t.startswith(d + ".") for d in DOMAIN_DSLS)]
+    return sorted(set(found))
+
+
+def test_the_domain_dsls_are_the_subpackages_of_dsl():
+    assert {"dsl.grid", "dsl.seq", "dsl.tm"} <= set(DOMAIN_DSLS)
+    assert "dsl.grammar" not in DOMAIN_DSLS
+
+
+def test_the_import_check_sees_every_kind_of_import():
+    source = """
+import dsl.grid.world
+from dsl.seq import kernels
+from dsl import tm
+from dsl.grammar import Grammar
+import importlib
+
+def later():
+    from dsl.grid.reference import GridReference
+    return importlib.import_module("dsl.tm.kernels"), "a dsl.grid docstring"
+"""
+    assert domain_dsl_imports(source, "levinsearch.x") == [
+        "dsl.grid.reference", "dsl.grid.world", "dsl.seq", "dsl.tm", "dsl.tm.kernels"]
+    assert domain_dsl_imports("from dsl.grammar import Grammar\nimport numpy\n", "levinsearch.x") == []
+
+
+def test_only_dsl_and_the_domain_packages_import_a_domain_dsl():
+    """The engine reads the Judge, the Aggregate and what a domain hands it: no module
+    outside dsl/ and levinsearch/domains/ imports dsl.grid, dsl.seq, dsl.tm or below."""
+    offenders = {}
+    for name, path in modules().items():
+        if name == "dsl" or name.startswith("dsl.") or name.startswith("levinsearch.domains."):
+            continue
+        found = domain_dsl_imports(path.read_text(), name)
+        if found:
+            offenders[str(path.relative_to(ROOT))] = found
+    assert not offenders
+
+
+_NO_GRID = """
+import io, sys
+from rich.console import Console
+from levinsearch import domains, experiments, pipeline
+domain = domains.get(sys.argv[1])
+record = pipeline.run_experiment(experiments.resolve(domain.example(), {}))
+Console(file=io.StringIO(), width=120).print(domain.report(record))
+print(sorted(m for m in sys.modules if m == "dsl.grid" or m.startswith(("dsl.grid.", "levinsearch.domains.grid"))))
+"""
+
+
+@pytest.mark.parametrize("domain", ["seq", "tm"])
+def test_a_seq_or_tm_run_does_not_load_the_grid(domain):
+    """A seq or tm run, its analyses and its report, in a fresh interpreter: the grid
+    domain and its DSL are never imported."""
+    out = subprocess.run([sys.executable, "-c", _NO_GRID, domain], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"

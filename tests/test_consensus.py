@@ -12,6 +12,7 @@ from conftest import ops_of
 from dsl.grid import primitives as gp
 from dsl.grid.world import FEATURES, parse_ascii
 from levinsearch import consensus as cs
+from levinsearch.domains.grid import consensus as grid_cs
 
 TARGET = np.array([1, 2, 3, 4, 5], dtype=np.int64)
 PREDS = np.array([
@@ -170,7 +171,7 @@ def doors(env):
 
 def run(text, programs, weights, rule="top", value=10):
     env = parse_ascii(text)
-    return cs.grid_consensus(programs, np.array(weights), [env], G, rule, value, [doors(env)])
+    return grid_cs.grid_consensus(programs, np.array(weights), [env], G, rule, value, [doors(env)])
 
 
 def test_grid_single_door_planner():
@@ -212,7 +213,7 @@ def test_grid_unreachable_base_stays_and_asks_every_step():
 def test_grid_several_envs_and_padding():
     fork, sealed = parse_ascii(FORK), parse_ascii(SEALED)
     padded = np.concatenate([RED, [-1, -1]])
-    r = cs.grid_consensus([DOOR, padded], np.array([0.5, 0.5]), [fork, sealed], G, "ratio", 1.0,
+    r = grid_cs.grid_consensus([DOOR, padded], np.array([0.5, 0.5]), [fork, sealed], G, "ratio", 1.0,
                           [doors(fork), doors(sealed)])
     assert [e["queries"] for e in r["episodes"]] == [2, 5]
     assert (r["catastrophes"], r["queries_per_episode"], r["base_reached_share"]) == (0, 3.5, 0.5)

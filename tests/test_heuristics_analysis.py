@@ -11,7 +11,10 @@ from dsl.errors import DslError
 from dsl.grid import primitives as gp
 from dsl.grid.interpreter import GridInterpreter
 from dsl.grid.world import pack, parse_ascii
-from levinsearch import analyse, experiments, pipeline
+from levinsearch import experiments, pipeline
+from levinsearch.analyse import search_structure
+from levinsearch.domains.grid import analyse
+from levinsearch.domains.grid.config import DEFAULT_ANALYSIS
 from levinsearch.domains.grid import prepare as grid_prepare
 
 H = gp.grammar(profile="heuristics")
@@ -181,7 +184,7 @@ def test_a_search_free_program_walking_shortest_paths_is_as_goal_directed_as_pla
     # ... though only one of them searches, by either reading.
     m = analyse.execution_search(trace.lookahead, trace.lookahead_decisions, trace.decisions, 0.5)
     assert m.searches.tolist() == [False, True] and m.share.tolist() == [0.0, 1.0]
-    assert [analyse.search_structure(p, H).search for p in programs] == [False, True]
+    assert [search_structure(p, H, DEFAULT_ANALYSIS["search"]).search for p in programs] == [False, True]
 
 
 def test_show_reports_the_lookahead():

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from levinsearch import consensus as cs
+from levinsearch.domains.grid import consensus as grid_cs
 
 # Three hypotheses over four steps; the third is always right.
 W = np.array([0.5, 0.3, 0.2])
@@ -130,25 +131,25 @@ def test_online_grid_agent_by_hand():
     g, env, base, programs = corridor_case()
     w = np.array([0.6, 0.4])
     # ratio 0.5: 0.4 >= 0.3, both trusted, they disagree: one query, (plan red) is refuted; then it agrees.
-    out = cs.grid_consensus_online(programs, w, [env, env], g, "ratio", 0.5, [base, base])
+    out = grid_cs.grid_consensus_online(programs, w, [env, env], g, "ratio", 0.5, [base, base])
     assert out["episode_queries"] == [1, 0] and out["total_queries"] == 1 and out["queries"] == [1, 1]
     assert out["catastrophes"] == 0 and out["base_reached_share"] == 1.0 and out["surviving"] == 1
     assert out["query_bound"] == pytest.approx(min(1.0, (1 - 0.4) / (0.5 * 0.4)))
     # top 1 trusts the heavier (plan red): it never asks and walks into the red box every time.
-    top = cs.grid_consensus_online(programs, w, [env, env], g, "top", 1, [base, base])
+    top = grid_cs.grid_consensus_online(programs, w, [env, env], g, "top", 1, [base, base])
     assert top["total_queries"] == 0 and top["catastrophes"] == 2
     # Frozen top 2 asks at both steps of every episode: nothing is learned.
-    frozen = cs.grid_consensus(programs, w, [env, env], g, "top", 2, [base, base])
+    frozen = grid_cs.grid_consensus(programs, w, [env, env], g, "top", 2, [base, base])
     assert [e["queries"] for e in frozen["episodes"]] == [2, 2] and frozen["catastrophes"] == 0
     # Under noise the refuted program keeps weight 0.6 x eps/(1 - eps) < 0.5 x 0.4: asked once, then trusted no more.
-    noisy = cs.grid_consensus_online(programs, w, [env, env], g, "ratio", 0.5, [base, base], noise=0.1)
+    noisy = grid_cs.grid_consensus_online(programs, w, [env, env], g, "ratio", 0.5, [base, base], noise=0.1)
     assert noisy["episode_queries"] == [1, 0] and noisy["query_bound"] is None
 
 
 def test_grid_policies_keep_each_programs_memory_and_heading():
     g = gp.grammar(profile="heuristics")
     env = parse_ascii(CORRIDOR, horizon=6)
-    policies = cs.GridPolicies([parse("(if (recall m1) E (remember m1 W))", g), parse("(if (sense ahead wall) E S)", g)],
+    policies = grid_cs.GridPolicies([parse("(if (recall m1) E (remember m1 W))", g), parse("(if (sense ahead wall) E S)", g)],
                                g)
     policies.start_episode()
     assert policies.act(0, 0, env, 1, 3) == 3  # memory 0: remember m1 and go W

@@ -146,7 +146,7 @@ def test_early_rejection_changes_no_verdict():
     sizes = np.concatenate(batch_sizes)
     fits, successes, verdict = judge.fit(ops, sizes, np.full(len(ops), 1 << 62, dtype=np.int64))
     reached, _, steps = prep.run(ops, sizes, prep.train)
-    from levinsearch import analyse
+    from levinsearch.domains.grid import analyse
     hit = analyse.reached_values(reached, prep.train.dims, prep.base_train).astype(bool) & (reached >= 0)
     needed = len(prep.train) - int(math.floor((1 - 0.9) * len(prep.train) + 1e-9))
     assert fits.tolist() == (hit.sum(axis=1) >= needed).tolist()

@@ -9,9 +9,9 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from levinsearch import analyse
 from levinsearch.aggregate import Dyadic, ScaledMasses
-from levinsearch.gather import gather_sum, gather_sum_reference
+from levinsearch.domains.grid import analyse
+from levinsearch.domains.grid.gather import gather_sum, gather_sum_reference
 
 
 @pytest.mark.parametrize("n, k, m, d", [(0, 3, 4, 5), (7, 0, 4, 5), (1, 1, 1, 1), (300, 40, 97, 37)])

@@ -86,6 +86,10 @@ class Domain:
     #: Sweep metrics over the whole posterior (named whole_*, None without tail samples)
     #: that a sweep with tail samples adds, after `tail_share`, to its table.
     whole_metrics: tuple[str, ...] = ()
+    #: Sweep: distributions over a run's posterior, besides the one over behaviours, whose
+    #: total variation distances between points a sweep records: name -> reader(record,
+    #: split) -> {outcome: posterior mass} (empty: no program fitted). None by default.
+    sweep_distributions: Mapping[str, Callable[[dict, Any], dict[str, float]]] = {}
     #: Grammar profiles ([grammar] profile = NAME); the first is the default.
     profiles: tuple[str, ...] = ("default",)
     #: The TypedDict of its record's `summary` (the JSON Schema is built from it).
@@ -185,6 +189,21 @@ class Domain:
         return []
 
     # ------------------------------------------------------------------ show
+    #: Flags of `levinsearch show` that this domain reads (click.Option objects), besides
+    #: the generic PROGRAM, --experiment, grammar flags, --plot, --width and --json. The
+    #: command offers every domain's; a flag of another domain is refused
+    #: (`foreign_show_flag`). Their values reach `show` in `options` under their names.
+    show_options: tuple = ()
+
+    def foreign_show_flag(self, flag: str) -> str:
+        """The error when `show` on this domain is given `flag`, another domain's flag."""
+        return f"a {self.name} program takes no {flag}: drop it"
+
+    def show_overrides(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """Overrides of the experiment's config that `show`'s flags (`options`) imply;
+        none by default."""
+        return {}
+
     def show(self, program: str, config: dict[str, Any] | None, options: Mapping[str, Any]) -> dict[str, Any]:
         """What `levinsearch show PROGRAM` computes: a record (schema levinsearch.show/1).
         `config`: the resolved experiment, if one was named; `options`: the command's flags."""

@@ -20,6 +20,13 @@ def _split(record: dict, split: str) -> dict:
     return record["summary"]["splits"][split]
 
 
+def _class_distribution(record: dict, split: str | None) -> dict[str, float]:
+    """The posterior over outcome classes on a split (none without a split)."""
+    if not split:
+        return {}
+    return {k: v["mass"] for k, v in _split(record, split)["classes"].items()}
+
+
 class GridDomain(Domain):
     name = "grid"
     sections = frozenset({"train", "test"})
@@ -73,6 +80,7 @@ class GridDomain(Domain):
                      "unenumerated_mass")
     default_metric = "search"
     whole_metrics = ("whole_search", "whole_robust", "whole_pseudo")  # in the sweep table
+    sweep_distributions = {"outcome_class": _class_distribution}
     kernel_modules = ("dsl.grid.kernels",)
     summary_type = GridSummary
     behaviour_type = GridBehaviour
@@ -131,6 +139,15 @@ class GridDomain(Domain):
     def commands(self):
         from levinsearch.domains.grid.commands import grid_format
         return [grid_format]
+
+    @property
+    def show_options(self):
+        from levinsearch.domains.grid.commands import SHOW_OPTIONS
+        return SHOW_OPTIONS
+
+    def show_overrides(self, options):
+        """With --env, the split is generated again: with --seed and --horizon, if given."""
+        return dict(seed=options.get("seed"), horizon=options.get("horizon")) if options.get("env_ref") else {}
 
     def show(self, program: str, config: dict[str, Any] | None, options: Mapping[str, Any]) -> dict[str, Any]:
         from levinsearch.domains.grid.show import show

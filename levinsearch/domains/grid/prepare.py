@@ -19,8 +19,10 @@ from dsl.grid.world import (EMPTY as EMPTY_CELL, OBJECT, WALL, EnvBatch, GridEnv
                             pack, split_seed)
 from dsl.syntax import parse, unparse
 from dsl.tree import tree
-from levinsearch import analyse, score
+from levinsearch import score
+from levinsearch.analyse import search_production_ids
 from levinsearch.domains.base import Prepared, make_enumerator
+from levinsearch.domains.grid import analyse
 from levinsearch.domains.grid.config import split_spec
 from levinsearch.enumerate import Enumerator
 from levinsearch.fit import Judge
@@ -194,7 +196,7 @@ def judge(prep: GridPrepared) -> Judge:
     """The grid's fit, behaviour and structure functions for one prepared experiment."""
     s = prep.config["search"]
     max_failures = score.max_errors(len(prep.train), s["fit_threshold"], s.get("noise", 0.0))
-    search_ids = np.array(analyse.search_production_ids(prep.grammar, prep.config["analysis"]["search"]),
+    search_ids = np.array(search_production_ids(prep.grammar, prep.config["analysis"]["search"]),
                           dtype=np.int32)
     see_ids = np.array([i for i, p in enumerate(prep.grammar.productions) if p.name == "see"], dtype=np.int32)
     traced_batches = [*prep.tests.values(), prep.probes]

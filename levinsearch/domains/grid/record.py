@@ -10,9 +10,11 @@ from typing import Any
 import numpy as np
 
 from dsl.syntax import unparse
-from levinsearch import analyse, consensus, score
+from levinsearch import score
+from levinsearch.analyse import search_structure
 from levinsearch import tail as tail_mod
 from levinsearch.aggregate import Aggregate
+from levinsearch.domains.grid import analyse, consensus
 from levinsearch.domains.grid.prepare import GridPrepared, like_train
 from levinsearch.record import bits, program_mass, run_header, versions
 
@@ -118,7 +120,7 @@ def build_record(prep: GridPrepared, agg: Aggregate, enumeration: dict[str, Any]
     hypotheses = []
     for i in range(len(top)):
         ops = top.ops[i, : top.sizes[i]]
-        structure = analyse.search_structure(ops, grammar, config["analysis"]["search"])
+        structure = search_structure(ops, grammar, config["analysis"]["search"])
         entry = dict(
             rank=i + 1,
             program=unparse(ops, grammar),

@@ -12,7 +12,7 @@ from dsl.grid.interpreter import GridInterpreter
 from dsl.grid.reference import GridReference
 from dsl.grid.world import WALL, GridEnv, describe_cell, load_ascii, pack
 from dsl.syntax import parse, unparse
-from levinsearch import analyse
+from levinsearch.domains.grid import analyse
 from levinsearch.domains.grid.prepare import all_splits, cell_mask
 from levinsearch.record import SHOW_SCHEMA
 

@@ -6,12 +6,12 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 from levinsearch.types import Behaviour, Count, Estimate, Hypothesis, Share, Summary, WholePosterior
 
-#: Outcome class of a program on a split (levinsearch.analyse.CLASSES).
+#: Outcome class of a program on a split (levinsearch.domains.grid.analyse.CLASSES).
 OutcomeClass = Literal["robust", "pseudo", "capability_failure", "mixed"]
 
 
 class Outcomes(TypedDict):
-    """Shares of a split's episodes by outcome (levinsearch.analyse.OUTCOMES)."""
+    """Shares of a split's episodes by outcome (levinsearch.domains.grid.analyse.OUTCOMES)."""
 
     base: Share
     proxy: Share

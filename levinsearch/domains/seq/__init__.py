@@ -86,12 +86,14 @@ class SeqDomain(Domain):
         from levinsearch.domains.seq.report import seq_report
         return seq_report(record)
 
+    def foreign_show_flag(self, flag):
+        what = "--env or --grid" if flag in ("--env", "--grid") else flag
+        return f"a seq experiment takes no {what}: show PROGRAM --experiment NAME"
+
     def show(self, program: str, config: dict[str, Any] | None, options: Mapping[str, Any]) -> dict[str, Any]:
         from levinsearch.domains.seq.run import show_record
         if config is None:
             raise DslError("a seq program is shown against a target: show PROGRAM --experiment NAME")
-        if options.get("grid_file") or options.get("env_ref"):
-            raise DslError("a seq experiment takes no --env or --grid: show PROGRAM --experiment NAME")
         return show_record(self.build_grammar(config), config, program)
 
     def show_report(self, record):

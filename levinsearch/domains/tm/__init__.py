@@ -136,6 +136,9 @@ class TMDomain(Domain):
         return [tm_group]
 
     # ------------------------------------------------------------------ show
+    def foreign_show_flag(self, flag):
+        return f"a machine runs on the blank tape: drop {flag}"
+
     def show(self, program: str, config: dict[str, Any] | None, options: Mapping[str, Any]) -> dict[str, Any]:
         from levinsearch.domains.tm.show import show
         return show(self, program, config, options)

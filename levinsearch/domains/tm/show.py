@@ -11,10 +11,6 @@ from dsl.tm import primitives as tp
 from dsl.tm.kernels import MAX_CAP
 from levinsearch.domains.tm.config import default_step_cap
 
-#: `show` options of other domains, refused here, and their flags.
-FOREIGN = ("grid_file", "env_ref", "horizon", "base", "proxy")
-FLAG_NAMES = dict(grid_file="--grid", env_ref="--env", horizon="--horizon", base="--base", proxy="--proxy",
-                  seed="--seed")
 #: Largest state count `tm show` parses (the Busy Beaver values are known up to 5).
 MAX_SHOW_STATES = 5
 
@@ -28,9 +24,6 @@ def show(domain, program: str, config: dict[str, Any] | None, options: Mapping[s
     """The show record of `program` (see `levinsearch.domains.tm.run.show_record`)."""
     from levinsearch.domains.tm.run import machine_target, show_record
 
-    given = [k for k in (*FOREIGN, "seed") if options.get(k) is not None]
-    if given:
-        raise DslError(f"a machine runs on the blank tape: drop {FLAG_NAMES[given[0]]}")
     cap = options.get("cap")
     if config is not None:
         grammar = domain.build_grammar(config)

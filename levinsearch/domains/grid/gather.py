@@ -1,7 +1,7 @@
 """Sums of shared rows, for analyses that split over environments.
 
 Many behaviours take the same path in a given environment, so an analysis whose
-measure is a sum over environments (`analyse.agency`) computes each distinct
+measure is a sum over environments (the grid's `analyse.agency`) computes each distinct
 (environment, path) once and then adds, for every program, the rows of its paths.
 `gather_sum` does that adding in compiled code, over programs in parallel;
 `gather_sum_reference` is its plain-NumPy twin (tests check they agree bit for bit).
