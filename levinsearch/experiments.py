@@ -23,8 +23,13 @@ MAX_FILE = 1 << 20  # bytes
 
 
 def bundled_dir() -> Path:
-    """Where the bundled experiment files are installed (package data of levinsearch)."""
-    return Path(str(resources.files("levinsearch") / "bundled"))
+    """Where the bundled experiment files are: `levinsearch/bundled/` in an installed wheel
+    (package data, mapped from `experiments/` by pyproject.toml), else the source tree's
+    top-level `experiments/` (a checkout or an editable install)."""
+    installed = Path(str(resources.files("levinsearch"))) / "bundled"
+    if installed.is_dir():
+        return installed
+    return Path(__file__).resolve().parent.parent / "experiments"
 
 
 def bundled() -> dict[str, Path]:
