@@ -18,7 +18,7 @@ from levinsearch import experiments, stats
 from levinsearch.config import DEFAULT_SEARCH, shown
 from levinsearch.files import MAX_NESTING, finite_float, text_nesting
 from levinsearch.record import provenance
-from levinsearch.types import RunRecord, SweepRecord
+from levinsearch.types import Config, RunRecord, SweepRecord
 
 SCHEMA = "levinsearch.sweep/1"
 MAX_POINTS = 1_000
@@ -149,7 +149,7 @@ def grid(settings: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
 
 
 def point_configs(raw: dict[str, Any], settings: list[tuple[str, list[Any]]],
-                  overrides: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+                  overrides: dict[str, Any]) -> list[tuple[dict[str, Any], Config]]:
     """(setting, resolved config) for every point; all are validated before any runs.
     A config with several `seeds` stands for one run per seed (experiments.seed_configs)."""
     out = []
