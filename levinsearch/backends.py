@@ -34,6 +34,7 @@ from levinsearch import domains, pipeline, tail
 from levinsearch.aggregate import Aggregate
 from levinsearch.domains.base import Prepared
 from levinsearch.fit import COMPILE_CLOCK, Progress, Tally, level_of
+from levinsearch.types import Config
 
 BACKENDS = ("local", "processes", "dask")
 MAX_DASK_WORKERS = 256  # worker processes of a local cluster
@@ -117,7 +118,7 @@ def shard_ranges(start: int, total: int, shards: int) -> list[tuple[int, int]]:
 _PREPARED: dict[str, Prepared] = {}
 
 
-def prepared(config: dict[str, Any]) -> Prepared:
+def prepared(config: Config) -> Prepared:
     """`pipeline.prepare(config)`, kept for the next shard of the same experiment."""
     key = json.dumps(config, sort_keys=True, default=str)
     if key not in _PREPARED:
@@ -126,7 +127,7 @@ def prepared(config: dict[str, Any]) -> Prepared:
     return _PREPARED[key]
 
 
-def judge_shard(config: dict[str, Any], start: int, stop: int, threads: int = 1) -> Aggregate:
+def judge_shard(config: Config, start: int, stop: int, threads: int = 1) -> Aggregate:
     """Judge programs start..stop-1 of the experiment `config` (runs in a worker). In a
     worker process of the processes backend the shard stops at its next batch once the
     parent has asked the workers to stop (its summary is then partial, and not folded)."""

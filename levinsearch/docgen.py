@@ -136,7 +136,7 @@ def _slug(heading: str) -> str:
 
 def _experiments_table() -> str:
     """The bundled experiments with their domain and description (from the files)."""
-    lines = [f"The {len(experiments.bundled())} bundled experiments (from `levinsearch/bundled/`, installed with "
+    lines = [f"The {len(experiments.bundled())} bundled experiments (from `experiments/`, installed with "
              "the package; the file `red_door.toml` is the experiment `red-door`). The comment at the top of each "
              "file states its question, its source, what the literature expects and the commands that run it; "
              "what each showed is in [findings.md](findings.md).", "",

@@ -1,30 +1,36 @@
 """Experiment files (TOML): finding, loading, defaults, flag overrides and validation.
 
-An experiment resolves to one plain dict (`resolve`), recorded whole in every run's
-output, so a run can always be repeated from what it printed. The shared tables
-([experiment], [search], [grammar]) are resolved here; the rest by the experiment's
-domain (`levinsearch.domains`).
+An experiment resolves to one plain dict (`resolve`, typed as `levinsearch.types.Config`),
+recorded whole in every run's output, so a run can always be repeated from what it
+printed. The shared tables ([experiment], [search], [grammar]) are resolved here; the
+rest by the experiment's domain (`levinsearch.domains`).
 """
 from __future__ import annotations
 
 import copy
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, cast
 
 from dsl.errors import DslError
 from levinsearch import domains
 from levinsearch.files import loads_toml, read_text
 from levinsearch.config import (DEFAULT_SEARCH, EXPERIMENT_KEYS, GRAMMAR_KEYS, MAX_SEED, MAX_SEEDS, check_keys,
                                 check_overrides, names_list, number, number_table, resolve_confidence)
+from levinsearch.types import Config
 
 DEFAULT_EXPERIMENT = "red-door"
 MAX_FILE = 1 << 20  # bytes
 
 
 def bundled_dir() -> Path:
-    """Where the bundled experiment files are installed (package data of levinsearch)."""
-    return Path(str(resources.files("levinsearch") / "bundled"))
+    """Where the bundled experiment files are: `levinsearch/bundled/` in an installed wheel
+    (package data, mapped from `experiments/` by pyproject.toml), else the source tree's
+    top-level `experiments/` (a checkout or an editable install)."""
+    installed = Path(str(resources.files("levinsearch"))) / "bundled"
+    if installed.is_dir():
+        return installed
+    return Path(__file__).resolve().parent.parent / "experiments"
 
 
 def bundled() -> dict[str, Path]:
@@ -70,7 +76,7 @@ def domain_of(raw: Mapping[str, Any]):
     return domains.get(str(name))
 
 
-def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> Config:
     """Defaults, then the file, then flags; validated. Returns the resolved config.
 
     `overrides` keys: any search key (max_bits, order, ...), seed, ban (list, added),
@@ -127,10 +133,12 @@ def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) 
     elif "seeds" in overrides:
         config["flags"].append("seeds")
     resolve_confidence(config, exp, overrides)
-    return config
+    # Built key by key above (shared header, the domain's tables, seeds, confidence) and
+    # validated; from here on it is typed. Still a plain dict: records keep their JSON.
+    return cast(Config, config)
 
 
-def raw_of(config: dict[str, Any]) -> dict[str, Any]:
+def raw_of(config: Config) -> dict[str, Any]:
     """The experiment file (as a raw dict) that resolves to a resolved `config`: its
     [experiment] header, the shared tables and the domain's own tables. `resolve(raw_of(c))`
     gives `c` back (apart from `flags` and `source`); that is how a saved run's config is
@@ -146,13 +154,13 @@ def raw_of(config: dict[str, Any]) -> dict[str, Any]:
     return copy.deepcopy(raw)
 
 
-def seed_configs(config: dict[str, Any]) -> list[dict[str, Any]]:
+def seed_configs(config: Config) -> list[Config]:
     """The single-seed configs of a resolved config: seeds seed, seed + 1, ... (one when
     `seeds` is not set)."""
     n = config.get("seeds", 1)
-    out = []
+    out: list[Config] = []
     for k in range(n):
-        single = copy.deepcopy({key: value for key, value in config.items() if key != "seeds"})
+        single = cast(Config, copy.deepcopy({key: value for key, value in config.items() if key != "seeds"}))
         single["seed"] = config["seed"] + k
         out.append(single)
     return out

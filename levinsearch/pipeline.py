@@ -14,9 +14,10 @@ from levinsearch.aggregate import Aggregate
 from levinsearch.domains.base import Prepared
 from levinsearch.fit import Progress, judge_range
 from levinsearch.record import enumeration_section, provenance, score_rule
+from levinsearch.types import Config
 
 
-def prepare(config: dict[str, Any]) -> Prepared:
+def prepare(config: Config) -> Prepared:
     """Build the grammar, data and enumerator of a resolved config; DslError on bad input."""
     return domains.get(config["domain"]).prepare(config)
 
@@ -70,6 +71,6 @@ def execute(prep: Prepared, progress: Progress | None = None, **options) -> dict
     return build_record(prep, agg, position=position)
 
 
-def run_experiment(config: dict[str, Any], progress: Progress | None = None) -> dict[str, Any]:
+def run_experiment(config: Config, progress: Progress | None = None) -> dict[str, Any]:
     """Run a resolved experiment; return its record."""
     return execute(prepare(config), progress)

@@ -11,14 +11,14 @@ from __future__ import annotations
 import copy
 import itertools
 import tomllib
-from typing import Any
+from typing import Any, Iterator, Mapping
 
 from dsl.errors import DslError
 from levinsearch import experiments, stats
 from levinsearch.config import DEFAULT_SEARCH, shown
 from levinsearch.files import MAX_NESTING, finite_float, text_nesting
 from levinsearch.record import provenance
-from levinsearch.types import RunRecord, SweepRecord
+from levinsearch.types import Config, RunRecord, SweepRecord
 
 SCHEMA = "levinsearch.sweep/1"
 MAX_POINTS = 1_000
@@ -149,7 +149,7 @@ def grid(settings: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
 
 
 def point_configs(raw: dict[str, Any], settings: list[tuple[str, list[Any]]],
-                  overrides: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+                  overrides: dict[str, Any]) -> list[tuple[dict[str, Any], Config]]:
     """(setting, resolved config) for every point; all are validated before any runs.
     A config with several `seeds` stands for one run per seed (experiments.seed_configs)."""
     out = []
@@ -180,17 +180,68 @@ def behaviour_distribution(record: dict[str, Any]) -> dict[str, float]:
     return {b["key"]: b["posterior"] for b in record.get("behaviours", [])}
 
 
+class MissingField(DslError):
+    """A sweep metric read a field its record lacks. A renamed or removed field is a bug
+    that must not turn into a blank column, so it is an error, never a None."""
+
+
+class _SplitAbsent(Exception):
+    """The record has no such split (another run's split, in a diff): its figures are None."""
+
+
+class _View(Mapping):
+    """A read-only view of a record for one metric's reader: a missing field raises
+    MissingField with the metric and the field's whole path. The one field that may be
+    missing is the requested split itself (`summary.splits.NAME`, and the same under
+    `summary.whole_posterior`) in a record without that split."""
+
+    __slots__ = ("_data", "_path", "_metric", "_split")
+
+    def __init__(self, data: Mapping[str, Any], path: tuple[str, ...], metric: str, split: str | None):
+        self._data, self._path, self._metric, self._split = data, path, metric, split
+
+    def _wrap(self, key: str, value: Any) -> Any:
+        return _View(value, (*self._path, str(key)), self._metric, self._split) if isinstance(value, Mapping) \
+            else value
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._data:
+            if self._split is not None and key == self._split and self._path[-1:] == ("splits",):
+                raise _SplitAbsent
+            field = ".".join((*self._path, str(key)))
+            raise MissingField(f"sweep metric {self._metric!r} reads {field}, which the record does not have "
+                               "(a renamed or removed field?)")
+        return self._wrap(key, self._data[key])
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """An optional field: its value, or `default` where the record has none."""
+        return self._wrap(key, self._data[key]) if key in self._data else default
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
 def metrics(record: RunRecord, split: str | None, domain) -> dict[str, Any]:
-    """The row of one point; shares are None where no program fitted (no posterior)."""
+    """The row of one point. A metric is None only where its figure is legitimately absent:
+    no program fitted (no posterior; shares), no tail samples (`whole`: tail_share and the
+    whole_* metrics), a split figure that is None (e.g. the pseudo share of no search
+    mass), or a split the record does not have. A field the metric reads and the record
+    lacks raises MissingField, which names the metric and the field."""
     out = {}
-    empty = record["enumeration"]["fitting"] == 0
+    empty = _View(record, (), "fitting", None)["enumeration"]["fitting"] == 0
     for name, (_, _, read) in metrics_of(domain).items():
         if empty and name not in ("fitting", "unenumerated_mass", "tail_share"):
             out[name] = None
             continue
         try:
-            out[name] = read(record, split)
-        except (KeyError, TypeError):
+            out[name] = read(_View(record, (), name, split), split)
+        except _SplitAbsent:
             out[name] = None
     return out
 

@@ -51,7 +51,10 @@ class GrammarSettings(TypedDict):
 
 
 class Config(TypedDict):
-    """The resolved experiment (domains add their own tables: train/test, target, ...)."""
+    """The resolved experiment (`experiments.resolve`): what every domain's config shares.
+    It is a plain dict at run time, recorded whole in every run. A domain adds its own
+    keys (grid: base, proxy, train, test; seq: target; tm: target, machines), which the
+    schema allows; a domain that wants them typed subclasses Config with them."""
 
     name: str
     domain: str
@@ -64,6 +67,7 @@ class Config(TypedDict):
     flags: list[str]
     seeds: NotRequired[int]
     confidence: NotRequired[float]  # of the intervals over seeds and of the tail's; absent: 0.95
+    sweep: NotRequired[dict[str, Any]]  # a sweep point's settings (key path -> value)
 
 
 class Production(TypedDict):

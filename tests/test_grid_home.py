@@ -12,15 +12,28 @@ from conftest import invoke
 from levinsearch import domains, report, sweeps
 
 
-def _record(behaviours: dict[str, float], classes: dict[str, float]) -> dict:
-    return dict(enumeration=dict(fitting=2, unenumerated_mass=0.125, interrupted=False, programs=10, seconds=0.5),
-                summary=dict(map_program="(plan door)", search_mass=0.5,
-                             splits={"blue": {"classes": {k: {"mass": v} for k, v in classes.items()}}}),
-                behaviours=[dict(key=k, posterior=v) for k, v in behaviours.items()], config=dict(seed=0))
+def _record(behaviours: dict[str, float], classes: dict[str, float] | None = None, name: str = "red-door") -> dict:
+    """A golden record (every field a sweep metric reads) with these behaviour posteriors
+    and, for a grid record, these outcome-class masses (the other classes 0) on a split
+    named "blue"."""
+    import copy
+    import json
+
+    from golden.records import stored
+    record = copy.deepcopy(json.loads(stored(name)))
+    record["enumeration"]["seconds"] = 0.5  # timings are not stored with golden records
+    if classes is not None:
+        split = record["summary"]["splits"].pop("blue_doors")
+        split["classes"] = {k: dict(row, mass=classes.get(k, 0.0)) for k, row in split["classes"].items()}
+        record["summary"]["splits"] = {"blue": split}
+    record["behaviours"] = [dict(key=k, posterior=v) for k, v in behaviours.items()]
+    return record
 
 
 POINTS = [({"experiment.seed": 1}, [_record({"a": 0.5, "b": 0.5}, {"robust": 0.75, "pseudo": 0.25})]),
           ({"experiment.seed": 2}, [_record({"a": 1.0}, {"robust": 0.5, "pseudo": 0.5})])]
+SEQ_POINTS = [({"experiment.seed": 1}, [_record({"a": 0.5, "b": 0.5}, name="occam")]),
+              ({"experiment.seed": 2}, [_record({"a": 1.0}, name="occam")])]
 
 
 def test_grid_sweeps_compare_outcome_classes_on_the_split():
@@ -35,7 +48,8 @@ def test_grid_sweeps_compare_outcome_classes_on_the_split():
 def test_a_domain_without_distributions_records_behaviours_only_and_reports():
     seq = domains.get("seq")
     assert dict(seq.sweep_distributions) == {} and dict(domains.get("tm").sweep_distributions) == {}
-    record = sweeps.sweep_record("x", seq, [("experiment.seed", [1, 2])], POINTS, None, seq.default_metric, False)
+    record = sweeps.sweep_record("x", seq, [("experiment.seed", [1, 2])], SEQ_POINTS, None, seq.default_metric,
+                                 False)
     assert record["distances"] == {"behaviour": [[0.0, 0.5], [0.5, 0.0]]}
     text = io.StringIO()
     Console(file=text, width=140).print(report.sweep_report(record))

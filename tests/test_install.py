@@ -1,5 +1,6 @@
 """A normal (non-editable) install works from any directory: the wheel carries the
-bundled experiments as package data, and the console script runs them.
+bundled experiments (the top-level experiments/ directory, installed as
+levinsearch/bundled/) as package data, and the console script runs them.
 
 The wheel is built offline (no build isolation) and installed with `pip --target` into
 a temporary directory, which is put first on PYTHONPATH so that nothing of the source
@@ -15,8 +16,22 @@ import sys
 from pathlib import Path
 
 import pytest
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_pyproject_lists_every_package_and_experiments_directory():
+    """pyproject.toml lists its packages (discovery cannot map experiments/ into the
+    wheel), so a new package or grid directory must be added there; this says which."""
+    setup = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert setup["package-dir"] == {"levinsearch.bundled": "experiments"}
+    code = {".".join(p.parent.relative_to(ROOT).parts) for top in ("dsl", "levinsearch")
+            for p in (ROOT / top).rglob("__init__.py")}
+    data = {".".join(("levinsearch", "bundled", *d.relative_to(ROOT / "experiments").parts))
+            for d in [ROOT / "experiments", *(ROOT / "experiments").rglob("*")]
+            if d.is_dir() and d.name != "__pycache__"}
+    assert sorted(setup["packages"]) == sorted(code | data)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +74,7 @@ def test_every_bundled_experiment_runs_from_the_installed_package(installed):
                           timeout=300)
     assert done.returncode == 0, done.stderr
     ran = json.loads(done.stdout)
-    assert sorted(ran) == sorted(p.stem.replace("_", "-") for p in (ROOT / "levinsearch" / "bundled").glob("*.toml"))
+    assert sorted(ran) == sorted(p.stem.replace("_", "-") for p in (ROOT / "experiments").glob("*.toml"))
     assert all(path.startswith(str(where / "site")) and programs > 0 for path, programs in ran.values())
 
 

@@ -16,7 +16,7 @@ from levinsearch import tail as tail_mod
 from levinsearch.aggregate import Aggregate
 from levinsearch.enumerate import Enumerator
 from levinsearch.fit import Judge
-from levinsearch.types import Behaviour, Hypothesis, Summary
+from levinsearch.types import Behaviour, Config, Hypothesis, Summary
 
 #: A sweep metric: (column heading, what it measures, how to read it from a run record and a split name).
 Metric = tuple[str, str, Callable[[dict, Any], Any]]
@@ -27,7 +27,7 @@ class Prepared:
     """Everything a run needs, built and validated before any program runs. Domains
     subclass it with what their fit, behaviour and record functions read."""
 
-    config: dict[str, Any]
+    config: Config
     grammar: Grammar
     enumerator: Enumerator
     domain: "Domain"
@@ -114,7 +114,7 @@ class Domain:
             raise DslError(f"unknown grammar profile {profile!r} for {self.name} (known: {', '.join(self.profiles)})")
         return profile
 
-    def build_grammar(self, config: dict[str, Any]) -> Grammar:
+    def build_grammar(self, config: Config) -> Grammar:
         g = config["grammar"]
         return self.grammar(bits=g["bits"], ban=g["ban"], cost=g["cost"], profile=g.get("profile"))
 
@@ -122,7 +122,7 @@ class Domain:
         """Fields this domain records right after the seed, from the [experiment] table."""
         return {}
 
-    def raw_tables(self, config: dict[str, Any]) -> dict[str, Any]:
+    def raw_tables(self, config: Config) -> dict[str, Any]:
         """This domain's tables of the experiment file that resolves to `config` (the
         inverse of `resolve` on them; `experiments.raw_of`). Default: the resolved tables
         themselves, which resolve to themselves."""
@@ -130,11 +130,13 @@ class Domain:
 
     def resolve(self, raw: Mapping[str, Any], config: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
         """Complete `config` (the shared parts already resolved, overrides not yet
-        applied) with this domain's tables from `raw` and the `overrides`; validate."""
+        applied) with this domain's tables from `raw` and the `overrides`; validate.
+        (Still being built: `experiments.resolve` adds seeds and confidence and returns
+        the finished `Config`.)"""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ running
-    def prepare(self, config: dict[str, Any]) -> Prepared:
+    def prepare(self, config: Config) -> Prepared:
         """Grammar, data, enumerator and judge of a resolved config; DslError on bad input."""
         raise NotImplementedError
 
@@ -166,7 +168,7 @@ class Domain:
                        "levinsearch cannot read it")
 
     # ------------------------------------------------------------------ sweeps
-    def sweep_split(self, configs: list[dict[str, Any]], requested: str | None) -> str | None:
+    def sweep_split(self, configs: list[Config], requested: str | None) -> str | None:
         """The split a sweep's metrics read (None: the domain has no splits)."""
         if requested:
             raise DslError(f"--split applies to experiments with test splits ({self.name} has none)")
@@ -204,7 +206,7 @@ class Domain:
         none by default."""
         return {}
 
-    def show(self, program: str, config: dict[str, Any] | None, options: Mapping[str, Any]) -> dict[str, Any]:
+    def show(self, program: str, config: Config | None, options: Mapping[str, Any]) -> dict[str, Any]:
         """What `levinsearch show PROGRAM` computes: a record (schema levinsearch.show/1).
         `config`: the resolved experiment, if one was named; `options`: the command's flags."""
         raise NotImplementedError
