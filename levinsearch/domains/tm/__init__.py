@@ -146,5 +146,13 @@ class TMDomain(Domain):
         from levinsearch.domains.tm.report import show_report
         return show_report(record)
 
+    def figures(self, record):
+        from levinsearch.analyses.prediction_figures import prediction_figures
+        from levinsearch.domains.tm.report import CENSUS_SCHEMA
+        if "enumeration" not in record or record.get("schema") == CENSUS_SCHEMA:
+            return super().figures(record)
+        return prediction_figures(record, lambda b: b["continuation"], noun="machine", unit="bit") \
+            + super().figures(record)
+
 
 DOMAIN = TMDomain()
