@@ -14,9 +14,14 @@ over all programs. So a new prediction domain gets all of it, with the report bl
 (`PredictionSummary`, subclassed for the domain's own extra fields and set as its
 `summary_type`), from a judge plus a continuation function: in `build_record`, call
 
-    parts = prediction.analyse(agg, prep.grammar, prep.judge.behaviour, target_row, config["analysis"],
-                               render=..., noise=...)
-    summary.update(parts)
+    summary.update(prediction.analyse(agg, prep.grammar, prep.judge.behaviour, target_row,
+                                      config["analysis"], render=..., noise=...))
+    if prep.tail is not None:
+        summary["whole_posterior"], record["tail"] = prediction.whole_posterior(
+            prep, agg, prep.judge.behaviour, rows, target_row, config["analysis"], enumeration, describe)
+
+and in the domain's `report` and `figures`, `prediction_block(record)` and
+`prediction_figures(record, continuation=lambda b: ...)`.
 
 `render` turns a row into what the record shows (default: a list of ints; tm writes a
 string over 0, 1 and '-'). The field names are one set for every domain (docs/file-formats.md,
