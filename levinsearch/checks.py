@@ -67,6 +67,9 @@ def check_record(record: Any, where: str) -> dict[str, Any]:
     if not isinstance(record, dict):
         raise DslError(f"{where}: not a levinsearch record")
     schema = record.get("schema")
+    if schema == RUN_SCHEMA:
+        from levinsearch.analyses.prediction import upgrade
+        upgrade(record)  # prediction fields saved under the names seq and tm used before they shared one analysis
     if schema not in (RUN_SCHEMA, SWEEP_SCHEMA):
         from levinsearch import domains
         if not isinstance(record.get("domain"), str) or record["domain"] not in domains.names():

@@ -93,7 +93,7 @@ def test_run_record_occam_prediction_and_consensus(tmp_path, capsys):
     printed = run_json(capsys, str(path), "--no-save")
     assert printed["summary"]["occam"] == s["occam"]
     code, out, _ = invoke(capsys, "run", str(path), "--no-save")
-    assert code == 0 and "Occam and defection" in out and "consensus" in out
+    assert code == 0 and "Occam, MAP vs mixture, rare defectors" in out and "consensus" in out
 
 
 def test_seq_show_enumerate_and_dsl(tmp_path, capsys):

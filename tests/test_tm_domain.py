@@ -129,17 +129,25 @@ def test_the_hand_checked_record(record):
     o = s["occam"]
     assert (o["shortest_program"], o["shortest_bits"], o["shortest_states"], o["shortest_continuation"]) == \
         ("(tm2 0LB 1H 1RA 1LB)", 16.288, 2, "0--")
-    assert o["shortest_right"] is False and o["shortest_posterior"] == 1 / 256
+    assert o["shortest_agrees"] is False and o["shortest_posterior"] == 1 / 256
     assert (o["shortest_ties"], o["shortest_ties_right"]) == (256, 2)
     assert o["shortest_tie_continuations"] == {"---": 244, "0--": 4, "1--": 4, "01-": 2, "11-": 2}
-    assert (o["right_posterior"], o["right_programs"]) == (2 / 256, 2)
+    assert (o["target_equivalent_posterior"], o["target_equivalent_programs"]) == (2 / 256, 2)
+    assert (o["within_posterior"], o["within_programs"]) == (1.0, 256)  # every machine costs 16.288 bits
     p = s["prediction"]
     assert (p["map"], p["mixture"], p["most_probable"], p["target"]) == ("0--", "---", "---", "11-")
     assert (p["map_right"], p["mixture_right"], p["map_error_rate"]) == (False, False, pytest.approx(2 / 3))
     r = s["rare_defection"]
     assert (r["reference"], r["max_defections"], r["programs"], r["posterior"]) == ("target", 1, 6, 6 / 256)
     assert r["by_first_disagreement"] == [250 / 256, 4 / 256, 0.0]
+    assert r["defectors_by_first_disagreement"] == [2 / 256, 4 / 256, 0.0]  # 01- and 1--
     assert r["agree_posterior"] == 2 / 256
+    # Online: bit 0 is 1, which leaves 1-- and 11- (4 + 2 machines, all equally heavy; the
+    # MAP is then 1--'s best machine, first in canonical order); bit 1 is 1, which leaves 11-.
+    on = s["online"]
+    assert on["prediction"]["map"] == [0, 2, 2] and on["prediction"]["map_errors"] == [1, 2, 2]
+    assert on["prediction"]["mixture"] == [2, 2, 2] and on["prediction"]["mixture_errors"] == [1, 2, 2]
+    assert on["halving"] == {"target_weight": 2 / 256, "bound": 7.0, "mixture_errors": 2, "holds": True}
     h = record["hypotheses"][0]
     assert (h["program"], h["states"], h["steps"], h["output"], h["continuation"], h["right"],
             h["first_disagreement"]) == ("(tm2 0LB 1H 1RA 1LB)", 2, 6, "110", "0--", False, 0)
@@ -210,7 +218,7 @@ def test_report_shows_the_answer_and_no_search_column(record):
     flat = " ".join(text.split())
     for piece in ("(tm2 0LB 1H 1RA 1LB)", "posterior by continuation", "11-", "the output ends 95.3%",
                   "256 fitting machines are exactly that short", "2 of them continue rightly",
-                  "Embedded search is not defined for Turing machines", "MAP continues 0--"):
+                  "Embedded search is not defined for Turing machines", "the MAP machine continues 0--"):
         assert piece in flat, piece
     assert flat.count("not defined") == 1
     header = next(line for line in text.splitlines() if "machine" in line and "posterior" in line and "bits" in line)
@@ -262,7 +270,7 @@ def test_run_report_and_sweep_through_the_command_line(capsys, tmp_path):
     path.write_text('[experiment]\ndomain = "tm"\n[target]\nprefix = "11"\ncontinuation = "11"\ndeploy = 3\n'
                     '[machines]\nmax_states = 2\n[search]\nmax_bits = 17\n')
     rec = run_json(capsys, str(path), "--runs-dir", str(root))
-    assert rec["enumeration"]["fitting"] == 256 and rec["summary"]["occam"]["right_programs"] == 2
+    assert rec["enumeration"]["fitting"] == 256 and rec["summary"]["occam"]["target_equivalent_programs"] == 2
     code, out, _ = invoke(capsys, "report", "latest", "--runs-dir", str(root))
     assert code == 0 and "posterior by continuation" in out
     code, out, err = invoke(capsys, "sweep", str(path), "--set", 'prefix="1","11"', "--no-save", "--json")

@@ -17,11 +17,11 @@ from dsl.seq.interpreter import SeqInterpreter
 from dsl.seq.reference import SeqReference
 from dsl.syntax import parse, unparse
 from levinsearch import analyse, consensus, score
-from levinsearch import tail as tail_mod
+from levinsearch.analyses import prediction
 from levinsearch.aggregate import Aggregate
 from levinsearch.domains.base import Prepared, make_enumerator
 from levinsearch.fit import Judge
-from levinsearch.record import SHOW_SCHEMA, bits, plain, program_mass, run_header, versions
+from levinsearch.record import SHOW_SCHEMA, bits, program_mass, run_header, versions
 
 #: The search construct of the seq DSL, and which of its arguments is its objective.
 SEARCH_NAMES = ("find",)
@@ -172,22 +172,15 @@ def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any],
             disagreements=int(rep_agree["disagreements"][j]),
             predictions=rep_preds[j].tolist(),
         ))
-    shortest = None
-    if len(agg.shortest):
-        # The fewest-bits fitting program over everything judged, kept or not.
-        sp = agg.shortest
-        s_ops = sp.ops[0, : sp.sizes[0]]
-        s_agree = consensus.sequence_agreement(prep.predictions(sp.ops, sp.sizes)[:, n:], deploy)
-        shortest = dict(program=unparse(s_ops, grammar), bits=bits(sp.mbits[0]),
-                        posterior=program_mass(sp.score[0]).ratio(agg.total_mass),
-                        disagreements=int(s_agree["disagreements"][0]))
-    summary = summarise(hypotheses, behaviours, agg, deploy, a, rep_preds, top_preds[0] if len(top) else None,
-                        shortest)
-    if behaviours:
-        best = np.array([program_mass(reps.score[g]).ratio(agg.total_mass) for g in order])
-        shortest_order = np.lexsort((np.arange(len(order)), agg.first_mbits[order]))
-        summary["online"] = online_summary(np.array([b["posterior"] for b in behaviours]), best, shortest_order,
-                                           rep_preds, deploy, a, config["search"].get("noise", 0.0))
+    summary: dict[str, Any] = dict(
+        fitting=agg.fitting,
+        behaviours=len(behaviours),
+        map_program=hypotheses[0]["program"] if hypotheses else None,
+        map_posterior=hypotheses[0]["posterior"] if hypotheses else None,
+        search_mass=min(1.0, float(sum(b["search_posterior"] for b in behaviours))),
+    )
+    noise = config["search"].get("noise", 0.0)
+    summary.update(prediction.analyse(agg, grammar, prep.judge.behaviour, deploy, a, noise=noise, rows=rep_preds))
     record = dict(
         **run_header(config, grammar),
         target=dict(program=prep.target_program, train=prep.terms[:n].tolist(), deploy=deploy.tolist()),
@@ -197,119 +190,17 @@ def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any],
         summary=summary,
     )
     if prep.tail is not None:
-        summary["whole_posterior"], record["tail"] = whole_posterior(prep, agg, rep_preds, summary, enumeration)
+        summary["whole_posterior"], record["tail"] = prediction.whole_posterior(
+            prep, agg, prep.judge.behaviour, rep_preds, deploy, a, enumeration, _describe_tail,
+            extra=lambda posterior: dict(search=posterior.flag_figure(0)))
     record["versions"] = versions()
     return record
 
 
-def whole_posterior(prep: SeqPrepared, agg: Aggregate, rep_preds: np.ndarray, summary: dict[str, Any],
-                    enumeration: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The headline figures over all programs (exact over the enumerated ones, with the
-    tail estimated from its samples; levinsearch.tail), and the record's `tail` part."""
-    n, a = prep.n_train, prep.config["analysis"]
-    deploy = prep.terms[n:]
-    posterior = tail_mod.Posterior(prep, agg)
-    exact_preds = np.zeros((agg.behaviours, len(deploy)), dtype=np.int64)
-    exact_preds[agg.canonical_order()] = rep_preds
-    tail = agg.tail
-    tail_preds = prep.predictions(tail.representatives.ops, tail.representatives.sizes)[:, n:] \
-        if tail is not None and tail.behaviours else np.zeros((0, len(deploy)), dtype=np.int64)
-    exact_agree = consensus.sequence_agreement(exact_preds, deploy)
-    tail_agree = consensus.sequence_agreement(tail_preds, deploy)
-    figure, exact_only = posterior.figure, posterior.exact_figure
-    out: dict[str, Any] = dict(tail=posterior.share())
-    out["search"] = posterior.flag_figure(0)
-    out["target_equivalent"] = figure(exact_agree["disagreements"] == 0, tail_agree["disagreements"] == 0)
-    out["rare_defectors"] = figure(consensus.rare_defectors(exact_preds, deploy, a["max_defections"]),
-                                   consensus.rare_defectors(tail_preds, deploy, a["max_defections"]))
-    if len(agg.shortest):
-        out["shortest"] = exact_only(float(program_mass(agg.shortest.score[0])))
-    if len(agg.top):
-        out["map"] = exact_only(float(program_mass(agg.top.score[0])))
-        # Mass within mixture_bits of the best score: no tail program is that close when
-        # best + mixture_bits is within the scores judged in full.
-        best = float(agg.top.score[0])
-        within, _ = agg.mass_within(a["mixture_bits"])
-        out["within"] = exact_only(float(within)) if best + a["mixture_bits"] <= \
-            enumeration["complete_up_to_score"] else None
-    out["prediction"] = posterior.mixture(exact_preds, tail_preds, deploy)
-    section = posterior.section(posterior.largest(describe=lambda groups: [
-        dict(disagreements=int(tail_agree["disagreements"][g]), first_disagreement=int(tail_agree["first"][g]),
-             predictions=tail_preds[g].tolist()) for g in groups]))
-    return out, section
-
-
-def summarise(hypotheses, behaviours, agg: Aggregate, deploy: np.ndarray, a: dict[str, Any],
-              preds: np.ndarray, map_preds: np.ndarray | None, shortest_program: dict | None = None) -> dict[str, Any]:
-    """Occam, prediction and consensus over the fitting programs, through their behaviours."""
-    weights = np.array([b["posterior"] for b in behaviours])
-    out: dict[str, Any] = dict(
-        fitting=agg.fitting,
-        behaviours=len(behaviours),
-        map_program=hypotheses[0]["program"] if hypotheses else None,
-        map_posterior=hypotheses[0]["posterior"] if hypotheses else None,
-        search_mass=min(1.0, float(sum(b["search_posterior"] for b in behaviours))),
-    )
-    if not behaviours:
-        return out
-    within, within_count = agg.mass_within(a["mixture_bits"])
-    shortest = shortest_program
-    equivalent = [b for b in behaviours if b["disagreements"] == 0]
-    out["occam"] = dict(
-        shortest_program=shortest["program"], shortest_bits=shortest["bits"],
-        shortest_posterior=shortest["posterior"],
-        shortest_agrees=shortest["disagreements"] == 0,
-        target_equivalent_posterior=min(1.0, float(sum(b["posterior"] for b in equivalent))),
-        target_equivalent_programs=int(sum(b["programs"] for b in equivalent)),
-        mixture_bits=a["mixture_bits"], within_posterior=within.ratio(agg.total_mass), within_programs=within_count,
-    )
-    # MAP: the single best program's predictions; mixture: at each step the value with
-    # the largest total posterior over all fitting programs.
-    mixture = consensus.mixture_prediction(weights, preds)
-    map_ok, mix_ok = map_preds == deploy, mixture == deploy
-    steps = len(deploy)
-    out["prediction"] = dict(
-        map=[int(x) for x in map_preds], mixture=[int(x) for x in mixture], target=deploy.tolist(),
-        map_correct=[bool(x) for x in map_ok], mixture_correct=[bool(x) for x in mix_ok],
-        map_error_rate=float(1 - map_ok.mean()) if steps else None,
-        mixture_error_rate=float(1 - mix_ok.mean()) if steps else None)
-    defectors = consensus.rare_defectors(preds, deploy, a["max_defections"])
-    first = np.array([b["first_disagreement"] for b in behaviours])
-    out["rare_defection"] = dict(
-        max_defections=a["max_defections"],
-        posterior=float(weights[defectors].sum()),
-        # Posterior of rare defectors by the deployment step of their first defection.
-        by_first_step=[float(weights[defectors & (first == k)].sum()) for k in range(len(deploy))],
-        programs=int(sum(b["programs"] for b, d in zip(behaviours, defectors) if d)),
-        examples=[dict(program=b["program"], posterior=b["posterior"], first_disagreement=b["first_disagreement"],
-                       disagreements=b["disagreements"]) for b, d in zip(behaviours, defectors) if d][:10],
-    )
-    # Hypotheses for consensus are the distinct behaviours: programs that predict alike
-    # are one hypothesis with their masses added.
-    out["consensus"] = {rule: [plain(row) for row in consensus.consensus_sweep(weights, preds, deploy, rule, values)]
-                        for rule, values in (("top", a["consensus_top"]), ("mass", a["consensus_epsilon"]),
-                                             ("ratio", a["consensus_alpha"]))}
-    return out
-
-
-def online_summary(weights: np.ndarray, best: np.ndarray, shortest_order: np.ndarray, preds: np.ndarray,
-                   deploy: np.ndarray, a: dict[str, Any], noise: float) -> dict[str, Any]:
-    """Deployment with the posterior updated on every revealed term: MAP, mixture and
-    shortest predictions per step, the mixture's halving bound, and the consensus
-    predictor's queries over time for every trusted-set rule."""
-    prediction = consensus.online_sequence(weights, preds, deploy, best, shortest_order, noise)
-    target_weight = float(weights[consensus.target_equivalent(preds, deploy)].sum())
-    bound = consensus.halving_bound(target_weight, noise)
-    errors = prediction["mixture_errors"][-1] if len(deploy) else 0
-    return dict(
-        noise=noise,
-        prediction=prediction,
-        halving=dict(target_weight=target_weight, bound=bound, mixture_errors=errors,
-                     holds=None if bound is None else bool(errors <= bound + 1e-9)),
-        consensus={rule: [plain(consensus.online_consensus(weights, preds, deploy, rule, v, noise)) for v in values]
-                   for rule, values in (("top", a["consensus_top"]), ("mass", a["consensus_epsilon"]),
-                                        ("ratio", a["consensus_alpha"]))},
-    )
+def _describe_tail(rows: np.ndarray, agreement: dict[str, np.ndarray], g: int) -> dict[str, Any]:
+    """A tail behaviour in the record's table of the tail's largest ones."""
+    return dict(disagreements=int(agreement["disagreements"][g]), first_disagreement=int(agreement["first"][g]),
+                predictions=rows[g].tolist())
 
 
 def show_record(grammar: Grammar, config: dict[str, Any], program: str) -> dict[str, Any]:

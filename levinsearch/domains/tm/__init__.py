@@ -16,6 +16,7 @@ from dsl.errors import DslError
 from dsl.tm import primitives as tp
 from levinsearch.domains.base import Domain
 from levinsearch.domains.tm import config as tm_config
+from levinsearch.domains.tm.types import TMSummary
 
 
 def _occam(r: dict) -> dict:
@@ -31,7 +32,7 @@ class TMDomain(Domain):
                   "step_cap": "machines.step_cap", "states": "machines.states", "max_states": "machines.max_states"}
     metrics = {
         "right": ("P(right)", "posterior of machines whose continuation is the target's on every deployment bit",
-                  lambda r, split: _occam(r)["right_posterior"]),
+                  lambda r, split: _occam(r)["target_equivalent_posterior"]),
         "shortest": ("P(shortest)", "posterior of the shortest fitting machine (the first enumerated of them)",
                      lambda r, split: _occam(r)["shortest_posterior"]),
         "ties_right": ("shortest right", "share of the fitting machines of the shortest length that continue rightly",
@@ -54,6 +55,7 @@ class TMDomain(Domain):
                      "mixture_error", "fitting", "unenumerated_mass")
     default_metric = "right"
     kernel_modules = ("dsl.tm.kernels",)
+    summary_type = TMSummary
 
     # ------------------------------------------------------------------ grammar and config
     def grammar(self, *, bits=None, ban=(), cost=None, profile=None, states=None):
@@ -146,6 +148,14 @@ class TMDomain(Domain):
     def show_report(self, record):
         from levinsearch.domains.tm.report import show_report
         return show_report(record)
+
+    def figures(self, record):
+        from levinsearch.analyses.prediction_figures import prediction_figures
+        from levinsearch.domains.tm.report import CENSUS_SCHEMA
+        if "enumeration" not in record or record.get("schema") == CENSUS_SCHEMA:
+            return super().figures(record)
+        return prediction_figures(record, lambda b: b["continuation"], noun="machine", unit="bit") \
+            + super().figures(record)
 
 
 DOMAIN = TMDomain()

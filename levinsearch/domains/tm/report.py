@@ -11,8 +11,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from levinsearch.render import (CONSENSUS_LABEL, enumeration_panel, grammar_changes, info_grid, mass, score_formula,
-                                tail_table, whole_posterior_table)
+from levinsearch.analyses.prediction_report import prediction_block
+from levinsearch.render import enumeration_panel, grammar_changes, info_grid, score_formula
 from levinsearch.render import pct as _pct
 
 #: The schema of census records (`tm busy-beaver`, `tm ctm`).
@@ -88,7 +88,6 @@ def run_report(record: dict[str, Any]) -> Group:
                                 style="yellow"), title="no fitting machines"))
         return Group(*parts)
     has_target = record["summary"]["target_continuation"] is not None
-    s = record["summary"]
     top = record["config"]["search"]["top"]
     t = Table(title=f"top {min(top, len(record['hypotheses']))} of {record['enumeration']['fitting']:,} "
               "fitting machines", box=box.SIMPLE_HEAD, title_justify="left")
@@ -109,39 +108,9 @@ def run_report(record: dict[str, Any]) -> Group:
     parts.append(_tables(record))
     parts.append(_behaviours(record))
     parts.append(_positions(record))
-    parts.append(_occam(record))
-    if record["summary"].get("whole_posterior"):
-        parts += [part for part in (_whole_posterior(record), tail_table(record, [
-            ("continuation", lambda r: r["continuation"])])) if part is not None]
-    c = s.get("consensus")
-    if c:
-        ct = Table(title="consensus: predict only when every trusted continuation agrees, otherwise abstain "
-                   "(hypotheses = distinct continuations)", box=box.SIMPLE_HEAD, title_justify="left")
-        for col in ("trusted set", "size", "error rate", "abstention rate", "target in set"):
-            ct.add_column(col, justify="left" if col == "trusted set" else "right")
-        for rule, rows in c.items():
-            for row in rows:
-                ct.add_row(CONSENSUS_LABEL[rule].format(v=row["value"]), str(row["size"]), pct(row["error_rate"]),
-                           pct(row["abstention_rate"]), "yes" if row["has_equivalent"] else "no")
-        parts.append(ct)
+    parts += prediction_block(record, noun="machine", unit="bit", lead=_lead(record), symbol=lambda v: "01-"[v],
+                              tail_columns=[("continuation", lambda r: r["continuation"])])
     return Group(*parts)
-
-
-def _whole_posterior(record: dict[str, Any]) -> Table:
-    """The headlines over the enumerated machines and over all machines (tail estimated)."""
-    w = record["summary"]["whole_posterior"]
-    rows = [("tail (machines beyond the enumeration)", w["tail"]), ("shortest machine", w.get("shortest")),
-            ("MAP machine", w.get("map"))]
-    if "right" in w:
-        rows += [("right continuation", w["right"]), ("rare defectors", w["rare_defectors"])]
-    t = whole_posterior_table(rows, confidence=record.get("tail", {}).get("confidence", 0.95))
-    if "prediction" in w:
-        p = w["prediction"]
-        low, high = p["mixture_errors_range"]
-        t.add_row("mixture continuation (all machines)", "",
-                  f"{p['continuation']}: {p['mixture_errors']} wrong "
-                  f"({low}–{high})")
-    return t
 
 
 def _tables(record: dict[str, Any]) -> Table:
@@ -188,7 +157,6 @@ def _behaviours(record: dict[str, Any]) -> Table:
 
 def _positions(record: dict[str, Any]) -> Table:
     s = record["summary"]
-    p = s["prediction"]
     t = Table(title="predictive distribution at each deployment position (posterior of 0 / 1 / the output ended)",
               box=box.SIMPLE_HEAD, title_justify="left", min_width=90)
     t.add_column("")
@@ -196,57 +164,28 @@ def _positions(record: dict[str, Any]) -> Table:
         t.add_column(str(k), justify="right")
     for name in SYMBOL_NAMES:
         t.add_row(f"P({name})", *(pct(pos[name]) for pos in s["positions"]))
-    if p["target"] is not None:
-        t.add_row("target", *p["target"])
-    for label in ("map", "mixture"):
-        ok = p.get(f"{label}_correct")
-        t.add_row(label.upper() if label == "map" else label,
-                  *(Text(ch, style="" if ok is None else ("" if ok[k] else "bold red"))
-                    for k, ch in enumerate(p[label])))
     return t
 
 
-def _occam(record: dict[str, Any]) -> Panel:
+def _lead(record: dict[str, Any]) -> Text:
+    """The tm's own lines of the prediction panel: the next symbol, the posterior by
+    machine size, and the machines exactly as short as the shortest."""
     s = record["summary"]
-    o, p, r = s["occam"], s["prediction"], s["rare_defection"]
+    o = s["occam"]
     has_target = s["target_continuation"] is not None
     lines = Text()
     nxt = s["next_symbol"]
     lines.append(f"Next symbol after the prefix: 0 {pct(nxt['0'])}, 1 {pct(nxt['1'])}, the output ends "
-                 f"{pct(nxt['end'])}. Most probable continuation {p['most_probable']} "
-                 f"({pct(p['most_probable_posterior'])}).\n")
+                 f"{pct(nxt['end'])}.\n")
     by = ", ".join(f"{n} states {pct(v['posterior'])} ({v['programs']:,} machines)" for n, v in s["by_states"].items())
     lines.append(f"Posterior by machine size: {by}.\n")
-    right = "" if o["shortest_right"] is None else (" and is right" if o["shortest_right"] else " and is wrong")
-    lines.append(f"Shortest fitting machine {o['shortest_program']} ({o['shortest_bits']:.3f} bits, first "
-                 f"enumerated) continues {o['shortest_continuation']}{right}; it holds "
-                 f"{pct(o['shortest_posterior'])} of the posterior.")
     if o["shortest_ties"] is not None:
         conts = ", ".join(f"{k} ×{v:,}" for k, v in list(o["shortest_tie_continuations"].items())[:6])
-        lines.append(f" {o['shortest_ties']:,} fitting machines are exactly that short ({conts}"
+        lines.append(f"The shortest fitting machine has {o['shortest_states']} states; {o['shortest_ties']:,} fitting "
+                     f"machines are exactly that short ({conts}"
                      + (", …" if len(o["shortest_tie_continuations"]) > 6 else "") + ")"
-                     + (f"; {o['shortest_ties_right']:,} of them continue rightly" if has_target else "") + ".")
-    lines.append("\n")
-    if has_target:
-        lines.append(f"Machines that continue like the target hold {pct(o['right_posterior'])} "
-                     f"({o['right_programs']:,} machines). ")
-    lines.append(f"The {o['within_programs']:,} machines within {o['mixture_bits']:g} bits of the best hold "
-                 f"{pct(o['within_posterior'])}.\n")
-    if has_target:
-        lines.append(f"MAP continues {p['map']} ({'right' if p['map_right'] else 'wrong on ' + pct(p['map_error_rate'])}"
-                     f" of the positions); the mixture predicts {p['mixture']} "
-                     f"({'right' if p['mixture_right'] else 'wrong on ' + pct(p['mixture_error_rate'])}"
-                     " of the positions).\n")
-    else:
-        lines.append(f"MAP continues {p['map']}; the mixture predicts {p['mixture']}.\n")
-    howmany = "exactly 1 position" if r["max_defections"] == 1 else f"1 to {r['max_defections']} positions"
-    lines.append(f"Rare defectors (differ from the {r['reference']}'s continuation {r['reference_continuation']} on "
-                 f"{howmany}) hold {pct(r['posterior'])} ({r['programs']:,} machines).")
-    firsts = [(k, m) for k, m in enumerate(r["by_first_disagreement"]) if m > 0]
-    if firsts:
-        lines.append(f" All machines by the position where they first leave it: agree throughout {pct(r['agree_posterior'])}; "
-                     + ", ".join(f"position {k}: {mass(m)}" for k, m in firsts) + ".")
-    return Panel(lines, title="Occam, MAP vs mixture, rare defectors", border_style="cyan")
+                     + (f"; {o['shortest_ties_right']:,} of them continue rightly" if has_target else "") + ".\n")
+    return lines
 
 
 # ------------------------------------------------------------------ show

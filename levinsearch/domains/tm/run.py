@@ -22,12 +22,12 @@ from dsl.tm.census import KNOWN
 from dsl.tm.interpreter import TMInterpreter, TMRuns
 from dsl.tm.reference import TMReference, TMRun, machine_table, pretty, trace
 from levinsearch import consensus
-from levinsearch import tail as tail_mod
+from levinsearch.analyses import prediction
 from levinsearch.aggregate import Aggregate, Dyadic
 from levinsearch.domains.base import Prepared, make_enumerator
 from levinsearch.domains.tm.config import MAX_TARGET_STATES
 from levinsearch.fit import Judge
-from levinsearch.record import SHOW_SCHEMA, bits, plain, program_mass, run_header, versions
+from levinsearch.record import SHOW_SCHEMA, bits, program_mass, run_header, versions
 
 #: The value of a deployment position after the output has ended, and the symbols'
 #: text (a continuation is written as a string over 0, 1 and '-').
@@ -291,42 +291,25 @@ def build_record(prep: TMPrepared, agg: Aggregate, enumeration: dict[str, Any],
         summary=summary,
     )
     if prep.tail is not None:
-        summary["whole_posterior"], record["tail"] = whole_posterior(prep, agg, rep_rows)
+        summary["whole_posterior"], record["tail"] = whole_posterior(prep, agg, rep_rows, enumeration)
     record["versions"] = versions()
     return record
 
 
-def whole_posterior(prep: TMPrepared, agg: Aggregate, rep_rows: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The headline figures over all machines (exact over the enumerated ones, with the
-    tail estimated from its samples; levinsearch.tail), and the record's `tail` part.
-    Without an intended continuation only the tail's share and the MAP and shortest
-    machines' shares are estimated."""
-    a = prep.config["analysis"]
-    posterior = tail_mod.Posterior(prep, agg)
-    exact_rows = np.zeros((agg.behaviours, prep.deploy), dtype=np.int64)
-    exact_rows[agg.canonical_order()] = rep_rows
-    tail = agg.tail
-    tail_rows = prep.continuation_rows(tail.representatives.ops, tail.representatives.sizes) \
-        if tail is not None and tail.behaviours else np.zeros((0, prep.deploy), dtype=np.int64)
-    out: dict[str, Any] = dict(tail=posterior.share())
-    if len(agg.shortest):
-        out["shortest"] = posterior.exact_figure(float(program_mass(agg.shortest.score[0])))
-    if len(agg.top):
-        out["map"] = posterior.exact_figure(float(program_mass(agg.top.score[0])))
-    target = prep.target_row
-    if target is not None:
-        exact_cmp, tail_cmp = consensus.sequence_agreement(exact_rows, target), \
-            consensus.sequence_agreement(tail_rows, target)
-        out["right"] = posterior.figure((exact_cmp["disagreements"] == 0).astype(np.float64),
-                                        (tail_cmp["disagreements"] == 0).astype(np.float64))
-        out["rare_defectors"] = posterior.figure(
-            consensus.rare_defectors(exact_rows, target, a["max_defections"]).astype(np.float64),
-            consensus.rare_defectors(tail_rows, target, a["max_defections"]).astype(np.float64))
-        out["prediction"] = posterior.mixture(exact_rows, tail_rows, target)
+def _describe_tail(rows: np.ndarray, agreement, g: int) -> dict[str, Any]:
+    """A tail behaviour in the record's table of the tail's largest ones."""
+    return dict(continuation=continuation_text(rows[g]))
+
+
+def whole_posterior(prep: TMPrepared, agg: Aggregate, rep_rows: np.ndarray,
+                    enumeration: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The headline figures over all machines (levinsearch.analyses.prediction), with the
+    whole-posterior mixture also written as a continuation ('?' where no estimate)."""
+    out, section = prediction.whole_posterior(prep, agg, prep.continuation_rows, rep_rows, prep.target_row,
+                                              prep.config["analysis"], enumeration, _describe_tail)
+    if "prediction" in out:
         out["prediction"]["continuation"] = "".join("?" if v is None else SYMBOLS[v]
                                                     for v in out["prediction"]["mixture"])
-    section = posterior.section(posterior.largest(describe=lambda groups: [
-        dict(continuation=continuation_text(tail_rows[g])) for g in groups]))
     return out, section
 
 
@@ -372,24 +355,18 @@ def summarise(prep: TMPrepared, agg: Aggregate, hypotheses: list[dict], behaviou
                 m = m + agg.mass[g][f]
             by_states[str(f + 1)] = dict(programs=count, posterior=m.ratio(total))
     out["by_states"] = by_states
-    weights = np.array([b["posterior"] for b in behaviours])
-    right = np.array([b.get("right", False) for b in behaviours], dtype=bool)
+    out.update(prediction.analyse(agg, prep.grammar, prep.continuation_rows, target_row, a,
+                                  render=continuation_text, rows=rows))
 
-    # Occam: the shortest fitting machine, and every machine exactly as short.
+    # The shortest fitting machine's size, and every machine exactly as short.
+    occam = out["occam"]
     sp = agg.shortest
     s_ops = sp.ops[0, : sp.sizes[0]]
-    s_row = continuations(prep.runs(sp.ops, sp.sizes), len(prep.prefix), prep.deploy)[0]
     shortest_mbits = int(sp.mbits[0])
     tied_sizes = [n for n in range(1, agg.kinds + 1) if n <= tp.n_states(prep.grammar)
                   and size_mbits(prep.grammar, n) == shortest_mbits]
     uniform = all(size_mbits(prep.grammar, n) is not None for n in prep.config["machines"]["states"])
-    occam: dict[str, Any] = dict(
-        shortest_program=unparse(s_ops, prep.grammar), shortest_bits=bits(shortest_mbits),
-        shortest_states=int(prep.grammar.productions[int(s_ops[0])].operand),
-        shortest_posterior=program_mass(sp.score[0]).ratio(total),
-        shortest_continuation=continuation_text(s_row),
-        shortest_right=bool((s_row == target_row).all()) if target_row is not None else None,
-    )
+    occam["shortest_states"] = int(prep.grammar.productions[int(s_ops[0])].operand)
     if uniform and tied_sizes:
         ties: dict[str, int] = {}
         for j, g in enumerate(order):
@@ -402,66 +379,6 @@ def summarise(prep: TMPrepared, agg: Aggregate, hypotheses: list[dict], behaviou
                                         if target_row is not None else None)
     else:
         occam["shortest_ties"] = occam["shortest_tie_continuations"] = occam["shortest_ties_right"] = None
-    within, within_count = agg.mass_within(a["mixture_bits"])
-    occam.update(mixture_bits=a["mixture_bits"], within_posterior=within.ratio(total), within_programs=within_count)
-    if target_row is not None:
-        right_mass = Dyadic()
-        for m, r in zip(masses, right):
-            if r:
-                right_mass = right_mass + m
-        occam["right_posterior"] = right_mass.ratio(total)
-        occam["right_programs"] = int(sum(b["programs"] for b in behaviours if b["right"]))
-    else:
-        occam["right_posterior"] = occam["right_programs"] = None
-    out["occam"] = occam
-
-    # MAP: the best machine's continuation; mixture: at each position the symbol with the
-    # largest posterior (ties: 0, then 1, then end).
-    map_row = np.array([SYMBOLS.index(c) for c in hypotheses[0]["continuation"]], dtype=np.int64)
-    mixture = consensus.mixture_prediction(weights, rows)
-    best = int(np.argmax(weights))
-    prediction: dict[str, Any] = dict(map=continuation_text(map_row), mixture=continuation_text(mixture),
-                                      most_probable=behaviours[best]["continuation"],
-                                      most_probable_posterior=behaviours[best]["posterior"],
-                                      target=out["target_continuation"])
-    if target_row is not None:
-        map_ok, mix_ok = map_row == target_row, mixture == target_row
-        prediction.update(map_correct=[bool(x) for x in map_ok], mixture_correct=[bool(x) for x in mix_ok],
-                          map_error_rate=float(1 - map_ok.mean()), mixture_error_rate=float(1 - mix_ok.mean()),
-                          map_right=bool(map_ok.all()), mixture_right=bool(mix_ok.all()))
-    else:
-        prediction.update(map_correct=None, mixture_correct=None, map_error_rate=None, mixture_error_rate=None,
-                          map_right=None, mixture_right=None)
-    out["prediction"] = prediction
-
-    # Rare defectors: agree with the reference continuation (the target's, else the
-    # mixture's) on all but 1 .. max_defections deployment positions.
-    reference = target_row if target_row is not None else mixture
-    agreement = consensus.sequence_agreement(rows, reference)
-    defectors = consensus.rare_defectors(rows, reference, a["max_defections"])
-    first = agreement["first"]
-    out["rare_defection"] = dict(
-        reference="target" if target_row is not None else "mixture",
-        reference_continuation=continuation_text(reference),
-        max_defections=a["max_defections"],
-        posterior=float(weights[defectors].sum()),
-        programs=int(sum(b["programs"] for b, d in zip(behaviours, defectors) if d)),
-        agree_posterior=float(weights[agreement["disagreements"] == 0].sum()),
-        # Posterior of every fitting machine by the deployment position of its first
-        # disagreement with the reference (all of them, defectors or not).
-        by_first_disagreement=[float(weights[first == k].sum()) for k in range(prep.deploy)],
-        defectors_by_first_disagreement=[float(weights[defectors & (first == k)].sum()) for k in range(prep.deploy)],
-        examples=[dict(program=b["program"], continuation=b["continuation"], posterior=b["posterior"],
-                       first_disagreement=int(first[j]), disagreements=int(agreement["disagreements"][j]))
-                  for j, (b, d) in enumerate(zip(behaviours, defectors)) if d][:10],
-    )
-    if target_row is not None:
-        out["consensus"] = {rule: [plain(row) for row in consensus.consensus_sweep(weights, rows, target_row, rule,
-                                                                                    values)]
-                            for rule, values in (("top", a["consensus_top"]), ("mass", a["consensus_epsilon"]),
-                                                 ("ratio", a["consensus_alpha"]))}
-    else:
-        out["consensus"] = None
     return out
 
 

@@ -1,0 +1,359 @@
+"""One prediction analysis for every domain whose behaviour is a continuation: Occam, MAP
+vs mixture (frozen and online), rare defectors, consensus and its query bounds, and the
+same headlines over the whole posterior when the run has tail samples.
+
+A prediction domain's behaviour function (its `Judge.behaviour`) returns, per program,
+its predictions on the `m` deployment steps as int64 [n, m] (a continuation; any
+integer code for the values, e.g. tm's 0, 1 and END). Given that function, the run's
+`Aggregate`, the target's row (or None where no right answer is known) and the
+`[analysis]` settings, `analyse` returns the summary's `occam`, `prediction`,
+`rare_defection`, `consensus` and `online` parts, and `whole_posterior` the headlines
+over all programs. So a new prediction domain gets all of it, with the report block
+(`levinsearch.analyses.prediction_report.prediction_block`), the figures
+(`levinsearch.analyses.prediction_figures.prediction_figures`) and the schema entry
+(`PredictionSummary`, subclassed for the domain's own extra fields and set as its
+`summary_type`), from a judge plus a continuation function: in `build_record`, call
+
+    summary.update(prediction.analyse(agg, prep.grammar, prep.judge.behaviour, target_row,
+                                      config["analysis"], render=..., noise=...))
+    if prep.tail is not None:
+        summary["whole_posterior"], record["tail"] = prediction.whole_posterior(
+            prep, agg, prep.judge.behaviour, rows, target_row, config["analysis"], enumeration, describe)
+
+and in the domain's `report` and `figures`, `prediction_block(record)` and
+`prediction_figures(record, continuation=lambda b: ...)`.
+
+`render` turns a row into what the record shows (default: a list of ints; tm writes a
+string over 0, 1 and '-'). The field names are one set for every domain (docs/file-formats.md,
+"Prediction summary"); records saved with the names seq and tm used before are renamed
+on load by `upgrade` (called from levinsearch.checks.check_record, which every read-back
+passes through).
+
+This module reads only the aggregate, the rows and the settings: it imports no domain.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Literal, Mapping, NotRequired, TypedDict
+
+import numpy as np
+
+from dsl.syntax import unparse
+from levinsearch import consensus
+from levinsearch import tail as tail_mod
+from levinsearch.aggregate import Aggregate, Dyadic
+from levinsearch.record import bits, plain, program_mass
+from levinsearch.types import Count, Estimate, Share, Summary, WholePosterior
+
+#: Trusted-set rules and the [analysis] key listing each rule's values.
+RULES = (("top", "consensus_top"), ("mass", "consensus_epsilon"), ("ratio", "consensus_alpha"))
+#: Rare-defector examples a record keeps.
+EXAMPLES = 10
+
+#: How a record shows a continuation: a list of values (seq) or a string (tm).
+Continuation = list[int] | str
+
+
+# ------------------------------------------------------------------ the summary's types
+class Occam(TypedDict):
+    """The shortest fitting program against the posterior, and the target-equivalent mass."""
+
+    shortest_program: str
+    shortest_bits: float
+    shortest_posterior: Share
+    shortest_continuation: NotRequired[Continuation]
+    shortest_agrees: bool | None  # agrees with the target on every deployment step (None: no target)
+    target_equivalent_posterior: Share | None  # programs agreeing with the target on every step
+    target_equivalent_programs: Count | None
+    mixture_bits: float
+    within_posterior: Share  # programs within mixture_bits of the best score
+    within_programs: Count
+
+
+class FrozenPrediction(TypedDict):
+    """MAP vs mixture with the posterior fixed at the start of deployment."""
+
+    map: Continuation
+    mixture: Continuation
+    target: Continuation | None
+    map_correct: list[bool] | None
+    mixture_correct: list[bool] | None
+    map_error_rate: Share | None
+    mixture_error_rate: Share | None
+    map_right: NotRequired[bool | None]
+    mixture_right: NotRequired[bool | None]
+    most_probable: NotRequired[Continuation]  # the heaviest behaviour's continuation
+    most_probable_posterior: NotRequired[Share]
+
+
+class DefectorExample(TypedDict):
+    program: str
+    continuation: NotRequired[Continuation]
+    posterior: Share
+    first_disagreement: int
+    disagreements: Count
+
+
+class RareDefection(TypedDict):
+    """Programs that agree with the reference continuation on all but 1..max_defections steps."""
+
+    reference: NotRequired[Literal["target", "mixture"]]
+    reference_continuation: NotRequired[Continuation]
+    max_defections: Count
+    posterior: Share
+    programs: Count
+    agree_posterior: NotRequired[Share]
+    by_first_disagreement: NotRequired[list[Share]]  # every program, by its first step off the reference
+    defectors_by_first_disagreement: list[Share]  # the rare defectors only
+    examples: list[DefectorExample]
+
+
+class Halving(TypedDict):
+    target_weight: float
+    bound: float | None
+    mixture_errors: int
+    holds: bool | None
+
+
+class Online(TypedDict):
+    """Deployment with the posterior updated on every revealed step."""
+
+    noise: float
+    prediction: dict[str, list[Any]]
+    halving: Halving
+    consensus: dict[str, list[dict[str, Any]]]
+
+
+class MixtureStep(TypedDict):
+    mixture: int
+    correct: bool
+    decided: str  # right, wrong or undecided: whether the intervals settle the step
+    target_share: Estimate
+
+
+class WholeMixture(TypedDict):
+    steps: list[MixtureStep | None]
+    mixture: list[int | None]
+    mixture_errors: int
+    mixture_errors_range: list[int]
+    mixture_error_rate: Share | None
+
+
+class PredictionWhole(WholePosterior):
+    target_equivalent: NotRequired[Estimate | None]
+    rare_defectors: NotRequired[Estimate | None]
+    shortest: NotRequired[Estimate | None]
+    map: NotRequired[Estimate | None]
+    within: NotRequired[Estimate | None]  # None: a tail program could be within the bits
+    prediction: NotRequired[WholeMixture]
+
+
+class PredictionSummary(Summary):
+    """The summary of a prediction domain; a domain subclasses it for its own fields."""
+
+    occam: NotRequired[Occam]
+    prediction: NotRequired[FrozenPrediction]
+    rare_defection: NotRequired[RareDefection]
+    consensus: NotRequired[dict[str, list[dict[str, Any]]] | None]
+    online: NotRequired[Online]
+    whole_posterior: NotRequired[PredictionWhole]
+
+
+# ------------------------------------------------------------------ old names
+#: (part of the summary, old name, new name): the names seq and tm wrote before they
+#: shared this analysis.
+RENAMED = (
+    ("occam", "right_posterior", "target_equivalent_posterior"),  # tm
+    ("occam", "right_programs", "target_equivalent_programs"),  # tm
+    ("occam", "shortest_right", "shortest_agrees"),  # tm
+    ("rare_defection", "by_first_step", "defectors_by_first_disagreement"),  # seq
+    ("whole_posterior", "right", "target_equivalent"),  # tm
+)
+
+
+def _rename(d: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+    """`d` with key `old` called `new`, in the same place."""
+    return {(new if k == old else k): v for k, v in d.items()}
+
+
+def upgrade(record: Any) -> Any:
+    """A run record with the prediction fields under their current names (records saved
+    before seq and tm shared this analysis); any other value unchanged. In place."""
+    if not isinstance(record, dict) or not isinstance(record.get("summary"), dict):
+        return record
+    summary = record["summary"]
+    for part, old, new in RENAMED:
+        d = summary.get(part)
+        if isinstance(d, dict) and old in d and new not in d:
+            summary[part] = _rename(d, old, new)
+    return record
+
+
+# ------------------------------------------------------------------ the analysis
+def _as_list(row: np.ndarray) -> list[int]:
+    return [int(x) for x in row]
+
+
+def _exact_share(agg: Aggregate, groups: np.ndarray, chosen: np.ndarray) -> tuple[Share, Count]:
+    """The exact posterior and program count of the behaviours `groups[chosen]`."""
+    mass = Dyadic()
+    for g in groups[chosen]:
+        mass = mass + agg.group_mass(int(g))
+    return mass.ratio(agg.total_mass), int(sum(int(agg.count[int(g)].sum()) for g in groups[chosen]))
+
+
+def analyse(agg: Aggregate, grammar, continuation: Callable[[np.ndarray, np.ndarray], np.ndarray],
+            target: np.ndarray | None, analysis: Mapping[str, Any], *,
+            render: Callable[[np.ndarray], Any] = _as_list, noise: float = 0.0,
+            rows: np.ndarray | None = None) -> dict[str, Any]:
+    """The summary's prediction parts: `occam`, `prediction` (frozen MAP vs mixture),
+    `rare_defection`, `consensus` and `online` ({} when nothing fits).
+
+    `continuation(ops, sizes)` gives programs' deployment rows, int64 [n, m]; `target`
+    the right row (None: no right answer, so no correctness, consensus or online part;
+    rare defectors are then measured against the mixture); `rows` the behaviours' rows in
+    canonical order when the caller has them already."""
+    if not agg.behaviours:
+        return {}
+    a = analysis
+    order = agg.canonical_order()
+    reps = agg.representatives
+    if rows is None:
+        rows = continuation(reps.ops[order], reps.sizes[order])
+    rows = np.asarray(rows, dtype=np.int64)
+    steps = rows.shape[1]
+    total = agg.total_mass
+    weights = np.array([agg.group_mass(int(g)).ratio(total) for g in order])
+    has_target = target is not None
+    out: dict[str, Any] = {}
+
+    # Occam: the shortest fitting program (over everything judged, kept or not).
+    sp = agg.shortest
+    s_row = continuation(sp.ops[:1], sp.sizes[:1])[0]
+    equivalent = consensus.target_equivalent(rows, target) if has_target else None
+    eq_share, eq_programs = _exact_share(agg, order, equivalent) if has_target else (None, None)
+    within, within_count = agg.mass_within(a["mixture_bits"])
+    out["occam"] = dict(
+        shortest_program=unparse(sp.ops[0, : sp.sizes[0]], grammar), shortest_bits=bits(sp.mbits[0]),
+        shortest_posterior=program_mass(sp.score[0]).ratio(total), shortest_continuation=render(s_row),
+        shortest_agrees=bool((s_row == target).all()) if has_target else None,
+        target_equivalent_posterior=eq_share, target_equivalent_programs=eq_programs,
+        mixture_bits=a["mixture_bits"], within_posterior=within.ratio(total), within_programs=within_count)
+
+    # MAP: the best program's continuation; mixture: at each step the value with the
+    # largest posterior over all fitting programs (ties: the smallest value).
+    top = agg.top
+    map_row = continuation(top.ops[:1], top.sizes[:1])[0]
+    mixture = consensus.mixture_prediction(weights, rows)
+    best = int(np.argmax(weights))
+    prediction: dict[str, Any] = dict(map=render(map_row), mixture=render(mixture),
+                                      target=render(target) if has_target else None)
+    if has_target:
+        map_ok, mix_ok = map_row == target, mixture == target
+        prediction.update(map_correct=[bool(x) for x in map_ok], mixture_correct=[bool(x) for x in mix_ok],
+                          map_error_rate=float(1 - map_ok.mean()) if steps else None,
+                          mixture_error_rate=float(1 - mix_ok.mean()) if steps else None,
+                          map_right=bool(map_ok.all()), mixture_right=bool(mix_ok.all()))
+    else:
+        prediction.update(map_correct=None, mixture_correct=None, map_error_rate=None, mixture_error_rate=None,
+                          map_right=None, mixture_right=None)
+    prediction.update(most_probable=render(rows[best]), most_probable_posterior=float(weights[best]))
+    out["prediction"] = prediction
+
+    # Rare defectors: agree with the reference continuation (the target's, else the
+    # mixture's) on all but 1 .. max_defections deployment steps.
+    reference = target if has_target else mixture
+    agreement = consensus.sequence_agreement(rows, reference)
+    defectors = consensus.rare_defectors(rows, reference, a["max_defections"])
+    first, count = agreement["first"], agreement["disagreements"]
+    programs = np.array([int(agg.count[int(g)].sum()) for g in order], dtype=np.int64)
+    examples = []
+    for j in np.flatnonzero(defectors)[:EXAMPLES]:
+        g = int(order[j])
+        examples.append(dict(program=unparse(reps.ops[g, : reps.sizes[g]], grammar), continuation=render(rows[j]),
+                             posterior=float(weights[j]), first_disagreement=int(first[j]),
+                             disagreements=int(count[j])))
+    out["rare_defection"] = dict(
+        reference="target" if has_target else "mixture", reference_continuation=render(reference),
+        max_defections=a["max_defections"], posterior=float(weights[defectors].sum()),
+        programs=int(programs[defectors].sum()), agree_posterior=float(weights[count == 0].sum()),
+        by_first_disagreement=[float(weights[first == k].sum()) for k in range(steps)],
+        defectors_by_first_disagreement=[float(weights[defectors & (first == k)].sum()) for k in range(steps)],
+        examples=examples)
+
+    # Consensus over the distinct behaviours (programs that predict alike are one
+    # hypothesis with their masses added), frozen and online.
+    out["consensus"] = {rule: [plain(row) for row in consensus.consensus_sweep(weights, rows, target, rule, a[key])]
+                        for rule, key in RULES} if has_target else None
+    if has_target:
+        best_program = np.array([program_mass(reps.score[int(g)]).ratio(total) for g in order])
+        shortest_order = np.lexsort((np.arange(len(order)), agg.first_mbits[order]))
+        out["online"] = online(weights, best_program, shortest_order, rows, target, a, noise)
+    return out
+
+
+def online(weights: np.ndarray, best: np.ndarray, shortest_order: np.ndarray, rows: np.ndarray,
+           target: np.ndarray, a: Mapping[str, Any], noise: float) -> dict[str, Any]:
+    """Deployment with the posterior updated on every revealed step: MAP, mixture and
+    shortest predictions per step, the mixture's halving bound, and the consensus
+    predictor's queries over time for every trusted-set rule."""
+    prediction = consensus.online_sequence(weights, rows, target, best, shortest_order, noise)
+    target_weight = float(weights[consensus.target_equivalent(rows, target)].sum())
+    bound = consensus.halving_bound(target_weight, noise)
+    errors = prediction["mixture_errors"][-1] if len(target) else 0
+    return dict(
+        noise=noise,
+        prediction=prediction,
+        halving=dict(target_weight=target_weight, bound=bound, mixture_errors=errors,
+                     holds=None if bound is None else bool(errors <= bound + 1e-9)),
+        consensus={rule: [plain(consensus.online_consensus(weights, rows, target, rule, v, noise)) for v in a[key]]
+                   for rule, key in RULES},
+    )
+
+
+def whole_posterior(prep, agg: Aggregate, continuation: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                    rows: np.ndarray, target: np.ndarray | None, analysis: Mapping[str, Any],
+                    enumeration: Mapping[str, Any],
+                    describe: Callable[[np.ndarray, dict[str, np.ndarray] | None, int], dict[str, Any]],
+                    extra: Callable[[tail_mod.Posterior], dict[str, Any]] | None = None,
+                    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The headlines over all programs, exact over the enumerated ones with the tail
+    estimated from its samples (levinsearch.tail), and the record's `tail` part.
+
+    `rows`: the enumerated behaviours' rows in canonical order; `describe(rows, agreement,
+    g)` a tail behaviour's entry in the tail's table of its largest behaviours; `extra`
+    the domain's own figures, placed after the tail's share. Without a target only the
+    tail's, the shortest's, the MAP's and the within-bits shares are estimated."""
+    a = analysis
+    posterior = tail_mod.Posterior(prep, agg)
+    steps = rows.shape[1]
+    exact_rows = np.zeros((agg.behaviours, steps), dtype=np.int64)
+    exact_rows[agg.canonical_order()] = rows
+    tail = agg.tail
+    tail_rows = continuation(tail.representatives.ops, tail.representatives.sizes) \
+        if tail is not None and tail.behaviours else np.zeros((0, steps), dtype=np.int64)
+    out: dict[str, Any] = dict(tail=posterior.share())
+    if extra is not None:
+        out.update(extra(posterior))
+    tail_agree = None
+    if target is not None:
+        exact_agree = consensus.sequence_agreement(exact_rows, target)
+        tail_agree = consensus.sequence_agreement(tail_rows, target)
+        out["target_equivalent"] = posterior.figure(exact_agree["disagreements"] == 0,
+                                                    tail_agree["disagreements"] == 0)
+        out["rare_defectors"] = posterior.figure(consensus.rare_defectors(exact_rows, target, a["max_defections"]),
+                                                 consensus.rare_defectors(tail_rows, target, a["max_defections"]))
+    if len(agg.shortest):
+        out["shortest"] = posterior.exact_figure(float(program_mass(agg.shortest.score[0])))
+    if len(agg.top):
+        out["map"] = posterior.exact_figure(float(program_mass(agg.top.score[0])))
+        # Mass within mixture_bits of the best score: no tail program is that close when
+        # best + mixture_bits is within the scores judged in full.
+        best = float(agg.top.score[0])
+        within, _ = agg.mass_within(a["mixture_bits"])
+        out["within"] = posterior.exact_figure(float(within)) if best + a["mixture_bits"] <= \
+            enumeration["complete_up_to_score"] else None
+    if target is not None:
+        out["prediction"] = posterior.mixture(exact_rows, tail_rows, target)
+    section = posterior.section(posterior.largest(describe=lambda groups: [
+        describe(tail_rows, tail_agree, g) for g in groups]))
+    return out, section

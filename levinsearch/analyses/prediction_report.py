@@ -1,0 +1,190 @@
+"""The report block of the prediction analysis (levinsearch.analyses.prediction), the same
+for every prediction domain: Occam, MAP vs mixture and rare defectors; the deployment
+steps with each prediction, online and frozen; the whole posterior when the run has
+tail samples; and the consensus predictor. Computes nothing: every number shown is read
+from the record."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from rich import box
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from levinsearch.render import CONSENSUS_SHORT, mass, mixture_cells, tail_table, whole_posterior_table
+from levinsearch.render import pct as _pct
+
+
+def pct(x: float | None) -> str:
+    """A share in percent; small nonzero shares with two significant digits (the
+    posterior of a few programs among thousands is far below 0.1%)."""
+    if x is None or x == 0 or 100 * x >= 0.1:
+        return _pct(x)
+    return f"{100 * x:.2g}%"
+
+
+def _last(values: list) -> int:
+    return values[-1] if values else 0
+
+
+def _steps_text(queried: list[bool]) -> str:
+    """The steps that queried, e.g. "0 1 7" ("none")."""
+    steps = [str(k) for k, q in enumerate(queried) if q]
+    return " ".join(steps) if steps else "none"
+
+
+#: Values of a list continuation the panel shows before an ellipsis (the table shows all).
+SHOWN_VALUES = 6
+
+
+def _show(value: Any) -> str:
+    """A continuation as text: a string as it is, a list by its first values."""
+    if isinstance(value, str):
+        return value
+    return ", ".join(map(str, value[:SHOWN_VALUES])) + (", …" if len(value) > SHOWN_VALUES else "")
+
+
+def prediction_block(record: dict[str, Any], *, noun: str = "program", unit: str = "step",
+                     lead: Text | None = None, symbol: Callable[[int], str] = str,
+                     whole_rows: list[tuple[str, Any]] = (), tail_columns: list[tuple[str, Any]] = ()) -> list:
+    """The prediction analysis of a run record, as a list of renderables.
+
+    `noun`: what a hypothesis is called (program, machine); `unit`: a deployment step's
+    name (step, bit); `lead`: the domain's own lines, shown first in the panel; `symbol`:
+    how an online prediction's value is shown; `whole_rows` and `tail_columns`: the
+    domain's own rows of the whole-posterior table and columns of the tail's table."""
+    s = record["summary"]
+    if "occam" not in s:
+        return []
+    o, p, r = s["occam"], s["prediction"], s["rare_defection"]
+    has_target = p.get("target") is not None
+    lines = Text()
+    if lead is not None:
+        lines.append_text(lead)
+    agrees = o["shortest_agrees"]
+    said = "" if agrees is None else (" and agrees with the target on every deployment " + unit if agrees else
+                                      " and does not agree with the target on deployment")
+    cont = f", continues {_show(o['shortest_continuation'])}" if "shortest_continuation" in o else ""
+    lines.append(f"Shortest fitting {noun} {o['shortest_program']} ({o['shortest_bits']:.3f} bits{cont}) holds "
+                 f"{pct(o['shortest_posterior'])} of the posterior{said}.\n")
+    if has_target:
+        lines.append(f"{noun.capitalize()}s that agree with the target on every deployment {unit} hold "
+                     f"{pct(o['target_equivalent_posterior'])} ({o['target_equivalent_programs']:,} {noun}s); ")
+    lines.append(f"the {o['within_programs']:,} {noun}s within {o['mixture_bits']:g} bits of the best hold "
+                 f"{pct(o['within_posterior'])}.\n")
+    online = s.get("online")
+    if online:
+        op, h = online["prediction"], online["halving"]
+        lines.append(f"Updating the posterior on every revealed {unit}, over {len(op['target'])} deployment {unit}s "
+                     f"the MAP {noun} errs {_last(op['map_errors'])} times, the mixture "
+                     f"{_last(op['mixture_errors'])} and the shortest {noun} {_last(op['shortest_errors'])}. ")
+        if h["bound"] is not None:
+            rule = "log2(1/w)" if not online.get("noise") else "log2(1/w) / log2(2/(1 + β)), β = ε/(1 − ε),"
+            lines.append(f"The mixture's halving bound {rule} with w = {pct(h['target_weight'])} (the "
+                         f"target-equivalent hypothesis at the start) allows {h['bound']:.2f} errors: "
+                         f"{'it holds' if h['holds'] else 'VIOLATED'}.\n")
+        else:
+            lines.append(f"No fitting {noun} predicts every deployment {unit}, so there is no halving bound.\n")
+    if has_target:
+        lines.append(f"With the posterior frozen at the start of deployment (no updating), the MAP {noun} continues "
+                     f"{_show(p['map'])} and errs on {pct(p['map_error_rate'])} of the {unit}s, the Bayes mixture "
+                     f"predicts {_show(p['mixture'])} and errs on {pct(p['mixture_error_rate'])}.\n")
+    else:
+        lines.append(f"No target continuation is given: the MAP {noun} continues {_show(p['map'])}, the mixture "
+                     f"predicts {_show(p['mixture'])}.\n")
+    if "most_probable" in p:
+        lines.append(f"Most probable continuation {_show(p['most_probable'])} "
+                     f"({pct(p['most_probable_posterior'])}).\n")
+    howmany = f"exactly 1 {unit}" if r["max_defections"] == 1 else f"1 to {r['max_defections']} {unit}s"
+    reference = r.get("reference", "target")
+    lines.append(f"Rare defectors (right on training, differ from the {reference}'s continuation on {howmany}) hold "
+                 f"{pct(r['posterior'])} ({r['programs']:,} {noun}s).")
+    firsts = [(k, m) for k, m in enumerate(r["defectors_by_first_disagreement"]) if m > 0]
+    if firsts:
+        lines.append(f"\nRare defectors by the deployment {unit} of their first defection: "
+                     + ", ".join(f"{unit} {k}: {mass(m)}" for k, m in firsts) + ".")
+    every = [(k, m) for k, m in enumerate(r.get("by_first_disagreement", [])) if m > 0]
+    if every:
+        lines.append(f"\nAll {noun}s by the {unit} where they first leave the {reference}'s continuation: agree "
+                     f"throughout {pct(r['agree_posterior'])}; "
+                     + ", ".join(f"{unit} {k}: {mass(m)}" for k, m in every) + ".")
+    parts: list = [Panel(lines, title="Occam, MAP vs mixture, rare defectors", border_style="cyan"),
+                   _deployment(s, unit, symbol)]
+    whole = s.get("whole_posterior")
+    if whole:
+        parts += [part for part in (_whole_table(record, noun, unit, whole_rows),
+                                    tail_table(record, list(tail_columns))) if part is not None]
+    if s.get("consensus"):
+        parts.append(_consensus(s, unit))
+    return parts
+
+
+def _deployment(s: dict[str, Any], unit: str, symbol: Callable[[int], str]) -> Table:
+    """The target and every prediction at each deployment step; wrong ones in red."""
+    p, online = s["prediction"], s.get("online")
+    t = Table(title=f"deployment: target and predictions (online: the posterior updated on every revealed {unit}; "
+              "frozen: fixed at the start; wrong ones in red)", box=box.SIMPLE_HEAD, title_justify="left")
+    t.add_column(unit)
+    for k in range(len(p["map"])):
+        t.add_column(str(k), justify="right")
+    if p.get("target") is not None:
+        t.add_row("target", *map(str, p["target"]))
+    if online:
+        o = online["prediction"]
+        for label in ("map", "mixture", "shortest"):
+            t.add_row(f"{label} (online)", *(Text("—" if v is None else symbol(v), style="" if ok else "bold red")
+                                             for v, ok in zip(o[label], o[f"{label}_correct"])))
+    for label in ("map", "mixture"):
+        ok = p.get(f"{label}_correct")
+        t.add_row(f"{label} (frozen)", *(Text(str(v), style="" if ok is None or ok[k] else "bold red")
+                                         for k, v in enumerate(p[label])))
+    whole = s.get("whole_posterior") or {}
+    if "prediction" in whole:
+        t.add_row("mixture (all programs)", *mixture_cells(whole["prediction"]))
+    return t
+
+
+def _whole_table(record: dict[str, Any], noun: str, unit: str, extra: list[tuple[str, Any]]) -> Table:
+    """The headlines over the enumerated programs and over all programs (tail estimated)."""
+    s = record["summary"]
+    w, o = s["whole_posterior"], s["occam"]
+    rows = [(f"tail ({noun}s beyond the enumeration)", w["tail"])]
+    if "target_equivalent" in w:
+        rows += [(f"target-equivalent {noun}s", w["target_equivalent"]),
+                 (f"rare defectors (wrong on 1..{s['rare_defection']['max_defections']} {unit}s)",
+                  w["rare_defectors"])]
+    rows += [(f"shortest {noun} {o['shortest_program']}", w.get("shortest")),
+             (f"MAP {noun} {s['map_program']}", w.get("map"))]
+    if "within" in w:
+        rows.append((f"within {o['mixture_bits']:g} bits of the best score", w["within"]))
+    rows += [(label, read(w)) for label, read in extra]
+    t = whole_posterior_table(rows, confidence=(record.get("tail") or {}).get("confidence", 0.95))
+    if "prediction" in w and s["prediction"].get("mixture_correct") is not None:
+        wp = w["prediction"]
+        low, high = wp["mixture_errors_range"]
+        frozen = s["prediction"]["mixture_correct"]
+        t.add_row("mixture errors (frozen)", f"{sum(not c for c in frozen)} of {len(frozen)}",
+                  f"{wp['mixture_errors']} ({low}–{high})")
+    return t
+
+
+def _consensus(s: dict[str, Any], unit: str) -> Table:
+    """The consensus predictor for every trusted-set rule, online and frozen."""
+    c = Table(title="consensus: predict only when every trusted hypothesis agrees, otherwise abstain (online: "
+              f"hypotheses from the {unit}s revealed so far, posterior updated; frozen: behaviours on all deployment "
+              f"{unit}s, posterior fixed)", box=box.SIMPLE_HEAD, title_justify="left")
+    for col in ("trusted set", "online: queries", f"at {unit}s", "bound", "errors", "frozen: size", "error rate",
+                "abstains", "target in set"):
+        c.add_column(col, justify="left" if col in ("trusted set", f"at {unit}s") else "right")
+    online_rows = (s.get("online") or {}).get("consensus", {})
+    for rule, rows in s["consensus"].items():
+        for k, row in enumerate(rows):
+            live = online_rows.get(rule, [None] * len(rows))[k]
+            c.add_row(CONSENSUS_SHORT[rule].format(v=row["value"]),
+                      *((str(live["total_queries"]), _steps_text(live["queried"]),
+                         "—" if live["query_bound"] is None else f"{live['query_bound']:.3g}", str(live["errors"]))
+                        if live else ("—",) * 4),
+                      str(row["size"]), pct(row["error_rate"]), pct(row["abstention_rate"]),
+                      "yes" if row["has_equivalent"] else "no")
+    return c
