@@ -703,7 +703,9 @@ def show(program, grid_file, experiment, env_ref, horizon, seed, base, proxy, pr
 @terminal.width_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 def list_experiments(as_json):
-    """List the bundled experiments."""
+    """List the bundled experiments (and those of installed plug-in domains)."""
+    for line in domains.problems():  # plug-ins left out, one line each
+        _error(line)
     rows = []
     for name, path in experiments.bundled().items():
         raw = experiments.load(str(path))
@@ -719,15 +721,24 @@ def list_experiments(as_json):
 
 
 def _add_domain_commands() -> None:
-    """Each registered domain's own commands (Domain.commands), e.g. `levinsearch tm ...`."""
+    """Each registered domain's own commands (Domain.commands), e.g. `levinsearch tm ...`.
+    A plug-in domain's that fail or clash are left out with one line: they never stop the CLI."""
     for name in domains.names():
-        for command in domains.get(name).commands():
+        builtin = name in domains.builtin_names()
+        try:
+            commands = domains.get(name).commands()
+        except Exception as exc:
+            if builtin:
+                raise
+            _error(f"plug-in domain {name!r}: its commands are left out ({type(exc).__name__}: {exc})")
+            continue
+        for command in commands:
             if command.name in cli.commands:
-                raise RuntimeError(f"domain {name!r} adds a command {command.name!r} that exists already")
+                if builtin:
+                    raise RuntimeError(f"domain {name!r} adds a command {command.name!r} that exists already")
+                _error(f"plug-in domain {name!r}: its command {command.name!r} exists already; left out")
+                continue
             cli.add_command(command)
-
-
-_add_domain_commands()
 
 
 def _error(text: str) -> None:
@@ -738,6 +749,9 @@ def _error(text: str) -> None:
         click.echo(line, err=True)
     except (UnicodeEncodeError, OSError, ValueError):
         sys.stderr.buffer.write(line.encode("utf-8", "backslashreplace") + b"\n")
+
+
+_add_domain_commands()  # after _error, which it uses
 
 
 def _terminate(signum, frame) -> None:

@@ -67,10 +67,12 @@ def test_check_domain_is_public_and_lists_interface_problems():
     with pytest.raises(DomainCheckError) as caught:
         levinsearch.check_domain(Half())
     assert str(caught.value) == (
-        "domain 'Half' fails 3 conformance checks:\n"
+        "domain 'Half' fails 4 conformance checks:\n"
         "- interface: name 'Half' is not a short lower-case name (a-z, 0-9, _)\n"
         "- interface: does not implement grammar, resolve, prepare, reference_judge, build_record, report, "
         "example, show_example, show, show_report\n"
+        "- interface: default_metric '' is not one of its metrics (a domain has at least one sweep metric of its "
+        "own: its default)\n"
         "- interface: profiles is empty (a domain has at least one grammar profile)")
     with pytest.raises(DomainCheckError, match=r"^domain 'int' fails 1 conformance check:\n- interface: DOMAIN is "
                                                r"an object of type int, not an instance of"):

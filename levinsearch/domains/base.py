@@ -223,7 +223,8 @@ def interface_problems(domain: Any, name: str | None = None) -> list[str]:
     name, required methods and attribute types); empty when nothing is. `name`: the name
     it is registered under, which must be its own."""
     if not isinstance(domain, Domain):
-        return [f"DOMAIN is an object of type {type(domain).__name__}, not an instance of levinsearch.domains.base.Domain"]
+        return [f"DOMAIN is an object of type {type(domain).__name__}, not an instance of "
+                "levinsearch.domains.base.Domain"]
     wrong = []
     if not isinstance(domain.name, str) or not _NAME.fullmatch(domain.name):
         wrong.append(f"name {domain.name!r} is not a short lower-case name (a-z, 0-9, _)")
@@ -239,6 +240,9 @@ def interface_problems(domain: Any, name: str | None = None) -> list[str]:
     for attr in ("default_analysis", "short_keys", "metrics"):
         if not isinstance(getattr(domain, attr), Mapping):
             wrong.append(f"{attr} is not a mapping")
+    if isinstance(domain.metrics, Mapping) and domain.default_metric not in domain.metrics:
+        wrong.append(f"default_metric {domain.default_metric!r} is not one of its metrics (a domain has at least "
+                     "one sweep metric of its own: its default)")
     for attr in ("profiles", "table_metrics", "whole_metrics", "kernel_modules"):
         value = getattr(domain, attr)
         if not isinstance(value, tuple) or not all(isinstance(k, str) for k in value):
