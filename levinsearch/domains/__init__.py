@@ -40,8 +40,6 @@ def _load_plugins() -> dict[str, object]:
     if _plugins is not None:
         return _plugins
     from importlib.metadata import entry_points
-
-    from levinsearch.domains.base import interface_problems
     _plugins = {}
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         where = f"plug-in domain {ep.name!r} ({ep.value})"
@@ -58,12 +56,19 @@ def _load_plugins() -> dict[str, object]:
             text = " ".join(str(exc).split())[:160]
             _problems[ep.name] = f"{where} failed to load: {type(exc).__name__}: {text}"
             continue
-        wrong = interface_problems(domain, ep.name)
+        wrong = domain.interface_problems(ep.name) if _is_domain(domain) else [
+            f"DOMAIN is an object of type {type(domain).__name__}, not an instance of levinsearch.domains.base.Domain"]
         if wrong:
             _problems[ep.name] = f"{where} left out: {'; '.join(wrong)}"
             continue
         _plugins[ep.name] = domain
     return _plugins
+
+
+def _is_domain(value) -> bool:
+    """Whether `value` is a `base.Domain`, told from its classes: the registry does not
+    import `base` (which imports the engine, which imports the registry)."""
+    return any(f"{c.__module__}.{c.__qualname__}" == "levinsearch.domains.base.Domain" for c in type(value).__mro__)
 
 
 def names() -> tuple[str, ...]:

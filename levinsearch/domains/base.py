@@ -103,6 +103,10 @@ class Domain:
     #: experiments` lists them with the bundled ones). None: it ships none.
     experiments_dir: Path | None = None
 
+    def interface_problems(self, name: str | None = None) -> list[str]:
+        """`interface_problems(self, name)` (the registry calls it on a plug-in)."""
+        return interface_problems(self, name)
+
     # ------------------------------------------------------------------ grammar and config
     def grammar(self, *, bits: Mapping[str, float] | None = None, ban=(), cost: Mapping[str, int] | None = None,
                 profile: str | None = None) -> Grammar:
