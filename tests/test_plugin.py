@@ -113,3 +113,17 @@ def test_importing_levinsearch_reads_no_plugin(installed):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(installed / "site"), str(ROOT)]))
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert done.stdout == "False\n", done.stderr
+
+
+def test_a_saved_plugin_run_reads_back(installed, tmp_path):
+    """`report` checks a plug-in's record against the schema of its own types (the
+    published schema names the built-in domains only)."""
+    site = (str(installed / "site"),)
+    done = levinsearch(tmp_path, "run", "boolean-xor", "--max-bits", "9", "--json", paths=site)
+    assert done.returncode == 0, done.stderr
+    (run,) = sorted((tmp_path / "runs").iterdir())
+    done = levinsearch(tmp_path, "report", str(run), "--json", paths=site)
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert (record["domain"], record["summary"]["map_program"], record["enumeration"]["programs"]) == \
+        ("boolean", "(xor a b)", 36)  # 3 + 3 + 30 programs of up to 3 nodes
