@@ -695,7 +695,9 @@ def show(program, experiment, profile, ban, bits, cost, plot_path, as_json, **fl
 @terminal.width_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 def list_experiments(as_json):
-    """List the bundled experiments."""
+    """List the bundled experiments (and those of installed plug-in domains)."""
+    for line in domains.problems():  # plug-ins left out, one line each
+        _error(line)
     rows = []
     for name, path in experiments.bundled().items():
         raw = experiments.load(str(path))
@@ -711,11 +713,23 @@ def list_experiments(as_json):
 
 
 def _add_domain_commands() -> None:
-    """Each registered domain's own commands (Domain.commands), e.g. `levinsearch tm ...`."""
+    """Each registered domain's own commands (Domain.commands), e.g. `levinsearch tm ...`.
+    A plug-in domain's that fail or clash are left out with one line: they never stop the CLI."""
     for name in domains.names():
-        for command in domains.get(name).commands():
+        builtin = name in domains.builtin_names()
+        try:
+            commands = domains.get(name).commands()
+        except Exception as exc:
+            if builtin:
+                raise
+            _error(f"plug-in domain {name!r}: its commands are left out ({type(exc).__name__}: {exc})")
+            continue
+        for command in commands:
             if command.name in cli.commands:
-                raise RuntimeError(f"domain {name!r} adds a command {command.name!r} that exists already")
+                if builtin:
+                    raise RuntimeError(f"domain {name!r} adds a command {command.name!r} that exists already")
+                _error(f"plug-in domain {name!r}: its command {command.name!r} exists already; left out")
+                continue
             cli.add_command(command)
 
 
@@ -725,21 +739,22 @@ _SHOW_OPTIONS: list[click.Option] = []
 
 def _add_show_options() -> None:
     """Each registered domain's `show` flags, after --experiment (a flag two domains
-    declare must be declared alike, and is read by both)."""
+    declare must be declared alike, and is read by both; a plug-in's that clashes is
+    left out with one line)."""
     for name in domains.names():
         for option in domains.get(name).show_options:
             same = [o for o in _SHOW_OPTIONS if o.name == option.name or set(o.opts) & set(option.opts)]
             if same:
                 if same[0].name != option.name or same[0].opts != option.opts:
-                    raise RuntimeError(f"domain {name!r} declares show flag {option.opts[0]} unlike another domain")
+                    if name in domains.builtin_names():
+                        raise RuntimeError(f"domain {name!r} declares show flag {option.opts[0]} unlike another "
+                                           "domain")
+                    _error(f"plug-in domain {name!r}: its show flag {option.opts[0]} clashes with another "
+                           "domain's; left out")
                 continue
             _SHOW_OPTIONS.append(option)
     at = [p.name for p in show.params].index("experiment") + 1
     show.params[at:at] = _SHOW_OPTIONS
-
-
-_add_domain_commands()
-_add_show_options()
 
 
 def _error(text: str) -> None:
@@ -750,6 +765,10 @@ def _error(text: str) -> None:
         click.echo(line, err=True)
     except (UnicodeEncodeError, OSError, ValueError):
         sys.stderr.buffer.write(line.encode("utf-8", "backslashreplace") + b"\n")
+
+
+_add_domain_commands()  # after _error, which they use
+_add_show_options()
 
 
 def _terminate(signum, frame) -> None:

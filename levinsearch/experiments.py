@@ -34,11 +34,13 @@ def bundled_dir() -> Path:
 
 
 def bundled() -> dict[str, Path]:
-    """Bundled experiments by name (file `red_door.toml` is experiment `red-door`)."""
+    """Bundled experiments by name (file `red_door.toml` is experiment `red-door`), then
+    those plug-in domains ship (a bundled experiment's name is not taken from it)."""
     where = bundled_dir()
-    if not where.is_dir():
-        return {}
-    return {p.stem.replace("_", "-"): p for p in sorted(where.glob("*.toml"))}
+    out = {p.stem.replace("_", "-"): p for p in sorted(where.glob("*.toml"))} if where.is_dir() else {}
+    for name, path in domains.plugin_experiments().items():
+        out.setdefault(name, path)
+    return out
 
 
 def find(name_or_path: str) -> Path:
@@ -76,8 +78,10 @@ def domain_of(raw: Mapping[str, Any]):
     return domains.get(str(name))
 
 
-def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> Config:
+def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None, domain=None) -> Config:
     """Defaults, then the file, then flags; validated. Returns the resolved config.
+    `domain`: the experiment's domain object (default: the registered one it names;
+    `levinsearch.check_domain` passes one that may not be registered).
 
     `overrides` keys: any search key (max_bits, order, ...), seed, ban (list, added),
     bits/cost (dicts, merged), and the flags of the experiment's domain (grid:
@@ -85,12 +89,12 @@ def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) 
     """
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None and v != () and v != {}}
     check_overrides(overrides)
-    domain = domain_of(raw)
+    domain = domain_of(raw) if domain is None else domain
     shared = set(DEFAULT_SEARCH) | {"seed", "seeds", "confidence", "ban", "bits", "cost", "profile"}
     # The other domains are loaded only to name a flag that is not this one's: a run of
     # one domain does not import the others (nor their DSLs).
     if set(overrides) - shared - set(domain.flag_keys) - set(domain.default_analysis):
-        known = shared | _all_domain_flags()
+        known = shared | _all_domain_flags() | set(domain.flag_keys) | set(domain.default_analysis)
         unknown = sorted(set(overrides) - known)
         if unknown:
             raise DslError(f"unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")

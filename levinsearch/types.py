@@ -335,14 +335,14 @@ def run_schema() -> dict[str, Any]:
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
               "title": "levinsearch run record", **json_schema(RunRecord)}
     schema["allOf"] = []
-    for name in domains.names():
+    for name in domains.builtin_names():  # not plug-ins: the published schema is this package's
         domain = domains.get(name)
         schema["allOf"].append({"if": {"properties": {"domain": {"const": name}}},
                                 "then": {"properties": {
                                     "summary": json_schema(domain.summary_type),
                                     "behaviours": {"type": "array", "items": json_schema(domain.behaviour_type)},
                                     "hypotheses": {"type": "array", "items": json_schema(domain.hypothesis_type)}}}})
-    schema["properties"]["domain"] = {"enum": list(domains.names())}
+    schema["properties"]["domain"] = {"enum": list(domains.builtin_names())}
     return schema
 
 

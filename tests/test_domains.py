@@ -1,124 +1,175 @@
 """Domain conformance: every registered domain passes the same checks (in the spirit of
-Gymnasium's check_env). Parity of the compiled judge with the reference interpreter,
-exact counts against the reference enumerator, records independent of thread count and
-batch size, the record's shared fields, and `show`."""
+Gymnasium's check_env), from `levinsearch.conformance` (`levinsearch.check_domain` runs
+them all). Parity of the judge with the reference interpreter, exact counts against the
+reference enumerator, records independent of thread count and batch size, the record's
+shared fields and schema, and `show`. Then: check_domain on domains that are wrong, and
+the registry's plug-in loading (entry points faked here; tests/test_plugin.py installs one)."""
 from __future__ import annotations
 
-import io
-from collections import Counter
+import sys
+from dataclasses import dataclass
 
 import numba
 import numpy as np
 import pytest
-from rich.console import Console
 
-from conftest import strip_timing
-from levinsearch import domains, experiments, pipeline, report
-from levinsearch.enumerate import Enumerator, reference_programs
-from levinsearch.record import SCHEMA, SHOW_SCHEMA
+import levinsearch
+from levinsearch import conformance, domains
+from levinsearch.conformance import CheckFailed, DomainCheckError
 
-NAMES = domains.names()
-NO_CAP = np.int64(1) << 62
+NAMES = domains.builtin_names()
 
 
-def example_config(name: str, **overrides) -> dict:
-    return experiments.resolve(domains.get(name).example(), overrides)
+def test_registry_lists_the_built_in_domains_first():
+    assert domains.names()[:3] == ("grid", "seq", "tm") == NAMES
 
 
-def render(renderable) -> str:
-    console = Console(width=140, file=io.StringIO(), record=True)
-    console.print(renderable)
-    return console.export_text()
-
-
-def sample_programs(prep, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """n programs unranked at random (half over all, half over a random length), plus the
-    first fitting ones of the enumeration, padded to the enumerator's width."""
-    en = prep.enumerator
-    rng = np.random.default_rng(seed)
-    rows = []
-    for i in range(n):
-        k, mbits, count = en.levels[int(rng.integers(len(en.levels)))] if i % 2 else \
-            en.levels[int(np.searchsorted(np.cumsum([c for _, _, c in en.levels]), rng.integers(en.total), "right"))]
-        ops, sizes = en.unrank(k, int(rng.integers(count)), 1)
-        rows.append((ops[0], sizes[0]))
-    for batch in en.batches(4096):
-        fits, _, _ = prep.judge.fit(batch.ops, batch.sizes, np.full(len(batch), NO_CAP))
-        rows += [(batch.ops[i], batch.sizes[i]) for i in np.flatnonzero(fits)[:20]]
-        if sum(1 for _ in rows) >= n + 20:
-            break
-    return np.stack([r[0] for r in rows]), np.array([r[1] for r in rows], dtype=np.int32)
+@pytest.mark.parametrize("name", NAMES)
+def test_interface(name):
+    conformance.check_interface(domains.get(name))
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_compiled_judge_matches_the_reference(name):
-    prep = pipeline.prepare(example_config(name))
-    reference = prep.domain.reference_judge(prep)
-    ops, sizes = sample_programs(prep, 120, seed=7)
-    uncapped = np.full(len(ops), NO_CAP)
-    fits, successes, verdict = prep.judge.fit(ops, sizes, uncapped)
-    want_fits, want_successes, want_verdict = reference.fit(ops, sizes, uncapped)
-    assert fits.tolist() == want_fits.tolist()
-    assert fits.any() and not fits.all()
-    assert successes[fits].tolist() == want_successes[fits].tolist()
-    assert verdict[fits].tolist() == want_verdict[fits].tolist()
-    assert np.array_equal(prep.judge.behaviour(ops[fits], sizes[fits]), reference.behaviour(ops[fits], sizes[fits]))
-    # Levin budgets: a program fits under a cap iff it fits and its steps are within the cap.
-    caps = np.maximum(1, (want_verdict * np.random.default_rng(1).uniform(0.3, 1.6, len(ops))).astype(np.int64))
-    capped, _, _ = prep.judge.fit(ops, sizes, caps)
-    assert capped.tolist() == (want_fits & (want_verdict <= caps)).tolist()
+    conformance.check_judge(domains.get(name))
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_counts_match_the_reference_enumerator(name):
-    config = example_config(name)
-    grammar = domains.get(name).build_grammar(config)
-    bits = min(config["search"]["max_bits"], 14.0)
-    listed = [tuple(b.ops[i, : b.sizes[i]].tolist()) for b in Enumerator(grammar, bits).batches(1000)
-              for i in range(len(b))]
-    reference = reference_programs(grammar, bits)
-    assert listed == [ops for _, ops in reference]
-    assert grammar.counts_by_length(bits) == sorted(Counter(m for m, _ in reference).items())
+    conformance.check_counts(domains.get(name))
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_record_does_not_depend_on_threads_or_batch_size(name):
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("numba has fewer than 2 threads")
-    before = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        small_batches = example_config(name)
-        small_batches["search"]["batch_size"] = 7
-        one = pipeline.run_experiment(small_batches)
-        numba.set_num_threads(2)
-        two = pipeline.run_experiment(example_config(name))
-    finally:
-        numba.set_num_threads(before)
-    assert strip_timing(one) == strip_timing(two)
+    conformance.check_determinism(domains.get(name))
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_record_has_the_shared_fields_and_renders(name):
-    record = pipeline.run_experiment(example_config(name))
-    assert record["schema"] == SCHEMA and record["domain"] == name
-    assert list(record)[:6] == ["schema", "experiment", "domain", "description", "config", "grammar"]
-    for key in ("enumeration", "hypotheses", "behaviours", "summary", "versions"):
-        assert key in record, key
-    e = record["enumeration"]
-    assert e["programs"] == e["total"] > 0 and 0 < e["fitting"] <= e["programs"]
-    assert e["behaviours"] == len(record["behaviours"])
-    assert sum(h["posterior"] for h in record["hypotheses"]) <= 1 + 1e-12
-    assert sum(b["posterior"] for b in record["behaviours"]) == pytest.approx(1.0)
-    assert [h["rank"] for h in record["hypotheses"]] == list(range(1, len(record["hypotheses"]) + 1))
-    text = render(report.run_report(record))
-    assert record["hypotheses"][0]["program"] in text
+    conformance.check_record(domains.get(name))
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_show(name):
-    domain = domains.get(name)
-    program, options = domain.show_example()
-    record = domain.show(program, example_config(name), options)
-    assert record["schema"] == SHOW_SCHEMA and record["program"] == program
-    assert program in render(domain.show_report(record))
+    conformance.check_show(domains.get(name))
+
+
+# ------------------------------------------------------------------ check_domain on wrong domains
+def test_check_domain_is_public_and_lists_interface_problems():
+    assert levinsearch.check_domain is conformance.check_domain
+
+    class Half(domains.base.Domain):
+        name = "Half"
+        profiles = ()
+
+    with pytest.raises(DomainCheckError) as caught:
+        levinsearch.check_domain(Half())
+    assert str(caught.value) == (
+        "domain 'Half' fails 4 conformance checks:\n"
+        "- interface: name 'Half' is not a short lower-case name (a-z, 0-9, _)\n"
+        "- interface: does not implement grammar, resolve, prepare, reference_judge, build_record, report, "
+        "example, show_example, show, show_report\n"
+        "- interface: default_metric '' is not one of its metrics (a domain has at least one sweep metric of its "
+        "own: its default)\n"
+        "- interface: profiles is empty (a domain has at least one grammar profile)")
+    with pytest.raises(DomainCheckError, match=r"^domain 'int' fails 1 conformance check:\n- interface: DOMAIN is "
+                                               r"an object of type int, not an instance of"):
+        levinsearch.check_domain(3)
+
+
+def test_check_domain_lists_every_failed_check_of_a_domain_that_runs():
+    seq = domains.get("seq")
+
+    class Liar(type(seq)):
+        """seq whose reference judge says one step more, and whose show report is empty."""
+
+        def reference_judge(self, prep):
+            judge = super().reference_judge(prep)
+
+            def fit(ops, sizes, caps):
+                fits, successes, steps = judge.fit(ops, sizes, caps)
+                return fits, successes, steps + 1
+            return type(judge)(fit, judge.behaviour, judge.structure, judge.flags, judge.trials)
+
+        def show_report(self, record):
+            return ""
+
+    with pytest.raises(DomainCheckError) as caught:
+        conformance.check_domain(Liar())
+    assert caught.value.problems == [
+        "judge: the judge and the reference judge count different steps for (add (const one) (mul t t))",
+        "show: the report does not show the program"]
+
+
+def test_a_check_names_a_bug_in_the_domain_instead_of_crashing():
+    seq = domains.get("seq")
+
+    class Broken(type(seq)):
+        def show(self, program, config, options):
+            raise KeyError("rows")
+
+    with pytest.raises(CheckFailed, match="^show: the report"):
+        conformance.check_show(type("Quiet", (type(seq),), {"show_report": lambda self, r: ""})())
+    problems = []
+    try:
+        conformance.check_domain(Broken())
+    except DomainCheckError as exc:
+        problems = exc.problems
+    assert problems == ["show: KeyError: 'rows'"]
+
+
+# ------------------------------------------------------------------ plug-in loading (entry points faked)
+@dataclass
+class FakeEntryPoint:
+    name: str
+    value: str
+    load: object
+
+
+@pytest.fixture
+def plugins(monkeypatch):
+    """Install fake entry points (name -> loader) for the registry, loaded afresh."""
+    def install(found: dict):
+        eps = [FakeEntryPoint(name, f"fake.{name}:DOMAIN", load) for name, load in found.items()]
+        import importlib.metadata
+        monkeypatch.setattr(importlib.metadata, "entry_points",
+                            lambda group=None: eps if group == domains.ENTRY_POINT_GROUP else [])
+        monkeypatch.setattr(domains, "_plugins", None)
+        monkeypatch.setattr(domains, "_problems", {})
+    yield install
+
+
+def test_plugins_are_added_and_bad_ones_left_out_with_one_line(plugins):
+    seq = domains.get("seq")
+    good = type("Echo", (type(seq),), {"name": "echo"})()
+
+    def fails():
+        raise ImportError("No module named 'numpyy'\n(more)")
+
+    plugins({"echo": lambda: good, "broken": fails, "seq": lambda: good, "misnamed": lambda: good,
+             "junk": lambda: object()})
+    assert domains.names() == ("grid", "seq", "tm", "echo")
+    assert domains.get("echo") is good and domains.get("seq") is seq
+    assert domains.problems() == [
+        "plug-in domain 'broken' (fake.broken:DOMAIN) failed to load: ImportError: No module named 'numpyy' (more)",
+        "plug-in domain 'junk' (fake.junk:DOMAIN) left out: DOMAIN is an object of type object, not an instance "
+        "of levinsearch.domains.base.Domain",
+        "plug-in domain 'misnamed' (fake.misnamed:DOMAIN) left out: its name is 'echo', but it is registered as "
+        "'misnamed'",
+        "plug-in domain 'seq' (fake.seq:DOMAIN) left out: 'seq' is a built-in domain; a plug-in cannot replace it"]
+    with pytest.raises(domains.DslError, match=r"^plug-in domain 'broken' \(fake.broken:DOMAIN\) failed to load"):
+        domains.get("broken")
+    with pytest.raises(domains.DslError, match=r"^unknown domain 'nope' \(known: grid, seq, tm, echo\)$"):
+        domains.get("nope")
+
+
+def test_plugins_are_read_on_first_use_only(plugins):
+    calls = []
+    plugins({"late": lambda: calls.append(1)})
+    domains.get("grid")  # a built-in domain needs no plug-in
+    assert calls == [] and domains._plugins is None
+    assert "late" not in domains.names() and calls == [1]
+    domains.names()
+    assert calls == [1]  # once per process

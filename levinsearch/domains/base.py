@@ -7,7 +7,11 @@ of the domain's `Domain` object, found by name in `levinsearch.domains`.
 """
 from __future__ import annotations
 
+import re
+import typing
+
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from dsl.errors import DslError
@@ -99,6 +103,13 @@ class Domain:
     hypothesis_type: type = Hypothesis
     #: Modules holding the domain's compiled kernels (the CLI says when they compile).
     kernel_modules: tuple[str, ...] = ()
+    #: A directory of experiment files this domain ships (a plug-in's; `levinsearch
+    #: experiments` lists them with the bundled ones). None: it ships none.
+    experiments_dir: Path | None = None
+
+    def interface_problems(self, name: str | None = None) -> list[str]:
+        """`interface_problems(self, name)` (the registry calls it on a plug-in)."""
+        return interface_problems(self, name)
 
     # ------------------------------------------------------------------ grammar and config
     def grammar(self, *, bits: Mapping[str, float] | None = None, ban=(), cost: Mapping[str, int] | None = None,
@@ -224,3 +235,49 @@ class Domain:
         show record none. Domains add theirs to `super().figures(record)`."""
         from levinsearch.figures import run_figures
         return run_figures(record) if "enumeration" in record else []
+
+
+#: The methods a domain must implement (the base class's raise NotImplementedError).
+REQUIRED_METHODS = ("grammar", "resolve", "prepare", "reference_judge", "build_record", "report", "example",
+                    "show_example", "show", "show_report")
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+
+def interface_problems(domain: Any, name: str | None = None) -> list[str]:
+    """What is wrong with `domain` as a `Domain` without running anything (its type,
+    name, required methods and attribute types); empty when nothing is. `name`: the name
+    it is registered under, which must be its own."""
+    if not isinstance(domain, Domain):
+        return [f"DOMAIN is an object of type {type(domain).__name__}, not an instance of "
+                "levinsearch.domains.base.Domain"]
+    wrong = []
+    if not isinstance(domain.name, str) or not _NAME.fullmatch(domain.name):
+        wrong.append(f"name {domain.name!r} is not a short lower-case name (a-z, 0-9, _)")
+    elif name is not None and domain.name != name:
+        wrong.append(f"its name is {domain.name!r}, but it is registered as {name!r}")
+    missing = [m for m in REQUIRED_METHODS if getattr(type(domain), m, None) is getattr(Domain, m)]
+    if missing:
+        wrong.append(f"does not implement {', '.join(missing)}")
+    for attr in ("sections", "experiment_keys", "flag_keys"):
+        value = getattr(domain, attr)
+        if not isinstance(value, (set, frozenset)) or not all(isinstance(k, str) for k in value):
+            wrong.append(f"{attr} is not a set of names")
+    for attr in ("default_analysis", "short_keys", "metrics"):
+        if not isinstance(getattr(domain, attr), Mapping):
+            wrong.append(f"{attr} is not a mapping")
+    if isinstance(domain.metrics, Mapping) and domain.default_metric not in domain.metrics:
+        wrong.append(f"default_metric {domain.default_metric!r} is not one of its metrics (a domain has at least "
+                     "one sweep metric of its own: its default)")
+    for attr in ("profiles", "table_metrics", "whole_metrics", "kernel_modules"):
+        value = getattr(domain, attr)
+        if not isinstance(value, tuple) or not all(isinstance(k, str) for k in value):
+            wrong.append(f"{attr} is not a tuple of names")
+    if isinstance(domain.profiles, tuple) and not domain.profiles:
+        wrong.append("profiles is empty (a domain has at least one grammar profile)")
+    for attr in ("summary_type", "behaviour_type", "hypothesis_type"):
+        if not typing.is_typeddict(getattr(domain, attr)):
+            wrong.append(f"{attr} is not a TypedDict")
+    where = domain.experiments_dir
+    if where is not None and not (isinstance(where, Path) and where.is_dir()):
+        wrong.append(f"experiments_dir {str(where)!r} is not a directory (a pathlib.Path, or None)")
+    return wrong
