@@ -3,7 +3,9 @@
 An experiment resolves to one plain dict (`resolve`), recorded whole in every run's
 output, so a run can always be repeated from what it printed. The shared tables
 ([experiment], [search], [grammar]) are resolved here; the rest by the experiment's
-domain (`levinsearch.domains`).
+domain. The domains come from the caller (`domains`: the registry,
+`levinsearch.domains`, or anything with its `names()`, `get(name)` and `DEFAULT`): this
+module sits below the registry and never imports it.
 """
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from dsl.errors import DslError
-from levinsearch import domains
 from levinsearch.files import loads_toml, read_text
 from levinsearch.config import (DEFAULT_SEARCH, EXPERIMENT_KEYS, GRAMMAR_KEYS, MAX_SEED, MAX_SEEDS, check_keys,
                                 check_overrides, names_list, number, number_table, resolve_confidence)
@@ -63,15 +64,17 @@ def load(name_or_path: str) -> dict[str, Any]:
     return raw
 
 
-def domain_of(raw: Mapping[str, Any]):
-    """The domain an experiment file names ([experiment] domain; default grid)."""
+def domain_of(raw: Mapping[str, Any], domains):
+    """The domain an experiment file names ([experiment] domain; default
+    `domains.DEFAULT`), looked up in the registry `domains`."""
     exp = raw.get("experiment", {})
     name = exp.get("domain", domains.DEFAULT) if isinstance(exp, Mapping) else domains.DEFAULT
     return domains.get(str(name))
 
 
-def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None, *, domains) -> dict[str, Any]:
     """Defaults, then the file, then flags; validated. Returns the resolved config.
+    `domains`: the registry the experiment's domain is found in (`levinsearch.domains`).
 
     `overrides` keys: any search key (max_bits, order, ...), seed, ban (list, added),
     bits/cost (dicts, merged), and the flags of the experiment's domain (grid:
@@ -79,13 +82,13 @@ def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) 
     """
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None and v != () and v != {}}
     check_overrides(overrides)
-    domain = domain_of(raw)
-    known = set(DEFAULT_SEARCH) | {"seed", "seeds", "confidence", "ban", "bits", "cost", "profile"} | \
-        _all_domain_flags()
+    domain = domain_of(raw, domains)
+    flags = _all_domain_flags(domains)
+    known = set(DEFAULT_SEARCH) | {"seed", "seeds", "confidence", "ban", "bits", "cost", "profile"} | flags
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise DslError(f"unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
-    foreign = sorted(k for k in overrides if k in _all_domain_flags() - domain.flag_keys - set(domain.default_analysis))
+    foreign = sorted(k for k in overrides if k in flags - domain.flag_keys - set(domain.default_analysis))
     if foreign:
         raise DslError(f"--{foreign[0].replace('_', '-')} does not apply to {domain.name} experiments")
     check_keys(raw, {"experiment", "search", "grammar", "analysis", "_path"} | set(domain.sections), "the file")
@@ -127,11 +130,11 @@ def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) 
     return config
 
 
-def raw_of(config: dict[str, Any]) -> dict[str, Any]:
+def raw_of(config: dict[str, Any], *, domains) -> dict[str, Any]:
     """The experiment file (as a raw dict) that resolves to a resolved `config`: its
     [experiment] header, the shared tables and the domain's own tables. `resolve(raw_of(c))`
     gives `c` back (apart from `flags` and `source`); that is how a saved run's config is
-    checked before it is resumed."""
+    checked before it is resumed. `domains`: the registry its domain is found in."""
     domain = domains.get(str(config["domain"]))
     exp = {k: config[k] for k in ("name", "domain", "description", "seed", "seeds", "confidence",
                                   *domain.experiment_keys)
@@ -155,7 +158,7 @@ def seed_configs(config: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _all_domain_flags() -> set[str]:
+def _all_domain_flags(domains) -> set[str]:
     """Every domain's own flags (a flag of another domain is an error, not ignored)."""
     out: set[str] = set()
     for name in domains.names():

@@ -7,7 +7,7 @@ import pytest
 from conftest import ops_of, run_kernel
 from dsl.grid import primitives as gp
 from dsl.grid.world import OBJECT, WALL, pack, parse_ascii
-from levinsearch import analyse, experiments, pipeline
+from levinsearch import analyse, domains, experiments, pipeline
 from levinsearch.domains.grid import prepare as grid_prepare
 
 G = gp.grammar()
@@ -218,7 +218,7 @@ like = "train"
 like = "calm"
 trigger = { count = 1, colours = ["yellow"], kinds = ["door"] }
 """)
-    config = experiments.resolve(experiments.load(str(path)))
+    config = experiments.resolve(experiments.load(str(path)), domains=domains)
     prep = pipeline.prepare(config)
     calm, trigger = prep.test_envs["calm"], prep.test_envs["trigger"]
     train = prep.train_envs

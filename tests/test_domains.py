@@ -22,7 +22,7 @@ NO_CAP = np.int64(1) << 62
 
 
 def example_config(name: str, **overrides) -> dict:
-    return experiments.resolve(domains.get(name).example(), overrides)
+    return experiments.resolve(domains.get(name).example(), overrides, domains=domains)
 
 
 def render(renderable) -> str:
