@@ -384,6 +384,17 @@ def test_without_matplotlib_asking_for_a_figure_is_one_error_line(grid_run, tmp_
         figures.render(json.loads((run_dir / "record.json").read_text()))
 
 
+def test_the_caller_hands_figures_the_domain_that_draws_a_run(grid_run, sweep_run):
+    # figures never looks a domain up: a run record needs its domain from the caller, a sweep none.
+    _, record, _ = grid_run
+    with pytest.raises(DslError, match=r"^the figures of a run or show record are drawn by its domain; none was given$"):
+        figures.figures_of(record)
+    with figures.style():
+        assert [name for name, _ in figures.figures_of(record, domain_of(record))] == \
+            ["behaviours", "classes", "prior-mass"]
+        assert [name for name, _ in figures.figures_of(sweep_run[1])][0] == "sweep-robust"
+
+
 def test_an_interrupted_run_stops_at_once_and_says_how_to_draw_later(grid_run, tmp_path):
     _, record, _ = grid_run
     line = figures.draw_saved(record, tmp_path, interrupted=True, domain=domain_of(record))
