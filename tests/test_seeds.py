@@ -55,7 +55,8 @@ def test_confidence_in_the_file_and_by_flag():
     assert config["confidence"] == 0.9 and "confidence" in config["flags"]
     raw["experiment"]["confidence"] = 0.99
     assert experiments.resolve(raw, domains=domains)["confidence"] == 0.99
-    assert experiments.resolve(experiments.raw_of(experiments.resolve(raw)), domains=domains)["confidence"] == 0.99
+    again = experiments.raw_of(experiments.resolve(raw, domains=domains), domains=domains)
+    assert experiments.resolve(again, domains=domains)["confidence"] == 0.99
     raw["experiment"]["confidence"] = 1.0
     with pytest.raises(DslError, match=r"confidence must be in \(0, 1\)"):
         experiments.resolve(raw, domains=domains)
