@@ -64,7 +64,7 @@ from dsl.grid.interpreter import GridInterpreter  # noqa: E402
 from dsl.grid.reference import GridReference  # noqa: E402
 from dsl.tree import tree  # noqa: E402
 from dsl.syntax import parse, unparse  # noqa: E402
-from levinsearch import experiments, pipeline  # noqa: E402
+from levinsearch import domains, experiments, pipeline  # noqa: E402
 from levinsearch.domains.grid import DOMAIN as GRID  # noqa: E402
 from levinsearch.domains.grid.prepare import build_split  # noqa: E402
 from levinsearch.enumerate import Enumerator  # noqa: E402
@@ -225,7 +225,7 @@ def machine() -> dict[str, Any]:
 # ------------------------------------------------------------------ shared inputs
 def red_door(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The resolved red-door config, with overrides (e.g. max_bits)."""
-    return experiments.resolve(experiments.load(EXPERIMENT), overrides or {})
+    return experiments.resolve(experiments.load(EXPERIMENT), overrides or {}, domains=domains)
 
 
 def training_set():

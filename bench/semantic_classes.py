@@ -23,7 +23,7 @@ import numpy as np
 
 from dsl.grid import primitives as gp
 from dsl.grid.world import WALL
-from levinsearch import experiments, pipeline
+from levinsearch import domains, experiments, pipeline
 
 
 def observed_values(prep) -> list[int]:
@@ -113,7 +113,8 @@ def main() -> None:
     parser.add_argument("experiment", nargs="?", default="red-door")
     parser.add_argument("--bits", type=float, nargs="+", default=[30.0, 40.0, 48.0])
     args = parser.parse_args()
-    prep = pipeline.prepare(experiments.resolve(experiments.load(args.experiment), {"max_bits": 8.0}))
+    prep = pipeline.prepare(experiments.resolve(experiments.load(args.experiment), {"max_bits": 8.0},
+                                                domains=domains))
     grammar = prep.grammar
     values = observed_values(prep)
     limit = int(max(args.bits) * 1000)

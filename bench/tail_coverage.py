@@ -31,7 +31,7 @@ from levinsearch.fit import NO_CAP  # noqa: E402
 
 
 def run(raw: dict, **over) -> dict:
-    return pipeline.execute(pipeline.prepare(experiments.resolve(raw, over)))
+    return pipeline.execute(pipeline.prepare(experiments.resolve(raw, over, domains=domains)))
 
 
 def grid_raw() -> dict:
@@ -106,7 +106,7 @@ def coverage(seeds: int, samples: int) -> None:
 
 def dispersion(seeds: int = 32, samples: int = 1_000_000) -> None:
     from dsl.sampling import Sampler
-    prep = pipeline.prepare(experiments.resolve(experiments.load("red-door"), {}))
+    prep = pipeline.prepare(experiments.resolve(experiments.load("red-door"), {}, domains=domains))
     rates = []
     for seed in range(seeds):
         sampler = Sampler(prep.grammar, seed, lo=prep.enumerator.max_mbits, hi=None, node_cap=512)

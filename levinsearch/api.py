@@ -387,7 +387,7 @@ def run(experiment: str | os.PathLike = "red-door", *,
     from levinsearch import backends
     backends.validate(**options)
     with record_mod.command(text):
-        config = experiments.resolve(experiments.load(str(experiment)), settings)
+        config = experiments.resolve(experiments.load(str(experiment)), settings, domains=domains)
         if config.get("seeds", 1) > 1:
             domain = domains.get(config["domain"])
             saved = runs.create(config, "run", _runs_root(runs_dir), extra=dict(seeds=config["seeds"])) \
@@ -427,7 +427,7 @@ def sweep(experiment: str | os.PathLike, settings: Mapping[str, Sequence[Any]], 
     other keyword is as for `run` and applies at every point (seeds: each point on that
     many seeds); save is False by default (nothing is written)."""
     overrides, how, text = _call(sweep, dict(locals()))
-    from levinsearch import backends, experiments, record as record_mod, runs, sweeps as sweep_mod
+    from levinsearch import backends, domains, experiments, record as record_mod, runs, sweeps as sweep_mod
     _check_call(experiment, progress, save, backend)
     options = {k: how[k] for k in ("backend", "workers", "scheduler", "shards")}
     backends.validate(**options)
@@ -439,11 +439,11 @@ def sweep(experiment: str | os.PathLike, settings: Mapping[str, Sequence[Any]], 
             raise DslError(f"settings: {key!r:.40} needs a non-empty list of values, e.g. [0, 1], got {vals!r:.60}")
     with record_mod.command(text):
         raw = experiments.load(str(experiment))
-        domain = experiments.domain_of(raw)
+        domain = experiments.domain_of(raw, domains)
         metric = sweep_mod.chosen_metric(domain, metric, "metric")
         parsed = [sweep_mod.parse_setting(f"{key}=0", domain)[0] for key in settings]
         parsed = list(zip(parsed, (list(v) for v in settings.values())))
-        points = sweep_mod.point_configs(raw, parsed, overrides)
+        points = sweep_mod.point_configs(raw, parsed, overrides, domains=domains)
         chosen = domain.sweep_split([c for _, c in points], split)
         saved = runs.create(points[0][1], "sweep", _runs_root(runs_dir),
                             extra=dict(settings=[dict(key=k, values=v) for k, v in parsed])) if save else None
@@ -452,7 +452,7 @@ def sweep(experiment: str | os.PathLike, settings: Mapping[str, Sequence[Any]], 
 
 def load_run(path: str | Path) -> Record:
     """The record of a saved run or sweep (a run directory, or its record.json)."""
-    from levinsearch import runs
+    from levinsearch import domains, runs
     path = Path(path)
     saved = runs.RunDir(path.parent if path.name == "record.json" else path)
-    return typed(saved.record())
+    return typed(saved.record(domains))

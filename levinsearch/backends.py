@@ -30,9 +30,8 @@ from typing import Any, Callable
 import numba
 
 from dsl.errors import DslError
-from levinsearch import domains, pipeline, tail
+from levinsearch import pipeline, tail
 from levinsearch.aggregate import Aggregate
-from levinsearch.domains.base import Prepared
 from levinsearch.fit import COMPILE_CLOCK, Progress, Tally, level_of
 from levinsearch.types import Config
 
@@ -88,7 +87,7 @@ def validate(backend: str, workers: int | None, scheduler: str | None, shards: i
     _import_dask()
 
 
-def search(prep: Prepared, *, backend: str = "local", workers: int | None = None,
+def search(prep: pipeline.Prepared, *, backend: str = "local", workers: int | None = None,
            scheduler: str | None = None, shards: int | None = None, agg: Aggregate | None = None,
            start: int = 0, progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
            after_batch: Callable[[Aggregate, int], None] | None = None) -> tuple[Aggregate, int]:
@@ -115,10 +114,10 @@ def shard_ranges(start: int, total: int, shards: int) -> list[tuple[int, int]]:
 
 #: The experiment a worker process prepared last, by its config (a worker judges many
 #: shards of one run; preparing builds environments and tables once).
-_PREPARED: dict[str, Prepared] = {}
+_PREPARED: dict[str, pipeline.Prepared] = {}
 
 
-def prepared(config: Config) -> Prepared:
+def prepared(config: Config) -> pipeline.Prepared:
     """`pipeline.prepare(config)`, kept for the next shard of the same experiment."""
     key = json.dumps(config, sort_keys=True, default=str)
     if key not in _PREPARED:
@@ -158,11 +157,11 @@ def _worker_start(stop=None) -> None:
     numba.set_num_threads(1)
 
 
-def kernels_cached(domain: str, with_tail: bool = False) -> bool:
-    """Whether the domain's compiled kernels (and `with_tail`, the sampler's) are in
-    Numba's cache (next to the source, or under NUMBA_CACHE_DIR), so the first batch
-    will not pause to compile."""
-    for module in domains.get(domain).kernel_modules + (("dsl.sampling",) if with_tail else ()):
+def kernels_cached(domain, with_tail: bool = False) -> bool:
+    """Whether the compiled kernels of `domain` (the run's domain object, e.g.
+    `prep.domain`; and `with_tail`, the sampler's) are in Numba's cache (next to the
+    source, or under NUMBA_CACHE_DIR), so the first batch will not pause to compile."""
+    for module in domain.kernel_modules + (("dsl.sampling",) if with_tail else ()):
         spec = importlib.util.find_spec(module)
         if spec is None or spec.origin is None:
             continue
@@ -331,7 +330,7 @@ def run_shards(task: Callable, args: tuple, start: int, total: int, *, workers: 
 def _search_sharded(prep, *, backend, workers, scheduler, shards, agg, start, progress, should_stop, after_batch):
     agg = agg if agg is not None else prep.new_aggregate()
     n_enum, total = prep.enumerator.total, prep.total
-    if backend == "processes" and not kernels_cached(prep.config["domain"], with_tail=prep.tail is not None):
+    if backend == "processes" and not kernels_cached(prep.domain, with_tail=prep.tail is not None):
         # Compile here, once, before the workers start: otherwise each worker compiles the
         # same kernels and writes the same cache files at the same time. The compiling is
         # the run's (enumeration.compile_seconds); the throwaway judging is not.

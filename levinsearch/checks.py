@@ -61,9 +61,10 @@ def _problem(error) -> str:
     return error.message[:120]
 
 
-def check_record(record: Any, where: str) -> dict[str, Any]:
-    """`record` if it is a run or sweep record this version can show; else DslError
-    naming `where` (the file) and the field."""
+def check_record(record: Any, where: str, domains) -> dict[str, Any]:
+    """`record` if it is a run or sweep record this version can show, or a record of one
+    of the `domains` (the registry, `levinsearch.domains`) that the domain accepts; else
+    DslError naming `where` (the file) and the field."""
     if not isinstance(record, dict):
         raise DslError(f"{where}: not a levinsearch record")
     schema = record.get("schema")
@@ -71,7 +72,6 @@ def check_record(record: Any, where: str) -> dict[str, Any]:
         from levinsearch.analyses.prediction import upgrade
         upgrade(record)  # prediction fields saved under the names seq and tm used before they shared one analysis
     if schema not in (RUN_SCHEMA, SWEEP_SCHEMA):
-        from levinsearch import domains
         if not isinstance(record.get("domain"), str) or record["domain"] not in domains.names():
             raise DslError(f"{where}: a record of schema {shown(schema)}; this levinsearch reads {RUN_SCHEMA}, "
                            f"{SWEEP_SCHEMA} and its domains' own")
@@ -79,7 +79,6 @@ def check_record(record: Any, where: str) -> dict[str, Any]:
         return record
     validator = _validator(schema)
     if schema == RUN_SCHEMA and isinstance(record.get("domain"), str):
-        from levinsearch import domains
         if record["domain"] not in domains.builtin_names() and record["domain"] in domains.names():
             # A plug-in domain's record: the published schema names the built-in domains only.
             import jsonschema

@@ -255,10 +255,11 @@ def run(experiment, as_json, profile, ban, bits, cost, workers, backend, schedul
                                              no_save=no_save,
                                              wrong_command="{path}: only runs can be resumed (this is a {command})")
         domains.get(str(config.get("domain")))
-        runs.check_resumed_config(config, saved.path / "manifest.json")
+        runs.check_resumed_config(config, saved.path / "manifest.json", domains)
     else:
         overrides = dict(flags, **_grammar_overrides(profile, ban, bits, cost))
-        config = experiments.resolve(experiments.load(experiment or experiments.DEFAULT_EXPERIMENT), overrides)
+        config = experiments.resolve(experiments.load(experiment or experiments.DEFAULT_EXPERIMENT), overrides,
+                                     domains=domains)
         saved = None
     if config.get("seeds", 1) > 1:
         if resume:
@@ -293,7 +294,7 @@ def _finish(record: dict[str, Any], rendered, saved, as_json: bool, interrupted:
     else:
         _show(rendered)
     if saved is not None:  # the figures, into RUN/figures/ (or why not): one line
-        _error(figures_mod.draw_saved(record, saved.path, interrupted))
+        _error(figures_mod.draw_saved(record, saved.path, interrupted, domain=domains.get(record["domain"])))
     if interrupted:
         sys.exit(130)
 
@@ -310,7 +311,7 @@ def _with_progress(enabled: bool, name: str, work, prep):
     err = render.console(stderr=True)
     if not enabled:
         return work(None)
-    if not backends.kernels_cached(prep.config["domain"], with_tail=prep.tail is not None):
+    if not backends.kernels_cached(prep.domain, with_tail=prep.tail is not None):
         err.print(Text("compiling kernels on first use (cached afterwards)…", style="dim"))
     if not err.is_terminal:
         lines = terminal.PlainLines()
@@ -402,13 +403,13 @@ def sweep(experiment, settings, metric, split_name, max_bits, seeds, tail_sample
           scheduler, shards, no_save, runs_dir, show_progress, as_json):
     backends.validate(backend, workers, scheduler, shards)
     raw = experiments.load(experiment)
-    domain = experiments.domain_of(raw)
+    domain = experiments.domain_of(raw, domains)
     metric = sweep_mod.chosen_metric(domain, metric)
     parsed = [sweep_mod.parse_setting(text, domain) for text in settings]
     if confidence is not None:
         config_mod.confidence(confidence, "--confidence")
     points = sweep_mod.point_configs(raw, parsed, dict(max_bits=max_bits, seeds=seeds, tail_samples=tail_samples,
-                                                       confidence=confidence))
+                                                       confidence=confidence), domains=domains)
     split = domain.sweep_split([config for _, config in points], split_name)
     saved = None if no_save else runs.create(points[0][1], "sweep", Path(runs_dir),
                                              extra=dict(settings=[dict(key=k, values=v) for k, v in parsed]))
@@ -492,8 +493,8 @@ def report_command(run_ref, runs_dir, as_json, draw_figures):
     saved = runs.open_run(run_ref, Path(runs_dir))
     if not (saved.path / "record.json").exists() and saved.manifest().get("record") == "deferred":
         _error(f"building the record of {saved.path} from its checkpoint…")
-        runs.build_deferred_record(saved)
-    record = saved.record()
+        runs.build_deferred_record(saved, domains)
+    record = saved.record(domains)
     with _damaged_record(saved.path / "record.json"):
         rendered = report.sweep_report(record) if record.get("schema") == sweep_mod.SCHEMA else \
             report.run_report(record)
@@ -503,7 +504,7 @@ def report_command(run_ref, runs_dir, as_json, draw_figures):
             # (which _show renders anyway).
             render.console(file=io.StringIO(), width=120).print(rendered)
         if draw_figures:
-            paths = figures_mod.write_run_figures(record, saved.path)
+            paths = figures_mod.write_run_figures(record, saved.path, domain=domains.get(record["domain"]))
             _error(figures_mod.written_line(paths, saved.path / figures_mod.FIGURES_DIR))
         if as_json:
             _emit_json(record)
@@ -529,8 +530,8 @@ def _saved_record(run_ref: str, runs_dir: str):
     saved = runs.open_run(run_ref, Path(runs_dir))
     if not (saved.path / "record.json").exists() and saved.manifest().get("record") == "deferred":
         _error(f"building the record of {saved.path} from its checkpoint…")
-        runs.build_deferred_record(saved)
-    return saved, saved.record()
+        runs.build_deferred_record(saved, domains)
+    return saved, saved.record(domains)
 
 
 def _emit_text(text: str) -> None:
@@ -576,7 +577,7 @@ def diff_command(run_a, run_b, top, runs_dir, as_json):
     saved_b, b = _saved_record(run_b, runs_dir)
     configs = tuple(s.manifest().get("config") for s in (saved_a, saved_b))
     with _damaged_record(Path(f"{saved_a.path / 'record.json'} or {saved_b.path / 'record.json'}")):
-        result = compare.diff(a, b, top=top, configs=configs)
+        result = compare.diff(a, b, top=top, configs=configs, domains=domains)
         rendered = None if as_json else report_diff.diff_report(result)
     if as_json:
         _emit_json(result)
@@ -674,14 +675,15 @@ def show(program, experiment, profile, ban, bits, cost, plot_path, as_json, **fl
     """
     grammar = _grammar_overrides(profile, ban, bits, cost)
     raw = experiments.load(experiment) if experiment else None
-    domain = experiments.domain_of(raw) if raw is not None else domains.get(domains.DEFAULT)
+    domain = experiments.domain_of(raw, domains) if raw is not None else domains.get(domains.DEFAULT)
     # The flags come from every domain (Domain.show_options); another domain's is refused.
     own = {option.name for option in domain.show_options}
     foreign = [option for option in _SHOW_OPTIONS if option.name not in own and flags.get(option.name) is not None]
     if foreign:
         raise DslError(domain.foreign_show_flag(foreign[0].opts[0]))
     options = dict({name: flags[name] for name in own}, **grammar)
-    config = None if raw is None else experiments.resolve(raw, dict(domain.show_overrides(options), **grammar))
+    config = None if raw is None else experiments.resolve(raw, dict(domain.show_overrides(options), **grammar),
+                                                                    domains=domains)
     record = domain.show(program, config, options)
     if plot_path:
         _error(f"figure: {figures_mod.save_single(record, Path(plot_path), domain)}")

@@ -130,7 +130,7 @@ def complete_metric(ctx, param, incomplete: str) -> list[CompletionItem]:
     """The metrics of the experiment's domain when it can be read, else of every domain."""
     names: list[str] = []
     try:
-        found = [sweep_mod.metrics_of(experiments.domain_of(experiments.load(ctx.params["experiment"])))]
+        found = [sweep_mod.metrics_of(experiments.domain_of(experiments.load(ctx.params["experiment"]), domains))]
     except Exception:  # no experiment yet, or one that does not load: offer every name
         found = [sweep_mod.metrics_of(d) for d in _all_domains()]
     for metrics in found:

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from dsl.errors import DslError
-from levinsearch import domains, sweeps
+from levinsearch import sweeps
 from levinsearch.tables import RUN_SCHEMA, check, estimates, is_sweep
 
 SCHEMA = "levinsearch.diff/1"
@@ -92,7 +92,7 @@ def _metric_kind(name: str) -> str:
     return "mass" if name == "unenumerated_mass" else "share"
 
 
-def _run_headlines(a: dict[str, Any], b: dict[str, Any]) -> tuple[str | None, list[dict[str, Any]]]:
+def _run_headlines(a: dict[str, Any], b: dict[str, Any], domains) -> tuple[str | None, list[dict[str, Any]]]:
     domain = domains.get(a["domain"])
     split = domain.sweep_split([a["config"]], None)
     out = [
@@ -190,10 +190,11 @@ def _identity(record: dict[str, Any]) -> dict[str, Any]:
                 version=made.get("levinsearch"), commit=made.get("commit"))
 
 
-def diff(a: dict[str, Any], b: dict[str, Any], top: int = 10, configs=(None, None)) -> dict[str, Any]:
+def diff(a: dict[str, Any], b: dict[str, Any], top: int = 10, configs=(None, None), *, domains) -> dict[str, Any]:
     """Compare record `a` with record `b` (b - a): settings, headlines and behaviours.
     `configs`: the resolved configs of two sweeps (from their manifests), whose records
-    hold none. DslError when the two cannot be compared."""
+    hold none. `domains`: the registry two runs' domain is found in (its headline
+    metrics; `levinsearch.domains`). DslError when the two cannot be compared."""
     check(a)
     check(b)
     if _kind(a) != _kind(b):
@@ -206,7 +207,7 @@ def diff(a: dict[str, Any], b: dict[str, Any], top: int = 10, configs=(None, Non
     out = dict(schema=SCHEMA, kind=_kind(a), domain=a["domain"], a=_identity(a), b=_identity(b),
                settings=settings_diff(a, b, configs))
     if a["schema"] == RUN_SCHEMA:
-        out["split"], out["headlines"] = _run_headlines(a, b)
+        out["split"], out["headlines"] = _run_headlines(a, b, domains)
         out["unmatched_points"] = []
         out["behaviours"] = behaviour_changes(a, b, top)
     else:

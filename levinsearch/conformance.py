@@ -53,13 +53,31 @@ def need(ok: bool, what: str | Callable[[], str]) -> None:
         raise CheckFailed(what() if callable(what) else what)
 
 
+class _Alone:
+    """A registry of the one domain being checked (which need not be registered)."""
+
+    def __init__(self, domain: Domain):
+        self.domain, self.DEFAULT = domain, domain.name
+
+    def names(self) -> tuple[str, ...]:
+        return (self.domain.name,)
+
+    def builtin_names(self) -> tuple[str, ...]:
+        return ()
+
+    def get(self, name: str) -> Domain:
+        if name != self.domain.name:
+            raise DslError(f"unknown domain {name!r} (checking {self.domain.name!r})")
+        return self.domain
+
+
 def example_config(domain: Domain, **search) -> dict[str, Any]:
     """The resolved config of `domain.example()`, with `search` settings changed."""
     from levinsearch import experiments
     raw = domain.example()
     named = raw.get("experiment", {}).get("domain") if isinstance(raw.get("experiment"), dict) else None
     need(named in (None, domain.name), f"example() names domain {named!r}, not {domain.name!r}")
-    config = experiments.resolve(raw, {}, domain=domain)
+    config = experiments.resolve(raw, {}, domains=_Alone(domain), domain=domain)
     config["search"].update(search)
     return config
 

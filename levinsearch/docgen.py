@@ -144,7 +144,7 @@ def _experiments_table() -> str:
     for name, path in experiments.bundled().items():
         raw = experiments.load(str(path))
         description = raw.get("experiment", {}).get("description", "")
-        lines.append(f"| `{name}` | {experiments.domain_of(raw).name} | {_cell(description)} |")
+        lines.append(f"| `{name}` | {experiments.domain_of(raw, domains).name} | {_cell(description)} |")
     return "\n".join(lines)
 
 

@@ -1,25 +1,31 @@
 """Experiment files (TOML): finding, loading, defaults, flag overrides and validation.
 
 An experiment resolves to one plain dict (`resolve`, typed as `levinsearch.types.Config`),
-recorded whole in every run's output, so a run can always be repeated from what it
-printed. The shared tables ([experiment], [search], [grammar]) are resolved here; the
-rest by the experiment's domain (`levinsearch.domains`).
+recorded whole in every run's
+output, so a run can always be repeated from what it printed. The shared tables
+([experiment], [search], [grammar]) are resolved here; the rest by the experiment's
+domain. The domains come from the caller (`domains`: the registry,
+`levinsearch.domains`, or anything with its `names()`, `get(name)` and `DEFAULT`): this
+module sits below the registry and never imports it.
 """
 from __future__ import annotations
 
 import copy
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping, cast
+from typing import Any, Callable, Mapping, cast
 
 from dsl.errors import DslError
-from levinsearch import domains
 from levinsearch.files import loads_toml, read_text
 from levinsearch.config import (DEFAULT_SEARCH, EXPERIMENT_KEYS, GRAMMAR_KEYS, MAX_SEED, MAX_SEEDS, check_keys,
                                 check_overrides, names_list, number, number_table, resolve_confidence)
 from levinsearch.types import Config
 
 DEFAULT_EXPERIMENT = "red-door"
+#: Where more experiments come from, asked after the bundled ones: the registry adds
+#: its plug-in domains' (levinsearch.domains.plugin_experiments) when it is imported,
+#: since this module sits below the registry and never imports it.
+EXTRA_SOURCES: list[Callable[[], Mapping[str, Path]]] = []
 MAX_FILE = 1 << 20  # bytes
 
 
@@ -38,8 +44,9 @@ def bundled() -> dict[str, Path]:
     those plug-in domains ship (a bundled experiment's name is not taken from it)."""
     where = bundled_dir()
     out = {p.stem.replace("_", "-"): p for p in sorted(where.glob("*.toml"))} if where.is_dir() else {}
-    for name, path in domains.plugin_experiments().items():
-        out.setdefault(name, path)
+    for source in EXTRA_SOURCES:
+        for name, path in source().items():
+            out.setdefault(name, path)
     return out
 
 
@@ -71,17 +78,21 @@ def load(name_or_path: str) -> dict[str, Any]:
     return raw
 
 
-def domain_of(raw: Mapping[str, Any]):
-    """The domain an experiment file names ([experiment] domain; default grid)."""
+def domain_of(raw: Mapping[str, Any], domains):
+    """The domain an experiment file names ([experiment] domain; default
+    `domains.DEFAULT`), looked up in the registry `domains`."""
     exp = raw.get("experiment", {})
     name = exp.get("domain", domains.DEFAULT) if isinstance(exp, Mapping) else domains.DEFAULT
     return domains.get(str(name))
 
 
-def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None, domain=None) -> Config:
+def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None, *, domains,
+            domain=None) -> Config:
     """Defaults, then the file, then flags; validated. Returns the resolved config.
-    `domain`: the experiment's domain object (default: the registered one it names;
-    `levinsearch.check_domain` passes one that may not be registered).
+    `domains`: the registry the experiment's domain is found in (`levinsearch.domains`);
+    `domain`: the experiment's domain object itself (default: the one `domains` has under
+    the name the file gives; `levinsearch.check_domain` passes one that may not be
+    registered).
 
     `overrides` keys: any search key (max_bits, order, ...), seed, ban (list, added),
     bits/cost (dicts, merged), and the flags of the experiment's domain (grid:
@@ -89,17 +100,17 @@ def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None, 
     """
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None and v != () and v != {}}
     check_overrides(overrides)
-    domain = domain_of(raw) if domain is None else domain
+    domain = domain_of(raw, domains) if domain is None else domain
     shared = set(DEFAULT_SEARCH) | {"seed", "seeds", "confidence", "ban", "bits", "cost", "profile"}
     # The other domains are loaded only to name a flag that is not this one's: a run of
     # one domain does not import the others (nor their DSLs).
     if set(overrides) - shared - set(domain.flag_keys) - set(domain.default_analysis):
-        known = shared | _all_domain_flags() | set(domain.flag_keys) | set(domain.default_analysis)
+        known = shared | _all_domain_flags(domains) | set(domain.flag_keys) | set(domain.default_analysis)
         unknown = sorted(set(overrides) - known)
         if unknown:
             raise DslError(f"unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
         foreign = sorted(k for k in overrides
-                         if k in _all_domain_flags() - domain.flag_keys - set(domain.default_analysis))
+                         if k in _all_domain_flags(domains) - domain.flag_keys - set(domain.default_analysis))
         raise DslError(f"--{foreign[0].replace('_', '-')} does not apply to {domain.name} experiments")
     check_keys(raw, {"experiment", "search", "grammar", "analysis", "_path"} | set(domain.sections), "the file")
     exp = dict(raw.get("experiment", {}))
@@ -142,11 +153,11 @@ def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None, 
     return cast(Config, config)
 
 
-def raw_of(config: Config) -> dict[str, Any]:
+def raw_of(config: Config, *, domains) -> dict[str, Any]:
     """The experiment file (as a raw dict) that resolves to a resolved `config`: its
     [experiment] header, the shared tables and the domain's own tables. `resolve(raw_of(c))`
     gives `c` back (apart from `flags` and `source`); that is how a saved run's config is
-    checked before it is resumed."""
+    checked before it is resumed. `domains`: the registry its domain is found in."""
     domain = domains.get(str(config["domain"]))
     exp = {k: config[k] for k in ("name", "domain", "description", "seed", "seeds", "confidence",
                                   *domain.experiment_keys)
@@ -170,7 +181,7 @@ def seed_configs(config: Config) -> list[Config]:
     return out
 
 
-def _all_domain_flags() -> set[str]:
+def _all_domain_flags(domains) -> set[str]:
     """Every domain's own flags (a flag of another domain is an error, not ignored)."""
     out: set[str] = set()
     for name in domains.names():

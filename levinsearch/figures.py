@@ -210,45 +210,45 @@ def figures_of(record: dict[str, Any], domain=None) -> list[tuple[str, Any]]:
     `record`: a run record (its domain draws `prior-mass` and, with tail samples,
     `whole-posterior`, plus its own, e.g. grid `behaviours`), a sweep or multi-seed run
     record (`sweep-METRIC`, `sweep-metrics`, `sweep-distances`; `seeds`), or a show
-    record (pass its `domain`: a show record names none). `domain`: a
-    `levinsearch.domains` domain, default the one the record names. Computes nothing:
-    every number is read from the record. Call it inside `style()` (the figures'
-    fonts and sizes) and, to change share axes, inside `options(share_axis="auto")`;
-    DslError when the record names no domain. Example:
+    record. `domain`: the domain that draws a run or show record's figures (from the
+    registry: `levinsearch.domains.get(record["domain"])`; this module never looks it
+    up); a sweep record needs none. Computes nothing: every number is read from the
+    record. Call it inside `style()` (the figures' fonts and sizes) and, to change share
+    axes, inside `options(share_axis="auto")`; DslError when a run or show record comes
+    without its domain. Example:
 
         with figures.style():
-            for name, fig in figures.figures_of(record):
+            for name, fig in figures.figures_of(record, domains.get(record["domain"])):
                 fig.savefig(f"{name}.pdf")
 
     (`fig.savefig` needs a canvas: `encode(fig, "pdf")` gives the bytes without one.)"""
-    from levinsearch import domains, sweeps
+    from levinsearch import sweeps
     if record.get("schema") == sweeps.SCHEMA:
         return sweep_figures(record)
     if domain is None:
-        if "domain" not in record:
-            raise DslError("this record names no domain; its figures cannot be drawn")
-        domain = domains.get(str(record["domain"]))
+        raise DslError("the figures of a run or show record are drawn by its domain; none was given")
     return domain.figures(record)
 
 
 def render(record: dict[str, Any], formats: Sequence[str] | None = None,
-           opts: Options | None = None) -> list[tuple[str, dict[str, bytes]]]:
-    """(name, {format: bytes}) for every figure of a record, in `formats` (default the
-    options'); FiguresUnavailable without matplotlib."""
+           opts: Options | None = None, domain=None) -> list[tuple[str, dict[str, bytes]]]:
+    """(name, {format: bytes}) for every figure of a record (drawn by `domain`, as in
+    `figures_of`), in `formats` (default the options'); FiguresUnavailable without
+    matplotlib."""
     if not available():
         raise FiguresUnavailable()
     out = []
     with options(opts) as chosen, style():
-        for name, fig in figures_of(printable(record)):
+        for name, fig in figures_of(printable(record), domain):
             out.append((name, {fmt: encode(fig, fmt) for fmt in (formats or chosen.formats)}))
     return out
 
 
-def write(record: dict[str, Any], directory: Path, opts: Options | None = None) -> list[Path]:
-    """Draw a record's figures into `directory` as NAME.svg and NAME.png (or the formats
-    of `opts`), each file written atomically; the paths written. FiguresUnavailable
-    without matplotlib."""
-    rendered = render(record, opts=opts)
+def write(record: dict[str, Any], directory: Path, opts: Options | None = None, domain=None) -> list[Path]:
+    """Draw a record's figures (by `domain`, as in `figures_of`) into `directory` as
+    NAME.svg and NAME.png (or the formats of `opts`), each file written atomically; the
+    paths written. FiguresUnavailable without matplotlib."""
+    rendered = render(record, opts=opts, domain=domain)
     directory = make_directory(directory)
     paths = []
     for name, files in rendered:
@@ -259,13 +259,15 @@ def write(record: dict[str, Any], directory: Path, opts: Options | None = None) 
     return paths
 
 
-def write_run_figures(record: dict[str, Any], run_dir: Path, opts: Options | None = None) -> list[Path]:
-    """A saved run's (or sweep's) figures, into RUN/figures/."""
-    return write(record, Path(run_dir) / FIGURES_DIR, opts)
+def write_run_figures(record: dict[str, Any], run_dir: Path, opts: Options | None = None,
+                      domain=None) -> list[Path]:
+    """A saved run's (or sweep's) figures, drawn by `domain`, into RUN/figures/."""
+    return write(record, Path(run_dir) / FIGURES_DIR, opts, domain)
 
 
-def draw_saved(record: dict[str, Any], run_dir: Path, interrupted: bool = False, opts: Options | None = None) -> str:
-    """What `run` and `sweep` do after saving: draw the figures into RUN/figures/ and
+def draw_saved(record: dict[str, Any], run_dir: Path, interrupted: bool = False, opts: Options | None = None,
+               domain=None) -> str:
+    """What `run` and `sweep` do after saving: draw the figures (by `domain`) into RUN/figures/ and
     return the one line saying where they went, or why there are none (matplotlib
     missing; an interrupted run, which stops at once: drawing takes seconds). The record
     is saved already, so a figure that cannot be drawn is a line, not an error
@@ -275,7 +277,7 @@ def draw_saved(record: dict[str, Any], run_dir: Path, interrupted: bool = False,
     if not available():
         return unavailable_line()
     try:
-        paths = write_run_figures(record, run_dir, opts)
+        paths = write_run_figures(record, run_dir, opts, domain)
     except DslError as exc:
         return f"figures: not drawn ({exc})"
     except Exception as exc:  # a bug in a figure must not lose a finished run

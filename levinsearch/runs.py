@@ -172,11 +172,12 @@ class RunDir:
         (self.path / "points").mkdir(exist_ok=True)
         _write_json(self.path / "points" / (f"{k:03d}.json" if seed is None else f"{k:03d}-seed{seed}.json"), record)
 
-    def record(self) -> dict[str, Any]:
-        """The saved record, checked (`levinsearch.checks`): DslError when it is damaged."""
+    def record(self, domains) -> dict[str, Any]:
+        """The saved record, checked (`levinsearch.checks`; a domain's own kind of record
+        by its domain in the registry `domains`): DslError when it is damaged."""
         from levinsearch.checks import check_record
         path = self.path / "record.json"
-        return check_record(_read_json(path, "record"), str(path))
+        return check_record(_read_json(path, "record"), str(path), domains)
 
 
 def create(config: dict[str, Any], command: str = "run", root: Path = DEFAULT_ROOT,
@@ -261,14 +262,14 @@ def open_for_resume(ref: str, root: Path, *, command: str, what: str, given: lis
     return saved, config
 
 
-def check_resumed_config(config: dict[str, Any], where: Path) -> None:
-    """A saved run's config must resolve to itself: resolving it again, as an experiment
-    file with no flags, gives back every setting it holds. A config edited by hand (even
-    with its digest recomputed) into one the tool would not make is refused here, in one
-    line, before anything runs."""
+def check_resumed_config(config: dict[str, Any], where: Path, domains) -> None:
+    """A saved run's config must resolve to itself: resolving it again (against the
+    registry `domains`), as an experiment file with no flags, gives back every setting it
+    holds. A config edited by hand (even with its digest recomputed) into one the tool
+    would not make is refused here, in one line, before anything runs."""
     from levinsearch import experiments
     try:
-        again = experiments.resolve(experiments.raw_of(config), {})
+        again = experiments.resolve(experiments.raw_of(config, domains=domains), {}, domains=domains)
     except DslError as exc:
         raise DslError(f"{where}: its config is not a valid experiment ({exc}); it cannot be resumed") from None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -404,15 +405,16 @@ class RecordDeferred(Exception):
         self.path = path
 
 
-def build_deferred_record(saved: RunDir) -> dict[str, Any]:
+def build_deferred_record(saved: RunDir, domains) -> dict[str, Any]:
     """The record of a run that stopped without building it (`RecordDeferred`): from its
-    manifest's config and its checkpoint, saved as record.json."""
+    manifest's config and its checkpoint, saved as record.json. `domains`: the registry
+    its config is checked against."""
     from levinsearch import pipeline
     manifest = saved.manifest()
     config = manifest["config"]
     if manifest.get("config_digest") != config_digest(config):
         raise DslError(f"{saved.path}: the manifest's config does not match its digest; no record can be built")
-    check_resumed_config(config, saved.path / "manifest.json")
+    check_resumed_config(config, saved.path / "manifest.json", domains)
     prep = pipeline.prepare(config)
     agg, position = saved.load_checkpoint(identity(prep), len(prep.grammar.productions))
     if agg is None:

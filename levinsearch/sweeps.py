@@ -149,16 +149,17 @@ def grid(settings: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
 
 
 def point_configs(raw: dict[str, Any], settings: list[tuple[str, list[Any]]],
-                  overrides: dict[str, Any]) -> list[tuple[dict[str, Any], Config]]:
-    """(setting, resolved config) for every point; all are validated before any runs.
-    A config with several `seeds` stands for one run per seed (experiments.seed_configs)."""
+                  overrides: dict[str, Any], *, domains) -> list[tuple[dict[str, Any], Config]]:
+    """(setting, resolved config) for every point, resolved against the registry
+    `domains`; all are validated before any runs. A config with several `seeds` stands
+    for one run per seed (experiments.seed_configs)."""
     out = []
     for setting in grid(settings):
         changed = raw
         for path, value in setting.items():
             changed = apply(changed, path, value)
         try:
-            config = experiments.resolve(changed, overrides)
+            config = experiments.resolve(changed, overrides, domains=domains)
         except DslError as exc:
             where = ", ".join(f"{k}={shown(v)}" for k, v in setting.items())
             raise DslError(f"at {where}: {exc}") from None

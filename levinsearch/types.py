@@ -328,10 +328,9 @@ def json_schema(tp: Any) -> dict[str, Any]:
     raise TypeError(f"no JSON Schema for {tp!r}")
 
 
-def run_schema() -> dict[str, Any]:
-    """The run record's schema: the shared types, and per domain its summary, behaviour
-    and kept-program types."""
-    from levinsearch import domains
+def run_schema(domains) -> dict[str, Any]:
+    """The run record's schema: the shared types, and per domain of the registry
+    `domains` (`levinsearch.domains`) its summary, behaviour and kept-program types."""
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
               "title": "levinsearch run record", **json_schema(RunRecord)}
     schema["allOf"] = []
@@ -346,8 +345,9 @@ def run_schema() -> dict[str, Any]:
     return schema
 
 
-def schema_text() -> str:
-    return json.dumps(run_schema(), indent=1) + "\n"
+def schema_text(domains) -> str:
+    """The schema file's text for the domains of the registry `domains`."""
+    return json.dumps(run_schema(domains), indent=1) + "\n"
 
 
 def validate(record: dict[str, Any]) -> None:
@@ -358,6 +358,8 @@ def validate(record: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
+    # A command-line entry point (python -m levinsearch.types): it hands the registry down.
+    from levinsearch import domains as registry
     SCHEMA_PATH.parent.mkdir(exist_ok=True)
-    SCHEMA_PATH.write_text(schema_text())
+    SCHEMA_PATH.write_text(schema_text(registry))
     print(f"wrote {SCHEMA_PATH}", file=sys.stderr)

@@ -13,7 +13,7 @@ from conftest import ops_of, pad_ops
 from dsl.grid import primitives as gp
 from dsl.grid.interpreter import GridInterpreter
 from dsl.grid.world import FEATURES, OBJECT, WALL, pack, parse_ascii
-from levinsearch import experiments, pipeline
+from levinsearch import domains, experiments, pipeline
 from levinsearch.domains.grid import analyse
 from levinsearch.enumerate import Enumerator
 
@@ -47,7 +47,7 @@ def test_evidence_on_a_corridor_by_hand():
 
 @pytest.fixture(scope="module")
 def red_door():
-    return pipeline.prepare(experiments.resolve(experiments.load("red-door")))
+    return pipeline.prepare(experiments.resolve(experiments.load("red-door"), domains=domains))
 
 
 def agency_of(prep, programs):
@@ -93,7 +93,7 @@ def test_the_record_and_the_confusion_table_use_it(red_door):
 def test_a_planner_whose_goal_is_often_absent_is_still_an_agent():
     """Seed 3's probes: 13 of 40 have no reachable red object. (plan red) stands still
     there; those steps are free for the agent, so the verdict does not depend on them."""
-    seed3 = pipeline.prepare(experiments.resolve(experiments.load("red-door"), {"seed": 3}))
+    seed3 = pipeline.prepare(experiments.resolve(experiments.load("red-door"), {"seed": 3}, domains=domains))
     out = agency_of(seed3, ["(plan red)", "(plan door)", "(plan (and red blue))"])
     assert out["log2_odds"][0] > 50 and out["log2_odds"][1] > 50 and out["log2_odds"][2] < -50
     assert [seed3.goals[k] for k in out["goal"][:2]] == ["red", "door"]

@@ -7,7 +7,7 @@ import pytest
 from conftest import ops_of, run_kernel
 from dsl.grid import primitives as gp
 from dsl.grid.world import OBJECT, WALL, pack, parse_ascii
-from levinsearch import experiments, pipeline
+from levinsearch import domains, experiments, pipeline
 from levinsearch.analyse import search_structure
 from levinsearch.domains.grid import analyse
 from levinsearch.domains.grid.config import DEFAULT_ANALYSIS
@@ -221,7 +221,7 @@ like = "train"
 like = "calm"
 trigger = { count = 1, colours = ["yellow"], kinds = ["door"] }
 """)
-    config = experiments.resolve(experiments.load(str(path)))
+    config = experiments.resolve(experiments.load(str(path)), domains=domains)
     prep = pipeline.prepare(config)
     calm, trigger = prep.test_envs["calm"], prep.test_envs["trigger"]
     train = prep.train_envs

@@ -29,11 +29,29 @@ def modules() -> dict[str, Path]:
     return out
 
 
+def is_main_block(node: ast.AST) -> bool:
+    """`if __name__ == "__main__":`: code that runs only when the module is a script."""
+    return isinstance(node, ast.If) and isinstance(node.test, ast.Compare) and \
+        isinstance(node.test.left, ast.Name) and node.test.left.id == "__name__" and \
+        any(isinstance(c, ast.Constant) and c.value == "__main__" for c in node.test.comparators)
+
+
+def walk_imported(tree: ast.AST):
+    """Every node of the tree that runs when the module is imported or its functions are
+    called: all but `if __name__ == "__main__":` blocks (a script's, never imported)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(child for child in ast.iter_child_nodes(node) if not is_main_block(child))
+
+
 def imports(path: Path, name: str, known: set[str]) -> set[str]:
-    """Project modules imported anywhere in the file (function-level imports included)."""
+    """Project modules imported anywhere in the file (function-level imports included;
+    not those of an `if __name__ == "__main__":` block, which no import runs)."""
     found = set()
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in walk_imported(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -168,7 +186,7 @@ import io, sys
 from rich.console import Console
 from levinsearch import domains, experiments, pipeline
 domain = domains.get(sys.argv[1])
-record = pipeline.run_experiment(experiments.resolve(domain.example(), {}))
+record = pipeline.run_experiment(experiments.resolve(domain.example(), {}, domains=domains))
 Console(file=io.StringIO(), width=120).print(domain.report(record))
 print(sorted(m for m in sys.modules if m == "dsl.grid" or m.startswith(("dsl.grid.", "levinsearch.domains.grid"))))
 """
@@ -182,3 +200,63 @@ def test_a_seq_or_tm_run_does_not_load_the_grid(domain):
                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+#: The entry points: they find a domain in the registry (`levinsearch.domains`) and hand
+#: it, or the registry, down to the engine. `cli`, `api`, `pipeline` and `report` are the
+#: entry points of docs/architecture.md; `clihelp` (the command line's completions and
+#: help) and `docgen` (docs/commands.md from the commands' --help) are parts of the
+#: command line, so they count as entry points too, and `conformance` is the entry
+#: point of `levinsearch.check_domain` (it checks a Domain object, whose class it reads).
+ENTRY_POINTS = {f"levinsearch.{name}" for name in ("cli", "api", "pipeline", "report", "clihelp", "docgen",
+                                                   "conformance")}
+
+
+def registry_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every import of `levinsearch.domains` or a module under it in
+    the file, function-level imports included, except those under an
+    `if __name__ == "__main__":` block: a module run as a script (`python -m
+    levinsearch.types` regenerates the schema) is a command-line entry point there."""
+    found = []
+    for node in walk_imported(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            base = node.module or ""
+            targets = [f"{base}.{a.name}" for a in node.names] if base == "levinsearch" else [base]
+        elif isinstance(node, ast.ImportFrom):
+            # Relative imports: levinsearch/ uses none; one would name its module here.
+            targets = ["." * node.level + (node.module or "")]
+        else:
+            continue
+        found += [(node.lineno, t) for t in targets
+                  if t == "levinsearch.domains" or t.startswith("levinsearch.domains.") or t.startswith(".")]
+    return found
+
+
+def test_only_the_entry_points_import_the_domain_registry():
+    """The engine is handed its domain (or the registry) by its caller; it never looks
+    one up itself."""
+    offenders = []
+    for name, path in modules().items():
+        if not name.startswith("levinsearch") or name == "levinsearch.domains" or \
+                name.startswith("levinsearch.domains.") or name in ENTRY_POINTS:
+            continue
+        offenders += [f"{path.relative_to(ROOT)}:{line}: imports {target}" for line, target in registry_imports(path)]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_registry_rule_sees_every_form_of_import(tmp_path):
+    # The rule must catch each way of importing the registry, and not the __main__ block.
+    caught = ["from levinsearch import domains", "from levinsearch import tail, domains as d",
+              "import levinsearch.domains", "from levinsearch.domains import get",
+              "from levinsearch.domains.base import Prepared", "import levinsearch.domains.grid as g",
+              "def f():\n    from levinsearch import domains", "from . import domains"]
+    for k, source in enumerate(caught):
+        path = tmp_path / f"m{k}.py"
+        path.write_text(source + "\n")
+        assert len(registry_imports(path)) == 1, source
+    path = tmp_path / "fine.py"
+    path.write_text("from levinsearch import tail\nimport levinsearch.domainsx\n"
+                    "if __name__ == '__main__':\n    from levinsearch import domains\n")
+    assert registry_imports(path) == []

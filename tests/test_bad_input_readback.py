@@ -16,7 +16,7 @@ import pytest
 
 from conftest import invoke
 from dsl.errors import DslError
-from levinsearch import api
+from levinsearch import api, domains
 from levinsearch.runs import config_digest
 
 BIG = "1" + "0" * 400
@@ -36,12 +36,12 @@ def saved(tmp_path_factory):
     os.environ["LEVINSEARCH_RUNS_DIR"] = str(runs_dir)
     try:
         from levinsearch import experiments, pipeline, runs
-        config = experiments.resolve(experiments.load("red-door"), dict(max_bits=10))
+        config = experiments.resolve(experiments.load("red-door"), dict(max_bits=10), domains=domains)
         run = runs.create(config, "run", runs_dir)
         runs.execute(pipeline.prepare(config), run)
         (runs_dir / run.name).rename(runs_dir / "base-run")
         # A run stopped part-way: its checkpoint covers a prefix.
-        config = experiments.resolve(experiments.load("red-door"), dict(max_bits=16))
+        config = experiments.resolve(experiments.load("red-door"), dict(max_bits=16), domains=domains)
         prep = pipeline.prepare(config)
         part = runs.create(config, "run", runs_dir)
         agg, position = pipeline.search(prep, stop=prep.enumerator.total // 2)

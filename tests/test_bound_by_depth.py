@@ -32,9 +32,9 @@ def test_levin_order_reports_no_depth_bound(capsys):
 def test_a_summary_missing_a_lengths_mass_gives_no_depth_bounds():
     """A checkpoint written before per-length masses were kept, then resumed: the
     lengths judged before have fitting programs but no mass, so no depth bound is given."""
-    from levinsearch import experiments, pipeline
+    from levinsearch import domains, experiments, pipeline
 
-    prep = pipeline.prepare(experiments.resolve(experiments.load("red-door"), {"max_bits": 16.0}))
+    prep = pipeline.prepare(experiments.resolve(experiments.load("red-door"), {"max_bits": 16.0}, domains=domains))
     agg, position = pipeline.search(prep)
     first_fitting = min(m for m, row in agg.levels.items() if row[1])
     del agg.level_mass[first_fitting]

@@ -15,8 +15,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def red_door_record():
-    from levinsearch import experiments, pipeline
-    return pipeline.run_experiment(experiments.resolve(experiments.load("red-door")))
+    from levinsearch import domains, experiments, pipeline
+    return pipeline.run_experiment(experiments.resolve(experiments.load("red-door"), domains=domains))
 
 
 def test_run_json_has_the_documented_fields(capsys):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from levinsearch import compare, figures, tables
+from levinsearch import compare, domains, figures, tables
 
 
 def cli(*args) -> tuple[int, str, str]:
@@ -197,7 +197,7 @@ def test_diff_of_two_time_weights(saved):
 
 def test_diff_lists_behaviours_in_one_run_only(saved):
     (_, a), (_, b) = saved[1]["short"], saved[1]["base"]
-    d = compare.diff(a, b)
+    d = compare.diff(a, b, domains=domains)
     assert d["settings"] == [dict(key="search.max_bits", a=13.0, b=14.0)]
     only_b = {x["key"] for x in b["behaviours"]} - {x["key"] for x in a["behaviours"]}
     assert len(only_b) == 2
@@ -213,13 +213,13 @@ def test_diff_lists_behaviours_in_one_run_only(saved):
 
 def test_diff_keeps_whole_posterior_intervals_only_where_both_have_them(saved):
     (_, a), (_, b), (_, plain) = saved[1]["tail"], saved[1]["tail2"], saved[1]["base"]
-    d = compare.diff(a, b)
+    d = compare.diff(a, b, domains=domains)
     assert d["settings"] == [dict(key="search.tail_seed", a=0, b=1)]
     search = next(h for h in d["headlines"] if h["name"] == "whole_posterior.search")
     wa, wb = a["summary"]["whole_posterior"]["search"], b["summary"]["whole_posterior"]["search"]
     assert (search["a"], search["b"]) == (wa["estimate"], wb["estimate"])
     assert search["a_interval"] == [wa["low"], wa["high"]] and search["b_interval"] == [wb["low"], wb["high"]]
-    one_sided = next(h for h in compare.diff(plain, b)["headlines"] if h["name"] == "whole_posterior.search")
+    one_sided = next(h for h in compare.diff(plain, b, domains=domains)["headlines"] if h["name"] == "whole_posterior.search")
     assert one_sided["a"] is None and one_sided["b"] == wb["estimate"]
     assert one_sided["a_interval"] is None and one_sided["b_interval"] is None and one_sided["changed"]
 
@@ -242,14 +242,14 @@ def test_diff_of_two_multi_seed_runs_has_seed_intervals_and_manifest_settings(sa
 
 def test_diff_of_sweeps_matches_points_by_setting(saved):
     sweep = saved[1]["sweep"][1]
-    d = compare.diff(sweep, sweep)
+    d = compare.diff(sweep, sweep, domains=domains)
     assert d["changed"] == dict(settings=0, headlines=0, behaviours=0, unmatched_points=0)
     assert {json.dumps(h["point"]) for h in d["headlines"]} == {'{"search.time_weight": 0}',
                                                                 '{"search.time_weight": 1}'}
     other = json.loads(json.dumps(sweep))
     other["points"] = other["points"][1:]
     other["settings"][0]["values"] = [1]
-    d = compare.diff(sweep, other)
+    d = compare.diff(sweep, other, domains=domains)
     assert d["settings"] == [dict(key="sweep.search.time_weight", a=[0, 1], b=[1])]
     assert d["unmatched_points"] == [dict(point={"search.time_weight": 0}, only_in="a")]
     assert {json.dumps(h["point"]) for h in d["headlines"]} == {'{"search.time_weight": 1}'}

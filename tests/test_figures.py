@@ -19,7 +19,7 @@ pytest.importorskip("matplotlib")
 
 from conftest import invoke, strip_timing  # noqa: E402
 from dsl.errors import DslError  # noqa: E402
-from levinsearch import figures  # noqa: E402
+from levinsearch import domains, figures  # noqa: E402
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -121,10 +121,15 @@ def the_line(err: str) -> str:
     return lines[0]
 
 
+def domain_of(record: dict):
+    """The domain that draws a record's figures (the caller hands it to `figures`)."""
+    return domains.get(record["domain"])
+
+
 def drawn(record: dict, name: str):
     """The named figure of a record, drawn (not saved) in the figures' style."""
     with figures.style():
-        return dict(figures.figures_of(record))[name]
+        return dict(figures.figures_of(record, domain_of(record)))[name]
 
 
 # ------------------------------------------------------------------ run, sweep, report, show
@@ -170,10 +175,10 @@ def test_the_same_record_gives_the_same_svg_bytes(grid_run, seq_run, sweep_run):
     import matplotlib
     for run_dir, record, _ in (grid_run, seq_run, sweep_run):
         saved = json.loads((run_dir / "record.json").read_text())
-        first = dict(figures.render(saved, formats=("svg",)))
+        first = dict(figures.render(saved, formats=("svg",), domain=domain_of(saved)))
         # A user's own settings do not leak into the figures, and come back afterwards.
         with matplotlib.rc_context({"lines.linewidth": 7.0, "font.size": 20.0, "svg.hashsalt": None}):
-            second = dict(figures.render(saved, formats=("svg",)))
+            second = dict(figures.render(saved, formats=("svg",), domain=domain_of(saved)))
             assert matplotlib.rcParams["font.size"] == 20.0
         assert first.keys() == second.keys() and len(first) == 3
         for name in first:
@@ -379,19 +384,31 @@ def test_without_matplotlib_asking_for_a_figure_is_one_error_line(grid_run, tmp_
         figures.render(json.loads((run_dir / "record.json").read_text()))
 
 
+def test_the_caller_hands_figures_the_domain_that_draws_a_run(grid_run, sweep_run):
+    # figures never looks a domain up: a run record needs its domain from the caller, a sweep none.
+    _, record, _ = grid_run
+    with pytest.raises(DslError, match=r"^the figures of a run or show record are drawn by its domain; none was given$"):
+        figures.figures_of(record)
+    with figures.style():
+        assert [name for name, _ in figures.figures_of(record, domain_of(record))] == \
+            ["behaviours", "classes", "prior-mass"]
+        assert [name for name, _ in figures.figures_of(sweep_run[1])][0] == "sweep-robust"
+
+
 def test_an_interrupted_run_stops_at_once_and_says_how_to_draw_later(grid_run, tmp_path):
     _, record, _ = grid_run
-    line = figures.draw_saved(record, tmp_path, interrupted=True)
+    line = figures.draw_saved(record, tmp_path, interrupted=True, domain=domain_of(record))
     assert line.startswith("figures: not drawn for an interrupted run") and f"report {tmp_path} --figures" in line
     assert not (tmp_path / "figures").exists()
-    assert figures.draw_saved(record, tmp_path).startswith("figures: 3 (behaviours, classes, prior-mass)")
+    line = figures.draw_saved(record, tmp_path, domain=domain_of(record))
+    assert line.startswith("figures: 3 (behaviours, classes, prior-mass)")
     assert (tmp_path / "figures" / "classes.svg").is_file()
 
 
 def test_a_figure_that_cannot_be_written_is_one_line_not_a_failure(grid_run, tmp_path):
     _, record, _ = grid_run
     (tmp_path / "figures").write_text("a file where the directory would go")
-    line = figures.draw_saved(record, tmp_path)
+    line = figures.draw_saved(record, tmp_path, domain=domain_of(record))
     assert line.startswith("figures: not drawn (cannot create") and "\n" not in line
 
 
@@ -479,8 +496,9 @@ def test_pdf_and_png_are_written_at_the_requested_dpi(grid_run, tmp_path):
     assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
     assert f"/MediaBox [ 0 0 {72 * figures.WIDTH:g} ".encode() in pdf  # the page width, in points
     assert b"/CreationDate" not in pdf
-    again = dict(figures.render(grid_run[1], formats=("pdf",)))["prior-mass"]["pdf"]
-    assert dict(figures.render(grid_run[1], formats=("pdf",)))["prior-mass"]["pdf"] == again  # deterministic
+    grid_domain = domain_of(grid_run[1])
+    again = dict(figures.render(grid_run[1], formats=("pdf",), domain=grid_domain))["prior-mass"]["pdf"]
+    assert dict(figures.render(grid_run[1], formats=("pdf",), domain=grid_domain))["prior-mass"]["pdf"] == again  # deterministic
     # the default stays SVG and PNG at 150 dpi
     assert figures.Options() == figures.Options(formats=("svg", "png"), dpi=150, share_axis="full")
     check_png(grid_run[0] / "figures" / "prior-mass.png")

@@ -11,7 +11,7 @@ from dsl.errors import DslError
 from dsl.grid import primitives as gp
 from dsl.grid.interpreter import GridInterpreter
 from dsl.grid.world import pack, parse_ascii
-from levinsearch import experiments, pipeline
+from levinsearch import domains, experiments, pipeline
 from levinsearch.analyse import search_structure
 from levinsearch.domains.grid import analyse
 from levinsearch.domains.grid.config import DEFAULT_ANALYSIS
@@ -47,7 +47,7 @@ probes = { envs = 8 }
 def run(tmp_path, extra: str = "", **overrides):
     path = tmp_path / "h.toml"
     path.write_text(EXPERIMENT + extra)
-    return pipeline.run_experiment(experiments.resolve(experiments.load(str(path)), overrides))
+    return pipeline.run_experiment(experiments.resolve(experiments.load(str(path)), overrides, domains=domains))
 
 
 # ------------------------------------------------------------------ the measure
@@ -67,23 +67,23 @@ def test_search_definition_is_validated_against_the_profile(tmp_path):
     path = tmp_path / "h.toml"
     path.write_text(EXPERIMENT)
     raw = experiments.load(str(path))
-    assert experiments.resolve(raw)["analysis"]["search"] == ["plan", "greedy"]
-    assert experiments.resolve(raw)["analysis"]["execution_search"] == 0.5
+    assert experiments.resolve(raw, domains=domains)["analysis"]["search"] == ["plan", "greedy"]
+    assert experiments.resolve(raw, domains=domains)["analysis"]["execution_search"] == 0.5
     raw["analysis"]["search"] = ["plan", "toward"]
-    assert experiments.resolve(raw)["analysis"]["search"] == ["plan", "toward"]
+    assert experiments.resolve(raw, domains=domains)["analysis"]["search"] == ["plan", "toward"]
     raw["grammar"]["profile"] = "default"
     with pytest.raises(DslError, match="'toward' is not an Action production of the default grammar"):
-        experiments.resolve(raw)
+        experiments.resolve(raw, domains=domains)
     raw["analysis"]["search"] = ["sense"]
     with pytest.raises(DslError, match="'sense' is not an Action production"):
-        experiments.resolve(raw)
+        experiments.resolve(raw, domains=domains)
     raw["analysis"]["search"] = ["plan", "plan"]
     with pytest.raises(DslError, match="twice"):
-        experiments.resolve(raw)
+        experiments.resolve(raw, domains=domains)
     raw["analysis"]["search"] = ["plan"]
     raw["analysis"]["execution_search"] = 0
     with pytest.raises(DslError, match="execution_search must be in"):
-        experiments.resolve(raw)
+        experiments.resolve(raw, domains=domains)
 
 
 def _agreement_from_programs(record):

@@ -64,10 +64,10 @@ def test_console_script_runs_red_door_from_an_unrelated_directory(installed):
 
 def test_every_bundled_experiment_runs_from_the_installed_package(installed):
     where, elsewhere, env = installed
-    code = ("import json, levinsearch.experiments as E, levinsearch.pipeline as P\n"
+    code = ("import json, levinsearch.domains as D, levinsearch.experiments as E, levinsearch.pipeline as P\n"
             "out = {}\n"
             "for name, path in E.bundled().items():\n"
-            "    r = P.run_experiment(E.resolve(E.load(name), dict(max_bits=8, top=1, keep=5)))\n"
+            "    r = P.run_experiment(E.resolve(E.load(name), dict(max_bits=8, top=1, keep=5), domains=D))\n"
             "    out[name] = [str(path), r['enumeration']['programs']]\n"
             "print(json.dumps(out))\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True,

@@ -12,7 +12,7 @@ import pytest
 
 from dsl.seq.reference import SeqReference
 from dsl.syntax import parse
-from levinsearch import experiments, pipeline, score
+from levinsearch import domains, experiments, pipeline, score
 
 SEQ = {"experiment": {"name": "noisy", "domain": "seq"}, "search": {"max_bits": 16.0},
        "target": {"terms": [0, 1, 2, 3, 5, 6, 7], "train": 5, "deploy": 2}}
@@ -20,7 +20,7 @@ SEQ = {"experiment": {"name": "noisy", "domain": "seq"}, "search": {"max_bits": 
 
 def seq_record(**search):
     raw = dict(SEQ, search=dict(SEQ["search"], **search))
-    return pipeline.run_experiment(experiments.resolve(raw))
+    return pipeline.run_experiment(experiments.resolve(raw, domains=domains))
 
 
 def test_exception_bits_by_hand():
@@ -37,7 +37,7 @@ def test_imperfect_programs_keep_mass_in_proportion_to_their_likelihood():
     noisy = seq_record(noise=0.1)
     # Exactly: nothing of 16 bits predicts 0 1 2 3 5 (t is wrong at the last term).
     assert exact["enumeration"]["fitting"] == 0
-    g = pipeline.prepare(experiments.resolve(SEQ)).grammar
+    g = pipeline.prepare(experiments.resolve(SEQ, domains=domains)).grammar
     ref = SeqReference(g)
     terms = SEQ["target"]["terms"]
     by_program = {h["program"]: h for h in noisy["hypotheses"]}
@@ -60,7 +60,7 @@ def test_imperfect_programs_keep_mass_in_proportion_to_their_likelihood():
 
 
 def test_a_grid_program_with_failures_keeps_its_likelihood():
-    config = experiments.resolve(experiments.load("red-door"), dict(max_bits=14, noise=0.05, fit_threshold=0.7))
+    config = experiments.resolve(experiments.load("red-door"), dict(max_bits=14, noise=0.05, fit_threshold=0.7), domains=domains)
     record = pipeline.run_experiment(config)
     n = record["environments"]["train"]
     imperfect = [h for h in record["hypotheses"] if h["errors"] > 0]
@@ -85,8 +85,8 @@ def test_a_grid_program_with_failures_keeps_its_likelihood():
 ])
 def test_the_unseen_mass_bound_is_sound(name, bits, settings):
     """Fitting mass found beyond B bits by a run to B + 4 is within the bound at B."""
-    short = pipeline.run_experiment(experiments.resolve(experiments.load(name), dict(settings, max_bits=bits)))
-    long = pipeline.run_experiment(experiments.resolve(experiments.load(name), dict(settings, max_bits=bits + 4)))
+    short = pipeline.run_experiment(experiments.resolve(experiments.load(name), dict(settings, max_bits=bits), domains=domains))
+    long = pipeline.run_experiment(experiments.resolve(experiments.load(name), dict(settings, max_bits=bits + 4), domains=domains))
     beyond = long["enumeration"]["fitting_mass"] - short["enumeration"]["fitting_mass"]
     bound = short["enumeration"]["unseen_bound"]
     assert beyond >= 0

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from dsl.grammar import MBITS_PER_BIT
-from levinsearch import experiments, pipeline, score
+from levinsearch import domains, experiments, pipeline, score
 from conftest import strip_timing
 
 
 def config(**overrides):
-    return experiments.resolve(experiments.load("red-door"), overrides)
+    return experiments.resolve(experiments.load("red-door"), overrides, domains=domains)
 
 
 def test_same_seed_same_record():
@@ -190,7 +190,7 @@ def test_behaviour_groups_give_the_per_program_answer():
 
 def test_analysing_behaviours_in_chunks_leaves_the_record_unchanged(monkeypatch):
     import levinsearch.domains.grid.record as grid_record
-    config = experiments.resolve(experiments.load("red-door"), dict(max_bits=18.0))
+    config = experiments.resolve(experiments.load("red-door"), dict(max_bits=18.0), domains=domains)
     whole = pipeline.run_experiment(config)
     assert whole["enumeration"]["behaviours"] > 20
     monkeypatch.setattr(grid_record, "BEHAVIOUR_CHUNK", 7)

@@ -29,7 +29,7 @@ def legacy(name: str) -> dict:
 @pytest.fixture(scope="module")
 def tm_record():
     raw = domains.get("tm").example()
-    return pipeline.run_experiment(experiments.resolve(raw))
+    return pipeline.run_experiment(experiments.resolve(raw, domains=domains))
 
 
 @pytest.mark.parametrize("name, renamed", [
@@ -99,7 +99,7 @@ def test_without_a_target_defectors_are_measured_against_the_mixture():
     machines of 0-- and 1-- differ from it on one bit."""
     raw = domains.get("tm").example()
     raw["target"] = {"prefix": "11", "deploy": 3}
-    s = pipeline.run_experiment(experiments.resolve(raw))["summary"]
+    s = pipeline.run_experiment(experiments.resolve(raw, domains=domains))["summary"]
     o, p, r = s["occam"], s["prediction"], s["rare_defection"]
     assert (o["shortest_agrees"], o["target_equivalent_posterior"], o["target_equivalent_programs"]) == \
         (None, None, None)
@@ -113,7 +113,7 @@ def test_without_a_target_defectors_are_measured_against_the_mixture():
 def test_the_tm_run_draws_the_prediction_figures(tm_record):
     pytest.importorskip("matplotlib")
     from levinsearch import figures
-    assert [name for name, _ in figures.figures_of(tm_record)] == ["behaviours", "online", "prior-mass"]
+    assert [name for name, _ in figures.figures_of(tm_record, domains.get("tm"))] == ["behaviours", "online", "prior-mass"]
 
 
 def test_the_shared_modules_import_no_domain():

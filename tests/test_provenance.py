@@ -10,7 +10,7 @@ from pathlib import Path
 
 import levinsearch
 from conftest import invoke, run_json
-from levinsearch import experiments, pipeline, record as record_mod, types
+from levinsearch import domains, experiments, pipeline, record as record_mod, types
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,7 +56,7 @@ def test_api_records_carry_the_call():
 
 
 def test_lower_level_records_carry_the_command_in_force():
-    config = experiments.resolve(experiments.load("red-door"), {"max_bits": 12})
+    config = experiments.resolve(experiments.load("red-door"), {"max_bits": 12}, domains=domains)
     with record_mod.command("my-script --fast"):
         record = pipeline.run_experiment(config)
     _check(record["provenance"], "my-script --fast")

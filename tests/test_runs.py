@@ -62,7 +62,7 @@ def test_report_and_resume_errors_are_one_line(capsys, tmp_path):
 
 def test_ctrl_c_stops_at_a_batch_and_resume_gives_the_uninterrupted_record(capsys, tmp_path):
     root = tmp_path / "runs"
-    config = experiments.resolve(experiments.load("red-door"), dict(max_bits=20.0, batch_size=600))
+    config = experiments.resolve(experiments.load("red-door"), dict(max_bits=20.0, batch_size=600), domains=domains)
     prep = pipeline.prepare(config)
     saved = runs.create(config, "run", root)
     batches = []
@@ -77,7 +77,7 @@ def test_ctrl_c_stops_at_a_batch_and_resume_gives_the_uninterrupted_record(capsy
     assert e["interrupted"] and e["programs"] == e["next_index"] < e["total"]
     assert e["programs"] in batches[3:5]  # stopped at the batch boundary after the signal
     assert saved.manifest()["status"] == "interrupted"
-    assert saved.record() == json.loads(json.dumps(partial))
+    assert saved.record(domains) == json.loads(json.dumps(partial))
     code, out, _ = invoke(capsys, "report", str(saved.path))
     assert "interrupted" in out and "--resume" in out
 
@@ -153,7 +153,7 @@ def test_processes_backend_resumes_a_local_checkpoint(capsys, tmp_path):
     """Work cut between backends: a local run stopped part-way, continued by worker
     processes, gives the record of one uninterrupted run."""
     root = tmp_path / "runs"
-    config = experiments.resolve(experiments.load("red-door"), dict(max_bits=20.0, batch_size=600))
+    config = experiments.resolve(experiments.load("red-door"), dict(max_bits=20.0, batch_size=600), domains=domains)
     saved = runs.create(config, "run", root)
     batches = []
 
@@ -246,7 +246,7 @@ def test_a_stop_with_many_behaviours_leaves_the_record_to_report(capsys, tmp_pat
     import signal
 
     from levinsearch import experiments, pipeline, runs
-    config = experiments.resolve(experiments.load("red-door"), dict(max_bits=24))
+    config = experiments.resolve(experiments.load("red-door"), dict(max_bits=24), domains=domains)
     saved = runs.create(config, "run", tmp_path)
     monkeypatch.setattr(runs, "MAX_INTERRUPTED_BEHAVIOURS", 0)
     calls = []

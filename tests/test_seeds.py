@@ -10,7 +10,7 @@ import pytest
 
 from conftest import invoke, run_json, strip_timing
 from dsl.errors import DslError
-from levinsearch import experiments, stats
+from levinsearch import domains, experiments, stats
 
 
 def test_interval_by_hand():
@@ -49,16 +49,17 @@ def test_a_lower_confidence_gives_a_narrower_interval_and_bad_levels_are_refused
 
 def test_confidence_in_the_file_and_by_flag():
     raw = experiments.load("red-door")
-    assert "confidence" not in experiments.resolve(raw)  # 0.95: default records unchanged
-    assert "confidence" not in experiments.resolve(raw, dict(confidence=0.95))
-    config = experiments.resolve(raw, dict(confidence=0.9))
+    assert "confidence" not in experiments.resolve(raw, domains=domains)  # 0.95: default records unchanged
+    assert "confidence" not in experiments.resolve(raw, dict(confidence=0.95), domains=domains)
+    config = experiments.resolve(raw, dict(confidence=0.9), domains=domains)
     assert config["confidence"] == 0.9 and "confidence" in config["flags"]
     raw["experiment"]["confidence"] = 0.99
-    assert experiments.resolve(raw)["confidence"] == 0.99
-    assert experiments.resolve(experiments.raw_of(experiments.resolve(raw)))["confidence"] == 0.99
+    assert experiments.resolve(raw, domains=domains)["confidence"] == 0.99
+    again = experiments.raw_of(experiments.resolve(raw, domains=domains), domains=domains)
+    assert experiments.resolve(again, domains=domains)["confidence"] == 0.99
     raw["experiment"]["confidence"] = 1.0
     with pytest.raises(DslError, match=r"confidence must be in \(0, 1\)"):
-        experiments.resolve(raw)
+        experiments.resolve(raw, domains=domains)
 
 
 @pytest.mark.parametrize("args", [("run", "red-door", "--max-bits", "10", "--no-save"),
@@ -91,7 +92,7 @@ def test_confidence_narrows_the_whole_posterior_intervals():
     from levinsearch import domains, pipeline
     raw = domains.get("grid").example()
     runs = {c: pipeline.execute(pipeline.prepare(experiments.resolve(raw, dict(max_bits=12, tail_samples=1000,
-                                                                               confidence=c))))
+                                                                               confidence=c), domains=domains)))
             for c in (0.95, 0.9)}
     wide, narrow = runs[0.95], runs[0.9]
     assert wide["tail"]["confidence"] == 0.95 and narrow["tail"]["confidence"] == 0.9
@@ -115,11 +116,11 @@ def _estimates(node):
 def test_seeds_in_the_file_and_by_flag():
     raw = experiments.load("red-door")
     raw["experiment"]["seeds"] = 4
-    config = experiments.resolve(raw)
+    config = experiments.resolve(raw, domains=domains)
     assert config["seeds"] == 4 and [c["seed"] for c in experiments.seed_configs(config)] == [0, 1, 2, 3]
-    assert "seeds" not in experiments.resolve(experiments.load("red-door"))  # single runs keep their records
+    assert "seeds" not in experiments.resolve(experiments.load("red-door"), domains=domains)  # single runs keep their records
     assert [c["seed"] for c in experiments.seed_configs(
-        experiments.resolve(experiments.load("red-door"), dict(seed=7, seeds=2)))] == [7, 8]
+        experiments.resolve(experiments.load("red-door"), dict(seed=7, seeds=2), domains=domains))] == [7, 8]
 
 
 def test_run_over_seeds_reports_means_intervals_and_each_seed(capsys):

@@ -10,7 +10,7 @@ import pytest
 from conftest import invoke, run_json
 from dsl.seq import primitives as sp
 from dsl.syntax import parse
-from levinsearch import consensus, experiments, pipeline
+from levinsearch import consensus, domains, experiments, pipeline
 from levinsearch.domains.seq import run as seq_run
 
 
@@ -28,7 +28,7 @@ deploy = {deploy}
 max_bits = {max_bits}
 {extra}
 """)
-    return experiments.resolve(experiments.load(str(path)))
+    return experiments.resolve(experiments.load(str(path)), domains=domains)
 
 
 def test_target_program_generates_its_own_terms(tmp_path):

@@ -18,7 +18,7 @@ from levinsearch.tail import Posterior, weighted_poisson_interval
 
 
 def prepare(raw, **over):
-    return pipeline.prepare(experiments.resolve(raw, over))
+    return pipeline.prepare(experiments.resolve(raw, over, domains=domains))
 
 
 def run(raw, **over) -> dict:

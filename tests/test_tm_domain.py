@@ -26,7 +26,7 @@ def example(**changes) -> dict:
     raw = TM.example()
     for table, values in changes.items():
         raw = dict(raw, **{table: dict(raw.get(table, {}), **values)})
-    return experiments.resolve(raw)
+    return experiments.resolve(raw, domains=domains)
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +58,12 @@ def test_config_resolves_targets_and_the_default_cap():
     c = example(machines={"max_states": 3, "step_cap": 5}, target={"deploy": 4})
     assert c["machines"]["step_cap"] == 5 and "below 21" in c["machines"]["step_cap_note"]
     c = experiments.resolve({"experiment": {"domain": "tm"}, "target": {"prefix": "0101", "continuation": "01"},
-                             "machines": {"states": [3, 2]}, "grammar": {"cost": {"T3.1RB": 3}}})
+                             "machines": {"states": [3, 2]}, "grammar": {"cost": {"T3.1RB": 3}}}, domains=domains)
     assert c["machines"]["states"] == [2, 3] and c["target"]["train"] == 4 and c["target"]["deploy"] == 8
     assert c["machines"]["step_cap"] == 21 * 3  # S(3) transitions at up to 3 steps each
     with pytest.raises(DslError, match="above the limit of 1,048,576"):
         experiments.resolve({"experiment": {"domain": "tm"}, "target": {"prefix": "1"},
-                             "grammar": {"cost": {"T4.1RB": 10_000}}})
+                             "grammar": {"cost": {"T4.1RB": 10_000}}}, domains=domains)
 
 
 @pytest.mark.parametrize("target, machines, message", [
@@ -84,7 +84,7 @@ def test_config_resolves_targets_and_the_default_cap():
 def test_bad_experiments_are_one_clear_error(target, machines, message):
     raw = {"experiment": {"domain": "tm"}, "target": target, "machines": machines}
     with pytest.raises(DslError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        experiments.resolve(raw)
+        experiments.resolve(raw, domains=domains)
 
 
 @pytest.mark.parametrize("machine, train, message", [
@@ -94,7 +94,7 @@ def test_bad_experiments_are_one_clear_error(target, machines, message):
     ("(tm5 1RB 1LC 1RC 1RB 1RD 0LE 1LA 1LD 1H 0LA)", 1, "tm5"),
 ])
 def test_bad_target_machines_fail_before_any_run(machine, train, message):
-    config = experiments.resolve({"experiment": {"domain": "tm"}, "target": {"machine": machine, "train": train}})
+    config = experiments.resolve({"experiment": {"domain": "tm"}, "target": {"machine": machine, "train": train}}, domains=domains)
     with pytest.raises(DslError, match=message):
         pipeline.prepare(config)
 
@@ -288,6 +288,6 @@ def test_run_report_and_sweep_through_the_command_line(capsys, tmp_path):
 def test_no_fitting_machines_is_reported_not_an_error():
     rec = pipeline.run_experiment(experiments.resolve(
         {"experiment": {"domain": "tm"}, "target": {"prefix": "0101010"}, "machines": {"max_states": 2},
-         "search": {"max_bits": 17}}))
+         "search": {"max_bits": 17}}, domains=domains))
     assert rec["enumeration"]["fitting"] == 0 and rec["behaviours"] == [] and rec["summary"]["map_program"] is None
     assert "no fitting machines" in render(report.run_report(rec))

@@ -34,15 +34,12 @@ def _steps_text(queried: list[bool]) -> str:
     return " ".join(steps) if steps else "none"
 
 
-#: Values of a list continuation the panel shows before an ellipsis (the table shows all).
-SHOWN_VALUES = 6
-
-
 def _show(value: Any) -> str:
-    """A continuation as text: a string as it is, a list by its first values."""
+    """A continuation as text: a string as it is, a list by all its values (a cut list
+    would read, on a narrow terminal, like a number cut by the layout)."""
     if isinstance(value, str):
         return value
-    return ", ".join(map(str, value[:SHOWN_VALUES])) + (", …" if len(value) > SHOWN_VALUES else "")
+    return ", ".join(map(str, value))
 
 
 def prediction_block(record: dict[str, Any], *, noun: str = "program", unit: str = "step",

@@ -108,3 +108,13 @@ def get(name: str):
     if name in _problems:
         raise DslError(_problems[name])
     raise DslError(f"unknown domain {name!r} (known: {', '.join(names())})")
+
+
+def _offer_plugin_experiments() -> None:
+    """Let `experiments.bundled()` list the plug-ins' experiments (read lazily)."""
+    from levinsearch import experiments
+    if plugin_experiments not in experiments.EXTRA_SOURCES:
+        experiments.EXTRA_SOURCES.append(plugin_experiments)
+
+
+_offer_plugin_experiments()

@@ -50,8 +50,8 @@ def text(record: dict) -> str:
 
 def run(name: str) -> dict:
     """The record of bundled experiment `name` at its stored settings."""
-    from levinsearch import experiments, pipeline
-    config = experiments.resolve(experiments.load(name), OVERRIDES.get(name, {}))
+    from levinsearch import domains, experiments, pipeline
+    config = experiments.resolve(experiments.load(name), OVERRIDES.get(name, {}), domains=domains)
     return pipeline.execute(pipeline.prepare(config))
 
 

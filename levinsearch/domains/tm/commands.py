@@ -220,8 +220,8 @@ def show(machine, cap, experiment, as_json):
     config = None
     if experiment:
         raw = experiments.load(experiment)
-        if experiments.domain_of(raw) is not domain:
+        if experiments.domain_of(raw, domains) is not domain:
             raise DslError(f"{experiment} is not a tm experiment")
-        config = experiments.resolve(raw)
+        config = experiments.resolve(raw, domains=domains)
     record = domain.show(machine, config, dict(cap=cap))
     _emit(record, domain.show_report(render.printable(record)), as_json)
