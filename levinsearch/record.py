@@ -144,6 +144,48 @@ def program_mass(program_score: float) -> Dyadic:
     return Dyadic(int(m[0]), int(k[0]))
 
 
+#: Near-tie margin (bits of score): every program whose score is within this of the best
+#: shares the MAP with it. Bits are stored to the millibit, so 0.01 bits is ten of the
+#: smallest steps a production's cost can take (docs/concepts.md, "MAP vs mixture: ties").
+TIE_MARGIN_BITS = 0.01
+#: Slack for floating-point sums when scores are compared (far below a millibit).
+_SCORE_SLACK = 1e-9
+
+
+def map_tie(agg: Aggregate, grammar: Grammar, margin: float = TIE_MARGIN_BITS) -> dict[str, Any] | None:
+    """The MAP's tie set (any domain): the kept programs, and the number of behaviours,
+    whose score is within `margin` bits of the best (None when nothing fits).
+
+    Tied behaviours are a prefix of `agg.canonical_order()` (behaviours in order of
+    their best program), so a domain reads its spread (outcome classes, predictions)
+    from the first `behaviours` of its rows. Programs are listed from the `keep` best
+    that the summary holds, so a tie cannot list more than `keep`: `truncated` says
+    when every kept program is tied and fitting programs were left out, so that more
+    may tie; `program_count` is then a lower bound."""
+    top = agg.top
+    if not len(top):
+        return None
+    best = float(top.score[0])
+    limit = best + margin + _SCORE_SLACK
+    tied = [i for i in range(len(top)) if float(top.score[i]) <= limit]
+    truncated = len(tied) == len(top) and agg.fitting > len(top)
+    reps = agg.representatives
+    behaviours = int(np.count_nonzero(reps.score[: agg.behaviours] <= limit))
+    mass = Dyadic()
+    for i in tied:
+        mass = mass + program_mass(top.score[i])
+    return dict(
+        margin_bits=margin,
+        score=round(best, 6),
+        posterior=mass.ratio(agg.total_mass),
+        programs=[dict(program=unparse(top.ops[i, : top.sizes[i]], grammar), score=round(float(top.score[i]), 6))
+                  for i in tied],
+        program_count=len(tied),
+        truncated=truncated,
+        behaviours=behaviours,
+    )
+
+
 def score_rule(config: dict[str, Any], trials: int = 0) -> ScoreRule:
     s = config["search"]
     return ScoreRule(s["length_weight"], s["time_weight"], s["time_penalty"], s.get("noise", 0.0), trials)

@@ -41,7 +41,7 @@ from dsl.syntax import unparse
 from levinsearch import consensus
 from levinsearch import tail as tail_mod
 from levinsearch.aggregate import Aggregate, Dyadic
-from levinsearch.record import bits, plain, program_mass
+from levinsearch.record import bits, map_tie, plain, program_mass
 from levinsearch.types import Count, Estimate, Share, Summary, WholePosterior
 
 #: Trusted-set rules and the [analysis] key listing each rule's values.
@@ -224,7 +224,7 @@ def analyse(agg: Aggregate, grammar, continuation: Callable[[np.ndarray, np.ndar
     total = agg.total_mass
     weights = np.array([agg.group_mass(int(g)).ratio(total) for g in order])
     has_target = target is not None
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"map_tie": map_tie_predictions(agg, grammar, rows, weights, target, render)}
 
     # Occam: the shortest fitting program (over everything judged, kept or not).
     sp = agg.shortest
@@ -289,6 +289,29 @@ def analyse(agg: Aggregate, grammar, continuation: Callable[[np.ndarray, np.ndar
         shortest_order = np.lexsort((np.arange(len(order)), agg.first_mbits[order]))
         out["online"] = online(weights, best_program, shortest_order, rows, target, a, noise)
     return out
+
+
+def map_tie_predictions(agg: Aggregate, grammar, rows: np.ndarray, weights: np.ndarray, target: np.ndarray | None,
+                        render: Callable[[np.ndarray], Any] = _as_list) -> dict[str, Any] | None:
+    """The MAP's tie set (levinsearch.record.map_tie) with its spread: the distinct
+    continuations the tied behaviours predict, in canonical order (the first is the MAP
+    program's), each with its number of behaviours, their posterior and, given a
+    target, its error rate. `rows` and `weights` are the behaviours' in canonical order."""
+    tie = map_tie(agg, grammar)
+    if tie is None:
+        return None
+    distinct: dict[tuple[int, ...], dict[str, Any]] = {}
+    for j in range(tie["behaviours"]):
+        key = tuple(int(x) for x in rows[j])
+        entry = distinct.get(key)
+        if entry is None:
+            entry = distinct[key] = dict(continuation=render(rows[j]), behaviours=0, posterior=0.0)
+            if target is not None:
+                entry["error_rate"] = float(1 - (rows[j] == target).mean()) if rows.shape[1] else None
+        entry["behaviours"] += 1
+        entry["posterior"] += float(weights[j])
+    tie["predictions"] = list(distinct.values())
+    return tie
 
 
 def online(weights: np.ndarray, best: np.ndarray, shortest_order: np.ndarray, rows: np.ndarray,

@@ -16,7 +16,7 @@ from levinsearch import tail as tail_mod
 from levinsearch.aggregate import Aggregate
 from levinsearch.domains.grid import analyse, consensus
 from levinsearch.domains.grid.prepare import GridPrepared, like_train
-from levinsearch.record import bits, program_mass, run_header, versions
+from levinsearch.record import bits, map_tie, program_mass, run_header, versions
 
 
 def analyse_programs(prep: GridPrepared, ops: np.ndarray, sizes: np.ndarray, chunk: int = 1024) -> dict[str, Any]:
@@ -348,6 +348,18 @@ def _grid_consensus(prep: GridPrepared, agg: Aggregate, behaviours: list[dict],
     return frozen, online
 
 
+def _map_tie(prep, agg: Aggregate, behaviours: list[dict], splits: list[str]) -> dict[str, Any] | None:
+    """The MAP's tie set (levinsearch.record.map_tie) with its spread: per split, how many
+    tied behaviours fall in each outcome class."""
+    tie = map_tie(agg, prep.grammar)
+    if tie is None:
+        return None
+    tied = behaviours[: tie["behaviours"]]  # behaviours are in canonical order: the tie is a prefix
+    tie["classes"] = {name: {c: sum(1 for b in tied if b["outcome_class"][name] == c) for c in analyse.CLASSES}
+                      for name in splits}
+    return tie
+
+
 def summarise(prep, hypotheses: list[dict], behaviours: list[dict], agg: Aggregate, splits: list[str],
               analysis: dict[str, Any], splits_like: dict[str, str | None] | None = None) -> dict[str, Any]:
     """Posterior-weighted shares over every fitting program (through its behaviour
@@ -367,6 +379,7 @@ def summarise(prep, hypotheses: list[dict], behaviours: list[dict], agg: Aggrega
         behaviours=len(behaviours),
         map_program=hypotheses[0]["program"] if hypotheses else None,
         map_posterior=hypotheses[0]["posterior"] if hypotheses else None,
+        map_tie=_map_tie(prep, agg, behaviours, splits),
         mixture=dict(bits=analysis["mixture_bits"], posterior=within.ratio(agg.total_mass), programs=within_count),
         search_mass=search_mass,
         search_count=int(count_search.sum()),
