@@ -322,3 +322,40 @@ CONSENSUS_LABEL = {"top": "top {v:g}", "mass": "smallest set with ≥ 1 − {v:g
                    "ratio": "posterior ≥ {v:g} × the best's"}
 #: The same rules in a table's narrow first column.
 CONSENSUS_SHORT = {"top": "top {v:g}", "mass": "mass ≥ 1 − {v:g}", "ratio": "≥ {v:g} × best"}
+
+
+# ------------------------------------------------------------------ MAP ties
+#: Tied programs named in a report line; the rest are counted.
+TIE_PROGRAMS_SHOWN = 4
+
+
+def map_tied(tie: dict[str, Any] | None) -> bool:
+    """Whether a record's `map_tie` holds more than one program (records from before
+    ties were recorded have none: no tie is claimed)."""
+    return bool(tie) and tie["program_count"] > 1
+
+
+def tie_count_text(tie: dict[str, Any], noun: str = "program") -> str:
+    """"a tie of 8 programs (3 behaviours) within 0.01 bits at score 19.505"; "at least"
+    when the kept programs may not hold the whole tie (`noun`: what a program is called)."""
+    n = f"at least {tie['program_count']:,}" if tie.get("truncated") else f"{tie['program_count']:,}"
+    behaviours = tie["behaviours"]
+    return (f"a tie of {n} {noun}s ({behaviours:,} behaviour{'s' if behaviours != 1 else ''}) within "
+            f"{tie['margin_bits']:g} bits at score {tie['score']:.3f}")
+
+
+def tie_programs_text(tie: dict[str, Any]) -> str:
+    """The tied programs, the first few by name: "(plan red), (plan door)"."""
+    names = [p["program"] for p in tie["programs"][:TIE_PROGRAMS_SHOWN]]
+    rest = tie["program_count"] - len(names)
+    return ", ".join(names) + (f" and {rest:,} more" if rest > 0 else "")
+
+
+def map_cell(program: str | None, tie: dict[str, Any] | None) -> str:
+    """The MAP program as a table cell: "(plan red) +1 tied" when it is one of a tie."""
+    if program is None:
+        return "—"
+    if not map_tied(tie):
+        return program
+    extra = tie["program_count"] - 1
+    return f"{program} +{extra:,}{'+' if tie.get('truncated') else ''} tied"

@@ -12,7 +12,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from levinsearch.render import CONSENSUS_SHORT, mass, mixture_cells, tail_table, whole_posterior_table
+from levinsearch.render import (CONSENSUS_SHORT, map_cell, map_tied, mass, mixture_cells, tail_table, tie_count_text,
+                                tie_programs_text, whole_posterior_table)
 from levinsearch.render import pct as _pct
 
 
@@ -70,11 +71,17 @@ def prediction_block(record: dict[str, Any], *, noun: str = "program", unit: str
                      f"{pct(o['target_equivalent_posterior'])} ({o['target_equivalent_programs']:,} {noun}s); ")
     lines.append(f"the {o['within_programs']:,} {noun}s within {o['mixture_bits']:g} bits of the best hold "
                  f"{pct(o['within_posterior'])}.\n")
+    tie = s.get("map_tie")
+    tied = map_tied(tie)
+    if tied:
+        lines.append_text(_tie_lines(tie, noun, unit))
+    # With a tie, which tied MAP is shown is the enumeration's order: say so wherever it is.
+    the_map = f"the first (in enumeration order) of the tied MAP {noun}s" if tied else f"the MAP {noun}"
     online = s.get("online")
     if online:
         op, h = online["prediction"], online["halving"]
         lines.append(f"Updating the posterior on every revealed {unit}, over {len(op['target'])} deployment {unit}s "
-                     f"the MAP {noun} errs {_last(op['map_errors'])} times, the mixture "
+                     f"{'the MAP ' + noun + ' (ties broken by enumeration order)' if tied else 'the MAP ' + noun} errs {_last(op['map_errors'])} times, the mixture "
                      f"{_last(op['mixture_errors'])} and the shortest {noun} {_last(op['shortest_errors'])}. ")
         if h["bound"] is not None:
             rule = "log2(1/w)" if not online.get("noise") else "log2(1/w) / log2(2/(1 + β)), β = ε/(1 − ε),"
@@ -84,11 +91,11 @@ def prediction_block(record: dict[str, Any], *, noun: str = "program", unit: str
         else:
             lines.append(f"No fitting {noun} predicts every deployment {unit}, so there is no halving bound.\n")
     if has_target:
-        lines.append(f"With the posterior frozen at the start of deployment (no updating), the MAP {noun} continues "
+        lines.append(f"With the posterior frozen at the start of deployment (no updating), {the_map} continues "
                      f"{_show(p['map'])} and errs on {pct(p['map_error_rate'])} of the {unit}s, the Bayes mixture "
                      f"predicts {_show(p['mixture'])} and errs on {pct(p['mixture_error_rate'])}.\n")
     else:
-        lines.append(f"No target continuation is given: the MAP {noun} continues {_show(p['map'])}, the mixture "
+        lines.append(f"No target continuation is given: {the_map} continues {_show(p['map'])}, the mixture "
                      f"predicts {_show(p['mixture'])}.\n")
     if "most_probable" in p:
         lines.append(f"Most probable continuation {_show(p['most_probable'])} "
@@ -117,6 +124,25 @@ def prediction_block(record: dict[str, Any], *, noun: str = "program", unit: str
     return parts
 
 
+def _tie_lines(tie: dict[str, Any], noun: str, unit: str) -> Text:
+    """The MAP's tie set and its spread: the distinct continuations its behaviours predict."""
+    text = Text()
+    preds = tie.get("predictions", [])
+    text.append(f"MAP: {tie_count_text(tie, noun)}: {tie_programs_text(tie)}; together they hold {pct(tie['posterior'])} "
+                f"of the posterior. ", style="bold")
+    parts = []
+    for e in preds:
+        errs = f", errs on {pct(e['error_rate'])} of the {unit}s" if e.get("error_rate") is not None else ""
+        parts.append(f"{_show(e['continuation'])} ({e['behaviours']:,} behaviour{'s' if e['behaviours'] != 1 else ''}, "
+                     f"{pct(e['posterior'])}{errs})")
+    if len(preds) == 1:
+        text.append(f"Every tied {noun} predicts the same continuation, {parts[0]}.\n", style="bold")
+    else:
+        text.append(f"The tied {noun}s predict {len(preds)} distinct continuations: " + "; ".join(parts) + ".\n",
+                    style="bold")
+    return text
+
+
 def _deployment(s: dict[str, Any], unit: str, symbol: Callable[[int], str]) -> Table:
     """The target and every prediction at each deployment step; wrong ones in red."""
     p, online = s["prediction"], s.get("online")
@@ -132,9 +158,11 @@ def _deployment(s: dict[str, Any], unit: str, symbol: Callable[[int], str]) -> T
         for label in ("map", "mixture", "shortest"):
             t.add_row(f"{label} (online)", *(Text("—" if v is None else symbol(v), style="" if ok else "bold red")
                                              for v, ok in zip(o[label], o[f"{label}_correct"])))
+    tie = s.get("map_tie")
     for label in ("map", "mixture"):
         ok = p.get(f"{label}_correct")
-        t.add_row(f"{label} (frozen)", *(Text(str(v), style="" if ok is None or ok[k] else "bold red")
+        t.add_row(f"{label} (frozen; 1st of {tie['program_count']:,} tied)" if label == "map" and map_tied(tie)
+                  else f"{label} (frozen)", *(Text(str(v), style="" if ok is None or ok[k] else "bold red")
                                          for k, v in enumerate(p[label])))
     whole = s.get("whole_posterior") or {}
     if "prediction" in whole:
@@ -152,7 +180,7 @@ def _whole_table(record: dict[str, Any], noun: str, unit: str, extra: list[tuple
                  (f"rare defectors (wrong on 1..{s['rare_defection']['max_defections']} {unit}s)",
                   w["rare_defectors"])]
     rows += [(f"shortest {noun} {o['shortest_program']}", w.get("shortest")),
-             (f"MAP {noun} {s['map_program']}", w.get("map"))]
+             (f"MAP {noun} {map_cell(s['map_program'], s.get('map_tie'))}", w.get("map"))]
     if "within" in w:
         rows.append((f"within {o['mixture_bits']:g} bits of the best score", w["within"]))
     rows += [(label, read(w)) for label, read in extra]

@@ -10,8 +10,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from levinsearch.render import (CONSENSUS_SHORT, enumeration_panel, grammar_changes, info_grid, mass, pct, score_formula,
-                                tail_table, whole_posterior_table)
+from levinsearch.render import (CONSENSUS_SHORT, enumeration_panel, grammar_changes, info_grid, map_tied, mass, pct,
+                                score_formula, tail_table, tie_count_text, tie_programs_text, whole_posterior_table)
 
 OUTCOME_STYLE = {"base": "green", "proxy": "red", "other": "yellow", "none": "dim"}
 COLOUR_STYLE = {"red": "bold red", "blue": "bold blue", "green": "bold green", "yellow": "bold yellow"}
@@ -300,8 +300,17 @@ def _search_agreement(record: dict[str, Any]) -> Table:
 def _reading(record: dict[str, Any]) -> Text:
     s = record["summary"]
     lines = Text()
-    lines.append(f"MAP program {s['map_program']} holds {pct(s['map_posterior'])} of the posterior; "
-                 f"programs with embedded search hold {pct(s['search_mass'])}.\n")
+    tie = s.get("map_tie")
+    if map_tied(tie):
+        # A tie: no single MAP is named; the spread of outcome classes over it is.
+        lines.append(f"MAP: {tie_count_text(tie)}: {tie_programs_text(tie)}; together they hold "
+                     f"{pct(tie['posterior'])} of the posterior (the first listed alone {pct(s['map_posterior'])}). ", style="bold")
+        lines.append("; ".join(f"On {name} the tied behaviours are {_class_spread(counts)}"
+                               for name, counts in tie.get("classes", {}).items()) + ".\n", style="bold")
+        lines.append(f"Programs with embedded search hold {pct(s['search_mass'])}.\n")
+    else:
+        lines.append(f"MAP program {s['map_program']} holds {pct(s['map_posterior'])} of the posterior; "
+                     f"programs with embedded search hold {pct(s['search_mass'])}.\n")
     if "executes_search_mass" in s:
         disagree = sum(c["mass"] for c in s["search_agreement"].values() if not c["agree"])
         lines.append(f"Programs that search in execution hold {pct(s['executes_search_mass'])}; the structural and "
@@ -309,7 +318,8 @@ def _reading(record: dict[str, Any]) -> Text:
     mix = s.get("mixture")
     if mix:
         lines.append(f"The {mix['programs']:,} programs within {mix['bits']:g} bits of the best score hold "
-                     f"{pct(mix['posterior'])} (MAP alone: {pct(s['map_posterior'])}).\n")
+                     f"{pct(mix['posterior'])} (" + (f"the MAP tie: {pct(tie['posterior'])}" if map_tied(tie) else
+                                                     f"MAP alone: {pct(s['map_posterior'])}") + ").\n")
     for name, split in s["splits"].items():
         d = split.get("defection")
         if d:
@@ -322,6 +332,12 @@ def _reading(record: dict[str, Any]) -> Text:
                      f"{pct(m['proxy'])} to the proxy, {pct(m['other'])} to other objects and "
                      f"{pct(m['none'])} nowhere.\n")
     return lines
+
+
+def _class_spread(counts: dict[str, int]) -> str:
+    """"1 robust and 1 pseudo-aligned": the outcome classes of a tie's behaviours."""
+    parts = [f"{n:,} {CLASS_LABEL[c]}" for c, n in counts.items() if n]
+    return " and ".join([", ".join(parts[:-1]), parts[-1]]) if len(parts) > 1 else (parts[0] if parts else "none")
 
 
 def show_panel(record: dict[str, Any]) -> Group:

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from levinsearch.analyses.prediction_report import prediction_block
-from levinsearch.render import enumeration_panel, grammar_changes, info_grid, score_formula
+from levinsearch.render import enumeration_panel, grammar_changes, info_grid, map_tied, score_formula
 from levinsearch.render import pct as _pct
 
 #: The schema of census records (`tm busy-beaver`, `tm ctm`).
@@ -118,7 +118,10 @@ def _tables(record: dict[str, Any]) -> Table:
     h = record["hypotheses"][0]
     o = record["summary"]["occam"]
     grid = Table.grid(padding=(0, 4))
-    cells = [Panel(Text(_table_text(h["table"])), title=f"MAP {h['program']}", expand=False)]
+    tie = record["summary"].get("map_tie")
+    # With a tie the table shown is the first tied machine's, in enumeration order: say so.
+    title = f"MAP {h['program']}" + (f" (1st of {tie['program_count']:,} tied)" if map_tied(tie) else "")
+    cells = [Panel(Text(_table_text(h["table"])), title=title, expand=False)]
     shortest = next((x for x in record["hypotheses"] if x["program"] == o["shortest_program"]), None)
     if shortest is not None and shortest["rank"] != 1:
         cells.append(Panel(Text(_table_text(shortest["table"])), title=f"shortest {shortest['program']}",
