@@ -130,6 +130,11 @@ def _figure(name: str, value: Any) -> str:
     return f"{value:.1%}"
 
 
+def _tied_text(tie: dict[str, Any] | None) -> str:
+    """" +1 tied" after a MAP program that shares its score with others ("" otherwise)."""
+    return f" +{tie['program_count'] - 1:,} tied" if tie and tie["program_count"] > 1 else ""
+
+
 def _short(text: Any, width: int = 40) -> str:
     text = str(text)
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -167,7 +172,8 @@ class RunRecord(Record):
         rows = [("programs judged", f"{e['programs']:,}" + (" (interrupted)" if e.get("interrupted") else "")),
                 ("fitting", f"{e['fitting']:,}")]
         if s.get("map_program") is not None:
-            rows.append(("MAP", f"{_short(s['map_program'])} {_figure('', s.get('map_posterior'))}"))
+            rows.append(("MAP", f"{_short(s['map_program'])}{_tied_text(s.get('map_tie'))} "
+                                f"{_figure('', s.get('map_posterior'))}"))
         else:
             rows.append(("MAP", "none (no program fits)"))
         headline = self._headline()
@@ -226,7 +232,8 @@ class SweepRecord(Record):
         return rows
 
     def _more_rows(self) -> list[tuple[str, str]]:
-        rows = [(self._point_label(p), f"{self._point_figure(p)} · MAP {_short(p.get('map_program'))}")
+        rows = [(self._point_label(p), f"{self._point_figure(p)} · MAP {_short(p.get('map_program'))}"
+                 + _tied_text(p.get("map_tie")))
                 for p in self["points"][:TABLE_POINTS]]
         if len(self["points"]) > TABLE_POINTS:
             rows.append(("…", f"{len(self['points']) - TABLE_POINTS} more points (record.to_pandas())"))

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from levinsearch import domains
-from levinsearch.render import confidence_text, mass, pct, plain_text, printable, stackable
+from levinsearch.render import confidence_text, map_cell, mass, pct, plain_text, printable, stackable
 from levinsearch.types import RunRecord, SweepPoint, SweepRecord
 
 
@@ -62,7 +62,9 @@ def seeds_report(record: SweepRecord) -> Group:
         t.add_row(heading, _metric_text(name, p["metrics"].get(name)),
                   "—" if span is None else f"{_metric_text(name, span[0])} – {_metric_text(name, span[1])}",
                   " ".join(_metric_text(name, v) for v in values))
-    parts: list = [t, Text("MAP program per seed: " + ", ".join(m or "—" for m in p.get("map_programs", [])))]
+    ties = p.get("map_ties") or [None] * len(p.get("map_programs", []))
+    parts: list = [t, Text("MAP program per seed: " + ", ".join(map_cell(m, tie) for m, tie in
+                                                                zip(p.get("map_programs", []), ties)))]
     if record.get("interrupted"):
         parts.append(Text("interrupted: the figures cover the seeds that finished", style="bold red"))
     if record.get("run"):
@@ -104,7 +106,7 @@ def _sweep_report(record: SweepRecord) -> Group:
     for p in record["points"]:
         row = [Text(_setting_text(p["setting"][k])) for k in keys]
         row += [_cell(p, name) for name in columns]
-        row.append(p["map_program"] or "—")
+        row.append(map_cell(p["map_program"], p.get("map_tie")))
         if stopped:
             row.append("stopped part-way" if p["interrupted"] else "complete")
         t.add_row(*row, style="yellow" if p["interrupted"] else None)

@@ -64,6 +64,14 @@ def metrics_of(domain) -> dict[str, tuple]:
     return {**domain.metrics, **COMMON_METRICS}
 
 
+
+def _tie_size(record) -> dict[str, Any] | None:
+    """How many programs (and behaviours) share a record's MAP, and whether the count may
+    be cut short (None: a record from before ties were recorded, or nothing fits)."""
+    tie = record["summary"].get("map_tie")
+    return None if not tie else dict(program_count=tie["program_count"], behaviours=tie["behaviours"],
+                                     truncated=tie["truncated"])
+
 def chosen_metric(domain, metric: str | None, what: str = "--metric") -> str:
     """The metric a sweep plots: `metric`, or the domain's default; DslError (named as
     `what`) when the domain has no such metric."""
@@ -269,7 +277,8 @@ def sweep_record(experiment: str, domain, settings, points: list[tuple[dict, lis
                                                                           for r in records),
                    programs=sum(r["enumeration"]["programs"] for r in records),
                    seconds=round(sum(r["enumeration"]["seconds"] for r in records), 3),
-                   map_program=first["summary"]["map_program"])
+                   map_program=first["summary"]["map_program"],
+                   map_tie=_tie_size(first))
         if len(records) > 1:
             spans = {name: stats.interval([m[name] for m in per_seed], share=name not in UNBOUNDED,
                                           confidence=confidence_of(records))
@@ -280,6 +289,7 @@ def sweep_record(experiment: str, domain, settings, points: list[tuple[dict, lis
             row["per_seed"] = {name: [m[name] for m in per_seed] for name in known}
             row["seeds"] = [r["config"]["seed"] for r in records]
             row["map_programs"] = [r["summary"]["map_program"] for r in records]
+            row["map_ties"] = [_tie_size(r) for r in records]
         rows.append(row)
     n = len(points)
 

@@ -167,11 +167,52 @@ class WholePosterior(TypedDict):
     tail: Estimate | None
 
 
+class TiedProgram(TypedDict):
+    program: str
+    score: float
+
+
+class TiedPrediction(TypedDict):
+    """A continuation that tied behaviours predict (prediction domains)."""
+
+    continuation: list[int] | str
+    behaviours: Count
+    posterior: Share  # of those behaviours, all their programs
+    error_rate: NotRequired[Share | None]  # against the target (absent: no target)
+
+
+class MapTie(TypedDict):
+    """The programs and behaviours whose score is within `margin_bits` of the best: the
+    MAP's tie set (levinsearch.record.map_tie). `map_program` is the first of them in
+    enumeration order; `programs` lists the tied programs among the `keep` kept ones, so
+    `truncated` says when the tie may hold more (`program_count` is then a lower bound).
+    Each domain adds the spread of its MAP figure over the tied behaviours."""
+
+    margin_bits: Positive
+    score: float
+    posterior: Share  # of the tied programs listed
+    programs: list[TiedProgram]
+    program_count: Count
+    truncated: bool
+    behaviours: Count
+    classes: NotRequired[dict[str, dict[str, Count]]]  # grid: per split, tied behaviours per outcome class
+    predictions: NotRequired[list[TiedPrediction]]  # seq, tm: the distinct continuations of the tie
+
+
+class TieSize(TypedDict):
+    """How many programs and behaviours share a sweep point's MAP."""
+
+    program_count: Count
+    behaviours: Count
+    truncated: bool
+
+
 class Summary(TypedDict):
     fitting: Count
     behaviours: Count
     map_program: str | None
     map_posterior: Share | None
+    map_tie: NotRequired[MapTie | None]  # absent in records made before ties were recorded
     whole_posterior: NotRequired[WholePosterior]
 
 
@@ -259,6 +300,8 @@ class SweepPoint(TypedDict):
     per_seed: NotRequired[dict[str, list[float | int | None]]]
     seeds: NotRequired[list[int]]
     map_programs: NotRequired[list[str | None]]
+    map_tie: NotRequired[TieSize | None]  # the first seed's
+    map_ties: NotRequired[list[TieSize | None]]
 
 
 class SweepRecord(TypedDict):

@@ -224,7 +224,7 @@ def analyse(agg: Aggregate, grammar, continuation: Callable[[np.ndarray, np.ndar
     total = agg.total_mass
     weights = np.array([agg.group_mass(int(g)).ratio(total) for g in order])
     has_target = target is not None
-    out: dict[str, Any] = {"map_tie": map_tie_predictions(agg, grammar, rows, weights, target, render)}
+    out: dict[str, Any] = {"map_tie": map_tie_predictions(agg, grammar, rows, target, render)}
 
     # Occam: the shortest fitting program (over everything judged, kept or not).
     sp = agg.shortest
@@ -291,16 +291,19 @@ def analyse(agg: Aggregate, grammar, continuation: Callable[[np.ndarray, np.ndar
     return out
 
 
-def map_tie_predictions(agg: Aggregate, grammar, rows: np.ndarray, weights: np.ndarray, target: np.ndarray | None,
+def map_tie_predictions(agg: Aggregate, grammar, rows: np.ndarray, target: np.ndarray | None,
                         render: Callable[[np.ndarray], Any] = _as_list) -> dict[str, Any] | None:
     """The MAP's tie set (levinsearch.record.map_tie) with its spread: the distinct
     continuations the tied behaviours predict, in canonical order (the first is the MAP
-    program's), each with its number of behaviours, their posterior and, given a
-    target, its error rate. `rows` and `weights` are the behaviours' in canonical order."""
+    program's), each with its number of behaviours, their posterior (all their
+    programs') and, given a target, its error rate. `rows`: the behaviours' rows in
+    canonical order."""
     tie = map_tie(agg, grammar)
     if tie is None:
         return None
+    order = agg.canonical_order()
     distinct: dict[tuple[int, ...], dict[str, Any]] = {}
+    masses: dict[tuple[int, ...], Dyadic] = {}
     for j in range(tie["behaviours"]):
         key = tuple(int(x) for x in rows[j])
         entry = distinct.get(key)
@@ -309,7 +312,9 @@ def map_tie_predictions(agg: Aggregate, grammar, rows: np.ndarray, weights: np.n
             if target is not None:
                 entry["error_rate"] = float(1 - (rows[j] == target).mean()) if rows.shape[1] else None
         entry["behaviours"] += 1
-        entry["posterior"] += float(weights[j])
+        masses[key] = masses.get(key, Dyadic()) + agg.group_mass(int(order[j]))
+    for key, entry in distinct.items():  # exact sums, one rounding
+        entry["posterior"] = masses[key].ratio(agg.total_mass)
     tie["predictions"] = list(distinct.values())
     return tie
 
