@@ -132,7 +132,8 @@ def _figure(name: str, value: Any) -> str:
 
 def _tied_text(tie: dict[str, Any] | None) -> str:
     """" +1 tied" after a MAP program that shares its score with others ("" otherwise)."""
-    return f" +{tie['program_count'] - 1:,} tied" if tie and tie["program_count"] > 1 else ""
+    from levinsearch.render import map_cell
+    return map_cell("", tie)
 
 
 def _short(text: Any, width: int = 40) -> str:

@@ -160,15 +160,22 @@ def map_tie(agg: Aggregate, grammar: Grammar, margin: float = TIE_MARGIN_BITS) -
     their best program), so a domain reads its spread (outcome classes, predictions)
     from the first `behaviours` of its rows. Programs are listed from the `keep` best
     that the summary holds, so a tie cannot list more than `keep`: `truncated` says
-    when every kept program is tied and fitting programs were left out, so that more
-    may tie; `program_count` is then a lower bound."""
+    when every kept program is tied and programs left out may be tied too;
+    `program_count` is then a lower bound (the kept ones, or the programs whose score
+    bucket shows them tied, whichever is more)."""
     top = agg.top
     if not len(top):
         return None
     best = float(top.score[0])
     limit = best + margin + _SCORE_SLACK
     tied = [i for i in range(len(top)) if float(top.score[i]) <= limit]
-    truncated = len(tied) == len(top) and agg.fitting > len(top)
+    # The summary counts every fitting program by millibit bucket of its score: programs
+    # in buckets below the limit's are tied for sure, those in its bucket may be.
+    last = int(np.floor(limit * MBITS_PER_BIT))
+    surely = sum(n for bucket, n in agg.score_count.items() if bucket < last)
+    maybe = sum(n for bucket, n in agg.score_count.items() if bucket <= last)
+    truncated = len(tied) == len(top) and maybe > len(tied)
+    count = max(len(tied), surely) if truncated else len(tied)
     reps = agg.representatives
     behaviours = int(np.count_nonzero(reps.score[: agg.behaviours] <= limit))
     mass = Dyadic()
@@ -180,7 +187,7 @@ def map_tie(agg: Aggregate, grammar: Grammar, margin: float = TIE_MARGIN_BITS) -
         posterior=mass.ratio(agg.total_mass),
         programs=[dict(program=unparse(top.ops[i, : top.sizes[i]], grammar), score=round(float(top.score[i]), 6))
                   for i in tied],
-        program_count=len(tied),
+        program_count=count,
         truncated=truncated,
         behaviours=behaviours,
     )

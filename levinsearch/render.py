@@ -330,9 +330,9 @@ TIE_PROGRAMS_SHOWN = 4
 
 
 def map_tied(tie: dict[str, Any] | None) -> bool:
-    """Whether a record's `map_tie` holds more than one program (records from before
-    ties were recorded have none: no tie is claimed)."""
-    return bool(tie) and tie["program_count"] > 1
+    """Whether a record's `map_tie` holds more than one program or behaviour (records
+    from before ties were recorded have none: no tie is claimed)."""
+    return bool(tie) and (tie["program_count"] > 1 or tie.get("behaviours", 1) > 1)
 
 
 def tie_count_text(tie: dict[str, Any], noun: str = "program") -> str:
@@ -357,5 +357,5 @@ def map_cell(program: str | None, tie: dict[str, Any] | None) -> str:
         return "—"
     if not map_tied(tie):
         return program
-    extra = tie["program_count"] - 1
+    extra = max(tie["program_count"], tie.get("behaviours", 1)) - 1
     return f"{program} +{extra:,}{'+' if tie.get('truncated') else ''} tied"
