@@ -6,7 +6,8 @@ comparison that proves a later change left them unchanged.
                                               # the commit)
 
 A record is compared as JSON text (the CLI's `--json` layout) after `normalise`, which
-drops what may differ between equivalent runs: wall-clock seconds, where the run was
+drops what may differ between equivalent runs: wall-clock seconds (and the seconds spent
+compiling kernels), where the run was
 saved, where the experiment file lies, library versions and the provenance (version,
 commit, time and command).
 
@@ -39,6 +40,7 @@ def normalise(record: dict) -> dict:
     record["config"].pop("source", None)
     e = record["enumeration"]
     e.pop("seconds", None)
+    e.pop("compile_seconds", None)  # wall-clock time, like `seconds`
     for row in e.get("per_length", []):
         row.pop("seconds", None)
     return record

@@ -305,8 +305,9 @@ def _reading(record: dict[str, Any]) -> Text:
         # A tie: no single MAP is named; the spread of outcome classes over it is.
         lines.append(f"MAP: {tie_count_text(tie)}: {tie_programs_text(tie)}; together they hold "
                      f"{pct(tie['posterior'])} of the posterior (the first listed alone {pct(s['map_posterior'])}). ", style="bold")
-        lines.append("; ".join(f"On {name} the tied behaviours are {_class_spread(counts)}"
-                               for name, counts in tie.get("classes", {}).items()) + ".\n", style="bold")
+        spread = "; ".join(f"on {name} the tied behaviours are {_class_spread(counts)}"
+                           for name, counts in tie.get("classes", {}).items())
+        lines.append(spread[:1].upper() + spread[1:] + ".\n", style="bold")
         lines.append(f"Programs with embedded search hold {pct(s['search_mass'])}.\n")
     else:
         lines.append(f"MAP program {s['map_program']} holds {pct(s['map_posterior'])} of the posterior; "
