@@ -174,7 +174,8 @@ def test_repr_is_one_short_line_naming_the_experiment():
     assert len(record.to_json()) > 5_000  # the dict is large; its repr is not
     text = repr(record)
     assert text == str(record) and "\n" not in text and len(text) < 200
-    assert text == ("<RunRecord red-door (grid): programs judged 44 · fitting 2 · MAP (plan red) 50.0% · "
+    # (plan red) and (plan door) tie at the best score: the MAP is named as one of a tie.
+    assert text == ("<RunRecord red-door (grid): programs judged 44 · fitting 2 · MAP (plan red) +1 tied 50.0% · "
                     "P(search) on blue_doors 100.0%>")
     sweep = levinsearch.sweep("red-door", {"time_weight": [0, 1]}, max_bits=12)
     assert repr(sweep) == ("<SweepRecord red-door (grid): points 2 over time_weight · programs judged 88 · "
@@ -188,11 +189,11 @@ def test_rich_and_html_summaries(tmp_path):
     console = Console(file=io.StringIO(), width=100, record=True)
     console.print(record)
     text = console.export_text()
-    assert "RunRecord red-door (grid)" in text and "MAP" in text and "(plan red) 50.0%" in text
+    assert "RunRecord red-door (grid)" in text and "MAP" in text and "(plan red) +1 tied 50.0%" in text
     assert len(text.splitlines()) < 12
     page = record._repr_html_()
     assert page.startswith("<table><caption>RunRecord red-door (grid)</caption>") and page.endswith("</table>")
-    assert "<td style=\"text-align:left\">(plan red) 50.0%</td>" in page
+    assert "<td style=\"text-align:left\">(plan red) +1 tied 50.0%</td>" in page
     odd = api.RunRecord(dict(record, experiment="<script>x</script>&"))
     page = odd._repr_html_()
     assert "<script>" not in page and "&lt;script&gt;x&lt;/script&gt;&amp;" in page
