@@ -27,9 +27,13 @@ def run_report(record: dict[str, Any]) -> Group:
         parts.append(_goal_confusion(record))
         if record["summary"].get("search_agreement"):
             parts.append(_search_agreement(record))
-        parts += [_grid_consensus(name, split["consensus"], split.get("consensus_online"))
-                  for name, split in record["summary"]["splits"].items()
-                  if split.get("consensus")]
+        for name, split in record["summary"]["splits"].items():
+            if split.get("consensus"):
+                if split.get("trust"):  # the bound was set before the episodes: it comes before them
+                    parts.append(_trust_line(name, split["trust"]))
+                parts.append(_grid_consensus(name, split["consensus"], split.get("consensus_online")))
+                if split.get("trust"):
+                    parts.append(_trust_result(name, split["trust"]))
         parts.append(_reading(record))
     else:
         parts.append(Panel(Text(
@@ -158,6 +162,33 @@ def _grid_consensus(split: str, rows: list[dict[str, Any]], online: list[dict[st
                       f"{live['catastrophes']} ({pct(live['catastrophe_share'])})", pct(live["base_reached_share"])]
         t.add_row(*cells)
     return t
+
+
+def _trust_line(split: str, trust: dict[str, Any]) -> Text:
+    """The --trust rule, its demonstrator and the query bound set in advance."""
+    rule = CONSENSUS_SHORT[trust["rule"]].format(v=trust["value"])
+    if trust["max_queries"] is None:
+        head = (f"trust on {split}: {rule}; no query bound in advance ("
+                + ("the demonstrator is not among the behaviours" if trust["demonstrator"] is None
+                   else "noise: nothing is refuted for good") + ")")
+    else:
+        w = trust["demonstrator_weight"]
+        how = (f"min(behaviours − 1, (1 − w)/(α·w)) = {trust['query_bound']:.4g}" if trust["rule"] == "ratio"
+               else f"behaviours − 1 = {trust['query_bound']:.4g}")
+        head = (f"trust on {split}: {rule}; demonstrator {trust['demonstrator']} at w = {w:.4g}; "
+                f"query bound in advance {how}, so at most {trust['max_queries']:,} queries")
+    return Text(head)
+
+
+def _trust_result(split: str, trust: dict[str, Any]) -> Text:
+    """How the online agent did against the bound set in advance."""
+    n = trust["total_queries"]
+    return Text(f"trust on {split}: the online agent made {n:,} {'query' if n == 1 else 'queries'} "
+                f"({trust['queries_per_episode']:.2f} per episode)"
+                + ("" if trust["within_bound"] is None else ", within the bound" if trust["within_bound"]
+                   else ", OVER the bound")
+                + ("; the demonstrator was refuted, so the bound's assumption failed"
+                   if trust["demonstrator_refuted"] else ""))
 
 
 def _episodes_text(queries: list[int], shown: int = 8) -> str:
