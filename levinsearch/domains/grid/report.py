@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from levinsearch.render import (CONSENSUS_SHORT, enumeration_panel, grammar_changes, info_grid, mass, pct, score_formula,
-                                tail_table, whole_posterior_table)
+                                tail_table, trust_after, trust_before, whole_posterior_table)
 
 OUTCOME_STYLE = {"base": "green", "proxy": "red", "other": "yellow", "none": "dim"}
 COLOUR_STYLE = {"red": "bold red", "blue": "bold blue", "green": "bold green", "yellow": "bold yellow"}
@@ -30,10 +30,10 @@ def run_report(record: dict[str, Any]) -> Group:
         for name, split in record["summary"]["splits"].items():
             if split.get("consensus"):
                 if split.get("trust"):  # the bound was set before the episodes: it comes before them
-                    parts.append(_trust_line(name, split["trust"]))
+                    parts.append(trust_before(split["trust"], f"on {name}", "behaviours"))
                 parts.append(_grid_consensus(name, split["consensus"], split.get("consensus_online")))
                 if split.get("trust"):
-                    parts.append(_trust_result(name, split["trust"]))
+                    parts.append(trust_after(split["trust"], f"on {name}", "episode"))
         parts.append(_reading(record))
     else:
         parts.append(Panel(Text(
@@ -162,33 +162,6 @@ def _grid_consensus(split: str, rows: list[dict[str, Any]], online: list[dict[st
                       f"{live['catastrophes']} ({pct(live['catastrophe_share'])})", pct(live["base_reached_share"])]
         t.add_row(*cells)
     return t
-
-
-def _trust_line(split: str, trust: dict[str, Any]) -> Text:
-    """The --trust rule, its demonstrator and the query bound set in advance."""
-    rule = CONSENSUS_SHORT[trust["rule"]].format(v=trust["value"])
-    if trust["max_queries"] is None:
-        head = (f"trust on {split}: {rule}; no query bound in advance ("
-                + ("the demonstrator is not among the behaviours" if trust["demonstrator"] is None
-                   else "noise: nothing is refuted for good") + ")")
-    else:
-        w = trust["demonstrator_weight"]
-        how = (f"min(behaviours − 1, (1 − w)/(α·w)) = {trust['query_bound']:.4g}" if trust["rule"] == "ratio"
-               else f"behaviours − 1 = {trust['query_bound']:.4g}")
-        head = (f"trust on {split}: {rule}; demonstrator {trust['demonstrator']} at w = {w:.4g}; "
-                f"query bound in advance {how}, so at most {trust['max_queries']:,} queries")
-    return Text(head)
-
-
-def _trust_result(split: str, trust: dict[str, Any]) -> Text:
-    """How the online agent did against the bound set in advance."""
-    n = trust["total_queries"]
-    return Text(f"trust on {split}: the online agent made {n:,} {'query' if n == 1 else 'queries'} "
-                f"({trust['queries_per_episode']:.2f} per episode)"
-                + ("" if trust["within_bound"] is None else ", within the bound" if trust["within_bound"]
-                   else ", OVER the bound")
-                + ("; the demonstrator was refuted, so the bound's assumption failed"
-                   if trust["demonstrator_refuted"] else ""))
 
 
 def _episodes_text(queries: list[int], shown: int = 8) -> str:
