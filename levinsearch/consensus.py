@@ -273,7 +273,7 @@ TRUST_RULES = ("top", "ratio")
 def parse_trust(text: object) -> tuple[str, float]:
     """(rule, value) of a trust setting "top:N" (N a whole number >= 1) or "ratio:ALPHA"
     (ALPHA in (0, 1]); ValueError with one line otherwise."""
-    usage = "trust must be top:N (N a whole number >= 1) or ratio:ALPHA (0 < ALPHA <= 1)"
+    usage = "trust must be top:N (N a whole number, 1 to 1000) or ratio:ALPHA (0 < ALPHA <= 1)"
     if not isinstance(text, str) or text.count(":") != 1:
         raise ValueError(f"{usage}, got {text!r}")
     rule, _, raw = text.partition(":")
