@@ -360,7 +360,7 @@ def run(experiment: str | os.PathLike = "red-door", *,
         profile: str | None = None, ban: Sequence[str] | None = None, bits: Mapping[str, float] | None = None,
         cost: Mapping[str, int] | None = None,
         train_envs: int | None = None, test_envs: int | None = None, horizon: int | None = None,
-        seed: int | None = None, seeds: int | None = None, confidence: float | None = None,
+        trust: str | None = None, seed: int | None = None, seeds: int | None = None, confidence: float | None = None,
         top: int | None = None, keep: int | None = None, batch_size: int | None = None,
         save: bool = False, runs_dir: str | os.PathLike | None = None,
         backend: Backend = "local", workers: int | None = None, scheduler: str | None = None,
@@ -375,7 +375,8 @@ def run(experiment: str | os.PathLike = "red-door", *,
     time_penalty ("log" or "linear"), fit_threshold, noise, top, keep, batch_size; the
     whole posterior: tail_samples, tail_seed, tail_max_bits. Grammar: profile, ban (names,
     added to the file's), bits and cost ({name: number}, merged with the file's). Data:
-    train_envs, test_envs, horizon (grid), seed, seeds; confidence: the level of every
+    train_envs, test_envs, horizon (grid), seed, seeds; trust (seq, grid: "top:N" or
+    "ratio:ALPHA", the consensus rule with its query bound); confidence: the level of every
     interval (over seeds, and of the whole posterior; default 0.95). `domain_settings`: a domain's own
     keys without a flag (seq: train_terms, deploy_terms; tm: train_bits, deploy_bits,
     step_cap) and its [analysis] keys (e.g. class_threshold).
@@ -422,7 +423,7 @@ def sweep(experiment: str | os.PathLike, settings: Mapping[str, Sequence[Any]], 
           profile: str | None = None, ban: Sequence[str] | None = None, bits: Mapping[str, float] | None = None,
           cost: Mapping[str, int] | None = None,
           train_envs: int | None = None, test_envs: int | None = None, horizon: int | None = None,
-          seed: int | None = None, seeds: int | None = None, confidence: float | None = None,
+          trust: str | None = None, seed: int | None = None, seeds: int | None = None, confidence: float | None = None,
           top: int | None = None, keep: int | None = None, batch_size: int | None = None,
           save: bool = False, runs_dir: str | os.PathLike | None = None,
           backend: Backend = "local", workers: int | None = None, scheduler: str | None = None,

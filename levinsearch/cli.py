@@ -202,6 +202,9 @@ def save_options(fn):
 @click.option("--test-envs", type=int, help="Number of environments in every test split.")
 @click.option("--horizon", type=int, help="Episode length in every split.")
 @click.option("--seed", type=int, help="Seed of every environment generator.")
+@click.option("--trust", metavar="RULE:V",
+              help="Consensus (seq, grid): trust the top:N behaviours, or ratio:ALPHA, those within ALPHA (0, 1] of "
+                   "the best's posterior (then the query bound is set in advance); replaces the consensus lists.")
 @click.option("--seeds", type=int, metavar="N",
               help="Run on N environment seeds (seed, seed+1, ...) and report every summary figure as a mean "
                    "with an interval (95%, or --confidence) [default: the experiment's seeds, else 1].")

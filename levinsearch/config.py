@@ -247,6 +247,28 @@ def consensus_lists(a: dict[str, Any]) -> None:
             raise DslError(f"{key} values must be {text}, got {a[key]}")
 
 
+def trust_setting(a: dict[str, Any], overrides: Mapping[str, Any]) -> list[str]:
+    """The optional [analysis] `trust` ("top:N" or "ratio:ALPHA"; `--trust` overrides it):
+    the consensus analyses then use that one trusted-set rule in place of the
+    consensus_top/epsilon/alpha lists, and report its query bound. Absent: nothing
+    changes. Returns ["trust"] when the flag set it."""
+    from levinsearch.consensus import parse_trust
+
+    if "trust" in overrides:
+        a["trust"] = overrides["trust"]
+    if "trust" not in a:
+        return []
+    try:
+        rule, value = parse_trust(a["trust"])
+    except ValueError as err:
+        raise DslError(str(err)) from None
+    a["trust"] = f"{rule}:{bound_text(value)}"
+    a["consensus_top"] = [int(value)] if rule == "top" else []
+    a["consensus_epsilon"] = []
+    a["consensus_alpha"] = [value] if rule == "ratio" else []
+    return ["trust"] if "trust" in overrides else []
+
+
 def parse_assignment(text: str, what: str) -> tuple[str, str]:
     """'NAME=VALUE' from a flag."""
     if "=" not in text:

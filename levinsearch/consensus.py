@@ -264,3 +264,51 @@ def query_bound(rule: str, value: float, target_weight: float, predictions: np.n
     if rule == "ratio":
         bound = min(bound, (1.0 - target_weight) / (value * target_weight))
     return bound
+
+
+# ------------------------------------------------------------------ the trust rule (--trust RULE:V) and its bound in advance
+TRUST_RULES = ("top", "ratio")
+
+
+def parse_trust(text: object) -> tuple[str, float]:
+    """(rule, value) of a trust setting "top:N" (N a whole number >= 1) or "ratio:ALPHA"
+    (ALPHA in (0, 1]); ValueError with one line otherwise."""
+    usage = "trust must be top:N (N a whole number, 1 to 1000) or ratio:ALPHA (0 < ALPHA <= 1)"
+    if not isinstance(text, str) or text.count(":") != 1:
+        raise ValueError(f"{usage}, got {text!r}")
+    rule, _, raw = text.partition(":")
+    rule = rule.strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{usage}, got {text!r}") from None
+    if rule == "top" and value.is_integer() and 1 <= value <= 1_000:
+        return rule, float(int(value))
+    if rule == "ratio" and 0 < value <= 1:
+        return rule, value
+    raise ValueError(f"{usage}, got {text!r}")
+
+
+def trust_bound(rule: str, value: float, demonstrator_weight: float | None, units: int,
+                noise: float = 0.0) -> dict:
+    """The online consensus agent's query bound, known before any episode runs.
+
+    `demonstrator_weight`: the share of the starting weight held by the hypotheses that
+    act as the demonstrator (never refuted by its answers; None when none is among them);
+    `units`: how many hypotheses have weight. Under exact fit each query refutes at least
+    one trusted group and the demonstrator never, so queries <= units - 1 for every rule
+    (without a survivor nothing bounds them: with no hypothesis left, every step asks).
+    Under ratio:alpha every trusted group weighs at least alpha x the heaviest minus TOL x
+    the living weight, the heaviest at least the demonstrator's w, so each query removes
+    at least alpha w - TOL of the weight, of which 1 - w can ever go: queries <=
+    (1 - w) / (alpha w - TOL), reported as `query_bound` = (1 - w) / (alpha w). Returns
+    `query_bound` and `max_queries`, the whole number of queries it allows (None: noise, or no demonstrator)."""
+    if noise > 0 or demonstrator_weight is None or demonstrator_weight <= 0:
+        return {"query_bound": None, "max_queries": None}
+    count_bound = max(units - 1, 0)
+    if rule != "ratio":
+        return {"query_bound": float(count_bound), "max_queries": count_bound}
+    w = float(demonstrator_weight)
+    ratio = (1.0 - w) / (value * w)
+    cap = int(np.floor((1.0 - w) / (value * w - TOL))) if value * w > TOL else count_bound
+    return {"query_bound": min(ratio, float(count_bound)), "max_queries": min(cap, count_bound)}

@@ -324,6 +324,32 @@ CONSENSUS_LABEL = {"top": "top {v:g}", "mass": "smallest set with ≥ 1 − {v:g
 CONSENSUS_SHORT = {"top": "top {v:g}", "mass": "mass ≥ 1 − {v:g}", "ratio": "≥ {v:g} × best"}
 
 
+def trust_before(trust: dict[str, Any], where: str, units: str) -> Text:
+    """The --trust rule, its demonstrator and the query bound set before deployment (a
+    record's `trust`); `units`: what the count bound counts (e.g. "behaviours")."""
+    rule = CONSENSUS_SHORT[trust["rule"]].format(v=trust["value"])
+    if trust["max_queries"] is None:
+        why = ("the demonstrator is not among the hypotheses" if trust["demonstrator"] is None
+               else "noise: nothing is refuted for good")
+        return Text(f"trust {where}: {rule}; no query bound in advance ({why})")
+    how = (f"min({units} − 1, (1 − w)/(α·w))" if trust["rule"] == "ratio" else f"{units} − 1")
+    w = trust["demonstrator_weight"]
+    return Text(f"trust {where}: {rule}; demonstrator {trust['demonstrator']} at w = {w:.4g}; "
+                f"query bound set in advance: {how} = {trust['query_bound']:.4g}, so at most "
+                f"{trust['max_queries']:,} queries")
+
+
+def trust_after(trust: dict[str, Any], where: str, per: str | None = None) -> Text:
+    """The online consensus agent's queries against the bound of `trust_before`; `per`:
+    the unit of a per-unit rate the record holds (e.g. "episode")."""
+    n = trust["total_queries"]
+    rate = f" ({trust[f'queries_per_{per}']:.2f} per {per})" if per else ""
+    verdict = ("" if trust["within_bound"] is None else ", within the bound" if trust["within_bound"]
+               else ", OVER the bound")
+    failed = "; the demonstrator was refuted, so the bound's assumption failed" if trust["demonstrator_refuted"] else ""
+    return Text(f"trust {where}: the online agent made {n:,} {'query' if n == 1 else 'queries'}{rate}{verdict}{failed}")
+
+
 # ------------------------------------------------------------------ MAP ties
 #: Tied programs named in a report line; the rest are counted.
 TIE_PROGRAMS_SHOWN = 4

@@ -161,6 +161,23 @@ class Estimate(TypedDict):
     high: Share
 
 
+class Trust(TypedDict):
+    """The consensus rule set by [analysis] trust (--trust) and its query bound, computed
+    before deployment from the demonstrator's weight (docs/concepts.md, "The trust rule
+    and its query bound"), then the online agent's queries against it."""
+
+    rule: Literal["top", "ratio"]
+    value: float  # N, or alpha
+    demonstrator: str | None  # grid: (plan BASE); seq: "the target"; None: not among the hypotheses
+    demonstrator_weight: Share | None  # its share of the weight at the start
+    query_bound: float | None  # top: behaviours - 1; ratio: min(that, (1 - w) / (alpha w)); None: no bound
+    max_queries: Count | None  # the whole number of queries the bound allows
+    total_queries: Count
+    queries_per_episode: NotRequired[float]  # grid
+    within_bound: bool | None
+    demonstrator_refuted: bool  # true: the bound's assumption failed
+
+
 class WholePosterior(TypedDict):
     """The headlines over all programs (a run with tail samples); domains add theirs."""
 

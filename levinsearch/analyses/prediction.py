@@ -42,7 +42,7 @@ from levinsearch import consensus
 from levinsearch import tail as tail_mod
 from levinsearch.aggregate import Aggregate, Dyadic
 from levinsearch.record import bits, map_tie, plain, program_mass
-from levinsearch.types import Count, Estimate, Share, Summary, WholePosterior
+from levinsearch.types import Count, Estimate, Share, Summary, Trust, WholePosterior
 
 #: Trusted-set rules and the [analysis] key listing each rule's values.
 RULES = (("top", "consensus_top"), ("mass", "consensus_epsilon"), ("ratio", "consensus_alpha"))
@@ -121,6 +121,7 @@ class Online(TypedDict):
     prediction: dict[str, list[Any]]
     halving: Halving
     consensus: dict[str, list[dict[str, Any]]]
+    trust: NotRequired[Trust]  # with [analysis] trust: the rule's query bound set in advance
 
 
 class MixtureStep(TypedDict):
@@ -328,7 +329,7 @@ def online(weights: np.ndarray, best: np.ndarray, shortest_order: np.ndarray, ro
     target_weight = float(weights[consensus.target_equivalent(rows, target)].sum())
     bound = consensus.halving_bound(target_weight, noise)
     errors = prediction["mixture_errors"][-1] if len(target) else 0
-    return dict(
+    out = dict(
         noise=noise,
         prediction=prediction,
         halving=dict(target_weight=target_weight, bound=bound, mixture_errors=errors,
@@ -336,6 +337,27 @@ def online(weights: np.ndarray, best: np.ndarray, shortest_order: np.ndarray, ro
         consensus={rule: [plain(consensus.online_consensus(weights, rows, target, rule, v, noise)) for v in a[key]]
                    for rule, key in RULES},
     )
+    if a.get("trust"):
+        out["trust"] = trust(weights, rows, target, a["trust"], out["consensus"], noise)
+    return out
+
+
+def trust(weights: np.ndarray, rows: np.ndarray, target: np.ndarray, setting: str,
+          online_rows: Mapping[str, list[dict[str, Any]]], noise: float) -> dict[str, Any]:
+    """The --trust rule's query bound, from the demonstrator's weight before any step is
+    revealed (the demonstrator: the target-equivalent behaviours, whose predictions are
+    the revealed terms), and the online consensus predictor's queries against it."""
+    rule, value = consensus.parse_trust(setting)
+    weights = np.asarray(weights, dtype=np.float64)
+    equivalent = consensus.target_equivalent(rows, target)
+    total = float(weights.sum())
+    share = float(weights[equivalent].sum()) / total if total > 0 and equivalent.any() else None
+    bound = consensus.trust_bound(rule, value, share, int(np.count_nonzero(weights > 0)), noise)
+    queries = online_rows[rule][0]["total_queries"]
+    return dict(rule=rule, value=value, demonstrator="the target" if share else None, demonstrator_weight=share,
+                **bound, total_queries=queries,
+                within_bound=None if bound["max_queries"] is None else queries <= bound["max_queries"],
+                demonstrator_refuted=False)  # always-right behaviours are never refuted
 
 
 def whole_posterior(prep, agg: Aggregate, continuation: Callable[[np.ndarray, np.ndarray], np.ndarray],

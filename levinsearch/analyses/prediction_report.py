@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from levinsearch.render import (CONSENSUS_SHORT, map_cell, map_tied, mass, mixture_cells, tail_table, tie_count_text,
-                                tie_programs_text, whole_posterior_table)
+                                tie_programs_text, trust_after, trust_before, whole_posterior_table)
 from levinsearch.render import pct as _pct
 
 
@@ -120,7 +120,12 @@ def prediction_block(record: dict[str, Any], *, noun: str = "program", unit: str
         parts += [part for part in (_whole_table(record, noun, unit, whole_rows),
                                     tail_table(record, list(tail_columns))) if part is not None]
     if s.get("consensus"):
+        trust = (s.get("online") or {}).get("trust")
+        if trust:  # the bound was set before deployment: it comes before the results
+            parts.append(trust_before(trust, "(online consensus)", "behaviours"))
         parts.append(_consensus(s, unit))
+        if trust:
+            parts.append(trust_after(trust, "(online consensus)"))
     return parts
 
 

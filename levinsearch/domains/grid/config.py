@@ -14,7 +14,7 @@ from dsl.errors import DslError
 from dsl.grid import primitives
 from dsl.grid.world import COLOURS, KINDS, MAX_SIDE, SplitSpec
 from levinsearch.config import (LIMITS, analysis_overrides, check_keys, common_overrides, consensus_lists, names_list,
-                                number, validate_search)
+                                number, trust_setting, validate_search)
 
 DEFAULT_SPLIT = dict(
     envs=20,
@@ -61,7 +61,7 @@ DEFAULT_PROBES = dict(
     distractors=dict(count=4, kinds=["box", "key", "gem"], colours=["red", "blue", "green", "yellow"]),
 )
 #: Flags only grid experiments take.
-FLAG_KEYS = frozenset({"train_envs", "test_envs", "horizon"})
+FLAG_KEYS = frozenset({"train_envs", "test_envs", "horizon", "trust"})
 
 
 def header_fields(exp: Mapping[str, Any]) -> dict[str, Any]:
@@ -78,7 +78,7 @@ def resolve(raw: Mapping[str, Any], config: dict[str, Any], overrides: Mapping[s
     config["train"] = train
     config["test"] = {name: _split(spec, train, f"[test.{name}]") for name, spec in tests.items()}
     analysis = dict(raw.get("analysis", {}))
-    check_keys(analysis, set(DEFAULT_ANALYSIS) | {"probes"}, "[analysis]")
+    check_keys(analysis, set(DEFAULT_ANALYSIS) | {"probes", "trust"}, "[analysis]")
     probes = _split(analysis.pop("probes", {}), dict(train, **DEFAULT_PROBES), "[analysis.probes]")
     config["analysis"] = dict(DEFAULT_ANALYSIS, **analysis, probes=probes)
 
@@ -95,6 +95,7 @@ def resolve(raw: Mapping[str, Any], config: dict[str, Any], overrides: Mapping[s
             split["horizon"] = overrides["horizon"]
         flagged.append("horizon")
     flagged += analysis_overrides(config, overrides, DEFAULT_ANALYSIS)
+    flagged += trust_setting(config["analysis"], overrides)
     config["flags"] = flagged
     _validate(config)
     return config

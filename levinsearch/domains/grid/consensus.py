@@ -125,7 +125,8 @@ def grid_consensus(programs: Sequence[Sequence[int]], weights: np.ndarray, envs:
 
 def grid_consensus_online(programs: Sequence[Sequence[int]], weights: np.ndarray, envs: Sequence[GridEnv],
                           grammar: Grammar, rule: str, value: float, base_predicate_cells: Sequence[np.ndarray],
-                          noise: float = 0.0, policies: GridPolicies | None = None) -> dict:
+                          noise: float = 0.0, policies: GridPolicies | None = None,
+                          watch: int | None = None) -> dict:
     """The consensus agent with the posterior updated on the overseer's answers, over the
     episodes of `envs` in order (what it learns in one episode it keeps for the next).
 
@@ -148,7 +149,9 @@ def grid_consensus_online(programs: Sequence[Sequence[int]], weights: np.ndarray
     at least any unit that is never refuted, so each query removes at least alpha x w*
     of the weight, where w* is the heaviest unit still living at the end, and queries <=
     (1 - W) / (alpha w*) with W the weight living at the end (a bound read after the
-    fact). None under noise."""
+    fact). None under noise. With `watch` (a unit's index, e.g. the demonstrator's) the
+    result also says whether that unit was refuted (`watched_refuted`; under noise:
+    whether its weight was ever multiplied)."""
     beta = update_factor(noise)
     policies = policies or GridPolicies(programs, grammar)
     w = np.asarray(weights, dtype=np.float64).copy()
@@ -206,4 +209,4 @@ def grid_consensus_online(programs: Sequence[Sequence[int]], weights: np.ndarray
         "queries_per_episode": total / n_env if n_env else 0.0, "catastrophes": int(catastrophes),
         "base_reached_share": base_hits / n_env if n_env else 0.0,
         "surviving": int(np.count_nonzero(w > 0)) if noise == 0 else None, "query_bound": bound,
-    }
+    } | ({} if watch is None else {"watched_refuted": bool(w[watch] < start[watch])})

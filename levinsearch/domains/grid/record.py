@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from dsl.syntax import unparse
+from levinsearch import consensus as consensus_engine
 from levinsearch import score
 from levinsearch.analyse import search_structure
 from levinsearch import tail as tail_mod
@@ -333,6 +334,7 @@ def _grid_consensus(prep: GridPrepared, agg: Aggregate, behaviours: list[dict],
     envs, cells = prep.test_envs[split], list(prep.base_cells[split])
     policies = consensus.GridPolicies(programs, prep.grammar)
     frozen, online = [], []
+    trust = _trust_in_advance(prep, behaviours, weights)
     for rule, value in _consensus_rules(prep.config["analysis"]):
         result = consensus.grid_consensus(programs, weights, envs, prep.grammar, rule, value, cells, policies)
         frozen.append(dict(rule=rule, value=value, size=len(result["members"]),
@@ -342,10 +344,42 @@ def _grid_consensus(prep: GridPrepared, agg: Aggregate, behaviours: list[dict],
                            queries_per_episode=float(result["queries_per_episode"]),
                            base_reached_share=float(result["base_reached_share"])))
         live = consensus.grid_consensus_online(programs, weights, envs, prep.grammar, rule, value, cells,
-                                               prep.config["search"].get("noise", 0.0), policies)
+                                               prep.config["search"].get("noise", 0.0), policies,
+                                               watch=None if trust is None else trust["demonstrator_index"])
         live["catastrophe_share"] = live["catastrophes"] / max(len(envs), 1)
+        if trust is not None:  # the one rule of --trust: how the run compares with its bound
+            refuted = live.pop("watched_refuted")
+            trust.update(total_queries=live["total_queries"], queries_per_episode=live["queries_per_episode"],
+                         within_bound=None if trust["max_queries"] is None
+                         else live["total_queries"] <= trust["max_queries"],
+                         demonstrator_refuted=refuted)
         online.append(live)
-    return frozen, online
+    if trust is not None:
+        del trust["demonstrator_index"]
+    return frozen, online, trust
+
+
+def _trust_in_advance(prep: GridPrepared, behaviours: list[dict], weights: np.ndarray) -> dict[str, Any] | None:
+    """With [analysis] trust set: the rule, the demonstrator and the query bound, all known
+    before any episode runs (docs/concepts.md, "The trust rule and its query bound").
+
+    The demonstrator is the overseer's own policy written as a program, (plan BASE): the
+    overseer answers with the first step of the breadth-first shortest path to the base
+    predicate, which is what `plan` computes. Its weight is the start-of-deployment
+    posterior of the behaviour whose best program that is (None when no behaviour's
+    is: the bound then assumes nothing and is None)."""
+    text = prep.config["analysis"].get("trust")
+    if text is None:
+        return None
+    rule, value = consensus_engine.parse_trust(text)
+    program = f"(plan {' '.join(str(prep.config['base']).split())})"
+    index = next((i for i, b in enumerate(behaviours) if " ".join(b["program"].split()) == program), None)
+    total = float(weights.sum())
+    share = float(weights[index]) / total if index is not None and total > 0 else None
+    bound = consensus_engine.trust_bound(rule, value, share, int(np.count_nonzero(weights > 0)),
+                                         prep.config["search"].get("noise", 0.0))
+    return dict(rule=rule, value=value, demonstrator=program if index is not None else None,
+                demonstrator_weight=share, demonstrator_index=index, **bound)
 
 
 def _map_tie(prep, agg: Aggregate, behaviours: list[dict], splits: list[str]) -> dict[str, Any] | None:
@@ -420,7 +454,9 @@ def summarise(prep, hypotheses: list[dict], behaviours: list[dict], agg: Aggrega
         for row in split["classes"].values():
             row["prior_mass"] = row["mass"] * prior_total
         if behaviours and _consensus_rules(analysis):
-            split["consensus"], split["consensus_online"] = _grid_consensus(prep, agg, behaviours, name)
+            split["consensus"], split["consensus_online"], trust = _grid_consensus(prep, agg, behaviours, name)
+            if trust is not None:
+                split["trust"] = trust
         like = behaviours[0]["changed"].get(name) is not None if behaviours else False
         if like:
             split["defection"] = _defection(behaviours, name, splits_like[name], post, count)

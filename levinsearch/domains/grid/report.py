@@ -11,7 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from levinsearch.render import (CONSENSUS_SHORT, enumeration_panel, grammar_changes, info_grid, map_tied, mass, pct,
-                                score_formula, tail_table, tie_count_text, tie_programs_text, whole_posterior_table)
+                                score_formula, tail_table, tie_count_text, tie_programs_text, trust_after, trust_before,
+                                whole_posterior_table)
 
 OUTCOME_STYLE = {"base": "green", "proxy": "red", "other": "yellow", "none": "dim"}
 COLOUR_STYLE = {"red": "bold red", "blue": "bold blue", "green": "bold green", "yellow": "bold yellow"}
@@ -27,9 +28,13 @@ def run_report(record: dict[str, Any]) -> Group:
         parts.append(_goal_confusion(record))
         if record["summary"].get("search_agreement"):
             parts.append(_search_agreement(record))
-        parts += [_grid_consensus(name, split["consensus"], split.get("consensus_online"))
-                  for name, split in record["summary"]["splits"].items()
-                  if split.get("consensus")]
+        for name, split in record["summary"]["splits"].items():
+            if split.get("consensus"):
+                if split.get("trust"):  # the bound was set before the episodes: it comes before them
+                    parts.append(trust_before(split["trust"], f"on {name}", "behaviours"))
+                parts.append(_grid_consensus(name, split["consensus"], split.get("consensus_online")))
+                if split.get("trust"):
+                    parts.append(trust_after(split["trust"], f"on {name}", "episode"))
         parts.append(_reading(record))
     else:
         parts.append(Panel(Text(

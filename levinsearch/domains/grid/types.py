@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict
 
-from levinsearch.types import Behaviour, Count, Estimate, Hypothesis, Share, Summary, WholePosterior
+from levinsearch.types import Behaviour, Count, Estimate, Hypothesis, Share, Summary, Trust, WholePosterior
 
 #: Outcome class of a program on a split (levinsearch.domains.grid.analyse.CLASSES).
 OutcomeClass = Literal["robust", "pseudo", "capability_failure", "mixed"]
@@ -79,6 +79,7 @@ class SplitSummary(TypedDict):
     dominant_mass: Outcomes
     dominant_count: dict[str, Count]
     classes: Classes
+    trust: NotRequired[Trust]  # with [analysis] trust (--trust): the consensus rule and its bound
 
 
 class Mixture(TypedDict):

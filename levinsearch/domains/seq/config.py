@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from dsl.errors import DslError
 from levinsearch.config import (LIMITS, analysis_overrides, check_keys, common_overrides, consensus_lists, number,
-                                validate_search)
+                                trust_setting, validate_search)
 
 #: Settings of the seq analyses (docs/seq.md).
 DEFAULT_ANALYSIS = dict(
@@ -45,11 +45,12 @@ def resolve(raw: Mapping[str, Any], config: dict[str, Any], overrides: Mapping[s
         raise DslError("[target] program must be program text, e.g. \"(add x1 x2)\"")
     config["target"] = target
     analysis = dict(raw.get("analysis", {}))
-    check_keys(analysis, set(DEFAULT_ANALYSIS), "[analysis]")
+    check_keys(analysis, set(DEFAULT_ANALYSIS) | {"trust"}, "[analysis]")
     config["analysis"] = dict(DEFAULT_ANALYSIS, **analysis)
     flagged = common_overrides(config, overrides)
     flagged += [k for k in ("train_terms", "deploy_terms") if k in overrides]
     flagged += analysis_overrides(config, overrides, DEFAULT_ANALYSIS)
+    flagged += trust_setting(config["analysis"], overrides)
     config["flags"] = flagged
     validate_search(config)
     if config["search"]["fit_threshold"] != 1 and config["search"]["noise"] == 0:
@@ -64,4 +65,4 @@ def resolve(raw: Mapping[str, Any], config: dict[str, Any], overrides: Mapping[s
 
 
 #: Flags only seq experiments take.
-FLAG_KEYS = frozenset({"train_terms", "deploy_terms"})
+FLAG_KEYS = frozenset({"train_terms", "deploy_terms", "trust"})
