@@ -86,6 +86,15 @@ def _headline(name: str, heading: str, kind: str, a: Any, b: Any, a_interval=Non
                 a_interval=list(a_interval) if both else None, b_interval=list(b_interval) if both else None)
 
 
+def _tie_size(summary: dict[str, Any]) -> int | None:
+    """How many programs share the MAP's score (within the tie margin) in a run summary
+    or a sweep point; None where the record has no tie set (saved before ties were
+    recorded, or nothing fits). The MAP program alone is the first of a tie in
+    enumeration order, so a diff shows the tie beside it."""
+    tie = summary.get("map_tie")
+    return tie.get("program_count") if isinstance(tie, dict) else None
+
+
 def _metric_kind(name: str) -> str:
     if name in sweeps.UNBOUNDED:
         return "count"
@@ -97,6 +106,8 @@ def _run_headlines(a: dict[str, Any], b: dict[str, Any], domains) -> tuple[str |
     split = domain.sweep_split([a["config"]], None)
     out = [
         _headline("map_program", "MAP program", "text", a["summary"]["map_program"], b["summary"]["map_program"]),
+        _headline("map_tie", "programs tied at the MAP's score", "count", _tie_size(a["summary"]),
+                  _tie_size(b["summary"])),
         _headline("map_posterior", "MAP posterior", "share", a["summary"]["map_posterior"],
                   b["summary"]["map_posterior"]),
         _headline("programs", "programs judged", "count", a["enumeration"]["programs"], b["enumeration"]["programs"]),
@@ -150,6 +161,8 @@ def _sweep_headlines(a: dict[str, Any], b: dict[str, Any]) -> tuple[list[dict[st
             continue
         where = dict(point=pa["setting"])
         out.append(_headline("map_program", "MAP program", "text", pa["map_program"], pb["map_program"], **where))
+        out.append(_headline("map_tie", "programs tied at the MAP's score", "count", _tie_size(pa), _tie_size(pb),
+                             **where))
         out.append(_headline("programs", "programs judged", "count", pa["programs"], pb["programs"], **where))
         spans_a, spans_b = pa.get("intervals") or {}, pb.get("intervals") or {}
         for name in dict.fromkeys([*pa["metrics"], *pb["metrics"]]):

@@ -72,6 +72,7 @@ def _tie_size(record) -> dict[str, Any] | None:
     return None if not tie else dict(program_count=tie["program_count"], behaviours=tie["behaviours"],
                                      truncated=tie["truncated"])
 
+
 def chosen_metric(domain, metric: str | None, what: str = "--metric") -> str:
     """The metric a sweep plots: `metric`, or the domain's default; DslError (named as
     `what`) when the domain has no such metric."""

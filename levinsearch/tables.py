@@ -147,12 +147,18 @@ def _run_tables(record: dict[str, Any]) -> dict[str, list[Row]]:
     return out
 
 
+def _tie_count(tie: Any) -> int | None:
+    """Programs sharing the MAP's score (a sweep point's `map_tie`), None without one."""
+    return tie.get("program_count") if isinstance(tie, dict) else None
+
+
 def _sweep_tables(record: dict[str, Any]) -> dict[str, list[Row]]:
     points, seeds = [], []
     for k, point in enumerate(record.get("points", []), 1):
         setting = {f"setting.{key}": scalar(value) for key, value in (point.get("setting") or {}).items()}
         metrics = point.get("metrics") or {}
-        row = dict(point=k, **setting, map_program=point.get("map_program"), **metrics)
+        row = dict(point=k, **setting, map_program=point.get("map_program"), map_tie=_tie_count(point.get("map_tie")),
+                   **metrics)
         intervals = point.get("intervals")
         if intervals is not None:
             for name, span in intervals.items():
@@ -166,9 +172,11 @@ def _sweep_tables(record: dict[str, Any]) -> dict[str, list[Row]]:
         if per_seed:
             labels = point.get("seeds") or []
             maps = point.get("map_programs") or []
+            ties = point.get("map_ties") or []
             for i in range(max(len(v) for v in per_seed.values())):
                 seeds.append(dict(point=k, **setting, seed=labels[i] if i < len(labels) else None,
                                   map_program=maps[i] if i < len(maps) else None,
+                                  map_tie=_tie_count(ties[i] if i < len(ties) else None),
                                   **{name: values[i] if i < len(values) else None
                                      for name, values in per_seed.items()}))
     headings = record.get("metric_headings") or {}

@@ -179,6 +179,8 @@ def test_diff_of_two_time_weights(saved):
     assert (heads["robust"]["a"], heads["robust"]["b"], heads["robust"]["delta"]) == (rob_a, rob_b, rob_b - rob_a)
     assert heads["fitting"]["delta"] == b["enumeration"]["fitting"] - a["enumeration"]["fitting"] == 0
     assert not heads["map_program"]["changed"]
+    # (plan red) and (plan door) tie in both runs: the diff shows the tie beside the MAP
+    assert (heads["map_tie"]["a"], heads["map_tie"]["b"], heads["map_tie"]["changed"]) == (2, 2, False)
     assert not any(name.startswith("whole_posterior.") for name in heads)  # neither has tail samples
     # the behaviours: same keys, every posterior changed; the three largest changes
     post_a = {x["key"]: x["posterior"] for x in a["behaviours"]}

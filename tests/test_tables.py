@@ -155,6 +155,7 @@ def test_sweep_tables(sweep):
     for k, p in enumerate(sweep["points"]):
         assert df.loc[k, "search"] == p["metrics"]["search"]
         assert df.loc[k, "map_program"] == p["map_program"]
+        assert df.loc[k, "map_tie"] == p["map_tie"]["program_count"] == 2  # (plan red) and (plan door)
         assert df.loc[k, "programs"] == p["programs"]
     metrics = {r["metric"]: r for r in t["metrics"]}
     assert list(metrics) == list(sweep["metric_headings"])
@@ -176,6 +177,7 @@ def test_a_multi_seed_run_has_per_seed_values(seeds):
     assert list(df["seed"]) == point["seeds"] == [0, 1]
     assert list(df["fitting"]) == point["per_seed"]["fitting"]
     assert list(df["map_program"]) == point["map_programs"]
+    assert list(df["map_tie"]) == [tie["program_count"] for tie in point["map_ties"]] == [2, 2]
 
 
 def test_missing_pandas_is_one_line_naming_the_extra(grid, monkeypatch):
