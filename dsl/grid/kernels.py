@@ -68,6 +68,7 @@ A_TOWARD, A_WALLRIGHT, A_WALLLEFT, A_REMEMBER = 13, 14, 15, 16
 B_RECALL = 17
 M_MEM = 18
 D_RELATIVE, D_DIRTO = 19, 20
+P_BIT, K_CODE = 21, 22
 WALL_BIT = 1
 OBJECT_BIT_MASK = 1 << 10
 NO_MOVE = -1
@@ -138,6 +139,11 @@ def _pred_holds(ops, start, stop, cell, op_kind, op_arg, stack):
         k = op_kind[ops[i]]
         if k == P_FEATURE:
             stack[sp] = (cell >> op_arg[ops[i]]) & 1 == 1
+            sp += 1
+        elif k == K_CODE:
+            continue  # read by its parent (bit K)
+        elif k == P_BIT:
+            stack[sp] = (cell & op_arg[ops[i + 1]]) != 0
             sp += 1
         elif k == P_NOT:
             stack[sp - 1] = not stack[sp - 1]
@@ -268,6 +274,16 @@ def _pred_tables(ops, size, ends, op_kind, op_arg, step_cost, featmask, pmask, p
         if k == P_FEATURE:
             pmask[i] = featmask[op_arg[op]]
             pcost[i] = step_cost[op]
+        elif k == K_CODE:
+            pcost[i] = step_cost[op]
+        elif k == P_BIT:
+            code = op_arg[ops[i + 1]]
+            m = np.int64(0)
+            for b in range(31):
+                if (code >> b) & 1 == 1:
+                    m |= featmask[b]
+            pmask[i] = m
+            pcost[i] = step_cost[op] + pcost[i + 1]
         elif k == P_NOT:
             pmask[i] = ~pmask[i + 1]
             pcost[i] = step_cost[op] + pcost[i + 1]

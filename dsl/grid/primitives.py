@@ -13,6 +13,12 @@ Profiles (`grammar(profile=...)`):
   more directions to sense in: diagonals, heading-relative directions and `(dirto P)`.
   The semantics and costs are specified in `dsl.grid.reference` and
   docs/grid-heuristics.md.
+- `derived`: `default` with its Pred leaves replaced by bit tests of a cell code:
+  `(bit K)` for a Code leaf K, with `and`, `or`, `not` (docs/grid.md, "Derived
+  encodings"). `door` and `red` become derived detectors whose price follows from the
+  code (CODES).
+- `derived-pair`: as `derived` with a second code, in which a door is the pair of code
+  bits `panel` (door or box) and `frame` (door or key), so it costs two bit tests.
 """
 from __future__ import annotations
 
@@ -30,8 +36,25 @@ A_TOWARD, A_WALLRIGHT, A_WALLLEFT, A_REMEMBER = 13, 14, 15, 16
 B_RECALL = 17
 M_MEM = 18
 D_RELATIVE, D_DIRTO = 19, 20
+# derived profiles: (bit K) tests code bit K of a cell; a Code leaf's operand is the
+# feature mask whose cells have that bit set.
+P_BIT, K_CODE = 21, 22
 
-PROFILES = ("default", "heuristics")
+PROFILES = ("default", "heuristics", "derived", "derived-pair")
+#: The cell codes of the derived profiles: code bit name -> the features of the cells
+#: that have it set (a cell's bit is set when it has any of them). Empty cells have no
+#: bit set. `r`, `g`, `b` are colour channels: red is r, green g, blue b, yellow r + g.
+CODES = {
+    "derived": {"wall": ("wall",), "door": ("door",), "box": ("box",), "key": ("key",), "gem": ("gem",),
+                "r": ("red", "yellow"), "g": ("green", "yellow"), "b": ("blue",)},
+    "derived-pair": {"wall": ("wall",), "panel": ("door", "box"), "frame": ("door", "key"), "gem": ("gem",),
+                     "r": ("red", "yellow"), "g": ("green", "yellow"), "b": ("blue",)},
+}
+
+
+def code_mask(features: tuple[str, ...]) -> int:
+    """The feature mask of a code bit: its cells have any of `features`."""
+    return sum(1 << FEATURES.index(f) for f in features)
 #: Directions `sense` can read: the compass (operands 0..3, also the moves) and the
 #: diagonals (operands 4..7) of the 3x3 local view.
 SENSE_DIRECTIONS = DIRECTIONS + ("NE", "SE", "SW", "NW")
@@ -44,6 +67,8 @@ def productions(profile: str = "default") -> list[Production]:
     """Every production of the grid DSL under `profile`, in grammar order."""
     if profile not in PROFILES:
         raise DslError(f"unknown grammar profile {profile!r} for grid (known: {', '.join(PROFILES)})")
+    if profile in CODES:
+        return _derived(profile)
     out = [Production(d, "Action", (), A_MOVE, k) for k, d in enumerate(DIRECTIONS)]
     out += [
         Production("if", "Action", ("Bool", "Action", "Action"), A_IF),
@@ -77,6 +102,15 @@ def productions(profile: str = "default") -> list[Production]:
     out += [Production(d, "Dir", (), D_DIR, k) for k, d in enumerate(SENSE_DIRECTIONS) if k >= 4]
     out += [Production(d, "Dir", (), D_RELATIVE, k) for k, d in enumerate(RELATIVE_DIRECTIONS)]
     out.append(Production("dirto", "Dir", ("Pred",), D_DIRTO))
+    return out
+
+
+def _derived(profile: str) -> list[Production]:
+    """`default` with the Pred leaves replaced by `(bit K)` over the profile's code."""
+    out = [p for p in productions("default") if p.op != P_FEATURE]
+    at = next(i for i, p in enumerate(out) if p.type == "Pred")
+    out.insert(at, Production("bit", "Pred", ("Code",), P_BIT))
+    out += [Production(name, "Code", (), K_CODE, code_mask(features)) for name, features in CODES[profile].items()]
     return out
 
 

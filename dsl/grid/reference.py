@@ -116,6 +116,8 @@ class GridReference:
         op = self._op(node)
         if op == gp.P_FEATURE:
             return bool(cell >> self._operand(node) & 1)
+        if op == gp.P_BIT:  # code bit K is set when the cell has any of K's features
+            return bool(cell & self._operand(node.children[0]))
         if op == gp.P_NOT:
             return not self.pred(node.children[0], cell)
         a = self.pred(node.children[0], cell)
