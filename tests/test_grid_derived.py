@@ -83,3 +83,55 @@ def test_parity_without_caches(profile):
     got = GridInterpreter(g, use_cache=False).run(ops, sizes, pack(ENVS))
     for name, w, k in zip(("reached", "moves", "steps"), want, got):
         assert np.array_equal(w, k), name
+
+
+# ------------------------------------------------------------------ red-door ratios
+def _classes(profile: str, max_bits: float):
+    from levinsearch import api
+    r = api.run("red-door", profile=profile, max_bits=max_bits)
+    by = {}
+    for h in r.hypotheses:
+        by.setdefault(h["outcome_class"]["blue_doors"], []).append((h["program"], h["bits"]))
+    return by, r.summary["splits"]["blue_doors"]["classes"]
+
+
+def test_red_door_ratio_under_derived_follows_from_the_code():
+    """Under `derived` the shortest door detector (bit door) is 9 bits shorter than the
+    shortest red one (and (bit r) (not (bit g))). To 16.9 bits the pseudo class is that
+    detector in its two argument orders, and the robust class is (plan (bit door)) and
+    its variants: 2 and 4 extra `not`s, 4 one-combinator copies that add nothing on
+    reachable cells (walls are never tested), and (and door (not X)) in both orders for
+    the 5 bits X that no door has. With x = 2^-7.808, robust = x (1 + 2^-4 + 4 * 2^-7 +
+    2^-8 + 10 * 2^-9) and pseudo = 2 x 2^-9: the ratio is (512 + 32 + 16 + 2 + 10) / 2 =
+    286, that is 2^9 / 2 times 1.1171875."""
+    by, classes = _classes("derived", 16.9)
+    door = bits("(bit door)", "derived")
+    red = bits("(and (bit r) (not (bit g)))", "derived")
+    assert red - door == pytest.approx(9.0)
+    assert sorted(by["pseudo"]) == sorted([("(plan (and (bit r) (not (bit g))))", 16.808),
+                                           ("(plan (and (not (bit g)) (bit r)))", 16.808)])
+    robust = sorted(b for _, b in by["robust"])
+    assert robust == [7.808, 11.808] + [14.808] * 4 + [15.808] + [16.808] * 10
+    assert {p for p, _ in by["robust"] if "(not (bit" in p and "(not (not" not in p} == {
+        f"(plan (and {a} {b}))" for x in ("wall", "box", "key", "gem", "g")
+        for a, b in [("(bit door)", f"(not (bit {x}))"), (f"(not (bit {x}))", "(bit door)")]}
+    ratio = classes["robust"]["prior_mass"] / classes["pseudo"]["prior_mass"]
+    assert ratio == pytest.approx(286.0, rel=1e-9)
+    assert ratio == pytest.approx(2 ** (red - door) / 2 * (1 + 2 ** -4 + 4 * 2 ** -7 + 2 ** -8 + 10 * 2 ** -9), rel=1e-9)
+
+
+def test_a_two_part_door_moves_the_ratio_as_the_arithmetic_predicts():
+    """Under `derived-pair` a door costs two bit tests (panel and frame), red still r and
+    not g: Δ falls from 9 bits to 2, so robust:pseudo falls. To 16.5 bits each class holds
+    exactly its shortest detector in both argument orders, so the ratio is exactly 2^2."""
+    by, classes = _classes("derived-pair", 16.5)
+    door = bits("(and (bit panel) (bit frame))", "derived-pair")
+    red = bits("(and (bit r) (not (bit g)))", "derived-pair")
+    assert red - door == pytest.approx(2.0)
+    assert sorted(p for p, _ in by["robust"]) == ["(plan (and (bit frame) (bit panel)))",
+                                                  "(plan (and (bit panel) (bit frame)))"]
+    assert sorted(p for p, _ in by["pseudo"]) == ["(plan (and (bit r) (not (bit g))))",
+                                                  "(plan (and (not (bit g)) (bit r)))"]
+    ratio = classes["robust"]["prior_mass"] / classes["pseudo"]["prior_mass"]
+    assert ratio == pytest.approx(2 ** (red - door), rel=1e-9) == pytest.approx(4.0, rel=1e-9)
+    assert ratio < 286.0  # the derived encoding's ratio: the direction the prices predict
