@@ -13,12 +13,17 @@ Profiles (`grammar(profile=...)`):
   more directions to sense in: diagonals, heading-relative directions and `(dirto P)`.
   The semantics and costs are specified in `dsl.grid.reference` and
   docs/grid-heuristics.md.
+- `cued` and `heuristics-cued`: `default` and `heuristics` (same productions, same ids)
+  with one Pred appended, `cued`: the cell holds an object of the colour the grid's cue
+  names (a feature the environment sets, world.CUED_BIT; false everywhere in a grid
+  without a cue). Priced as any feature leaf: one Pred production more, so every Pred
+  costs log2(14/13) bits more than in the profile it extends (docs/grid.md).
 """
 from __future__ import annotations
 
 from dsl.errors import DslError
 from dsl.grammar import Grammar, Production
-from dsl.grid.world import COLOURS, DIRECTIONS, FEATURES, KINDS
+from dsl.grid.world import COLOURS, CUED_BIT, DIRECTIONS, FEATURES, KINDS
 
 # Semantic opcodes understood by both interpreters.
 A_MOVE, A_IF, A_PLAN, A_GREEDY = 0, 1, 2, 3
@@ -31,7 +36,7 @@ B_RECALL = 17
 M_MEM = 18
 D_RELATIVE, D_DIRTO = 19, 20
 
-PROFILES = ("default", "heuristics")
+PROFILES = ("default", "heuristics", "cued", "heuristics-cued")
 #: Directions `sense` can read: the compass (operands 0..3, also the moves) and the
 #: diagonals (operands 4..7) of the 3x3 local view.
 SENSE_DIRECTIONS = DIRECTIONS + ("NE", "SE", "SW", "NW")
@@ -44,6 +49,9 @@ def productions(profile: str = "default") -> list[Production]:
     """Every production of the grid DSL under `profile`, in grammar order."""
     if profile not in PROFILES:
         raise DslError(f"unknown grammar profile {profile!r} for grid (known: {', '.join(PROFILES)})")
+    if profile.endswith("cued"):
+        base = "heuristics" if profile.startswith("heuristics") else "default"
+        return productions(base) + [Production("cued", "Pred", (), P_FEATURE, CUED_BIT)]
     out = [Production(d, "Action", (), A_MOVE, k) for k, d in enumerate(DIRECTIONS)]
     out += [
         Production("if", "Action", ("Bool", "Action", "Action"), A_IF),
