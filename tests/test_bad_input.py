@@ -143,7 +143,7 @@ CASES = [
     (['run', 't_seq_train_key.toml', '--no-save'], 2, "unknown key 'train' in the file"),
     (['run', 't_seq_maxdef.toml', '--no-save'], 2, 'max_defections must be >= 0, got -1'),
     (['run', 't_proxy_bad.toml', '--no-save'], 2, 'position 8: program ends where a Pred was expected'),
-    (['run', 't_base_unknown.toml', '--no-save'], 2, 'position 0: expected Pred (and, blue, box, door, empty, gem'),
+    (['run', 't_base_unknown.toml', '--no-save'], 2, 'position 0: expected Pred (and, blue, box, cued, door, empty, gem'),
     (['show', '(plan red)', '--grid', 'g_noagent.txt'], 2, "g_noagent.txt: the grid has no agent '@"),
     (['show', '(plan red)', '--grid', 'g_two.txt'], 2, "g_two.txt:1:2: a second agent '@"),
     (['show', '(plan red)', '--grid', 'g_unknown.txt'], 2, "g_unknown.txt:1:3: unknown cell 'Z' (not in the legend)"),

@@ -19,12 +19,17 @@ Profiles (`grammar(profile=...)`):
   code (CODES).
 - `derived-pair`: as `derived` with a second code, in which a door is the pair of code
   bits `panel` (door or box) and `frame` (door or key), so it costs two bit tests.
+- `cued` and `heuristics-cued`: `default` and `heuristics` (same productions, same ids)
+  with one Pred appended, `cued`: the cell holds an object of the colour the grid's cue
+  names (a feature the environment sets, world.CUED_BIT; false everywhere in a grid
+  without a cue). Priced as any feature leaf: one Pred production more, so every Pred
+  costs log2(14/13) bits more than in the profile it extends (docs/grid.md).
 """
 from __future__ import annotations
 
 from dsl.errors import DslError
 from dsl.grammar import Grammar, Production
-from dsl.grid.world import COLOURS, DIRECTIONS, FEATURES, KINDS
+from dsl.grid.world import COLOURS, CUED_BIT, DIRECTIONS, FEATURES, KINDS
 
 # Semantic opcodes understood by both interpreters.
 A_MOVE, A_IF, A_PLAN, A_GREEDY = 0, 1, 2, 3
@@ -40,7 +45,7 @@ D_RELATIVE, D_DIRTO = 19, 20
 # feature mask whose cells have that bit set.
 P_BIT, K_CODE = 21, 22
 
-PROFILES = ("default", "heuristics", "derived", "derived-pair")
+PROFILES = ("default", "heuristics", "derived", "derived-pair", "cued", "heuristics-cued")
 #: The cell codes of the derived profiles: code bit name -> the features of the cells
 #: that have it set (a cell's bit is set when it has any of them). Empty cells have no
 #: bit set. `r`, `g`, `b` are colour channels: red is r, green g, blue b, yellow r + g.
@@ -69,6 +74,9 @@ def productions(profile: str = "default") -> list[Production]:
         raise DslError(f"unknown grammar profile {profile!r} for grid (known: {', '.join(PROFILES)})")
     if profile in CODES:
         return _derived(profile)
+    if profile.endswith("cued"):
+        base = "heuristics" if profile.startswith("heuristics") else "default"
+        return productions(base) + [Production("cued", "Pred", (), P_FEATURE, CUED_BIT)]
     out = [Production(d, "Action", (), A_MOVE, k) for k, d in enumerate(DIRECTIONS)]
     out += [
         Production("if", "Action", ("Bool", "Action", "Action"), A_IF),

@@ -23,9 +23,14 @@ DELTAS = ((-1, 0), (0, 1), (1, 0), (0, -1))
 #: Feature bit k is FEATURES[k]; OBJECT_BIT follows them.
 FEATURES = ("wall", "empty") + COLOURS + KINDS
 OBJECT_BIT = len(FEATURES)
+#: Set by the environment, not drawn: on every object cell whose colour is the cue's
+#: (the grid's cue is its first object, row-major, of the cue kind; the cue included).
+#: Only the `cued` Pred of the cued profiles reads it (docs/grid.md, "Cued objectives").
+CUED_BIT = OBJECT_BIT + 1
 WALL = 1 << FEATURES.index("wall")
 EMPTY = 1 << FEATURES.index("empty")
 OBJECT = 1 << OBJECT_BIT
+CUED = 1 << CUED_BIT
 MAX_SIDE = 64
 MAX_GRID_FILE = 1 << 20  # bytes: a grid file is a few kilobytes at most
 MAX_HORIZON = 1_000  # steps per episode (keeps every run interruptible within a second)
@@ -39,6 +44,27 @@ def object_features(colour: str, kind: str) -> int:
     if kind not in KINDS:
         raise DslError(f"unknown kind {kind!r} (known: {', '.join(KINDS)})")
     return OBJECT | 1 << FEATURES.index(colour) | 1 << FEATURES.index(kind)
+
+
+def cue_colour(features: np.ndarray, kind: str) -> str | None:
+    """The colour of the grid's cue: its first object of `kind` in row-major order (None
+    if it has none)."""
+    bit = 1 << FEATURES.index(kind)
+    for f in features.ravel():
+        if f & OBJECT and f & bit:
+            return next(c for c in COLOURS if int(f) >> FEATURES.index(c) & 1)
+    return None
+
+
+def mark_cue(features: np.ndarray, kind: str | None) -> np.ndarray:
+    """A copy of `features` with the CUED bit set on every object cell of the cue's
+    colour (none set when `kind` is None or the grid has no object of that kind)."""
+    out = features & np.uint16(~CUED & 0xFFFF)
+    colour = cue_colour(out, kind) if kind else None
+    if colour is not None:
+        bit = 1 << FEATURES.index(colour)
+        out[((out & OBJECT) != 0) & ((out & bit) != 0)] |= np.uint16(CUED)
+    return out
 
 
 def describe_cell(features: int) -> str:
@@ -61,6 +87,7 @@ class GridEnv:
     horizon: int
     name: str = ""
     legend: dict[str, str] = field(default_factory=dict)
+    cue: str | None = None  # the cue kind (features then carry the CUED bit), or None
 
     @property
     def height(self) -> int:
@@ -92,7 +119,8 @@ An ASCII grid file: the grid, a blank line, then the legend.
   #  wall        .  empty cell        @  the agent (on an empty cell)
   any other character must be defined in the legend as  X = COLOUR KIND
 Lines starting with ';' are comments. An optional legend line 'horizon = N' sets the
-episode length. Rows must all have the same width; outside the grid counts as wall."""
+episode length; an optional 'cue = KIND' makes the first object of that kind (row-major)
+the grid's cue, whose colour names the objective (the `cued` Pred). Rows must all have the same width; outside the grid counts as wall."""
 
 
 def parse_ascii(text: str, *, name: str = "<grid>", horizon: int | None = None) -> GridEnv:
@@ -102,6 +130,7 @@ def parse_ascii(text: str, *, name: str = "<grid>", horizon: int | None = None) 
     legend: dict[str, int] = {}
     legend_text: dict[str, str] = {}
     horizon_line = None
+    cue = None
     in_legend = False
     for number, raw in enumerate(lines, 1):
         line = raw.rstrip()
@@ -117,7 +146,7 @@ def parse_ascii(text: str, *, name: str = "<grid>", horizon: int | None = None) 
         if "=" not in line:
             raise DslError(f"{name}:{number}: legend lines read 'X = COLOUR KIND', got {line.strip()!r}")
         key, value = (s.strip() for s in line.split("=", 1))
-        if key in legend or (key == "horizon" and horizon_line is not None):
+        if key in legend or (key == "horizon" and horizon_line is not None) or (key == "cue" and cue is not None):
             raise DslError(f"{name}:{number}: {key!r} is defined twice in the legend")
         if key == "horizon":
             horizon_line = number
@@ -125,6 +154,11 @@ def parse_ascii(text: str, *, name: str = "<grid>", horizon: int | None = None) 
                 horizon = int(value) if horizon is None else horizon
             except ValueError:
                 raise DslError(f"{name}:{number}: horizon must be a whole number, got {value!r}") from None
+            continue
+        if key == "cue":
+            if value not in KINDS:
+                raise DslError(f"{name}:{number}: cue must name a kind ({', '.join(KINDS)}), got {value!r}")
+            cue = value
             continue
         if len(key) != 1 or key in "#.@;":
             raise DslError(f"{name}:{number}: legend key must be one character other than # . @ ;, got {key!r}")
@@ -167,7 +201,11 @@ def parse_ascii(text: str, *, name: str = "<grid>", horizon: int | None = None) 
     horizon = 20 if horizon is None else horizon
     if not 1 <= horizon <= MAX_HORIZON:
         raise DslError(f"{name}: horizon must be between 1 and {MAX_HORIZON:,}, got {horizon}")
-    return GridEnv(features, start, horizon, name=name, legend=legend_text)
+    if cue is not None:
+        if cue_colour(features, cue) is None:
+            raise DslError(f"{name}: cue = {cue} but the grid has no {cue}")
+        features = mark_cue(features, cue)
+    return GridEnv(features, start, horizon, name=name, legend=legend_text, cue=cue)
 
 
 def load_ascii(path: str | Path, *, horizon: int | None = None) -> GridEnv:
@@ -192,7 +230,7 @@ def to_ascii(env: GridEnv) -> str:
     for r in range(env.height):
         row = []
         for c in range(env.width):
-            f = int(env.features[r, c])
+            f = int(env.features[r, c]) & ~CUED
             if (r, c) == env.start:
                 row.append("@")
             elif f & WALL:
@@ -207,6 +245,8 @@ def to_ascii(env: GridEnv) -> str:
     out.append("")
     out += [f"{ch} = {describe_cell(f)}" for f, ch in letters.items()]
     out.append(f"horizon = {env.horizon}")
+    if env.cue:
+        out.append(f"cue = {env.cue}")
     return "\n".join(out) + "\n"
 
 
@@ -227,6 +267,10 @@ class SplitSpec:
     distractor_kinds: tuple[str, ...] = ("box", "key", "gem")
     distractor_colours: tuple[str, ...] = ("blue", "green", "yellow")
     max_attempts: int = 500
+    #: Cued objectives (off when None): each grid also holds one object of this kind, the
+    #: cue, whose colour (drawn from cue_colours) names the door to reach.
+    cue_kind: str | None = None
+    cue_colours: tuple[str, ...] = ()
 
     def validate(self) -> None:
         """Raise DslError for settings no generator can satisfy."""
@@ -253,11 +297,36 @@ class SplitSpec:
             raise DslError(f"{where}: doors need at least one colour")
         if self.distractor_count and not (self.distractor_kinds and self.distractor_colours):
             raise DslError(f"{where}: distractors need at least one kind and one colour")
-        if self.door_count + self.distractor_count + 1 > self.height * self.width:
+        cue = 1 if self.cue_kind is not None else 0
+        if self.door_count + self.distractor_count + cue + 1 > self.height * self.width:
             raise DslError(
-                f"{where}: {self.door_count + self.distractor_count} objects and the agent "
+                f"{where}: {self.door_count + self.distractor_count + cue} objects and the agent "
                 f"do not fit in a {self.height}x{self.width} grid"
             )
+        if cue:
+            self._validate_cue(where)
+
+    def _validate_cue(self, where: str) -> None:
+        if self.cue_kind not in KINDS or self.cue_kind == "door":
+            raise DslError(f"{where}: cue kind must be one of {', '.join(k for k in KINDS if k != 'door')}, "
+                           f"got {self.cue_kind!r}")
+        if not self.cue_colours:
+            raise DslError(f"{where}: the cue needs at least one colour (objective)")
+        for colour in self.cue_colours:
+            if colour not in COLOURS:
+                raise DslError(f"{where}: unknown cue colour {colour!r} (known: {', '.join(COLOURS)})")
+        if len(set(self.cue_colours)) != len(self.cue_colours):
+            raise DslError(f"{where}: cue colours must be distinct, got {list(self.cue_colours)}")
+        if self.door_count < 1:
+            raise DslError(f"{where}: a cue names a door to reach: doors count must be at least 1")
+        if self.distractor_count and self.cue_kind in self.distractor_kinds:
+            raise DslError(f"{where}: distractor kinds include the cue kind {self.cue_kind!r}; "
+                           "the cue must be the grid's only object of its kind")
+        if self.door_count > 1:
+            for colour in self.cue_colours:
+                if not [c for c in self.door_colours if c != colour]:
+                    raise DslError(f"{where}: with {self.door_count} doors and objective {colour!r}, the other "
+                                   f"doors need a colour other than {colour!r} in doors colours")
 
 
 def split_seed(seed: int, name: str, index: int) -> np.random.SeedSequence:
@@ -293,11 +362,41 @@ def _generate_one(spec: SplitSpec, seed: int, index: int) -> GridEnv:
                 colour = spec.distractor_colours[rng.integers(len(spec.distractor_colours))]
             features[r, c] = object_features(colour, kind)
         if _all_reachable(features, start, cells):
-            return GridEnv(features, start, spec.horizon, name=f"{spec.name}:{index}")
+            if spec.cue_kind is not None:
+                features = _add_cue(spec, seed, index, features, start, cells)
+                if features is None:  # no cell for the cue: draw the next layout
+                    continue
+            return GridEnv(features, start, spec.horizon, name=f"{spec.name}:{index}", cue=spec.cue_kind)
     raise DslError(
         f"split {spec.name!r}: no layout with every object reachable in {spec.max_attempts} "
         "attempts; lower wall_density or enlarge the grid"
     )
+
+
+def _add_cue(spec: SplitSpec, seed: int, index: int, features: np.ndarray, start, cells) -> np.ndarray | None:
+    """The grid with its objective drawn and its cue placed, from a stream of its own
+    (split name + "#cue"), so the layout drawn before is exactly the one without a cue:
+    the first door takes the objective colour, any other door of that colour is
+    recoloured to another door colour, and the cue goes on the first empty cell (in a
+    random order, never the start) that leaves every object reachable (None if none
+    does: the caller draws another layout)."""
+    rng = np.random.default_rng(split_seed(seed, spec.name + "#cue", index))
+    goal = spec.cue_colours[rng.integers(len(spec.cue_colours))]
+    features = features.copy()
+    others = [c for c in spec.door_colours if c != goal]
+    for k, (r, c) in enumerate(cells[: spec.door_count]):
+        if k == 0:
+            features[r, c] = object_features(goal, "door")
+        elif features[r, c] & 1 << FEATURES.index(goal):
+            features[r, c] = object_features(others[rng.integers(len(others))], "door")
+    h, w = features.shape
+    free = [(r, c) for r in range(h) for c in range(w) if features[r, c] == EMPTY and (r, c) != tuple(start)]
+    for k in rng.permutation(len(free)):
+        trial = features.copy()
+        trial[free[k]] = object_features(goal, spec.cue_kind)
+        if _all_reachable(trial, start, [*cells, free[k]]):
+            return mark_cue(trial, spec.cue_kind)
+    return None
 
 
 def breadth_first(features: np.ndarray, start: tuple[int, int]) -> Iterator[tuple[tuple[int, int], int, int]]:

@@ -26,7 +26,7 @@ DEFAULT_SPLIT = dict(
     distractors=dict(count=2, kinds=["box", "key", "gem"], colours=["blue", "green", "yellow"]),
 )
 #: Split keys that belong to one split and are not inherited by the test splits.
-OWN_SPLIT_KEYS = {"grids", "variant", "like", "trigger"}
+OWN_SPLIT_KEYS = {"grids", "variant", "like", "trigger", "cue"}
 SPLIT_KEYS = set(DEFAULT_SPLIT) | OWN_SPLIT_KEYS
 #: Settings of the analyses (docs: "Outcome classes" and "Goal-directedness").
 DEFAULT_ANALYSIS = dict(
@@ -134,6 +134,11 @@ def _split(spec: Mapping, parent: Mapping, where: str) -> dict[str, Any]:
                 if kind not in KINDS:
                     raise DslError(f"{where}: unknown trigger kind {kind!r} (known: {', '.join(KINDS)})")
             out["trigger"] = dict(value)
+        elif key == "cue":
+            if not isinstance(value, Mapping):
+                raise DslError(f"{where}: cue must be a table like {{ kind = \"key\", objectives = 2 }}")
+            check_keys(value, {"kind", "colours", "objectives"}, f"{where} cue")
+            out["cue"] = dict(value)
         elif key in ("doors", "distractors"):
             if not isinstance(value, Mapping):
                 raise DslError(f"{where}: {key} must be a table like {{ count = 1, colours = [\"red\"] }}")
@@ -160,6 +165,8 @@ def _validate(config: dict[str, Any]) -> None:
         split["horizon"] = number(split["horizon"], f"{where}: horizon", minimum=1, maximum=LIMITS["horizon"],
                                   integer=True)
         _check_objects(split, where)
+        if "cue" in split:
+            _check_cue(split, where)
         if "grids" in split:
             grids = split["grids"]
             if not isinstance(grids, list) or not grids or not all(isinstance(g, str) for g in grids):
@@ -223,6 +230,25 @@ def search_names(names: Any, profile: str | None) -> list[str]:
     return list(names)
 
 
+def _check_cue(split: dict[str, Any], where: str) -> None:
+    """Resolve a split's cue table to kind and the colours of its objectives: `colours`
+    (default: every colour, in order) cut to the first `objectives` of them."""
+    cue = split["cue"]
+    if "grids" in split or "like" in split:
+        raise DslError(f"{where}: cue applies to generated grids (hand-drawn grids name their cue with a "
+                       "'cue = KIND' legend line)")
+    kind = cue.get("kind", "key")
+    if not isinstance(kind, str):
+        raise DslError(f"{where}: cue kind must be a kind name, got {kind!r}")
+    colours = names_list(cue.get("colours", list(COLOURS)), f"{where}: cue colours")
+    objectives = int(number(cue.get("objectives", len(colours)), f"{where}: cue objectives", minimum=1,
+                            integer=True))
+    if objectives > len(colours):
+        raise DslError(f"{where}: cue objectives = {objectives} but only {len(colours)} colours are given "
+                       f"({', '.join(colours)}); each objective is one colour")
+    split["cue"] = dict(kind=kind, colours=list(colours[:objectives]), objectives=objectives)
+
+
 def _check_objects(split: dict[str, Any], where: str) -> None:
     """Counts are whole numbers, colours and kinds lists of names, sizes numbers."""
     for key in ("height", "width"):
@@ -257,6 +283,8 @@ def split_spec(name: str, split: Mapping[str, Any]) -> SplitSpec:
             distractor_count=distractors.get("count", 0),
             distractor_kinds=tuple(distractors.get("kinds", ())),
             distractor_colours=tuple(distractors.get("colours", ())),
+            **({"cue_kind": split["cue"]["kind"], "cue_colours": tuple(split["cue"]["colours"])}
+               if "cue" in split else {}),
         )
     except TypeError as err:
         raise DslError(f"split {name!r}: {err}") from None

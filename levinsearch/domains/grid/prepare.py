@@ -15,8 +15,8 @@ from dsl.errors import DslError
 from dsl.grid import primitives
 from dsl.grid.interpreter import GridInterpreter, Trace
 from dsl.grid.reference import GridReference
-from dsl.grid.world import (EMPTY as EMPTY_CELL, OBJECT, WALL, EnvBatch, GridEnv, generate, load_ascii, object_features,
-                            pack, split_seed)
+from dsl.grid.world import (EMPTY as EMPTY_CELL, OBJECT, WALL, EnvBatch, GridEnv, generate, load_ascii, mark_cue,
+                            object_features, pack, split_seed)
 from dsl.syntax import parse, unparse
 from dsl.tree import tree
 from levinsearch import score
@@ -80,12 +80,15 @@ def add_objects(env: GridEnv, trigger: dict[str, Any], seed_seq, name: str, hori
         colour = colours[rng.integers(len(colours))]
         kind = kinds[rng.integers(len(kinds))]
         features[free[k]] = object_features(colour, kind)
-    return GridEnv(features, env.start, horizon, name=name)
+    if env.cue:  # the copy keeps its cue; added objects of the cue's colour are cued too
+        features = mark_cue(features, env.cue)
+    return GridEnv(features, env.start, horizon, name=name, cue=env.cue)
 
 
 def cell_mask(envs: list[GridEnv], batch: EnvBatch, predicate: str) -> np.ndarray:
-    """Where `predicate` (Pred text) holds, bool [E, Hmax, Wmax]; padding is False."""
-    plain = primitives.grammar()
+    """Where `predicate` (Pred text) holds, bool [E, Hmax, Wmax]; padding is False. The
+    text may use `cued` (the objective a grid's cue names), whatever the run's profile."""
+    plain = primitives.grammar(profile="cued")
     root = tree(parse(predicate, plain, "Pred"), plain)
     ref = GridReference(plain)
     # A predicate reads only a cell's features: evaluate it once per distinct value.
