@@ -29,7 +29,7 @@ def _class_distribution(record: dict, split: str | None) -> dict[str, float]:
 
 class GridDomain(Domain):
     name = "grid"
-    sections = frozenset({"train", "test"})
+    sections = frozenset({"train", "test", "stakes"})
     experiment_keys = frozenset({"base", "proxy"})
     flag_keys = grid_config.FLAG_KEYS
     default_analysis = grid_config.DEFAULT_ANALYSIS

@@ -18,7 +18,7 @@ from levinsearch.sweeps import whole
 
 class SeqDomain(Domain):
     name = "seq"
-    sections = frozenset({"target"})
+    sections = frozenset({"target", "stakes"})
     flag_keys = seq_config.FLAG_KEYS
     default_analysis = seq_config.DEFAULT_ANALYSIS
     short_keys = {"train_terms": "target.train", "deploy_terms": "target.deploy"}
