@@ -164,3 +164,18 @@ def test_bad_table_is_one_line_on_the_command_line(tmp_path, capsys, monkeypatch
     code, out, err = invoke(capsys, "run", "s.toml", "--no-save")
     assert code == 2 and "Traceback" not in err
     assert "step 9 is out of range (0 .. 5)" in err and len(err.strip().splitlines()) == 1
+
+
+def test_tm_stakes_through_the_shared_prediction_analysis(tmp_path):
+    path = tmp_path / "t.toml"
+    path.write_text('[experiment]\nname = "t"\ndomain = "tm"\n[target]\nmachine = "(tm2 1RB 1LB 1LA 1H)"\n'
+                    'train = 2\ndeploy = 3\n[search]\nmax_bits = 20\n[stakes]\nsteps = { 1 = 4 }\n')
+    config = experiments.resolve(experiments.load(str(path)), domains=domains)
+    assert experiments.resolve(experiments.raw_of(config, domains=domains), domains=domains)["stakes"] == \
+        config["stakes"]
+    record = pipeline.execute(pipeline.prepare(config))
+    s = record["summary"]["stakes"]
+    assert s["weights"] == [1.0, 4.0, 1.0] and s["total"] == 6.0 and s["high_stakes_units"] == [1]
+    # The MAP's loss is the stakes of the steps its continuation gets wrong.
+    p = record["summary"]["prediction"]
+    assert s["map"]["loss"] == sum(w for w, ok in zip(s["weights"], p["map_correct"]) if not ok)
