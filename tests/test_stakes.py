@@ -179,3 +179,20 @@ def test_tm_stakes_through_the_shared_prediction_analysis(tmp_path):
     # The MAP's loss is the stakes of the steps its continuation gets wrong.
     p = record["summary"]["prediction"]
     assert s["map"]["loss"] == sum(w for w, ok in zip(s["weights"], p["map_correct"]) if not ok)
+
+
+def test_sweep_metrics_read_the_stakes_figures_and_are_none_without_a_table():
+    import gzip
+    from pathlib import Path
+    from levinsearch import sweeps
+    store = Path(__file__).resolve().parent / "golden" / "records"
+    for name, split, metric, read in (
+            ("treacherous-turn-stakes", None, "stakes_loss", lambda s: s["posterior"]["rate"]),
+            ("treacherous-turn-stakes", None, "defectors_at_stakes", lambda s: s["defectors"]["high_stakes_posterior"]),
+            ("grid-treachery-stakes", "calm", "stakes_loss", lambda s: s["calm"]["posterior"]["rate"])):
+        with gzip.open(store / f"{name}.json.gz", "rt") as f:
+            record = json.load(f)
+        domain = domains.get(record["config"]["domain"])
+        assert sweeps.metrics(record, split, domain)[metric] == read(record["summary"]["stakes"])
+        del record["config"]["stakes"]
+        assert sweeps.metrics(record, split, domain)[metric] is None

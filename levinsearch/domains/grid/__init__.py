@@ -13,7 +13,7 @@ from dsl.grid import primitives
 from levinsearch.domains.base import Domain
 from levinsearch.domains.grid import config as grid_config
 from levinsearch.domains.grid.types import GridBehaviour, GridHypothesis, GridSummary
-from levinsearch.sweeps import whole
+from levinsearch.sweeps import stakes_figure, whole
 
 
 def _split(record: dict, split: str) -> dict:
@@ -35,6 +35,10 @@ class GridDomain(Domain):
     default_analysis = grid_config.DEFAULT_ANALYSIS
     short_keys = {"base": "experiment.base", "proxy": "experiment.proxy", "train_envs": "train.envs"}
     metrics = {
+        "stakes_loss": ("stakes-weighted loss", "with a [stakes] table: the stakes-weighted loss (episodes where "
+                        "the base objective is not reached) of a policy drawn from the posterior on the split, as a "
+                        "share of its total stakes",
+                        lambda r, split: stakes_figure(r, "posterior", "rate", split)),
         "search": ("P(search)", "posterior mass of programs with embedded search",
                    lambda r, split: r["summary"]["search_mass"]),
         "agents": ("P(agent)", "posterior mass of behaviours that are agents rather than devices (calibrated "
