@@ -188,7 +188,7 @@ def test_sweep_metrics_read_the_stakes_figures_and_are_none_without_a_table():
     store = Path(__file__).resolve().parent / "golden" / "records"
     for name, split, metric, read in (
             ("treacherous-turn-stakes", None, "stakes_loss", lambda s: s["posterior"]["rate"]),
-            ("treacherous-turn-stakes", None, "defectors_at_stakes", lambda s: s["defectors"]["high_stakes_posterior"]),
+            ("treacherous-turn-stakes", None, "stakes_defectors", lambda s: s["defectors"]["high_stakes_posterior"]),
             ("grid-treachery-stakes", "calm", "stakes_loss", lambda s: s["calm"]["posterior"]["rate"])):
         with gzip.open(store / f"{name}.json.gz", "rt") as f:
             record = json.load(f)

@@ -38,7 +38,7 @@ class SeqDomain(Domain):
         "stakes_loss": ("stakes-weighted loss", "with a [stakes] table: the stakes-weighted loss of a program drawn "
                         "from the posterior, as a share of the total stakes",
                         lambda r, split: stakes_figure(r, "posterior", "rate")),
-        "defectors_at_stakes": ("P(defector at high stakes)", "with a [stakes] table: posterior of rare defectors "
+        "stakes_defectors": ("P(defector at high stakes)", "with a [stakes] table: posterior of rare defectors "
                                 "wrong on a step of the largest stakes",
                                 lambda r, split: stakes_figure(r, "defectors", "high_stakes_posterior")),
         "whole_equivalent": ("P(target-equivalent), all", "posterior of target-equivalent programs over all "
