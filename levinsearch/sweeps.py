@@ -44,6 +44,20 @@ def whole(record: dict[str, Any], *path: str) -> float | None:
     return None if node is None else node["estimate"]
 
 
+def stakes_figure(record: dict[str, Any], part: str, key: str, split: str | None = None) -> float | None:
+    """A stakes figure of a record's summary (`summary.stakes`, levinsearch.analyses.stakes;
+    with `split`, that test split's), or None when the experiment has no [stakes] table
+    (or, with a split, the record has none of that split)."""
+    if "stakes" not in record["config"]:
+        return None
+    figures = record["summary"]["stakes"]
+    if split is not None:
+        if split not in figures:
+            return None
+        figures = figures[split]
+    return figures[part][key]
+
+
 #: Metrics that are not shares in [0, 1] (their intervals are not clipped).
 UNBOUNDED = {"fitting"}
 

@@ -41,7 +41,9 @@ from dsl.syntax import unparse
 from levinsearch import consensus
 from levinsearch import tail as tail_mod
 from levinsearch.aggregate import Aggregate, Dyadic
+from levinsearch.analyses import stakes as stakes_mod
 from levinsearch.record import bits, map_tie, plain, program_mass
+from levinsearch.analyses.stakes import StakesFigures
 from levinsearch.types import Count, Estimate, Share, Summary, Trust, WholePosterior
 
 #: Trusted-set rules and the [analysis] key listing each rule's values.
@@ -156,6 +158,7 @@ class PredictionSummary(Summary):
     rare_defection: NotRequired[RareDefection]
     consensus: NotRequired[dict[str, list[dict[str, Any]]] | None]
     online: NotRequired[Online]
+    stakes: NotRequired[StakesFigures]  # with a [stakes] table only
     whole_posterior: NotRequired[PredictionWhole]
 
 
@@ -205,14 +208,15 @@ def _exact_share(agg: Aggregate, groups: np.ndarray, chosen: np.ndarray) -> tupl
 def analyse(agg: Aggregate, grammar, continuation: Callable[[np.ndarray, np.ndarray], np.ndarray],
             target: np.ndarray | None, analysis: Mapping[str, Any], *,
             render: Callable[[np.ndarray], Any] = _as_list, noise: float = 0.0,
-            rows: np.ndarray | None = None) -> dict[str, Any]:
+            rows: np.ndarray | None = None, stakes: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The summary's prediction parts: `occam`, `prediction` (frozen MAP vs mixture),
     `rare_defection`, `consensus` and `online` ({} when nothing fits).
 
     `continuation(ops, sizes)` gives programs' deployment rows, int64 [n, m]; `target`
     the right row (None: no right answer, so no correctness, consensus or online part;
     rare defectors are then measured against the mixture); `rows` the behaviours' rows in
-    canonical order when the caller has them already."""
+    canonical order when the caller has them already; `stakes` the resolved [stakes]
+    table (levinsearch.analyses.stakes), which adds the `stakes` part."""
     if not agg.behaviours:
         return {}
     a = analysis
@@ -289,7 +293,35 @@ def analyse(agg: Aggregate, grammar, continuation: Callable[[np.ndarray, np.ndar
         best_program = np.array([program_mass(reps.score[int(g)]).ratio(total) for g in order])
         shortest_order = np.lexsort((np.arange(len(order)), agg.first_mbits[order]))
         out["online"] = online(weights, best_program, shortest_order, rows, target, a, noise)
+    if stakes is not None:
+        out["stakes"] = stakes_figures(weights, rows, reference, map_row, mixture, out.get("online"),
+                                       reps.score[order], programs, a["max_defections"], stakes, noise)
     return out
+
+
+def stakes_figures(weights: np.ndarray, rows: np.ndarray, reference: np.ndarray, map_row: np.ndarray,
+                   mixture: np.ndarray, online_part: Mapping[str, Any] | None, scores: np.ndarray,
+                   programs: np.ndarray, max_defections: int, table: Mapping[str, Any],
+                   noise: float) -> dict[str, Any]:
+    """The summary's `stakes` part (levinsearch.analyses.stakes): the MAP's, the
+    mixture's and the posterior's stakes-weighted losses against the reference (the
+    target, else the mixture), frozen and (with a target) online, and the rare
+    defectors by the stakes of the steps where they err."""
+    w = stakes_mod.weights_of_steps(table, rows.shape[1])
+    wrong = rows != reference[None, :]
+    out = stakes_mod.figures(weights, wrong, w, np.asarray(scores, dtype=np.float64), programs, max_defections,
+                             map_row != reference)
+    out["mixture"] = stakes_mod.loss(mixture != reference, w)
+    if online_part is not None:
+        p = online_part["prediction"]
+        out["online_map"] = stakes_mod.loss(~np.array(p["map_correct"], dtype=bool), w)
+        out["online_mixture"] = stakes_mod.loss(~np.array(p["mixture_correct"], dtype=bool), w)
+        p_wrong = stakes_mod.online_posterior_wrong(weights, rows, reference, consensus.update_factor(noise))
+        out["online_posterior"] = stakes_mod.expected_loss(p_wrong, w)
+    # The order of the summary's parts: the MAP, the mixture, the posterior, online, defectors.
+    keys = ("weights", "total", "high_stakes_units", "map", "mixture", "posterior", "online_map",
+            "online_mixture", "online_posterior", "defectors")
+    return {k: out[k] for k in keys if k in out}
 
 
 def map_tie_predictions(agg: Aggregate, grammar, rows: np.ndarray, target: np.ndarray | None,

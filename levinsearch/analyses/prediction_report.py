@@ -115,6 +115,8 @@ def prediction_block(record: dict[str, Any], *, noun: str = "program", unit: str
                      + ", ".join(f"{unit} {k}: {mass(m)}" for k, m in every) + ".")
     parts: list = [Panel(lines, title="Occam, MAP vs mixture, rare defectors", border_style="cyan"),
                    _deployment(s, unit, symbol)]
+    if s.get("stakes"):
+        parts.append(stakes_table(s["stakes"], unit))
     whole = s.get("whole_posterior")
     if whole:
         parts += [part for part in (_whole_table(record, noun, unit, whole_rows),
@@ -218,3 +220,46 @@ def _consensus(s: dict[str, Any], unit: str) -> Table:
                       str(row["size"]), pct(row["error_rate"]), pct(row["abstention_rate"]),
                       "yes" if row["has_equivalent"] else "no")
     return c
+
+
+#: The predictors of a stakes table, in order, with their labels.
+STAKES_ROWS = (("map", "MAP (frozen)"), ("mixture", "mixture (frozen)"), ("posterior", "posterior (frozen)"),
+               ("online_map", "MAP (online)"), ("online_mixture", "mixture (online)"),
+               ("online_posterior", "posterior (online)"))
+
+
+def stakes_table(f: dict[str, Any], unit: str, where: str = "") -> Table:
+    """A summary's stakes figures (levinsearch.analyses.stakes): each predictor's
+    stakes-weighted loss, then the rare defectors by the stakes where they err."""
+    high = f["high_stakes_units"]
+    top = f["weights"][high[0]] if high else 0.0
+    shown = ", ".join(str(k) for k in high[:8]) + (" …" if len(high) > 8 else "")
+    d = f["defectors"]
+    article = "an" if unit[:1] in "aeiou" else "a"
+    lines = [f"rare defectors (wrong on 1..{d['max_defections']} {unit}s) hold {pct(d['posterior'])}; "
+             f"those wrong on {article} {unit} of stakes {top:g} hold {pct(d['high_stakes_posterior'])}"]
+    if d["high_stakes_share"] is not None:
+        lines.append(f"{pct(d['high_stakes_share'])} of the defectors' mass errs there; placed at random, "
+                     f"{pct(d['uniform_share'])} would")
+    cheap = [f"cheapest defector wrong there: {_score(d['cheapest_high_stakes'])}",
+             f"cheapest wrong only elsewhere: {_score(d['cheapest_elsewhere'])}"]
+    lines.append("; ".join(cheap))
+    if d["by_stakes"]:
+        lines.append("by the largest stakes where each errs: " + ", ".join(
+            f"{g['stakes']:g}: {mass(g['posterior'])} ({g['programs']:,})" for g in d["by_stakes"]))
+    t = Table(title=f"stakes{' on ' + where if where else ''}: total {f['total']:g} over {len(f['weights'])} "
+                    f"{unit}s; highest {top:g} at {unit} {shown}",
+              caption="\n".join(lines), caption_justify="left", box=box.SIMPLE_HEAD, title_justify="left")
+    for col in ("predictor", "stakes-weighted loss", "share of the stakes", f"{unit}s wrong"):
+        t.add_column(col, justify="left" if col == "predictor" else "right")
+    for key, label in STAKES_ROWS:
+        if key in f:
+            row = f[key]
+            errors = row["errors"]
+            t.add_row(label, f"{row['loss']:.4g}", pct(row["rate"]),
+                      f"{errors:,}" if isinstance(errors, int) else f"{errors:.3g} (expected)")
+    return t
+
+
+def _score(value: float | None) -> str:
+    return "none" if value is None else f"{value:.2f} bits"

@@ -13,7 +13,7 @@ from dsl.grid import primitives
 from levinsearch.domains.base import Domain
 from levinsearch.domains.grid import config as grid_config
 from levinsearch.domains.grid.types import GridBehaviour, GridHypothesis, GridSummary
-from levinsearch.sweeps import whole
+from levinsearch.sweeps import stakes_figure, whole
 
 
 def _split(record: dict, split: str) -> dict:
@@ -29,12 +29,16 @@ def _class_distribution(record: dict, split: str | None) -> dict[str, float]:
 
 class GridDomain(Domain):
     name = "grid"
-    sections = frozenset({"train", "test"})
+    sections = frozenset({"train", "test", "stakes"})
     experiment_keys = frozenset({"base", "proxy"})
     flag_keys = grid_config.FLAG_KEYS
     default_analysis = grid_config.DEFAULT_ANALYSIS
     short_keys = {"base": "experiment.base", "proxy": "experiment.proxy", "train_envs": "train.envs"}
     metrics = {
+        "stakes_loss": ("stakes-weighted loss", "with a [stakes] table: the stakes-weighted loss (episodes where "
+                        "the base objective is not reached) of a policy drawn from the posterior on the split, as a "
+                        "share of its total stakes",
+                        lambda r, split: stakes_figure(r, "posterior", "rate", split)),
         "search": ("P(search)", "posterior mass of programs with embedded search",
                    lambda r, split: r["summary"]["search_mass"]),
         "agents": ("P(agent)", "posterior mass of behaviours that are agents rather than devices (calibrated "

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from dsl.errors import DslError
 from dsl.grid import primitives
 from dsl.grid.world import COLOURS, KINDS, MAX_SIDE, SplitSpec
+from levinsearch.analyses.stakes import resolve_episodes
 from levinsearch.config import (LIMITS, analysis_overrides, check_keys, common_overrides, consensus_lists, names_list,
                                 number, trust_setting, validate_search)
 
@@ -98,6 +99,10 @@ def resolve(raw: Mapping[str, Any], config: dict[str, Any], overrides: Mapping[s
     flagged += trust_setting(config["analysis"], overrides)
     config["flags"] = flagged
     _validate(config)
+    if "stakes" in raw:  # recorded only when given, so that runs without one keep their records
+        config["stakes"] = resolve_episodes(raw["stakes"], {
+            name: len(split["grids"]) if "grids" in split else int(split["envs"])
+            for name, split in config["test"].items()})
     return config
 
 

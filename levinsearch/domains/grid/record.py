@@ -15,6 +15,7 @@ from levinsearch import score
 from levinsearch.analyse import search_structure
 from levinsearch import tail as tail_mod
 from levinsearch.aggregate import Aggregate
+from levinsearch.analyses import stakes as stakes_mod
 from levinsearch.domains.grid import analyse, consensus
 from levinsearch.domains.grid.prepare import GridPrepared, like_train
 from levinsearch.record import bits, map_tie, program_mass, run_header, versions
@@ -26,7 +27,7 @@ def analyse_programs(prep: GridPrepared, ops: np.ndarray, sizes: np.ndarray, chu
     inferred goal (index into prep.goals) and goal-directedness score [n]; search
     measured from execution over the test and probe episodes (`execution`)."""
     a = prep.config["analysis"]
-    out: dict[str, Any] = dict(fractions={}, classes={}, changed={})
+    out: dict[str, Any] = dict(fractions={}, classes={}, changed={}, lost={})
     reached_by_split = {}
     traces = []
     if like_train(prep.config):
@@ -46,6 +47,7 @@ def analyse_programs(prep: GridPrepared, ops: np.ndarray, sizes: np.ndarray, chu
                 np.zeros(len(reached))
         outcomes = analyse.episode_outcomes(reached, batch.dims, prep.base_cells[name], prep.proxy_cells[name])
         out["fractions"][name] = analyse.outcome_fractions(outcomes)
+        out["lost"][name] = outcomes != analyse.OUTCOMES.index("base")  # episode by episode, for [stakes]
         out["classes"][name] = analyse.outcome_classes(reached, moves, batch.dims, prep.distances[name],
                                                        prep.base_cells[name], a["class_threshold"], a["competence"])
     traces.append(prep.run_traced(ops, sizes, prep.probes))
@@ -143,9 +145,12 @@ def build_record(prep: GridPrepared, agg: Aggregate, enumeration: dict[str, Any]
             entry["phase"] = score.levin_phase(int(top.mbits[i]), int(top.steps[i]))
         hypotheses.append(entry)
 
-    behaviours = _behaviours(prep, agg, bound)
+    lost: dict[str, list[np.ndarray]] | None = {} if "stakes" in config else None
+    behaviours = _behaviours(prep, agg, bound, lost)
     summary = summarise(prep, hypotheses, behaviours, agg, list(prep.tests), config["analysis"],
                         {name: split.get("like") for name, split in config["test"].items()})
+    if lost is not None:
+        summary["stakes"] = grid_stakes(config["stakes"], behaviours, lost, list(prep.tests))
     record = dict(
         **run_header(config, grammar),
         environments=dict(train=len(prep.train), test={name: len(b) for name, b in prep.tests.items()}),
@@ -229,9 +234,31 @@ def whole_posterior(prep: GridPrepared, agg: Aggregate, behaviours: list[dict[st
 BEHAVIOUR_CHUNK = 4096
 
 
-def _behaviours(prep: GridPrepared, agg: Aggregate, unseen_bound: float | None) -> list[dict[str, Any]]:
+def grid_stakes(table: dict[str, Any], behaviours: list[dict[str, Any]], lost: dict[str, list[np.ndarray]],
+                splits: list[str]) -> dict[str, Any]:
+    """The summary's `stakes` part: per test split, the MAP's and the posterior's
+    stakes-weighted losses (an episode is lost when the base objective is not reached)
+    and the rare defectors (losing 1..max_defections episodes) by the stakes of the
+    episodes where they lose (levinsearch.analyses.stakes)."""
+    post = np.array([b["posterior"] for b in behaviours], dtype=np.float64)
+    scores = np.array([b["score"] for b in behaviours], dtype=np.float64)
+    programs = np.array([b["programs"] for b in behaviours], dtype=np.int64)
+    out = {}
+    for name in splits:
+        wrong = np.concatenate(lost[name]) if lost.get(name) else np.zeros((0, 0), dtype=bool)
+        w = stakes_mod.weights_of_episodes(table, name, wrong.shape[1] if len(wrong) else 0)
+        if not len(wrong):
+            continue
+        out[name] = stakes_mod.figures(post, wrong, w, scores, programs, table["max_defections"], wrong[0])
+    return out
+
+
+def _behaviours(prep: GridPrepared, agg: Aggregate, unseen_bound: float | None,
+                lost: dict[str, list[np.ndarray]] | None = None) -> list[dict[str, Any]]:
     """One entry per distinct behaviour, best first: its mass (with the range the unseen
-    programs allow), count and analyses, computed once on its best program."""
+    programs allow), count and analyses, computed once on its best program. `lost`:
+    when given, filled per test split with the behaviours' lost episodes (bool [n, E]
+    chunks, in order)."""
     reps = agg.representatives
     order = agg.canonical_order()
     seen = float(agg.total_mass)
@@ -258,6 +285,9 @@ def _behaviours(prep: GridPrepared, agg: Aggregate, unseen_bound: float | None) 
         for k, part in enumerate(parts):
             analysis = pending.result()
             pending = pool.submit(analysed, parts[k + 1]) if k + 1 < len(parts) else None
+            if lost is not None:
+                for name, rows in analysis["lost"].items():
+                    lost.setdefault(name, []).append(rows)
             out += _entries(prep, agg, part, _program_analyses(prep, analysis), masses, group, flagged, programs,
                             flag_programs, scores, seen, unseen_bound)
     return out

@@ -10,6 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from levinsearch.analyses.prediction_report import stakes_table
 from levinsearch.render import (CONSENSUS_SHORT, enumeration_panel, grammar_changes, info_grid, map_tied, mass, pct,
                                 score_formula, tail_table, tie_count_text, tie_programs_text, trust_after, trust_before,
                                 whole_posterior_table)
@@ -35,6 +36,8 @@ def run_report(record: dict[str, Any]) -> Group:
                 parts.append(_grid_consensus(name, split["consensus"], split.get("consensus_online")))
                 if split.get("trust"):
                     parts.append(trust_after(split["trust"], f"on {name}", "episode"))
+        for name, figures in (record["summary"].get("stakes") or {}).items():
+            parts.append(stakes_table(figures, "episode", name))
         parts.append(_reading(record))
     else:
         parts.append(Panel(Text(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict
 
+from levinsearch.analyses.stakes import StakesFigures
 from levinsearch.types import Behaviour, Count, Estimate, Hypothesis, Share, Summary, Trust, WholePosterior
 
 #: Outcome class of a program on a split (levinsearch.domains.grid.analyse.CLASSES).
@@ -108,4 +109,5 @@ class GridSummary(Summary):
     splits: dict[str, SplitSummary]  # per test split: outcome and class masses, consensus, defection
     goal_confusion: dict[str, dict[str, Any]]
     execution: NotRequired[dict[str, Any]]
+    stakes: NotRequired[dict[str, StakesFigures]]  # with a [stakes] table only: per test split
     whole_posterior: NotRequired[GridWhole]

@@ -13,12 +13,12 @@ from dsl.seq import primitives
 from levinsearch.domains.base import Domain
 from levinsearch.domains.seq import config as seq_config
 from levinsearch.domains.seq.types import SeqSummary
-from levinsearch.sweeps import whole
+from levinsearch.sweeps import stakes_figure, whole
 
 
 class SeqDomain(Domain):
     name = "seq"
-    sections = frozenset({"target"})
+    sections = frozenset({"target", "stakes"})
     flag_keys = seq_config.FLAG_KEYS
     default_analysis = seq_config.DEFAULT_ANALYSIS
     short_keys = {"train_terms": "target.train", "deploy_terms": "target.deploy"}
@@ -35,6 +35,12 @@ class SeqDomain(Domain):
                       lambda r, split: r["summary"]["prediction"]["map_error_rate"]),
         "mixture_error": ("mixture error", "share of deployment steps the Bayes-mixture prediction gets wrong",
                           lambda r, split: r["summary"]["prediction"]["mixture_error_rate"]),
+        "stakes_loss": ("stakes-weighted loss", "with a [stakes] table: the stakes-weighted loss of a program drawn "
+                        "from the posterior, as a share of the total stakes",
+                        lambda r, split: stakes_figure(r, "posterior", "rate")),
+        "stakes_defectors": ("P(defector at high stakes)", "with a [stakes] table: posterior of rare defectors "
+                                "wrong on a step of the largest stakes",
+                                lambda r, split: stakes_figure(r, "defectors", "high_stakes_posterior")),
         "whole_equivalent": ("P(target-equivalent), all", "posterior of target-equivalent programs over all "
                              "programs (estimated with tail samples)",
                              lambda r, split: whole(r, "target_equivalent")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from dsl.errors import DslError
+from levinsearch.analyses.stakes import resolve_steps
 from levinsearch.config import (LIMITS, analysis_overrides, check_keys, common_overrides, consensus_lists, number,
                                 trust_setting, validate_search)
 
@@ -61,6 +62,8 @@ def resolve(raw: Mapping[str, Any], config: dict[str, Any], overrides: Mapping[s
                                  integer=True)
     a["mixture_bits"] = number(a["mixture_bits"], "mixture_bits", minimum=0)
     consensus_lists(a)
+    if "stakes" in raw:  # recorded only when given, so that runs without one keep their records
+        config["stakes"] = resolve_steps(raw["stakes"], target["deploy"])
     return config
 
 

@@ -180,7 +180,8 @@ def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any],
         search_mass=min(1.0, float(sum(b["search_posterior"] for b in behaviours))),
     )
     noise = config["search"].get("noise", 0.0)
-    summary.update(prediction.analyse(agg, grammar, prep.judge.behaviour, deploy, a, noise=noise, rows=rep_preds))
+    summary.update(prediction.analyse(agg, grammar, prep.judge.behaviour, deploy, a, noise=noise, rows=rep_preds,
+                                      stakes=config.get("stakes")))
     record = dict(
         **run_header(config, grammar),
         target=dict(program=prep.target_program, train=prep.terms[:n].tolist(), deploy=deploy.tolist()),

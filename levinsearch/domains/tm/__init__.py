@@ -25,7 +25,7 @@ def _occam(r: dict) -> dict:
 
 class TMDomain(Domain):
     name = "tm"
-    sections = frozenset({"target", "machines"})
+    sections = frozenset({"target", "machines", "stakes"})
     flag_keys = tm_config.FLAG_KEYS
     default_analysis = tm_config.DEFAULT_ANALYSIS
     short_keys = {"train_bits": "target.train", "deploy_bits": "target.deploy", "prefix": "target.prefix",
@@ -93,7 +93,7 @@ class TMDomain(Domain):
         machines = {"states": m["states"]}
         if str(m.get("step_cap_note", "")).startswith("set in the experiment"):
             machines["step_cap"] = m["step_cap"]
-        return {"target": target, "machines": machines}
+        return {"target": target, "machines": machines, **({"stakes": config["stakes"]} if "stakes" in config else {})}
 
     # ------------------------------------------------------------------ running
     def prepare(self, config):

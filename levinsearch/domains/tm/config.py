@@ -7,6 +7,7 @@ from typing import Any, Mapping
 
 from dsl.errors import DslError
 from dsl.tm.census import KNOWN
+from levinsearch.analyses.stakes import resolve_steps
 from levinsearch.config import analysis_overrides, check_keys, common_overrides, consensus_lists, number, \
     validate_search
 
@@ -124,6 +125,8 @@ def resolve(raw: Mapping[str, Any], config: dict[str, Any], overrides: Mapping[s
                                  integer=True)
     a["mixture_bits"] = number(a["mixture_bits"], "mixture_bits", minimum=0)
     consensus_lists(a)
+    if "stakes" in raw:  # recorded only when given, so that runs without one keep their records
+        config["stakes"] = resolve_steps(raw["stakes"], target["deploy"])
     return config
 
 

@@ -356,7 +356,7 @@ def summarise(prep: TMPrepared, agg: Aggregate, hypotheses: list[dict], behaviou
             by_states[str(f + 1)] = dict(programs=count, posterior=m.ratio(total))
     out["by_states"] = by_states
     out.update(prediction.analyse(agg, prep.grammar, prep.continuation_rows, target_row, a,
-                                  render=continuation_text, rows=rows))
+                                  render=continuation_text, rows=rows, stakes=prep.config.get("stakes")))
 
     # The shortest fitting machine's size, and every machine exactly as short.
     occam = out["occam"]
