@@ -15,7 +15,7 @@ from levinsearch import score
 from levinsearch.analyse import search_structure
 from levinsearch import tail as tail_mod
 from levinsearch.aggregate import Aggregate
-from levinsearch.domains.grid import analyse, consensus
+from levinsearch.domains.grid import analyse, consensus, smooth
 from levinsearch.domains.grid.prepare import GridPrepared, like_train
 from levinsearch.record import bits, map_tie, program_mass, run_header, versions
 
@@ -155,6 +155,9 @@ def build_record(prep: GridPrepared, agg: Aggregate, enumeration: dict[str, Any]
         summary=summary,
         goals=dict(family=len(prep.goals), probes=len(prep.probes)),
     )
+    smoothed = smooth.deployment(prep, agg, behaviours)
+    for name, figures in (smoothed or {}).items():
+        summary["splits"][name]["smoothed"] = figures
     if prep.tail is not None:
         summary["whole_posterior"], record["tail"] = whole_posterior(prep, agg, behaviours)
     record["versions"] = versions()
