@@ -245,6 +245,7 @@ def validate_smooth(s: dict[str, Any]) -> None:
     for key, default in SMOOTH_SEARCH.items():
         if key in s and s[key] == default and not isinstance(s[key], bool):
             del s[key]
+    s.pop("smooth_samples", None) if "smooth" not in s else None  # K means nothing without smoothing
 
 
 def smooth_settings(s: dict[str, Any]) -> tuple[float, int, str]:

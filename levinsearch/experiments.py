@@ -140,6 +140,8 @@ def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None, 
     seeds = overrides.get("seeds", exp.get("seeds", 1))
     config = domain.resolve(raw, config, overrides)
     chosen = sorted(set(SMOOTH_SEARCH) & set(config["search"]))
+    # A smoothing flag at its default leaves no trace: the record is the one without it.
+    config["flags"] = [f for f in config["flags"] if f not in SMOOTH_SEARCH or f in config["search"]]
     if chosen and not domain.smoothing:
         raise DslError(f"{chosen[0]} applies only to experiments whose domain perturbs its instances (grid), "
                        f"not to {domain.name}")
