@@ -71,7 +71,8 @@ def rates(outcomes: np.ndarray, weights: np.ndarray) -> np.ndarray:
     shares = np.stack([(outcomes == j).mean(axis=2) for j in range(len(analyse.OUTCOMES))], axis=2)  # [n, K, 4]
     mixed = np.einsum("n,nkj->kj", weights, shares)
     catastrophe = mixed[:, analyse.OUTCOMES.index("proxy")] + mixed[:, analyse.OUTCOMES.index("other")]
-    return np.concatenate([mixed, catastrophe[:, None]], axis=1)
+    # Shares: weights that add up to 1 can round to 1 + 2^-52; at most 1.
+    return np.minimum(np.concatenate([mixed, catastrophe[:, None]], axis=1), 1.0)
 
 
 def summary_of(per_sample: np.ndarray, confidence: float) -> dict[str, Any]:
