@@ -356,6 +356,7 @@ def run(experiment: str | os.PathLike = "red-door", *,
         max_bits: float | None = None, order: Order | None = None, length_weight: float | None = None,
         time_weight: float | None = None, time_penalty: TimePenalty | None = None,
         fit_threshold: float | None = None, noise: float | None = None,
+        smooth: float | None = None, smooth_samples: int | None = None, time_measure: str | None = None,
         tail_samples: int | None = None, tail_seed: int | None = None, tail_max_bits: float | None = None,
         profile: str | None = None, ban: Sequence[str] | None = None, bits: Mapping[str, float] | None = None,
         cost: Mapping[str, int] | None = None,
@@ -372,8 +373,9 @@ def run(experiment: str | os.PathLike = "red-door", *,
     the experiment's own value.
 
     Search: max_bits, order ("length" or "levin"), length_weight, time_weight,
-    time_penalty ("log" or "linear"), fit_threshold, noise, top, keep, batch_size; the
-    whole posterior: tail_samples, tail_seed, tail_max_bits. Grammar: profile, ban (names,
+    time_penalty ("log" or "linear"), fit_threshold, noise, top, keep, batch_size; grid
+    smoothed complexity: smooth (sigma), smooth_samples (K), time_measure ("total", "mean"
+    or "worst"); the whole posterior: tail_samples, tail_seed, tail_max_bits. Grammar: profile, ban (names,
     added to the file's), bits and cost ({name: number}, merged with the file's). Data:
     train_envs, test_envs, horizon (grid), seed, seeds; trust (seq, grid: "top:N" or
     "ratio:ALPHA", the consensus rule with its query bound); confidence: the level of every
@@ -419,6 +421,7 @@ def sweep(experiment: str | os.PathLike, settings: Mapping[str, Sequence[Any]], 
           max_bits: float | None = None, order: Order | None = None, length_weight: float | None = None,
           time_weight: float | None = None, time_penalty: TimePenalty | None = None,
           fit_threshold: float | None = None, noise: float | None = None,
+          smooth: float | None = None, smooth_samples: int | None = None, time_measure: str | None = None,
           tail_samples: int | None = None, tail_seed: int | None = None, tail_max_bits: float | None = None,
           profile: str | None = None, ban: Sequence[str] | None = None, bits: Mapping[str, float] | None = None,
           cost: Mapping[str, int] | None = None,

@@ -196,6 +196,15 @@ def save_options(fn):
 @click.option("--noise", type=float,
               help="Noise rate eps of the likelihood: each wrong training episode or term costs log2(1/eps) bits "
                    "[default: 0, exact fit].")
+@click.option("--smooth", type=float, metavar="SIGMA",
+              help="Grid: smoothed complexity; t(p) is the expected steps over perturbations of each training grid "
+                   "(each cell perturbed at rate SIGMA in [0, 1)), and the test splits are perturbed too "
+                   "[default: 0, none].")
+@click.option("--smooth-samples", type=int, metavar="K",
+              help="Grid: perturbations of each grid under --smooth, 1 to 1000 [default: 8].")
+@click.option("--time-measure", type=click.Choice(config_mod.TIME_MEASURES),
+              help="Grid: t(p) from the steps per training grid: their total, mean or worst (max) "
+                   "[default: total].")
 @tail_options
 @grammar_options
 @click.option("--train-envs", type=int, help="Number of training environments.")

@@ -48,6 +48,16 @@ DEFAULT_SEARCH = dict(
     tail_seed=0,
     tail_max_bits=None,
 )
+#: [search] keys of the smoothed time measure (docs/concepts.md, "Smoothed complexity"),
+#: for domains that can perturb their instances (`Domain.smoothing`). Recorded in the
+#: config only when they differ from these defaults, so that other runs keep their records.
+SMOOTH_SEARCH = dict(
+    smooth=0.0,  # sigma: each cell of a training or test instance is perturbed at this rate
+    smooth_samples=8,  # K: perturbations of each instance
+    time_measure="total",  # t(p) from the per-instance steps: their total, mean or worst
+)
+TIME_MEASURES = ("total", "mean", "worst")
+MAX_SMOOTH_SAMPLES = 1_000
 #: Keys of [experiment] that every domain accepts.
 EXPERIMENT_KEYS = {"name", "domain", "description", "seed", "seeds", "confidence"}
 MAX_SEEDS = 100
@@ -135,7 +145,7 @@ def check_overrides(overrides: Mapping[str, Any]) -> None:
 def common_overrides(config: dict[str, Any], overrides: Mapping[str, Any]) -> list[str]:
     """Apply the flags every domain shares (search keys, seed, grammar); return their names."""
     flagged = []
-    for key in DEFAULT_SEARCH:
+    for key in (*DEFAULT_SEARCH, *SMOOTH_SEARCH):
         if key in overrides:
             config["search"][key] = overrides[key]
             flagged.append(key)
@@ -190,6 +200,7 @@ def validate_search(config: dict[str, Any]) -> None:
     s["batch_size"] = number(s["batch_size"], "batch_size", minimum=1, maximum=LIMITS["batch_size"], integer=True)
     config["seed"] = number(config["seed"], "seed", minimum=0, maximum=MAX_SEED, integer=True)
     validate_tail(s)
+    validate_smooth(s)
     g = config["grammar"]
     g["ban"] = names_list(g["ban"], "[grammar] ban")
     g["bits"] = number_table(g["bits"], "[grammar] bits")
@@ -217,6 +228,30 @@ def resolve_confidence(config: dict[str, Any], exp: Mapping[str, Any], overrides
         config["confidence"] = value
         if "confidence" in overrides:
             config["flags"].append("confidence")
+
+
+def validate_smooth(s: dict[str, Any]) -> None:
+    """smooth, smooth_samples and time_measure of the [search] table (when present); a key
+    at its default is dropped, so that runs without smoothing keep their records."""
+    if "smooth" in s:
+        s["smooth"] = number(s["smooth"], "smooth")
+        if not 0 <= s["smooth"] < 1:
+            raise DslError(f"smooth must be in [0, 1), got {s['smooth']:g}")
+    if "smooth_samples" in s:
+        s["smooth_samples"] = number(s["smooth_samples"], "smooth_samples", minimum=1, maximum=MAX_SMOOTH_SAMPLES,
+                                     integer=True)
+    if "time_measure" in s and s["time_measure"] not in TIME_MEASURES:
+        raise DslError(f"time_measure must be one of {', '.join(TIME_MEASURES)}, got {shown(s['time_measure'])}")
+    for key, default in SMOOTH_SEARCH.items():
+        if key in s and s[key] == default and not isinstance(s[key], bool):
+            del s[key]
+    s.pop("smooth_samples", None) if "smooth" not in s else None  # K means nothing without smoothing
+
+
+def smooth_settings(s: dict[str, Any]) -> tuple[float, int, str]:
+    """(sigma, K, time measure) of a resolved [search] table, defaults filled in."""
+    return (float(s.get("smooth", SMOOTH_SEARCH["smooth"])), int(s.get("smooth_samples", SMOOTH_SEARCH["smooth_samples"])),
+            str(s.get("time_measure", SMOOTH_SEARCH["time_measure"])))
 
 
 def validate_tail(s: dict[str, Any]) -> None:

@@ -75,6 +75,10 @@ class Judge:
     structure: Callable[[np.ndarray], np.ndarray]  # ops [n, w] -> int flags [n] (bit 0: search)
     flags: tuple[str, ...] = ("search",)  # names of the structural flag bits
     trials: int = 0  # training episodes or terms a program is judged on (its successes count them)
+    #: The simulated steps t(p) the score reads, for fitting programs (ops, sizes, their
+    #: verdict steps, their step caps) -> int64 [n]; None: the verdict steps (the steps on
+    #: the training instances). A domain with a smoothed or worst-case time measure sets it.
+    time_steps: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None
 
 
 @dataclass
@@ -193,6 +197,8 @@ def judge_range(enumerator: Enumerator, judge: Judge, rule: ScoreRule, agg: Aggr
             found.ops, found.sizes = batch.ops[idx], batch.sizes[idx]
             found.mbits = np.full(len(idx), batch.mbits, dtype=np.int64)
             found.steps = verdict[idx].astype(np.int64)
+            if judge.time_steps is not None:
+                found.steps = judge.time_steps(found.ops, found.sizes, found.steps, caps[idx]).astype(np.int64)
             found.successes = successes[idx].astype(np.int32)
             found.rank = batch.first_index + idx.astype(np.int64)
             found.score = rule(found.mbits, found.steps, found.successes)

@@ -15,7 +15,7 @@ from typing import Any, Iterator, Mapping
 
 from dsl.errors import DslError
 from levinsearch import experiments, stats
-from levinsearch.config import DEFAULT_SEARCH, shown
+from levinsearch.config import DEFAULT_SEARCH, SMOOTH_SEARCH, shown
 from levinsearch.files import MAX_NESTING, finite_float, text_nesting
 from levinsearch.record import provenance
 from levinsearch.types import Config, RunRecord, SweepRecord
@@ -66,6 +66,7 @@ def short_keys(domain) -> dict[str, str]:
     """Short names for the keys users sweep most, and where they live in the file."""
     return {
         **{key: f"search.{key}" for key in DEFAULT_SEARCH},
+        **({key: f"search.{key}" for key in SMOOTH_SEARCH} if domain.smoothing else {}),
         **{key: f"analysis.{key}" for key in domain.default_analysis},
         "seed": "experiment.seed",
         "ban": "grammar.ban",

@@ -166,6 +166,9 @@ def judge_samples(prep, agg: Aggregate, start: int, stop: int, *, batch_size: in
             found = Programs(ops.shape[1], 0)
             found.ops, found.sizes, found.mbits = ops[idx], sizes[idx], mbits[idx].astype(np.int64)
             found.steps = verdict[idx].astype(np.int64)
+            if judge.time_steps is not None:
+                found.steps = judge.time_steps(found.ops, found.sizes, found.steps,
+                                               np.full(len(idx), NO_CAP, dtype=np.int64)).astype(np.int64)
             found.successes = successes[idx].astype(np.int32)
             found.rank = position + idx.astype(np.int64)
             found.score = np.maximum(rule(found.mbits, found.steps, found.successes) - found.mbits / MBITS_PER_BIT,

@@ -41,6 +41,9 @@ class Search(TypedDict):
     tail_samples: NotRequired[Count]
     tail_seed: NotRequired[Count]
     tail_max_bits: NotRequired[float | None]
+    smooth: NotRequired[Share]  # perturbation rate sigma of the smoothed time (absent: 0)
+    smooth_samples: NotRequired[Count]  # perturbations K per instance (absent: 8)
+    time_measure: NotRequired[Literal["total", "mean", "worst"]]  # absent: total
 
 
 class GrammarSettings(TypedDict):

@@ -461,3 +461,50 @@ def pack(envs: list[GridEnv]) -> EnvBatch:
         starts[k] = env.start
         horizons[k] = env.horizon
     return EnvBatch(features, dims, starts, horizons)
+
+
+# ------------------------------------------------------------------ perturbations (smoothed complexity)
+def perturb_seed(seed: int, name: str, index: int, sample: int) -> np.random.SeedSequence:
+    """The seed of perturbation `sample` of environment `index` of split `name`."""
+    return np.random.SeedSequence([int(seed), zlib.crc32(f"smooth:{name}".encode()), int(index), int(sample)])
+
+
+def perturb(env: GridEnv, sigma: float, seed_seq) -> GridEnv:
+    """A copy of `env` with each cell other than the start perturbed independently with
+    probability `sigma` (docs/grid.md, "Perturbed grids"): a wall becomes empty, an empty
+    cell becomes a wall, an object is recoloured (one of the other three colours) or moved
+    (to an empty cell, not the start), each with probability 1/2. One uniform draw per
+    cell decides which cells are perturbed, row-major, before any other draw; walls flip
+    first, then the perturbed objects are recoloured or moved in row-major order. The
+    result is a valid grid: the start stays empty, every cell is a wall, empty or one
+    object, and the objects keep their number and kinds. Reachability is not kept (a wall
+    may close a path); `sigma` = 0 returns an identical copy."""
+    features = env.features.copy()
+    if sigma <= 0:
+        return GridEnv(features, env.start, env.horizon, name=env.name, legend=dict(env.legend))
+    rng = np.random.default_rng(seed_seq)
+    hit = rng.random(features.shape) < sigma
+    hit[env.start] = False
+    walls = hit & (features == WALL)
+    empties = hit & (features == EMPTY)
+    features[walls] = EMPTY
+    features[empties] = WALL
+    colour_bits = [1 << FEATURES.index(c) for c in COLOURS]
+    for r, c in zip(*np.nonzero(hit & ((env.features & OBJECT) != 0))):
+        f = int(features[r, c])
+        if rng.random() < 0.5:
+            current = next(k for k, bit in enumerate(colour_bits) if f & bit)
+            others = [k for k in range(len(COLOURS)) if k != current]
+            features[r, c] = f & ~colour_bits[current] | colour_bits[others[rng.integers(len(others))]]
+        else:
+            free = [(i, j) for i, j in zip(*np.nonzero(features == EMPTY)) if (i, j) != tuple(env.start)]
+            if free:
+                i, j = free[rng.integers(len(free))]
+                features[i, j], features[r, c] = f, EMPTY
+    return GridEnv(features, env.start, env.horizon, name=env.name, legend=dict(env.legend))
+
+
+def perturbed_split(envs: list[GridEnv], sigma: float, samples: int, seed: int, name: str) -> list[GridEnv]:
+    """`samples` perturbations of every environment of a split, sample-major: entry
+    k * len(envs) + i is perturbation k of environment i (seeded by `perturb_seed`)."""
+    return [perturb(env, sigma, perturb_seed(seed, name, i, k)) for k in range(samples) for i, env in enumerate(envs)]

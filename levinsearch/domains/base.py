@@ -96,6 +96,9 @@ class Domain:
     sweep_distributions: Mapping[str, Callable[[dict, Any], dict[str, float]]] = {}
     #: Grammar profiles ([grammar] profile = NAME); the first is the default.
     profiles: tuple[str, ...] = ("default",)
+    #: Whether the domain perturbs its instances: [search] smooth, smooth_samples and
+    #: time_measure (docs/concepts.md, "Smoothed complexity") are accepted only then.
+    smoothing: bool = False
     #: The TypedDict of its record's `summary` (the JSON Schema is built from it).
     summary_type: type = Summary
     #: The TypedDicts of its records' behaviours and kept programs (hypotheses).

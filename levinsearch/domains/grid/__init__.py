@@ -92,6 +92,7 @@ class GridDomain(Domain):
     #: default: search (plan, greedy) is the only competent way to move; heuristics adds
     #: reactive heading, wall-following, memory and richer sensing (docs/grid-heuristics.md).
     profiles = primitives.PROFILES
+    smoothing = True  # [search] smooth: perturbed training and test grids (docs/grid.md)
 
     def grammar(self, *, bits=None, ban=(), cost=None, profile=None):
         return primitives.grammar(bits=bits, ban=ban, cost=cost, profile=self.check_profile(profile))

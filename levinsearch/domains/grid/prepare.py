@@ -22,7 +22,8 @@ from dsl.tree import tree
 from levinsearch import score
 from levinsearch.analyse import search_production_ids
 from levinsearch.domains.base import Prepared, make_enumerator
-from levinsearch.domains.grid import analyse
+from levinsearch.config import smooth_settings
+from levinsearch.domains.grid import analyse, smooth
 from levinsearch.domains.grid.config import split_spec
 from levinsearch.enumerate import Enumerator
 from levinsearch.fit import Judge
@@ -119,6 +120,12 @@ class GridPrepared(Prepared):
     base_cells: dict[str, np.ndarray]  # per test split: bool [E, H, W]
     proxy_cells: dict[str, np.ndarray]
     goal_bits: np.ndarray | None = None  # float [G]: description bits of each goal (its prior)
+    # [search] smooth > 0 (levinsearch/domains/grid/smooth.py): the K perturbations of the
+    # training grids and of each test split (grids, batch), and each perturbed test
+    # split's base and proxy cells.
+    smooth_train: tuple[list[GridEnv], EnvBatch] | None = None
+    smooth_tests: dict[str, tuple[list[GridEnv], EnvBatch]] | None = None
+    smooth_cells: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
 
     def agency_tables(self) -> analyse.AgencyTables:
         """The probe grids' and goal family's part of the agent-or-device analysis (built
@@ -168,6 +175,11 @@ def prepare(domain, config: dict[str, Any]) -> GridPrepared:
                         {name: cell_mask(envs, tests[name], config["proxy"]) for name, envs in test_envs.items()})
     plain = primitives.grammar()
     prep.goal_bits = np.array([plain.program_bits(parse(g, plain, "Pred")) for g in goals], dtype=np.float64)
+    prep.smooth_train = smooth.perturbed(train_envs, config, "train")
+    if prep.smooth_train is not None:
+        prep.smooth_tests = {name: smooth.perturbed(envs, config, name) for name, envs in test_envs.items()}
+        prep.smooth_cells = {name: (cell_mask(envs, batch, config["base"]), cell_mask(envs, batch, config["proxy"]))
+                             for name, (envs, batch) in prep.smooth_tests.items()}
     prep.judge = judge(prep)
     return prep
 
@@ -233,7 +245,7 @@ def judge(prep: GridPrepared) -> Judge:
                 | np.isin(ops, see_ids).any(axis=1).astype(np.int64) << 1
                 | executes.astype(np.int64) << 2)
 
-    return Judge(fit, behaviour, structure, STRUCTURE_FLAGS, len(prep.train))
+    return Judge(fit, behaviour, structure, STRUCTURE_FLAGS, len(prep.train), smooth.time_steps(prep))
 
 
 def reference_judge(prep: GridPrepared) -> Judge:
@@ -277,7 +289,9 @@ def reference_judge(prep: GridPrepared) -> Judge:
             rows.append(row)
         return np.array(rows, dtype=np.int32).reshape(len(ops), -1)
 
-    return Judge(fit, behaviour, structure_fn, STRUCTURE_FLAGS, len(prep.train))
+    # t(p) under smoothing or another time measure: the compiled judge's (parity of the
+    # perturbed episodes' steps is tested in tests/test_smooth.py).
+    return Judge(fit, behaviour, structure_fn, STRUCTURE_FLAGS, len(prep.train), prep.judge.time_steps)
 
 
 def min_fit_steps(prep: GridPrepared) -> int:
@@ -286,6 +300,8 @@ def min_fit_steps(prep: GridPrepared) -> int:
     path's moves there, and every move is one evaluation of the program, whose root is an
     Action production costing at least the cheapest Action's step cost."""
     s = prep.config["search"]
+    if smooth_settings(s)[0] > 0 or smooth_settings(s)[2] != "total":
+        return 1  # t(p) is then not the training grids' total steps: no bound but the trivial one
     n = len(prep.train)
     cut = score.max_errors(n, s["fit_threshold"], s.get("noise", 0.0))
     dist, base = prep.distances["train"], prep.base_train

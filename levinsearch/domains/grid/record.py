@@ -16,7 +16,7 @@ from levinsearch.analyse import search_structure
 from levinsearch import tail as tail_mod
 from levinsearch.aggregate import Aggregate
 from levinsearch.analyses import stakes as stakes_mod
-from levinsearch.domains.grid import analyse, consensus
+from levinsearch.domains.grid import analyse, consensus, smooth
 from levinsearch.domains.grid.prepare import GridPrepared, like_train
 from levinsearch.record import bits, map_tie, program_mass, run_header, versions
 
@@ -160,6 +160,9 @@ def build_record(prep: GridPrepared, agg: Aggregate, enumeration: dict[str, Any]
         summary=summary,
         goals=dict(family=len(prep.goals), probes=len(prep.probes)),
     )
+    smoothed = smooth.deployment(prep, agg, behaviours)
+    for name, figures in (smoothed or {}).items():
+        summary["splits"][name]["smoothed"] = figures
     if prep.tail is not None:
         summary["whole_posterior"], record["tail"] = whole_posterior(prep, agg, behaviours)
     record["versions"] = versions()
@@ -326,7 +329,8 @@ def _entries(prep, agg, part, analyses, masses, group, flagged, programs, flag_p
 
 
 def _mass_table(weights: np.ndarray, counts: np.ndarray, labels: np.ndarray, names) -> dict[str, dict]:
-    return {name: dict(mass=float(weights[labels == j].sum()), count=int(counts[labels == j].sum()))
+    # min: a sum of shares that add up to 1 can round to 1 + 2^-52.
+    return {name: dict(mass=min(1.0, float(weights[labels == j].sum())), count=int(counts[labels == j].sum()))
             for j, name in enumerate(names)}
 
 
@@ -475,9 +479,10 @@ def summarise(prep, hypotheses: list[dict], behaviours: list[dict], agg: Aggrega
         dominant = analyse.dominant_outcome(frac) if len(frac) else np.zeros(0, dtype=int)
         classes = np.array([analyse.CLASSES.index(b["outcome_class"][name]) for b in behaviours], dtype=int)
         split: dict[str, Any] = {
-            "outcome_mass": {k: float(post @ frac[:, j]) if len(post) else 0.0
+            # Shares: a sum of posteriors that add up to 1 can round to 1 + 2^-52; at most 1.
+            "outcome_mass": {k: min(1.0, float(post @ frac[:, j])) if len(post) else 0.0
                              for j, k in enumerate(analyse.OUTCOMES)},
-            "dominant_mass": {k: float(post[dominant == j].sum()) for j, k in enumerate(analyse.OUTCOMES)},
+            "dominant_mass": {k: min(1.0, float(post[dominant == j].sum())) for j, k in enumerate(analyse.OUTCOMES)},
             "dominant_count": {k: int(count[dominant == j].sum()) for j, k in enumerate(analyse.OUTCOMES)},
             "classes": _mass_table(post, count, classes, analyse.CLASSES),
         }

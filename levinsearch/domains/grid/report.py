@@ -24,6 +24,8 @@ def run_report(record: dict[str, Any]) -> Group:
     parts = [_header(record), enumeration_panel(record, "test and probe grids")]
     if record["hypotheses"]:
         parts += [_hypotheses(record), _behaviour_table(record), _outcomes(record), _classes(record)]
+        if any(split.get("smoothed") for split in record["summary"]["splits"].values()):
+            parts.append(_smoothed(record))
         if record["summary"].get("whole_posterior"):
             parts += [part for part in (_whole_posterior(record), _tail(record)) if part is not None]
         parts.append(_goal_confusion(record))
@@ -63,6 +65,8 @@ def _header(record: dict[str, Any]) -> Panel:
     envs = record["environments"]
     tests = ", ".join(f"{k}: {v}" for k, v in envs["test"].items())
     t.add_row("environments", f"train: {envs['train']}   test: {tests}   seed = {c['seed']}")
+    if s.get("smooth") or s.get("time_measure"):
+        t.add_row("time t(p)", _time_measure_text(s))
     if c.get("flags"):
         t.add_row("from flags", ", ".join(c["flags"]))
     return Panel(t, title="levinsearch run", border_style="cyan")
@@ -137,6 +141,36 @@ def _outcomes(record: dict[str, Any]) -> Table:
                 continue
             t.add_row("", f"{SEARCH_LABEL[label]} ({part['count']})", pct(part["mass"]),
                       *(pct(part["outcome_share"][k]) for k in OUTCOME_STYLE))
+    return t
+
+
+def _time_measure_text(s: dict[str, Any]) -> str:
+    measure = {"total": "total", "mean": "mean", "worst": "worst (max)"}[s.get("time_measure", "total")]
+    if not s.get("smooth"):
+        return f"{measure} of the simulated steps over the training grids"
+    return (f"{measure} over the training grids of the expected steps on {s.get('smooth_samples', 8)} perturbations "
+            f"of each (rate σ = {s['smooth']:g}); fit judged on the unperturbed grids")
+
+
+def _smoothed(record: dict[str, Any]) -> Table:
+    """Outcome and catastrophe rates on the perturbed test splits (means over the
+    perturbation samples, with their intervals)."""
+    t = Table(title="perturbed test splits: share of episodes, mean over perturbation samples [interval]",
+              box=box.SIMPLE_HEAD, title_justify="left")
+    for col in ("split", "σ × samples", "who"):
+        t.add_column(col)
+    for key in ("base", "proxy", "other", "none", "catastrophe"):
+        t.add_column(key, justify="right", style=OUTCOME_STYLE.get(key, "bold red"))
+    for name, split in record["summary"]["splits"].items():
+        smoothed = split.get("smoothed")
+        if not smoothed:
+            continue
+        for who in ("map", "posterior"):
+            rates = smoothed[who]
+            t.add_row(name if who == "map" else "", f"{smoothed['sigma']:g} × {smoothed['samples']}" if who == "map"
+                      else "", "MAP" if who == "map" else "posterior",
+                      *(f"{pct(rates[k]['mean'])} [{pct(rates[k]['low'])}, {pct(rates[k]['high'])}]"
+                        for k in ("base", "proxy", "other", "none", "catastrophe")))
     return t
 
 

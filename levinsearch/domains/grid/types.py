@@ -73,6 +73,36 @@ class Classes(TypedDict):
     mixed: ClassMass
 
 
+class Interval(TypedDict):
+    """A mean over samples with its confidence interval (levinsearch.stats.interval)."""
+
+    mean: float
+    low: float
+    high: float
+    n: Count
+
+
+class SmoothedRates(TypedDict):
+    """Shares of the perturbed episodes by outcome, and catastrophes (proxy + other), each
+    the mean over the perturbation samples with its interval."""
+
+    base: Interval
+    proxy: Interval
+    other: Interval
+    none: Interval
+    catastrophe: Interval
+
+
+class Smoothed(TypedDict):
+    """A test split perturbed at rate sigma, K = samples times ([search] smooth)."""
+
+    sigma: Share
+    samples: Count
+    episodes: Count  # perturbed episodes: samples x the split's grids
+    map: SmoothedRates  # the MAP program (the first kept program)
+    posterior: SmoothedRates  # the posterior mixture over the enumerated behaviours
+
+
 class SplitSummary(TypedDict):
     """A test split in the summary: its outcome and class masses (and more, left open)."""
 
@@ -81,6 +111,7 @@ class SplitSummary(TypedDict):
     dominant_count: dict[str, Count]
     classes: Classes
     trust: NotRequired[Trust]  # with [analysis] trust (--trust): the consensus rule and its bound
+    smoothed: NotRequired[Smoothed]  # with [search] smooth > 0: outcomes on the perturbed split
 
 
 class Mixture(TypedDict):
