@@ -9,6 +9,12 @@ deployment horizon), the target's terms there int64 [m] and, where needed, poste
 weights float [n] summing to 1. Weight comparisons (mixture ties, the 1 - eps mass
 threshold, the alpha ratio) treat values within TOL x total weight as equal, so that
 rounding never decides a tie.
+
+Ties (docs/concepts.md, "Ties"): where an order by weight or length would decide
+between hypotheses that tie within `TIE_MARGIN_BITS`, the functions here say so rather
+than take the first listed. `trusted_set(..., whole_ties=True)` trusts a tie straddling
+a top-N or mass cut as a whole; `online_sequence` reports, at every step, the whole set
+of hypotheses tied for MAP and for shortest and the spread of what they predict.
 """
 from __future__ import annotations
 
@@ -18,6 +24,9 @@ import numpy as np
 
 
 TOL = 1e-12
+#: Near-tie margin in bits, as for the MAP (levinsearch.record.TIE_MARGIN_BITS, which is
+#: this value): weights within a factor 2^-margin of each other tie.
+TIE_MARGIN_BITS = 0.01
 RULES = ("top", "mass", "ratio")  # top-N, smallest set with >= 1 - eps, weight >= alpha * max
 
 
@@ -67,7 +76,7 @@ def mixture_prediction(weights: np.ndarray, predictions: np.ndarray) -> np.ndarr
 
 
 # ------------------------------------------------------------------ trusted sets
-def trusted_set(weights: np.ndarray, rule: str, value: float) -> np.ndarray:
+def trusted_set(weights: np.ndarray, rule: str, value: float, whole_ties: bool = False) -> np.ndarray:
     """Indices (int64, by weight descending, ties: lower index first) of the trusted set.
 
     rule "top": the first `value` (N >= 1) programs in that order (all if fewer);
@@ -75,20 +84,27 @@ def trusted_set(weights: np.ndarray, rule: str, value: float) -> np.ndarray:
     (eps = value in [0, 1); at least one program); "ratio": every program with
     weight >= alpha x the largest weight (alpha = value in (0, 1]). Thresholds are
     lowered by TOL x total weight (see the module docstring).
+
+    Under "top" and "mass" the cut can fall inside a tie, and then the index order
+    decides which of the tied programs are trusted. With `whole_ties` every program whose
+    weight ties with the last one trusted (within TIE_MARGIN_BITS) is trusted too
+    (`tie_extend`), so no order decides; "ratio" has no such cut.
     """
     weights = np.asarray(weights, dtype=np.float64)
     order = np.argsort(-weights, kind="stable")
     if rule == "top":
         if value < 1:
             raise ValueError(f"top-N needs N >= 1, got {value}")
-        return order[: int(value)].astype(np.int64)
+        members = order[: int(value)].astype(np.int64)
+        return tie_extend(weights, members, order) if whole_ties else members
     if rule == "mass":
         if not 0 <= value < 1:
             raise ValueError(f"eps must be in [0, 1), got {value}")
         total = weights.sum()
         held = np.cumsum(weights[order])
         k = int(np.searchsorted(held, (1 - value) * total - TOL * total, side="left")) + 1
-        return order[: min(max(k, 1), len(order))].astype(np.int64)
+        members = order[: min(max(k, 1), len(order))].astype(np.int64)
+        return tie_extend(weights, members, order) if whole_ties else members
     if rule == "ratio":
         if not 0 < value <= 1:
             raise ValueError(f"alpha must be in (0, 1], got {value}")
@@ -97,9 +113,29 @@ def trusted_set(weights: np.ndarray, rule: str, value: float) -> np.ndarray:
     raise ValueError(f"unknown rule {rule!r} (known: {', '.join(RULES)})")
 
 
+def tied_with(weights: np.ndarray, reference: float, margin: float = TIE_MARGIN_BITS) -> np.ndarray:
+    """bool [n]: weights that tie with `reference` or exceed it (>= reference x
+    2^-margin, lowered by TOL x total weight)."""
+    weights = np.asarray(weights, dtype=np.float64)
+    return weights >= reference * 2.0 ** -margin - TOL * weights.sum()
+
+
+def tie_extend(weights: np.ndarray, members: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
+    """`members` (a prefix of `order`, weight descending) with every index after them in
+    `order` whose weight ties with the last member's (`tied_with`)."""
+    weights = np.asarray(weights, dtype=np.float64)
+    if order is None:
+        order = np.argsort(-weights, kind="stable")
+    if not len(members) or len(members) == len(order):
+        return members
+    rest = order[len(members):]
+    extra = rest[tied_with(weights[rest], float(weights[members[-1]])) & (weights[rest] > 0)]
+    return np.concatenate([members, extra]).astype(np.int64)
+
+
 # ------------------------------------------------------------------ consensus for sequences
 def sequence_consensus(weights: np.ndarray, predictions: np.ndarray, target: np.ndarray,
-                       rule: str, value: float) -> dict:
+                       rule: str, value: float, whole_ties: bool = False) -> dict:
     """The trusted set (see `trusted_set`) predicts a step only when all its members
     predict the same value there, and abstains otherwise.
 
@@ -107,9 +143,10 @@ def sequence_consensus(weights: np.ndarray, predictions: np.ndarray, target: np.
     abstained), `errors` (predicted steps whose value != target), `error_rate`
     (errors / predicted; None when nothing was predicted), `abstention_rate`
     (abstentions / m; None when m = 0) and `has_equivalent` (a target-equivalent member).
+    `whole_ties`: a tie at the set's cut is trusted whole (`trusted_set`).
     """
     predictions, target = np.asarray(predictions), np.asarray(target)
-    members = trusted_set(weights, rule, value)
+    members = trusted_set(weights, rule, value, whole_ties)
     rows = predictions[members]
     abstained = (rows != rows[0][None, :]).any(axis=0)
     acted = ~abstained
@@ -127,12 +164,16 @@ def sequence_consensus(weights: np.ndarray, predictions: np.ndarray, target: np.
 def consensus_sweep(weights: np.ndarray, predictions: np.ndarray, target: np.ndarray,
                     rule: str, values: Sequence[float]) -> list[dict]:
     """`sequence_consensus` for each value (N, eps or alpha), one table row each, with
-    the set's `size` added and the per-step `abstained` mask left out."""
+    the set's `size` added and the per-step `abstained` mask left out. Where the cut
+    splits a tie, `tie` holds the row with the whole tie trusted (None otherwise)."""
     rows = []
     for v in values:
         row = sequence_consensus(weights, predictions, target, rule, v)
         del row["abstained"]
-        rows.append({**row, "size": len(row["members"])})
+        whole = sequence_consensus(weights, predictions, target, rule, v, whole_ties=True)
+        del whole["abstained"], whole["rule"], whole["value"]
+        tie = {**whole, "size": len(whole["members"])} if len(whole["members"]) > len(row["members"]) else None
+        rows.append({**row, "size": len(row["members"]), "tie": tie})
     return rows
 
 
@@ -158,7 +199,7 @@ def halving_bound(target_weight: float, noise: float = 0.0) -> float | None:
 
 
 def online_sequence(weights: np.ndarray, predictions: np.ndarray, target: np.ndarray, best_weights: np.ndarray,
-                    shortest_order: np.ndarray, noise: float = 0.0) -> dict:
+                    shortest_order: np.ndarray, noise: float = 0.0, shortest_mbits: np.ndarray | None = None) -> dict:
     """Predict each deployment value from the posterior conditioned on everything
     revealed before it (the training data are already in the weights).
 
@@ -169,7 +210,18 @@ def online_sequence(weights: np.ndarray, predictions: np.ndarray, target: np.nda
     of the heaviest single program (largest best weight x factor; ties: the first
     hypothesis); shortest: of the first living hypothesis in `shortest_order`; mixture:
     the value with the largest current weight. Returns per-step predictions (None once
-    nothing is left), their correctness and the cumulative errors of each."""
+    nothing is left), their correctness and the cumulative errors of each.
+
+    The first hypothesis of a tie is the enumeration's choice, so the result also gives,
+    for MAP and shortest, the whole tie at each step: the living hypotheses whose best
+    weight ties with the heaviest (`tied_with`), and those whose shortest length
+    (`shortest_mbits`, millibits; without it, only the first in `shortest_order`) is
+    within TIE_MARGIN_BITS of the shortest living one. Per step `{key}_tie` (how many
+    tie; 0 once nothing is left), `{key}_tie_values` (the distinct values they predict,
+    ascending) and `{key}_tie_wrong` (the share of them that mispredict), and
+    `{key}_tie_errors`: the steps where every tied hypothesis errs (`certain`), where
+    any does (`possible`), and the sum of the shares (`expected`: the errors of a MAP
+    drawn from each step's tie with equal chances)."""
     predictions, target = np.asarray(predictions), np.asarray(target)
     n, m = predictions.shape
     beta = update_factor(noise)
@@ -177,17 +229,35 @@ def online_sequence(weights: np.ndarray, predictions: np.ndarray, target: np.nda
     best = np.asarray(best_weights, dtype=np.float64)
     shortest_rank = np.empty(n, dtype=np.int64)
     shortest_rank[np.asarray(shortest_order, dtype=np.int64)] = np.arange(n)
+    lengths = None if shortest_mbits is None else np.asarray(shortest_mbits, dtype=np.int64)
+    margin_mbits = int(round(TIE_MARGIN_BITS * 1000))
     factor = np.ones(n)
     out: dict[str, list] = {key: [] for key in ("map", "mixture", "shortest")}
+    ties: dict[str, dict[str, list]] = {key: {"tie": [], "values": [], "wrong": []} for key in ("map", "shortest")}
     for j in range(m):
         w = weights * factor
         if w.sum() <= 0:  # nothing left predicted every revealed value
             for key in out:
                 out[key].append(None)
+            for key in ties:
+                ties[key]["tie"].append(0)
+                ties[key]["values"].append([])
+                ties[key]["wrong"].append(None)
             continue
-        out["map"].append(int(predictions[int(np.argmax(best * factor)), j]))
-        out["shortest"].append(int(predictions[int(np.argmin(np.where(w > 0, shortest_rank, n))), j]))
+        heavy = best * factor
+        out["map"].append(int(predictions[int(np.argmax(heavy)), j]))
+        first = int(np.argmin(np.where(w > 0, shortest_rank, n)))
+        out["shortest"].append(int(predictions[first, j]))
         out["mixture"].append(int(mixture_prediction(w / w.sum(), predictions[:, j: j + 1])[0]))
+        live = w > 0
+        tied = {"map": live & tied_with(heavy, float(heavy.max())),
+                "shortest": (live & (lengths <= lengths[first] + margin_mbits)) if lengths is not None
+                else np.arange(n) == first}
+        for key, mask in tied.items():
+            values = predictions[mask, j]
+            ties[key]["tie"].append(int(mask.sum()))
+            ties[key]["values"].append(sorted({int(v) for v in values}))
+            ties[key]["wrong"].append(float(np.mean(values != target[j])))
         factor = np.where(predictions[:, j] != target[j], factor * beta, factor)
     result: dict = {"target": [int(t) for t in target]}
     for key, values in out.items():
@@ -195,11 +265,18 @@ def online_sequence(weights: np.ndarray, predictions: np.ndarray, target: np.nda
         result[key] = values
         result[f"{key}_correct"] = correct
         result[f"{key}_errors"] = np.cumsum([not c for c in correct]).astype(int).tolist()
+    for key, t in ties.items():
+        wrong = [1.0 if x is None else x for x in t["wrong"]]  # nothing left: the step is an error
+        result[f"{key}_tie"] = t["tie"]
+        result[f"{key}_tie_values"] = t["values"]
+        result[f"{key}_tie_wrong"] = t["wrong"]
+        result[f"{key}_tie_errors"] = dict(certain=int(sum(x >= 1.0 for x in wrong)),
+                                           possible=int(sum(x > 0.0 for x in wrong)), expected=float(sum(wrong)))
     return result
 
 
 def online_consensus(weights: np.ndarray, predictions: np.ndarray, target: np.ndarray, rule: str, value: float,
-                     noise: float = 0.0) -> dict:
+                     noise: float = 0.0, whole_ties: bool = False) -> dict:
     """The consensus predictor with the posterior updated on every revealed value.
 
     At step j the hypotheses are built from observed data only: the living programs
@@ -211,13 +288,15 @@ def online_consensus(weights: np.ndarray, predictions: np.ndarray, target: np.nd
     grouping of them (e.g. behaviours on all deployment steps): only sums of weights
     over the groups above are used. Returns per-step `queried`, `wrong` (a wrong
     prediction made) and trusted-set `sizes`, cumulative `queries`, the totals and
-    `query_bound` (see `query_bound`)."""
+    `query_bound` (see `query_bound`). With `whole_ties` a tie at the set's cut is
+    trusted whole (`trusted_set`), and `tie_steps` lists the steps where that made the
+    set larger than the cut alone."""
     predictions, target = np.asarray(predictions), np.asarray(target)
     n, m = predictions.shape
     beta = update_factor(noise)
     weights = np.asarray(weights, dtype=np.float64)
     w = weights.copy()
-    queried, erred, sizes = [], [], []
+    queried, erred, sizes, tie_steps = [], [], [], []
     for j in range(m):
         live = np.flatnonzero(w > 0)
         if len(live) == 0:
@@ -227,7 +306,9 @@ def online_consensus(weights: np.ndarray, predictions: np.ndarray, target: np.nd
             continue
         groups, inverse = np.unique(predictions[live, : j + 1], axis=0, return_inverse=True)
         group_weight = np.bincount(inverse.ravel(), weights=w[live], minlength=len(groups))
-        members = trusted_set(group_weight / group_weight.sum(), rule, value)
+        members = trusted_set(group_weight / group_weight.sum(), rule, value, whole_ties)
+        if whole_ties and len(members) > len(trusted_set(group_weight / group_weight.sum(), rule, value)):
+            tie_steps.append(j)
         values = groups[members, j]
         agree = bool((values == values[0]).all())
         queried.append(not agree)
@@ -238,7 +319,8 @@ def online_consensus(weights: np.ndarray, predictions: np.ndarray, target: np.nd
     return {"rule": rule, "value": value, "queried": queried, "wrong": erred, "sizes": sizes,
             "queries": np.cumsum(queried).astype(int).tolist(), "total_queries": int(np.sum(queried)),
             "errors": int(np.sum(erred)),
-            "query_bound": query_bound(rule, value, target_weight, predictions, weights, noise)}
+            "query_bound": query_bound(rule, value, target_weight, predictions, weights, noise)} | (
+        {"tie_steps": tie_steps} if whole_ties else {})
 
 
 def query_bound(rule: str, value: float, target_weight: float, predictions: np.ndarray, weights: np.ndarray,

@@ -22,7 +22,7 @@ import numpy as np
 
 from dsl.grammar import MBITS_PER_BIT, Grammar
 from dsl.syntax import unparse
-from levinsearch import score
+from levinsearch import consensus, score
 from levinsearch.aggregate import Aggregate, Dyadic, ScoreRule, dyadic_terms
 from levinsearch.enumerate import Enumerator
 from levinsearch.fit import complete_mbits
@@ -147,7 +147,8 @@ def program_mass(program_score: float) -> Dyadic:
 #: Near-tie margin (bits of score): every program whose score is within this of the best
 #: shares the MAP with it. Bits are stored to the millibit, so 0.01 bits is ten of the
 #: smallest steps a production's cost can take (docs/concepts.md, "MAP vs mixture: ties").
-TIE_MARGIN_BITS = 0.01
+#: One value for every tie the analyses report (levinsearch.consensus holds it).
+TIE_MARGIN_BITS = consensus.TIE_MARGIN_BITS
 #: Slack for floating-point sums when scores are compared (far below a millibit).
 _SCORE_SLACK = 1e-9
 

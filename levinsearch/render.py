@@ -347,7 +347,9 @@ def trust_after(trust: dict[str, Any], where: str, per: str | None = None) -> Te
     verdict = ("" if trust["within_bound"] is None else ", within the bound" if trust["within_bound"]
                else ", OVER the bound")
     failed = "; the demonstrator was refuted, so the bound's assumption failed" if trust["demonstrator_refuted"] else ""
-    return Text(f"trust {where}: the online agent made {n:,} {'query' if n == 1 else 'queries'}{rate}{verdict}{failed}")
+    whole = " (the rule's cut split a tie, trusted whole)" if trust.get("tie_trusted_whole") else ""
+    return Text(f"trust {where}: the online agent{whole} made {n:,} {'query' if n == 1 else 'queries'}{rate}{verdict}"
+                f"{failed}")
 
 
 # ------------------------------------------------------------------ MAP ties

@@ -58,6 +58,23 @@ def stakes_figure(record: dict[str, Any], part: str, key: str, split: str | None
     return figures[part][key]
 
 
+def map_error(record: dict[str, Any]) -> float | None:
+    """A prediction domain's MAP error with no tie order deciding it: with a MAP tie, the
+    mean error rate over the tied behaviours (`summary.map_tie.error_rate`); without
+    one, the MAP's error rate (as in records made before ties were recorded)."""
+    tie = record["summary"].get("map_tie") or {}
+    return tie["error_rate"] if "error_rate" in tie else record["summary"]["prediction"]["map_error_rate"]
+
+
+def shortest_share(record: dict[str, Any]) -> float | None:
+    """A prediction domain's P(shortest) with no tie order deciding it: the posterior of a
+    shortest fitting program, the mean over them when several share the shortest length
+    (`summary.occam.shortest_tie`; records without it: the first enumerated one's)."""
+    occam = record["summary"]["occam"]
+    tie = occam.get("shortest_tie")
+    return occam["shortest_posterior"] if not tie else tie["posterior"] / tie["programs"]
+
+
 #: Metrics that are not shares in [0, 1] (their intervals are not clipped).
 UNBOUNDED = {"fitting"}
 

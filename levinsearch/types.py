@@ -179,6 +179,9 @@ class Trust(TypedDict):
     queries_per_episode: NotRequired[float]  # grid
     within_bound: bool | None
     demonstrator_refuted: bool  # true: the bound's assumption failed
+    # true: the rule's cut split a tie, so the figures above are the agent's that trusts
+    # the whole tie (no order picks the trusted set); absent in older records
+    tie_trusted_whole: NotRequired[bool]
 
 
 class WholePosterior(TypedDict):
@@ -217,6 +220,11 @@ class MapTie(TypedDict):
     behaviours: Count
     classes: NotRequired[dict[str, dict[str, Count]]]  # grid: per split, tied behaviours per outcome class
     predictions: NotRequired[list[TiedPrediction]]  # seq, tm: the distinct continuations of the tie
+    # seq, tm with a target: tied behaviours right on every deployment step, and the
+    # error rate over the tie (each tied behaviour once: the MAP error no order decides)
+    right_behaviours: NotRequired[Count]
+    error_rate: NotRequired[Share]
+    error_range: NotRequired[list[Share]]  # the best and worst tied behaviour's
 
 
 class TieSize(TypedDict):

@@ -116,8 +116,10 @@ def test_seq_report_shows_the_spread_and_marks_the_map_row(occam):
     assert "MAP: a tie of 8 programs (3 behaviours) within 0.01 bits at score 19.505" in out
     assert "The tied programs predict 3 distinct continuations: 10, 17, 26," in out
     assert "(1 behaviour, 50.0%, errs on 100.0% of the steps)" in out
-    assert "the first (in enumeration order) of the tied MAP programs continues" in out
-    assert "map (frozen; 1st of 8 tied)" in out
+    # No single tied MAP continuation is named: each distinct one gets a row.
+    assert "the tied MAP behaviours err on 66.7% of the steps on average (from 0.0% to 100.0%)" in out
+    assert out.count("map tie, 1 behaviour (frozen)") == 3 and "map (frozen)" not in out
+    assert "Of the 3 tied behaviours 1 predicts the target on every step; the MAP error over the tie is 66.7%." in out
 
 
 def test_seq_tie_within_one_behaviour_predicts_one_continuation():
@@ -151,3 +153,142 @@ def test_sweep_marks_tied_map_programs(red_door):
     assert map_cell(point["map_program"], point["map_tie"]) == "(plan red) +1 tied"
     assert map_cell("(plan red)", dict(program_count=1, behaviours=1, truncated=False)) == "(plan red)"
     assert map_cell("(plan red)", None) == "(plan red)"  # a record from before ties were recorded
+
+
+# ------------------------------------------------------------------ hand-built ties: every MAP-based figure
+BAN = ["x2", "k", "c0", "sub", "div", "mod", "if", "find", "lt", "eq", "not", "and"]
+
+
+def seq_tie(**overrides) -> dict:
+    """t*t + 1 from 3 terms with a small grammar: 8 programs tie at 12.61 bits in 3
+    behaviours ((add one (mul t t)), (mul t x1) and (mul x1 x1) forms), 1 of them right."""
+    raw = experiments.load("occam")
+    raw["target"] = {"terms": [1, 2, 5, 10, 17, 26], "train": 3, "deploy": 3}
+    config = experiments.resolve(raw, dict(max_bits=20.0, ban=BAN, **overrides), domains=domains)
+    return pipeline.execute(pipeline.prepare(config))
+
+
+@pytest.fixture(scope="module")
+def seq_hand() -> dict:
+    return seq_tie()
+
+
+def test_seq_hand_built_tie_spread_and_tie_aware_metrics(seq_hand):
+    s = seq_hand["summary"]
+    tie = s["map_tie"]
+    assert (tie["program_count"], tie["behaviours"], tie["right_behaviours"]) == (8, 3, 1)
+    assert [(p["continuation"], p["behaviours"], p["error_rate"]) for p in tie["predictions"]] == [
+        ([10, 17, 26], 1, 0.0), ([16, 41, 86], 1, 1.0), ([26, 101, 290], 1, 1.0)]
+    assert tie["error_rate"] == pytest.approx(2 / 3) and tie["error_range"] == [0.0, 1.0]
+    st = s["occam"]["shortest_tie"]
+    assert (st["bits"], st["programs"], st["behaviours"], st["agreeing_behaviours"]) == (12.61, 8, 3, 1)
+    assert tie["score"] == 12.61
+    # Online: the tie holds at step 0 only (the revealed term refutes two behaviours).
+    op = s["online"]["prediction"]
+    assert op["map_tie"] == [3, 1, 1] and op["map_tie_values"] == [[10, 16, 26], [17], [26]]
+    assert op["map_tie_errors"] == dict(certain=0, possible=1, expected=pytest.approx(2 / 3))
+    assert op["shortest_tie"] == [3, 1, 1]
+    # The sweep metrics read the tie, not its first program.
+    seq = domains.get("seq")
+    assert seq.metrics["map_error"][2](seq_hand, None) == pytest.approx(2 / 3)
+    assert seq.metrics["shortest"][2](seq_hand, None) == pytest.approx(st["posterior"] / 8)
+
+
+def test_seq_hand_built_tie_report(seq_hand):
+    out = text(report.run_report(seq_hand))
+    assert "MAP: a tie of 8 programs (3 behaviours) within 0.01 bits at score 12.610" in out
+    assert "Of the 3 tied behaviours 1 predicts the target on every step; the MAP error over the tie is 66.7%." in out
+    assert ("Shortest fitting programs: a tie of 8 programs (3 behaviours) within 0.01 bits of 12.610 bits" in out
+            and "Of their 3 behaviours 1 agrees with the target on every deployment step." in out)
+    assert "the MAP program (a tie at 1 of the 3 steps) errs on 0 to 1 steps, 0.67 expected over the tie" in out
+    assert "map (online, tie) 10/16/26 17 26" in out and "shortest (online, tie) 10/16/26" in out
+    assert "Shortest fitting program (" not in out and "the MAP program continues" not in out
+
+
+def test_seq_consensus_trusts_a_tie_at_the_cut_whole():
+    # Terms 1, 2, 4, ... from 2: (add t one) and (add x1 one) tie exactly; top 1 cuts the tie.
+    raw = experiments.load("occam")
+    raw["target"] = {"terms": [1, 2, 4, 8, 16, 32], "train": 2, "deploy": 4}
+    record = pipeline.execute(pipeline.prepare(experiments.resolve(raw, dict(max_bits=14.0, ban=BAN),
+                                                                   domains=domains)))
+    assert (record["summary"]["map_tie"]["program_count"], record["summary"]["map_tie"]["behaviours"]) == (4, 2)
+    top1 = record["summary"]["consensus"]["top"][0]
+    assert (top1["value"], top1["size"]) == (1, 1)
+    assert (top1["tie"]["size"], top1["tie"]["predicted"], top1["tie"]["abstention_rate"]) == (2, 1, 0.75)
+    assert record["summary"]["consensus"]["ratio"][0]["tie"] is None  # a ratio has no cut
+    out = text(report.run_report(record))
+    assert "top 1 (a tie at the cut: trusted whole)" in out
+
+
+def test_grid_consensus_agent_trusts_a_tie_at_the_top_whole():
+    # At 10 bits only (plan red) and (plan door) fit, with equal weight: top 1 by the
+    # enumeration's order trusts (plan red) alone and ends on the blue door's objective
+    # every time; trusting the tie asks instead and never errs.
+    record = run("consensus-grid", max_bits=10.0)
+    split = record["summary"]["splits"]["blue_doors"]
+    top1 = split["consensus"][0]
+    assert (top1["rule"], top1["value"], top1["size"], top1["catastrophes"]) == ("top", 1, 1, 50)
+    assert (top1["tie"]["size"], top1["tie"]["catastrophes"], top1["tie"]["queries_per_episode"]) == (2, 0, 4.06)
+    assert top1["tie"]["members"] == ["(plan red)", "(plan door)"]
+    live = split["consensus_online"][0]
+    assert (live["catastrophes"], live["tie"]["catastrophes"], live["tie"]["total_queries"]) == (27, 0, 1)
+    assert split["consensus"][1]["tie"] is None  # top 2 holds the whole tie already
+    out = text(report.run_report(record))
+    assert "top 1 (a tie at the cut: trusted whole) 2 0 (0.0%) 4.06" in out
+
+
+# ------------------------------------------------------------------ the grammar's order decides nothing
+def _swapped(module, a: str, b: str):
+    """`module.productions` with productions `a` and `b` in each other's place."""
+    original = module.productions
+
+    def productions(*args, **kwargs):
+        prods = list(original(*args, **kwargs))
+        i, j = [k for k, p in enumerate(prods) if p.name in (a, b)]
+        prods[i], prods[j] = prods[j], prods[i]
+        return prods
+    return productions
+
+
+def _seq_headlines(record: dict) -> dict:
+    s = record["summary"]
+    tie, st, op = s["map_tie"], s["occam"]["shortest_tie"], s["online"]["prediction"]
+    seq = domains.get("seq")
+    return dict(
+        tie=(tie["score"], tie["program_count"], tie["behaviours"], tie["posterior"], tie["right_behaviours"],
+             tie["error_rate"], tie["error_range"],
+             sorted((tuple(p["continuation"]), p["behaviours"], p["posterior"]) for p in tie["predictions"])),
+        shortest=(st["programs"], st["behaviours"], st["posterior"], st["agreeing_behaviours"]),
+        online={k: op[k] for k in ("mixture", "map_tie", "map_tie_values", "map_tie_errors", "shortest_tie",
+                                   "shortest_tie_values", "shortest_tie_errors")},
+        consensus={rule: [(r["tie"] or r)["size"] for r in rows] + [(r["tie"] or r)["error_rate"] for r in rows]
+                   for rule, rows in s["consensus"].items()},
+        online_consensus={rule: [(r["tie"] or r)["total_queries"] for r in rows]
+                          for rule, rows in s["online"]["consensus"].items()},
+        metrics={m: seq.metrics[m][2](record, None) for m in seq.table_metrics if m in seq.metrics},
+        mixture=s["prediction"]["mixture"], within=s["occam"]["within_posterior"])
+
+
+def test_reordering_tied_seq_productions_changes_no_headline(seq_hand, monkeypatch):
+    from dsl.seq import primitives
+    monkeypatch.setattr(primitives, "productions", _swapped(primitives, "t", "x1"))
+    swapped = seq_tie()
+    assert swapped["summary"]["map_program"] != seq_hand["summary"]["map_program"]  # the order did change
+    assert _seq_headlines(swapped) == _seq_headlines(seq_hand)
+
+
+def test_reordering_tied_grid_productions_changes_no_headline(monkeypatch):
+    def headlines(record):
+        s = record["summary"]
+        split = s["splits"]["blue_doors"]
+        return dict(tie=(s["map_tie"]["program_count"], s["map_tie"]["behaviours"], s["map_tie"]["posterior"],
+                         s["map_tie"]["classes"]),
+                    classes=split["classes"], outcomes=split["outcome_mass"], search=s["search_mass"],
+                    frozen=[{k: v for k, v in (r["tie"] or r).items() if k != "members"} for r in split["consensus"]],
+                    online=[(r["tie"] or r)["catastrophes"] for r in split["consensus_online"]])
+    before = run("consensus-grid", max_bits=10.0)
+    from dsl.grid import primitives
+    monkeypatch.setattr(primitives, "productions", _swapped(primitives, "red", "door"))
+    after = run("consensus-grid", max_bits=10.0)
+    assert after["summary"]["map_program"] == "(plan door)" != before["summary"]["map_program"]
+    assert headlines(after) == headlines(before)

@@ -37,14 +37,15 @@ from typing import Any, Callable, Literal, Mapping, NotRequired, TypedDict
 
 import numpy as np
 
+from dsl.grammar import MBITS_PER_BIT
 from dsl.syntax import unparse
 from levinsearch import consensus
 from levinsearch import tail as tail_mod
 from levinsearch.aggregate import Aggregate, Dyadic
 from levinsearch.analyses import stakes as stakes_mod
-from levinsearch.record import bits, map_tie, plain, program_mass
 from levinsearch.analyses.stakes import StakesFigures
-from levinsearch.types import Count, Estimate, Share, Summary, Trust, WholePosterior
+from levinsearch.record import TIE_MARGIN_BITS, bits, map_tie, plain, program_mass
+from levinsearch.types import Count, Estimate, Positive, Share, Summary, Trust, WholePosterior
 
 #: Trusted-set rules and the [analysis] key listing each rule's values.
 RULES = (("top", "consensus_top"), ("mass", "consensus_epsilon"), ("ratio", "consensus_alpha"))
@@ -56,8 +57,29 @@ Continuation = list[int] | str
 
 
 # ------------------------------------------------------------------ the summary's types
+class ShortestContinuation(TypedDict):
+    continuation: Continuation
+    behaviours: Count
+    agrees: NotRequired[bool]  # with the target on every deployment step (absent: no target)
+
+
+class ShortestTie(TypedDict):
+    """Every fitting program within `margin_bits` of the shortest length: the set the
+    shortest program is the first enumerated of (`shortest_tie`)."""
+
+    margin_bits: Positive
+    bits: float
+    programs: Count  # exact: from the per-length counts
+    behaviours: Count  # whose shortest program is that short
+    posterior: Share  # of the programs
+    agreeing_behaviours: Count | None  # None: no target
+    continuations: list[ShortestContinuation]
+
+
 class Occam(TypedDict):
-    """The shortest fitting program against the posterior, and the target-equivalent mass."""
+    """The shortest fitting program against the posterior, and the target-equivalent mass.
+    `shortest_program`, `shortest_continuation` and `shortest_agrees` are the first
+    enumerated of the shortest; `shortest_tie` is the whole set."""
 
     shortest_program: str
     shortest_bits: float
@@ -69,6 +91,7 @@ class Occam(TypedDict):
     mixture_bits: float
     within_posterior: Share  # programs within mixture_bits of the best score
     within_programs: Count
+    shortest_tie: NotRequired[ShortestTie]  # absent in records made before ties were recorded
 
 
 class FrozenPrediction(TypedDict):
@@ -120,7 +143,10 @@ class Online(TypedDict):
     """Deployment with the posterior updated on every revealed step."""
 
     noise: float
-    prediction: dict[str, list[Any]]
+    # per step: map, mixture, shortest and their correctness and cumulative errors; for
+    # map and shortest the whole tie at each step ({key}_tie, _tie_values, _tie_wrong)
+    # and {key}_tie_errors: {certain, possible, expected}
+    prediction: dict[str, list[Any] | dict[str, float]]
     halving: Halving
     consensus: dict[str, list[dict[str, Any]]]
     trust: NotRequired[Trust]  # with [analysis] trust: the rule's query bound set in advance
@@ -243,6 +269,7 @@ def analyse(agg: Aggregate, grammar, continuation: Callable[[np.ndarray, np.ndar
         shortest_agrees=bool((s_row == target).all()) if has_target else None,
         target_equivalent_posterior=eq_share, target_equivalent_programs=eq_programs,
         mixture_bits=a["mixture_bits"], within_posterior=within.ratio(total), within_programs=within_count)
+    out["occam"]["shortest_tie"] = shortest_tie(agg, rows, target, render)
 
     # MAP: the best program's continuation; mixture: at each step the value with the
     # largest posterior over all fitting programs (ties: the smallest value).
@@ -292,7 +319,8 @@ def analyse(agg: Aggregate, grammar, continuation: Callable[[np.ndarray, np.ndar
     if has_target:
         best_program = np.array([program_mass(reps.score[int(g)]).ratio(total) for g in order])
         shortest_order = np.lexsort((np.arange(len(order)), agg.first_mbits[order]))
-        out["online"] = online(weights, best_program, shortest_order, rows, target, a, noise)
+        out["online"] = online(weights, best_program, shortest_order, rows, target, a, noise,
+                               shortest_mbits=agg.first_mbits[order])
     if stakes is not None:
         out["stakes"] = stakes_figures(weights, rows, reference, map_row, mixture, out.get("online"),
                                        reps.score[order], programs, a["max_defections"], stakes, noise)
@@ -324,6 +352,40 @@ def stakes_figures(weights: np.ndarray, rows: np.ndarray, reference: np.ndarray,
     return {k: out[k] for k in keys if k in out}
 
 
+def shortest_tie(agg: Aggregate, rows: np.ndarray, target: np.ndarray | None,
+                 render: Callable[[np.ndarray], Any] = _as_list) -> dict[str, Any]:
+    """Every fitting program whose length is within TIE_MARGIN_BITS of the shortest's:
+    how many (exact, from the per-length counts), their behaviours (those whose
+    shortest program is that short), their posterior together, and the distinct
+    continuations those behaviours predict, each with its behaviours and, given a
+    target, whether it agrees with it on every step. `occam.shortest_program` is the
+    first of them enumerated; this is the whole set."""
+    order = agg.canonical_order()
+    shortest = int(agg.shortest.mbits[0])
+    limit = shortest + int(round(TIE_MARGIN_BITS * MBITS_PER_BIT))
+    mass, programs = Dyadic(), 0
+    for mbits, m in agg.level_mass.items():
+        if mbits <= limit:
+            mass = mass + m
+    programs = int(sum(row[1] for mbits, row in agg.levels.items() if mbits <= limit))
+    tied = np.flatnonzero(agg.first_mbits[order] <= limit)
+    distinct: dict[tuple[int, ...], dict[str, Any]] = {}
+    for j in tied:
+        key = tuple(int(x) for x in rows[j])
+        entry = distinct.get(key)
+        if entry is None:
+            entry = distinct[key] = dict(continuation=render(rows[j]), behaviours=0)
+            if target is not None:
+                entry["agrees"] = bool((rows[j] == target).all())
+        entry["behaviours"] += 1
+    continuations = list(distinct.values())
+    return dict(margin_bits=TIE_MARGIN_BITS, bits=bits(shortest), programs=programs, behaviours=len(tied),
+                posterior=mass.ratio(agg.total_mass),
+                agreeing_behaviours=(sum(e["behaviours"] for e in continuations if e["agrees"])
+                                     if target is not None else None),
+                continuations=continuations)
+
+
 def map_tie_predictions(agg: Aggregate, grammar, rows: np.ndarray, target: np.ndarray | None,
                         render: Callable[[np.ndarray], Any] = _as_list) -> dict[str, Any] | None:
     """The MAP's tie set (levinsearch.record.map_tie) with its spread: the distinct
@@ -349,15 +411,25 @@ def map_tie_predictions(agg: Aggregate, grammar, rows: np.ndarray, target: np.nd
     for key, entry in distinct.items():  # exact sums, one rounding
         entry["posterior"] = masses[key].ratio(agg.total_mass)
     tie["predictions"] = list(distinct.values())
+    if target is not None and rows.shape[1]:
+        # The spread over the tie: each tied behaviour counts once (an exact tie gives
+        # them equal weight; the enumeration's order picks none of them).
+        rates = [e["error_rate"] for e in tie["predictions"] for _ in range(e["behaviours"])]
+        tie["right_behaviours"] = sum(e["behaviours"] for e in tie["predictions"] if e["error_rate"] == 0)
+        tie["error_rate"] = float(np.mean(rates))
+        tie["error_range"] = [min(rates), max(rates)]
     return tie
 
 
 def online(weights: np.ndarray, best: np.ndarray, shortest_order: np.ndarray, rows: np.ndarray,
-           target: np.ndarray, a: Mapping[str, Any], noise: float) -> dict[str, Any]:
+           target: np.ndarray, a: Mapping[str, Any], noise: float,
+           shortest_mbits: np.ndarray | None = None) -> dict[str, Any]:
     """Deployment with the posterior updated on every revealed step: MAP, mixture and
-    shortest predictions per step, the mixture's halving bound, and the consensus
-    predictor's queries over time for every trusted-set rule."""
-    prediction = consensus.online_sequence(weights, rows, target, best, shortest_order, noise)
+    shortest predictions per step (with the whole tie of MAP and of shortest at each
+    step), the mixture's halving bound, and the consensus predictor's queries over time
+    for every trusted-set rule (with `tie`: the same with a tie at the cut trusted whole,
+    where the cut split one at some step; None otherwise)."""
+    prediction = consensus.online_sequence(weights, rows, target, best, shortest_order, noise, shortest_mbits)
     target_weight = float(weights[consensus.target_equivalent(rows, target)].sum())
     bound = consensus.halving_bound(target_weight, noise)
     errors = prediction["mixture_errors"][-1] if len(target) else 0
@@ -366,12 +438,24 @@ def online(weights: np.ndarray, best: np.ndarray, shortest_order: np.ndarray, ro
         prediction=prediction,
         halving=dict(target_weight=target_weight, bound=bound, mixture_errors=errors,
                      holds=None if bound is None else bool(errors <= bound + 1e-9)),
-        consensus={rule: [plain(consensus.online_consensus(weights, rows, target, rule, v, noise)) for v in a[key]]
+        consensus={rule: [_online_row(weights, rows, target, rule, v, noise) for v in a[key]]
                    for rule, key in RULES},
     )
     if a.get("trust"):
         out["trust"] = trust(weights, rows, target, a["trust"], out["consensus"], noise)
     return out
+
+
+def _online_row(weights: np.ndarray, rows: np.ndarray, target: np.ndarray, rule: str, value: float,
+                noise: float) -> dict[str, Any]:
+    """One online consensus row, with `tie`: the run with a tie at the cut trusted whole
+    (the per-step and total queries and errors, and the steps where the tie was cut),
+    None where no cut split a tie."""
+    row = plain(consensus.online_consensus(weights, rows, target, rule, value, noise))
+    whole = consensus.online_consensus(weights, rows, target, rule, value, noise, whole_ties=True)
+    row["tie"] = plain({k: whole[k] for k in ("queried", "wrong", "sizes", "queries", "total_queries", "errors",
+                                              "tie_steps")}) if whole["tie_steps"] else None
+    return row
 
 
 def trust(weights: np.ndarray, rows: np.ndarray, target: np.ndarray, setting: str,
@@ -385,11 +469,14 @@ def trust(weights: np.ndarray, rows: np.ndarray, target: np.ndarray, setting: st
     total = float(weights.sum())
     share = float(weights[equivalent].sum()) / total if total > 0 and equivalent.any() else None
     bound = consensus.trust_bound(rule, value, share, int(np.count_nonzero(weights > 0)), noise)
-    queries = online_rows[rule][0]["total_queries"]
+    tie = online_rows[rule][0].get("tie")
+    # With a tie at the cut the figures are the whole tie's: no order picks the trusted set.
+    queries = online_rows[rule][0]["total_queries"] if tie is None else tie["total_queries"]
     return dict(rule=rule, value=value, demonstrator="the target" if share else None, demonstrator_weight=share,
                 **bound, total_queries=queries,
                 within_bound=None if bound["max_queries"] is None else queries <= bound["max_queries"],
-                demonstrator_refuted=False)  # always-right behaviours are never refuted
+                demonstrator_refuted=False,  # always-right behaviours are never refuted
+                tie_trusted_whole=tie is not None)
 
 
 def whole_posterior(prep, agg: Aggregate, continuation: Callable[[np.ndarray, np.ndarray], np.ndarray],

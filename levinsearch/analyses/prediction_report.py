@@ -60,12 +60,16 @@ def prediction_block(record: dict[str, Any], *, noun: str = "program", unit: str
     lines = Text()
     if lead is not None:
         lines.append_text(lead)
-    agrees = o["shortest_agrees"]
-    said = "" if agrees is None else (" and agrees with the target on every deployment " + unit if agrees else
-                                      " and does not agree with the target on deployment")
-    cont = f", continues {_show(o['shortest_continuation'])}" if "shortest_continuation" in o else ""
-    lines.append(f"Shortest fitting {noun} {o['shortest_program']} ({o['shortest_bits']:.3f} bits{cont}) holds "
-                 f"{pct(o['shortest_posterior'])} of the posterior{said}.\n")
+    st = o.get("shortest_tie")
+    if st and (st["programs"] > 1 or st["behaviours"] > 1):
+        lines.append_text(_shortest_tie_lines(st, noun, unit))
+    else:
+        agrees = o["shortest_agrees"]
+        said = "" if agrees is None else (" and agrees with the target on every deployment " + unit if agrees else
+                                          " and does not agree with the target on deployment")
+        cont = f", continues {_show(o['shortest_continuation'])}" if "shortest_continuation" in o else ""
+        lines.append(f"Shortest fitting {noun} {o['shortest_program']} ({o['shortest_bits']:.3f} bits{cont}) holds "
+                     f"{pct(o['shortest_posterior'])} of the posterior{said}.\n")
     if has_target:
         lines.append(f"{noun.capitalize()}s that agree with the target on every deployment {unit} hold "
                      f"{pct(o['target_equivalent_posterior'])} ({o['target_equivalent_programs']:,} {noun}s); ")
@@ -75,14 +79,13 @@ def prediction_block(record: dict[str, Any], *, noun: str = "program", unit: str
     tied = map_tied(tie)
     if tied:
         lines.append_text(_tie_lines(tie, noun, unit))
-    # With a tie, which tied MAP is shown is the enumeration's order: say so wherever it is.
-    the_map = f"the first (in enumeration order) of the tied MAP {noun}s" if tied else f"the MAP {noun}"
     online = s.get("online")
     if online:
         op, h = online["prediction"], online["halving"]
         lines.append(f"Updating the posterior on every revealed {unit}, over {len(op['target'])} deployment {unit}s "
-                     f"{'the MAP ' + noun + ' (ties broken by enumeration order)' if tied else 'the MAP ' + noun} errs {_last(op['map_errors'])} times, the mixture "
-                     f"{_last(op['mixture_errors'])} and the shortest {noun} {_last(op['shortest_errors'])}. ")
+                     f"the MAP {noun} {_online_errors(op, 'map', unit)}, the mixture errs "
+                     f"{_last(op['mixture_errors'])} times and the shortest {noun} "
+                     f"{_online_errors(op, 'shortest', unit)}. ")
         if h["bound"] is not None:
             rule = "log2(1/w)" if not online.get("noise") else "log2(1/w) / log2(2/(1 + β)), β = ε/(1 − ε),"
             lines.append(f"The mixture's halving bound {rule} with w = {pct(h['target_weight'])} (the "
@@ -90,12 +93,20 @@ def prediction_block(record: dict[str, Any], *, noun: str = "program", unit: str
                          f"{'it holds' if h['holds'] else 'VIOLATED'}.\n")
         else:
             lines.append(f"No fitting {noun} predicts every deployment {unit}, so there is no halving bound.\n")
-    if has_target:
-        lines.append(f"With the posterior frozen at the start of deployment (no updating), {the_map} continues "
+    # With a tie no single MAP continuation is shown: the tie's spread is (above).
+    if has_target and tied and "error_rate" in tie:
+        low, high = tie["error_range"]
+        lines.append(f"With the posterior frozen at the start of deployment (no updating), the tied MAP behaviours "
+                     f"err on {pct(tie['error_rate'])} of the {unit}s on average (from {pct(low)} to {pct(high)}), "
+                     f"the Bayes mixture predicts {_show(p['mixture'])} and errs on {pct(p['mixture_error_rate'])}.\n")
+    elif has_target:
+        lines.append(f"With the posterior frozen at the start of deployment (no updating), the MAP {noun} continues "
                      f"{_show(p['map'])} and errs on {pct(p['map_error_rate'])} of the {unit}s, the Bayes mixture "
                      f"predicts {_show(p['mixture'])} and errs on {pct(p['mixture_error_rate'])}.\n")
+    elif tied:
+        lines.append(f"No target continuation is given: the mixture predicts {_show(p['mixture'])}.\n")
     else:
-        lines.append(f"No target continuation is given: {the_map} continues {_show(p['map'])}, the mixture "
+        lines.append(f"No target continuation is given: the MAP {noun} continues {_show(p['map'])}, the mixture "
                      f"predicts {_show(p['mixture'])}.\n")
     if "most_probable" in p:
         lines.append(f"Most probable continuation {_show(p['most_probable'])} "
@@ -142,12 +153,46 @@ def _tie_lines(tie: dict[str, Any], noun: str, unit: str) -> Text:
         errs = f", errs on {pct(e['error_rate'])} of the {unit}s" if e.get("error_rate") is not None else ""
         parts.append(f"{_show(e['continuation'])} ({e['behaviours']:,} behaviour{'s' if e['behaviours'] != 1 else ''}, "
                      f"{pct(e['posterior'])}{errs})")
+    right = ""
+    if tie.get("right_behaviours") is not None:
+        n = tie["behaviours"]
+        k = tie["right_behaviours"]
+        right = (f" Of the {n:,} tied behaviours {k:,} predict{'s' if k == 1 else ''} the target on every {unit}"
+                 f"; the MAP error over the tie is {pct(tie['error_rate'])}.")
     if len(preds) == 1:
-        text.append(f"Every tied {noun} predicts the same continuation, {parts[0]}.\n", style="bold")
+        text.append(f"Every tied {noun} predicts the same continuation, {parts[0]}.{right}\n", style="bold")
     else:
-        text.append(f"The tied {noun}s predict {len(preds)} distinct continuations: " + "; ".join(parts) + ".\n",
+        text.append(f"The tied {noun}s predict {len(preds)} distinct continuations: " + "; ".join(parts) + f".{right}\n",
                     style="bold")
     return text
+
+
+def _shortest_tie_lines(st: dict[str, Any], noun: str, unit: str) -> Text:
+    """The fitting programs that share the shortest length, and what their behaviours predict."""
+    n, b = st["programs"], st["behaviours"]
+    text = Text(f"Shortest fitting {noun}s: a tie of {n:,} {noun}s ({b:,} behaviour{'s' if b != 1 else ''}) within "
+                f"{st['margin_bits']:g} bits of {st['bits']:.3f} bits; together they hold {pct(st['posterior'])} of "
+                "the posterior. ")
+    if st.get("agreeing_behaviours") is not None:
+        k = st["agreeing_behaviours"]
+        text.append(f"Of their {b:,} behaviours {k:,} agree{'s' if k == 1 else ''} with the target on every "
+                    f"deployment {unit}. ")
+    conts = st["continuations"]
+    shown = "; ".join(f"{_show(e['continuation'])} ({e['behaviours']:,})" for e in conts[:4])
+    text.append(f"They continue {shown}" + ("; …" if len(conts) > 4 else "") + ".\n")
+    return text
+
+
+def _online_errors(op: dict[str, Any], key: str, unit: str) -> str:
+    """How often the online MAP (or shortest) errs; where a tie held at some step, over
+    the whole tie: the steps every tied hypothesis errs, any does, and the expected count."""
+    sizes = op.get(f"{key}_tie") or []
+    tied = sum(1 for k in sizes if k > 1)
+    if not tied:
+        return f"errs {_last(op[f'{key}_errors'])} times"
+    e = op[f"{key}_tie_errors"]
+    return (f"(a tie at {tied} of the {len(sizes)} {unit}s) errs on {e['certain']} to {e['possible']} {unit}s, "
+            f"{e['expected']:.2f} expected over the tie")
 
 
 def _deployment(s: dict[str, Any], unit: str, symbol: Callable[[int], str]) -> Table:
@@ -163,18 +208,50 @@ def _deployment(s: dict[str, Any], unit: str, symbol: Callable[[int], str]) -> T
     if online:
         o = online["prediction"]
         for label in ("map", "mixture", "shortest"):
+            values = o.get(f"{label}_tie_values")
+            if values is not None and any(len(v) > 1 for v in values):
+                # A tie at some step: every value the tied hypotheses predict ("10/16"),
+                # yellow where they split, red where all of them err.
+                t.add_row(f"{label} (online, tie)", *(_tie_cell(v, w, symbol)
+                                                      for v, w in zip(values, o[f"{label}_tie_wrong"])))
+                continue
             t.add_row(f"{label} (online)", *(Text("—" if v is None else symbol(v), style="" if ok else "bold red")
                                              for v, ok in zip(o[label], o[f"{label}_correct"])))
     tie = s.get("map_tie")
-    for label in ("map", "mixture"):
-        ok = p.get(f"{label}_correct")
-        t.add_row(f"{label} (frozen; 1st of {tie['program_count']:,} tied)" if label == "map" and map_tied(tie)
-                  else f"{label} (frozen)", *(Text(str(v), style="" if ok is None or ok[k] else "bold red")
-                                         for k, v in enumerate(p[label])))
+    if map_tied(tie) and tie.get("predictions"):
+        preds = tie["predictions"]
+        for e in preds[:TIE_ROWS]:
+            n = e["behaviours"]
+            cont = e["continuation"]
+            target = p.get("target")
+            t.add_row(f"map tie, {n:,} behaviour{'s' if n != 1 else ''} (frozen)",
+                      *(Text(str(v), style="" if target is None or v == target[k] else "bold red")
+                        for k, v in enumerate(cont)))
+        if len(preds) > TIE_ROWS:
+            t.add_row(f"map tie: {len(preds) - TIE_ROWS:,} more continuations")
+    else:
+        ok = p.get("map_correct")
+        t.add_row("map (frozen)", *(Text(str(v), style="" if ok is None or ok[k] else "bold red")
+                                    for k, v in enumerate(p["map"])))
+    ok = p.get("mixture_correct")
+    t.add_row("mixture (frozen)", *(Text(str(v), style="" if ok is None or ok[k] else "bold red")
+                                    for k, v in enumerate(p["mixture"])))
     whole = s.get("whole_posterior") or {}
     if "prediction" in whole:
         t.add_row("mixture (all programs)", *mixture_cells(whole["prediction"]))
     return t
+
+
+#: Distinct continuations of a MAP tie shown as rows of the deployment table.
+TIE_ROWS = 4
+
+
+def _tie_cell(values: list[int], wrong: float | None, symbol: Callable[[int], str]) -> Text:
+    """One step of an online tie: the values the tied hypotheses predict."""
+    if not values:
+        return Text("—", style="bold red")
+    style = "" if not wrong else "bold red" if wrong >= 1 else "bold yellow"
+    return Text("/".join(symbol(v) for v in values), style=style)
 
 
 def _whole_table(record: dict[str, Any], noun: str, unit: str, extra: list[tuple[str, Any]]) -> Table:
@@ -213,12 +290,19 @@ def _consensus(s: dict[str, Any], unit: str) -> Table:
     for rule, rows in s["consensus"].items():
         for k, row in enumerate(rows):
             live = online_rows.get(rule, [None] * len(rows))[k]
-            c.add_row(CONSENSUS_SHORT[rule].format(v=row["value"]),
-                      *((str(live["total_queries"]), _steps_text(live["queried"]),
-                         "—" if live["query_bound"] is None else f"{live['query_bound']:.3g}", str(live["errors"]))
+            # Where the rule's cut split a tie, the figures are those of the predictor that
+            # trusts the whole tie (`tie`): the order of the tied hypotheses picks nothing.
+            frozen = row.get("tie") or row
+            shown = (live.get("tie") or live) if live else None
+            label = CONSENSUS_SHORT[rule].format(v=row["value"])
+            if row.get("tie") or (live and live.get("tie")):
+                label += " (a tie at the cut: trusted whole)"
+            c.add_row(label,
+                      *((str(shown["total_queries"]), _steps_text(shown["queried"]),
+                         "—" if live["query_bound"] is None else f"{live['query_bound']:.3g}", str(shown["errors"]))
                         if live else ("—",) * 4),
-                      str(row["size"]), pct(row["error_rate"]), pct(row["abstention_rate"]),
-                      "yes" if row["has_equivalent"] else "no")
+                      str(frozen["size"]), pct(frozen["error_rate"]), pct(frozen["abstention_rate"]),
+                      "yes" if frozen["has_equivalent"] else "no")
     return c
 
 

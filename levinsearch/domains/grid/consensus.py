@@ -72,7 +72,8 @@ def _move(env: GridEnv, r: int, c: int, d: int | None) -> tuple[int, int, bool]:
 
 def grid_consensus(programs: Sequence[Sequence[int]], weights: np.ndarray, envs: Sequence[GridEnv],
                    grammar: Grammar, rule: str, value: float,
-                   base_predicate_cells: Sequence[np.ndarray], policies: GridPolicies | None = None) -> dict:
+                   base_predicate_cells: Sequence[np.ndarray], policies: GridPolicies | None = None,
+                   whole_ties: bool = False) -> dict:
     """Run the consensus agent with a frozen posterior on each environment.
 
     Each time step (at most env.horizon): every trusted policy (see `trusted_set`) is
@@ -82,7 +83,8 @@ def grid_consensus(programs: Sequence[Sequence[int]], weights: np.ndarray, envs:
     agent in place; entering an object's cell ends the episode.
     programs: opcode arrays (trailing -1 padding ignored); base_predicate_cells[e]:
     bool [>= H, >= W] where the base objective holds in envs[e]; `policies` (optional)
-    shares remembered decisions with other calls on the same programs.
+    shares remembered decisions with other calls on the same programs; `whole_ties`: a
+    tie at the trusted set's cut is trusted whole (`trusted_set`).
 
     Returns `members` and `episodes` (per environment: `reached` cell or None, `queries`,
     `query_cells` (cells where it asked), `path`), and overall `catastrophes` (episodes
@@ -90,7 +92,7 @@ def grid_consensus(programs: Sequence[Sequence[int]], weights: np.ndarray, envs:
     and `base_reached_share` (0.0 for both with no environments).
     """
     policies = policies or GridPolicies(programs, grammar)
-    members = trusted_set(weights, rule, value)
+    members = trusted_set(weights, rule, value, whole_ties)
     episodes, catastrophes, base_hits = [], 0, 0
     for e, (env, cells) in enumerate(zip(envs, base_predicate_cells, strict=True)):
         base = np.asarray(cells, dtype=bool)[: env.height, : env.width]
@@ -126,7 +128,7 @@ def grid_consensus(programs: Sequence[Sequence[int]], weights: np.ndarray, envs:
 def grid_consensus_online(programs: Sequence[Sequence[int]], weights: np.ndarray, envs: Sequence[GridEnv],
                           grammar: Grammar, rule: str, value: float, base_predicate_cells: Sequence[np.ndarray],
                           noise: float = 0.0, policies: GridPolicies | None = None,
-                          watch: int | None = None) -> dict:
+                          watch: int | None = None, whole_ties: bool = False) -> dict:
     """The consensus agent with the posterior updated on the overseer's answers, over the
     episodes of `envs` in order (what it learns in one episode it keeps for the next).
 
@@ -151,13 +153,15 @@ def grid_consensus_online(programs: Sequence[Sequence[int]], weights: np.ndarray
     (1 - W) / (alpha w*) with W the weight living at the end (a bound read after the
     fact). None under noise. With `watch` (a unit's index, e.g. the demonstrator's) the
     result also says whether that unit was refuted (`watched_refuted`; under noise:
-    whether its weight was ever multiplied)."""
+    whether its weight was ever multiplied). With `whole_ties` a tie at the trusted set's
+    cut is trusted whole, and `tie_steps` counts the steps where that made the set
+    larger than the cut alone."""
     beta = update_factor(noise)
     policies = policies or GridPolicies(programs, grammar)
     w = np.asarray(weights, dtype=np.float64).copy()
     start = w.copy()
     history: list[list] = [[] for _ in range(len(w))]  # each unit's answers at the queried states
-    per_episode, catastrophes, base_hits = [], 0, 0
+    per_episode, catastrophes, base_hits, tie_steps = [], 0, 0, 0
     for e, (env, cells) in enumerate(zip(envs, base_predicate_cells, strict=True)):
         base = np.asarray(cells, dtype=bool)[: env.height, : env.width]
         policies.start_episode()
@@ -173,7 +177,9 @@ def grid_consensus_online(programs: Sequence[Sequence[int]], weights: np.ndarray
                 group_weight = np.zeros(len(groups))
                 for k, key in zip(live, keys):
                     group_weight[index[key]] += w[k]
-                trusted = trusted_set(group_weight / group_weight.sum(), rule, value)
+                trusted = trusted_set(group_weight / group_weight.sum(), rule, value, whole_ties)
+                if whole_ties and len(trusted) > len(trusted_set(group_weight / group_weight.sum(), rule, value)):
+                    tie_steps += 1
                 directions = {groups[j][1] for j in trusted}
             else:
                 directions = set()
@@ -209,4 +215,5 @@ def grid_consensus_online(programs: Sequence[Sequence[int]], weights: np.ndarray
         "queries_per_episode": total / n_env if n_env else 0.0, "catastrophes": int(catastrophes),
         "base_reached_share": base_hits / n_env if n_env else 0.0,
         "surviving": int(np.count_nonzero(w > 0)) if noise == 0 else None, "query_bound": bound,
-    } | ({} if watch is None else {"watched_refuted": bool(w[watch] < start[watch])})
+    } | ({} if watch is None else {"watched_refuted": bool(w[watch] < start[watch])}) | (
+        {"tie_steps": tie_steps} if whole_ties else {})

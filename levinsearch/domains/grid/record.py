@@ -369,28 +369,58 @@ def _grid_consensus(prep: GridPrepared, agg: Aggregate, behaviours: list[dict],
     policies = consensus.GridPolicies(programs, prep.grammar)
     frozen, online = [], []
     trust = _trust_in_advance(prep, behaviours, weights)
+    noise = prep.config["search"].get("noise", 0.0)
     for rule, value in _consensus_rules(prep.config["analysis"]):
         result = consensus.grid_consensus(programs, weights, envs, prep.grammar, rule, value, cells, policies)
-        frozen.append(dict(rule=rule, value=value, size=len(result["members"]),
-                           members=[behaviours[int(i)]["program"] for i in result["members"]][:20],
-                           catastrophes=int(result["catastrophes"]),
-                           catastrophe_share=result["catastrophes"] / max(len(envs), 1),
-                           queries_per_episode=float(result["queries_per_episode"]),
-                           base_reached_share=float(result["base_reached_share"])))
+        frozen.append(_frozen_row(behaviours, envs, rule, value, result))
         live = consensus.grid_consensus_online(programs, weights, envs, prep.grammar, rule, value, cells,
-                                               prep.config["search"].get("noise", 0.0), policies,
+                                               noise, policies,
                                                watch=None if trust is None else trust["demonstrator_index"])
         live["catastrophe_share"] = live["catastrophes"] / max(len(envs), 1)
+        # A top-N or mass cut can fall inside a tie, and then the order of the behaviours
+        # picks the trusted ones: `tie` gives the agent that trusts the whole tie.
+        frozen[-1]["tie"] = live["tie"] = None
+        if rule != "ratio":
+            whole = consensus.grid_consensus(programs, weights, envs, prep.grammar, rule, value, cells, policies,
+                                             whole_ties=True)
+            if len(whole["members"]) > len(result["members"]):
+                frozen[-1]["tie"] = {k: v for k, v in _frozen_row(behaviours, envs, rule, value, whole).items()
+                                     if k not in ("rule", "value")}
+            whole_live = consensus.grid_consensus_online(
+                programs, weights, envs, prep.grammar, rule, value, cells, noise, policies,
+                watch=None if trust is None else trust["demonstrator_index"], whole_ties=True)
+            if whole_live["tie_steps"]:
+                live["tie"] = {k: whole_live[k] for k in ("episode_queries", "queries", "total_queries",
+                                                           "queries_per_episode", "catastrophes",
+                                                           "base_reached_share", "surviving", "tie_steps")}
+                live["tie"]["catastrophe_share"] = whole_live["catastrophes"] / max(len(envs), 1)
+                if trust is not None:
+                    live["tie"]["watched_refuted"] = whole_live["watched_refuted"]
         if trust is not None:  # the one rule of --trust: how the run compares with its bound
             refuted = live.pop("watched_refuted")
-            trust.update(total_queries=live["total_queries"], queries_per_episode=live["queries_per_episode"],
-                         within_bound=None if trust["max_queries"] is None
-                         else live["total_queries"] <= trust["max_queries"],
-                         demonstrator_refuted=refuted)
+            tie = live["tie"]
+            if tie is not None:  # the whole tie trusted: no order picks the trusted set
+                refuted = tie.pop("watched_refuted")
+            queries = live["total_queries"] if tie is None else tie["total_queries"]
+            trust.update(total_queries=queries,
+                         queries_per_episode=live["queries_per_episode"] if tie is None
+                         else tie["queries_per_episode"],
+                         within_bound=None if trust["max_queries"] is None else queries <= trust["max_queries"],
+                         demonstrator_refuted=refuted, tie_trusted_whole=tie is not None)
         online.append(live)
     if trust is not None:
         del trust["demonstrator_index"]
     return frozen, online, trust
+
+
+def _frozen_row(behaviours: list[dict], envs, rule: str, value: float, result: dict) -> dict[str, Any]:
+    """A frozen consensus agent's row of the record."""
+    return dict(rule=rule, value=value, size=len(result["members"]),
+                members=[behaviours[int(i)]["program"] for i in result["members"]][:20],
+                catastrophes=int(result["catastrophes"]),
+                catastrophe_share=result["catastrophes"] / max(len(envs), 1),
+                queries_per_episode=float(result["queries_per_episode"]),
+                base_reached_share=float(result["base_reached_share"]))
 
 
 def _trust_in_advance(prep: GridPrepared, behaviours: list[dict], weights: np.ndarray) -> dict[str, Any] | None:

@@ -189,15 +189,23 @@ def _grid_consensus(split: str, rows: list[dict[str, Any]], online: list[dict[st
     for col in columns:
         t.add_column(col, justify="left" if col in ("trusted set", "by episode") else "right")
     for k, row in enumerate(rows):
-        cells = [CONSENSUS_SHORT[row["rule"]].format(v=row["value"]), str(row["size"]),
-                 f"{row['catastrophes']} ({pct(row['catastrophe_share'])})", f"{row['queries_per_episode']:.2f}",
-                 pct(row["base_reached_share"])]
-        if online:
-            live = online[k]
+        # Where the rule's cut split a tie, the figures are the agent's that trusts the
+        # whole tie (`tie`): the order of the tied behaviours picks nothing.
+        frozen = row.get("tie") or row
+        label = CONSENSUS_SHORT[row["rule"]].format(v=row["value"])
+        live = online[k] if online else None
+        live_tie = (live or {}).get("tie")
+        if row.get("tie") or live_tie:
+            label += " (a tie at the cut: trusted whole)"
+        cells = [label, str(frozen["size"]),
+                 f"{frozen['catastrophes']} ({pct(frozen['catastrophe_share'])})",
+                 f"{frozen['queries_per_episode']:.2f}", pct(frozen["base_reached_share"])]
+        if live:
             bound = live["query_bound"]
-            cells += [f"{live['total_queries']:,}", "—" if bound is None else f"{bound:.3g}",
-                      _episodes_text(live["episode_queries"]),
-                      f"{live['catastrophes']} ({pct(live['catastrophe_share'])})", pct(live["base_reached_share"])]
+            shown = live_tie or live
+            cells += [f"{shown['total_queries']:,}", "—" if bound is None else f"{bound:.3g}",
+                      _episodes_text(shown["episode_queries"]),
+                      f"{shown['catastrophes']} ({pct(shown['catastrophe_share'])})", pct(shown["base_reached_share"])]
         t.add_row(*cells)
     return t
 

@@ -13,7 +13,7 @@ from dsl.seq import primitives
 from levinsearch.domains.base import Domain
 from levinsearch.domains.seq import config as seq_config
 from levinsearch.domains.seq.types import SeqSummary
-from levinsearch.sweeps import stakes_figure, whole
+from levinsearch.sweeps import map_error, shortest_share, stakes_figure, whole
 
 
 class SeqDomain(Domain):
@@ -26,13 +26,13 @@ class SeqDomain(Domain):
         "equivalent": ("P(target-equivalent)",
                        "posterior of programs that agree with the target on every deployment step",
                        lambda r, split: r["summary"]["occam"]["target_equivalent_posterior"]),
-        "shortest": ("P(shortest)", "posterior of the shortest fitting program",
-                     lambda r, split: r["summary"]["occam"]["shortest_posterior"]),
+        "shortest": ("P(shortest)", "posterior of a shortest fitting program (the mean over them when several "
+                     "share the shortest length within the tie margin)", lambda r, split: shortest_share(r)),
         "defectors": ("P(rare defector)",
                       "posterior of rare defectors (wrong on 1..max_defections deployment steps)",
                       lambda r, split: r["summary"]["rare_defection"]["posterior"]),
-        "map_error": ("MAP error", "share of deployment steps the MAP prediction gets wrong",
-                      lambda r, split: r["summary"]["prediction"]["map_error_rate"]),
+        "map_error": ("MAP error", "share of deployment steps the MAP prediction gets wrong (with a MAP tie: the "
+                      "mean over the tied behaviours)", lambda r, split: map_error(r)),
         "mixture_error": ("mixture error", "share of deployment steps the Bayes-mixture prediction gets wrong",
                           lambda r, split: r["summary"]["prediction"]["mixture_error_rate"]),
         "stakes_loss": ("stakes-weighted loss", "with a [stakes] table: the stakes-weighted loss of a program drawn "

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from dsl.errors import DslError
 from dsl.tm import primitives as tp
 from levinsearch.domains.base import Domain
+from levinsearch.sweeps import map_error, shortest_share
 from levinsearch.domains.tm import config as tm_config
 from levinsearch.domains.tm.types import TMSummary
 
@@ -33,8 +34,8 @@ class TMDomain(Domain):
     metrics = {
         "right": ("P(right)", "posterior of machines whose continuation is the target's on every deployment bit",
                   lambda r, split: _occam(r)["target_equivalent_posterior"]),
-        "shortest": ("P(shortest)", "posterior of the shortest fitting machine (the first enumerated of them)",
-                     lambda r, split: _occam(r)["shortest_posterior"]),
+        "shortest": ("P(shortest)", "posterior of a shortest fitting machine (the mean over them when several "
+                     "share the shortest length within the tie margin)", lambda r, split: shortest_share(r)),
         "ties_right": ("shortest right", "share of the fitting machines of the shortest length that continue rightly",
                        lambda r, split: _occam(r)["shortest_ties_right"] / _occam(r)["shortest_ties"]),
         "next_0": ("P(next 0)", "posterior that the output continues with 0 right after the prefix",
@@ -46,8 +47,8 @@ class TMDomain(Domain):
         "defectors": ("P(rare defector)",
                       "posterior of rare defectors (wrong on 1..max_defections deployment bits)",
                       lambda r, split: r["summary"]["rare_defection"]["posterior"]),
-        "map_error": ("MAP error", "share of deployment bits the MAP machine gets wrong",
-                      lambda r, split: r["summary"]["prediction"]["map_error_rate"]),
+        "map_error": ("MAP error", "share of deployment bits the MAP machine gets wrong (with a MAP tie: the "
+                      "mean over the tied behaviours)", lambda r, split: map_error(r)),
         "mixture_error": ("mixture error", "share of deployment bits the Bayes-mixture prediction gets wrong",
                           lambda r, split: r["summary"]["prediction"]["mixture_error_rate"]),
     }
