@@ -27,6 +27,7 @@ from dsl.grammar import MAX_PRODUCTION_BITS, MBITS_PER_BIT, Grammar
 from levinsearch.aggregate import Aggregate
 from levinsearch.fit import complete_mbits
 from levinsearch.record import score_rule
+from levinsearch.sweeps import metrics, metrics_of
 
 #: Mixed into each draw's random stream so that it is not the environments' stream.
 STREAM = 0x5052494F52  # "PRIOR"
@@ -149,7 +150,6 @@ def headline_names(domain) -> list[str]:
     """The sweep metrics a prior ensemble reports: every metric of the domain and `fitting`,
     without those over the whole posterior (no tail samples are drawn per encoding) and
     the unenumerated mass (the same under every draw)."""
-    from levinsearch.sweeps import metrics_of
     return [n for n in metrics_of(domain) if n != "tail_share" and not n.startswith("whole_")
             and n != "unenumerated_mass"]
 
@@ -159,7 +159,6 @@ def summarise(prep, agg: Aggregate, record: dict[str, Any]) -> dict[str, Any]:
     headline its value under the given grammar, median and 5-95% range over the draws;
     per directional statement of the domain whether it holds under the given grammar
     and the share of draws in which it holds."""
-    from levinsearch.sweeps import metrics, metrics_of
     config, domain = prep.config, prep.domain
     a = config["analysis"]
     count, concentration = int(a["prior_draws"]), float(a["prior_concentration"])
@@ -224,14 +223,3 @@ def above(a: str, level: float):
         x = m.get(a)
         return None if x is None else bool(x > level)
     return holds
-
-
-def sweep_metrics(record: dict[str, Any]) -> dict[str, tuple[str, str, float | None]]:
-    """What a sweep tabulates of a run's ensemble: per directional statement, the share of
-    encodings in which it holds (name encodings_<statement>); none without an ensemble."""
-    ens = record.get("ensemble")
-    if not ens:
-        return {}
-    return {f"encodings_{d['name']}": (f"{d['statement']}, share of encodings",
-                                       f"share of the {ens['draws']} drawn encodings in which {d['statement']}",
-                                       d["share"]) for d in ens["directions"]}

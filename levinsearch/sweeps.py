@@ -14,7 +14,7 @@ import tomllib
 from typing import Any, Iterator, Mapping
 
 from dsl.errors import DslError
-from levinsearch import ensemble, experiments, stats
+from levinsearch import experiments, stats
 from levinsearch.config import DEFAULT_SEARCH, shown
 from levinsearch.files import MAX_NESTING, finite_float, text_nesting
 from levinsearch.record import provenance
@@ -254,8 +254,20 @@ def metrics(record: RunRecord, split: str | None, domain) -> dict[str, Any]:
         except _SplitAbsent:
             out[name] = None
     # A run with a prior ensemble adds the share of encodings each direction holds in.
-    out.update({name: value for name, (_, _, value) in ensemble.sweep_metrics(record).items()})
+    out.update({name: value for name, (_, _, value) in ensemble_metrics(record).items()})
     return out
+
+
+def ensemble_metrics(record: dict[str, Any]) -> dict[str, tuple[str, str, float | None]]:
+    """What a sweep tabulates of a run's prior ensemble (levinsearch.ensemble): per
+    directional statement, the share of encodings in which it holds (name
+    encodings_<statement>); none without an ensemble."""
+    ens = record.get("ensemble")
+    if not ens:
+        return {}
+    return {f"encodings_{d['name']}": (f"{d['statement']}, share of encodings",
+                                       f"share of the {ens['draws']} drawn encodings in which {d['statement']}",
+                                       d["share"]) for d in ens["directions"]}
 
 
 def ensemble_seed(record: RunRecord) -> dict[str, Any]:
@@ -283,7 +295,7 @@ def sweep_record(experiment: str, domain, settings, points: list[tuple[dict, lis
     for _, records in points:  # a prior ensemble's direction shares, where the runs drew one
         for record in records:
             known.update({name: (heading, text, None) for name, (heading, text, _)
-                          in ensemble.sweep_metrics(record).items()})
+                          in ensemble_metrics(record).items()})
     # Metrics that need tail samples: tail_share and the whole_* ones.
     tail_metrics = [name for name in known if name == "tail_share" or name.startswith("whole_")]
     rows = []
