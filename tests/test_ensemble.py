@@ -291,3 +291,19 @@ def test_seeds_keep_ensembles_apart():
     assert "encodings_pseudo_over_robust" in point["metrics"]
     assert len(point["per_seed"]["encodings_pseudo_over_robust"]) == 2
     assert "encodings_pseudo_over_robust" in record["columns"]
+
+
+def test_kept_fitting_programs_survive_a_checkpoint_and_a_merge(tmp_path):
+    grammar = toy_grammar(a=1, b=2, f=2)
+    _, agg, _ = toy_run(grammar)
+    agg.save(tmp_path / "c.npz")
+    back, _ = Aggregate.load(tmp_path / "c.npz")
+    assert (back.fits.ops == agg.fits.ops).all() and (back.fits.rank == agg.fits.rank).all()
+    assert (back.fit_keys == agg.fit_keys).all() and (back.fit_flags == agg.fit_flags).all()
+    merged = Aggregate(agg.width, 10, 1)
+    merged.keep_fitting()
+    merged.merge(back)
+    assert len(merged.fits) == 2 and sorted(merged.fits.rank.tolist()) == [0, 1]
+    plain = Aggregate(agg.width, 10, 1)
+    plain.merge(back)
+    assert plain.fits is None  # a run without an ensemble keeps none
