@@ -272,6 +272,8 @@ def test_cli_run_red_door_prints_the_ensemble(capsys):
                             "--json")
     assert code == 0, err
     record = json.loads(out)
+    from levinsearch import types
+    types.validate(record)  # the JSON Schema describes the ensemble
     ens = record["ensemble"]
     assert ens["draws"] == 4 and len(ens["per_draw"]) == 4 and ens["concentration"] == 100.0
     names = [h["name"] for h in ens["headlines"]]
