@@ -269,6 +269,12 @@ class Aggregate:
         self.score_mass: dict[int, Dyadic] = {}  # millibit score bucket -> exact mass
         self.score_count: dict[int, int] = {}
         self.level_mass: dict[int, Dyadic] = {}  # length (mbits) -> exact mass of its fitting programs
+        # Every fitting program with its flags and behaviour key, kept only when a prior
+        # ensemble will reweight them (levinsearch.ensemble; `keep_fitting`): memory then
+        # grows with the fitting programs. None otherwise.
+        self.fits: Programs | None = None
+        self.fit_flags = np.zeros(0, dtype=np.int64)
+        self.fit_keys = np.zeros((0, 2), dtype=np.uint64)
 
     # -------------------------------------------------------------- adding programs
     def add_level_work(self, mbits: int, programs: int, fitting: int, seconds: float) -> None:
@@ -279,17 +285,34 @@ class Aggregate:
         self.programs += programs
         self.fitting += fitting
 
+    def keep_fitting(self) -> None:
+        """From now on keep every fitting program (for a prior ensemble)."""
+        if self.fits is None:
+            self.fits = Programs(self.width)
+
+    def _store_fitting(self, found: Programs, flags: np.ndarray, keys: np.ndarray) -> None:
+        self.fits = Programs.concat([self.fits, found])
+        self.fit_flags = np.concatenate([self.fit_flags, flags])
+        self.fit_keys = np.concatenate([self.fit_keys, keys.astype(np.uint64).reshape(-1, 2)])
+
     def add_fitting(self, found: Programs, flags: np.ndarray, rows: np.ndarray) -> None:
         """Fold in fitting programs with their structural flags (int in [0, kinds)) and
         behaviour rows."""
+        if len(found) == 0:
+            return
+        self.add_keyed(found, flags, behaviour_keys(rows))
+
+    def add_keyed(self, found: Programs, flags: np.ndarray, keys: np.ndarray) -> None:
+        """`add_fitting` with the behaviour keys already computed (uint64 [n, 2])."""
         flags = np.asarray(flags, dtype=np.int64)
         n = len(found)
         if n == 0:
             return
+        if self.fits is not None:
+            self._store_fitting(found, flags, keys)
         if self.keep:  # keep 0 (a tail summary): no best programs or shortest kept
             self._add_top(found, flags)
             self._add_shortest(found)
-        keys = behaviour_keys(rows)
         uniq, inv = np.unique(keys, axis=0, return_inverse=True)
         inv = inv.reshape(-1)
         gids = np.empty(len(uniq), dtype=np.int64)
@@ -393,6 +416,8 @@ class Aggregate:
         if self.keep:
             self._add_top(other.top, other.top_flags)
             self._add_shortest(other.shortest)
+        if self.fits is not None and other.fits is not None and len(other.fits):
+            self._store_fitting(other.fits, other.fit_flags, other.fit_keys)
         new = [key for key in other.keys if key not in self.keys]
         first_new = len(self.keys)
         for j, key in enumerate(new):
@@ -523,6 +548,9 @@ class Aggregate:
                 need(bool(((ops >= 0) & (ops < productions))[inside].all()) and bool((ops[~inside] == -1).all()),
                      f"{name}: not programs of this grammar")
         need(len(self.top) <= self.keep and len(self.top_flags) == len(self.top), "best programs")
+        if self.fits is not None:
+            need(len(self.fits) == self.fitting == len(self.fit_flags) == len(self.fit_keys),
+                 "kept fitting programs do not match the fitting count")
         if self.squares is not None:
             need(len(self.squares) == g and all(len(row) == self.kinds for row in self.squares), "squared masses")
         if self.tail is not None:
@@ -557,6 +585,9 @@ class Aggregate:
         arrays = dict(keys=keys, count=self.count, first_mbits=self.first_mbits, top_flags=self.top_flags,
                       **self.top.arrays("top_"), **self.representatives.arrays("rep_"),
                       **self.shortest.arrays("short_"))
+        if self.fits is not None:  # only a run with a prior ensemble keeps them
+            meta["fits"] = True
+            arrays.update(fit_flags=self.fit_flags, fit_keys=self.fit_keys, **self.fits.arrays("fit_"))
         return meta, arrays
 
     @staticmethod
@@ -593,4 +624,8 @@ class Aggregate:
         agg.top = Programs.from_arrays(data, f"{prefix}top_")
         agg.shortest = Programs.from_arrays(data, f"{prefix}short_")
         agg.representatives = Programs.from_arrays(data, f"{prefix}rep_")
+        if meta.get("fits"):
+            agg.fits = Programs.from_arrays(data, f"{prefix}fit_")
+            agg.fit_flags = np.array(data[f"{prefix}fit_flags"], dtype=np.int64)
+            agg.fit_keys = np.array(data[f"{prefix}fit_keys"], dtype=np.uint64).reshape(-1, 2)
         return agg

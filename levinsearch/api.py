@@ -362,6 +362,7 @@ def run(experiment: str | os.PathLike = "red-door", *,
         cost: Mapping[str, int] | None = None,
         train_envs: int | None = None, test_envs: int | None = None, horizon: int | None = None,
         trust: str | None = None, seed: int | None = None, seeds: int | None = None, confidence: float | None = None,
+        prior_draws: int | None = None, prior_concentration: float | None = None,
         top: int | None = None, keep: int | None = None, batch_size: int | None = None,
         save: bool = False, runs_dir: str | os.PathLike | None = None,
         backend: Backend = "local", workers: int | None = None, scheduler: str | None = None,
@@ -379,7 +380,9 @@ def run(experiment: str | os.PathLike = "red-door", *,
     added to the file's), bits and cost ({name: number}, merged with the file's). Data:
     train_envs, test_envs, horizon (grid), seed, seeds; trust (seq, grid: "top:N" or
     "ratio:ALPHA", the consensus rule with its query bound); confidence: the level of every
-    interval (over seeds, and of the whole posterior; default 0.95). `domain_settings`: a domain's own
+    interval (over seeds, and of the whole posterior; default 0.95); prior_draws,
+    prior_concentration: a prior ensemble of that many encodings drawn around the grammar
+    (docs/concepts.md, "Prior ensembles"). `domain_settings`: a domain's own
     keys without a flag (seq: train_terms, deploy_terms; tm: train_bits, deploy_bits,
     step_cap) and its [analysis] keys (e.g. class_threshold).
 
@@ -427,6 +430,7 @@ def sweep(experiment: str | os.PathLike, settings: Mapping[str, Sequence[Any]], 
           cost: Mapping[str, int] | None = None,
           train_envs: int | None = None, test_envs: int | None = None, horizon: int | None = None,
           trust: str | None = None, seed: int | None = None, seeds: int | None = None, confidence: float | None = None,
+          prior_draws: int | None = None, prior_concentration: float | None = None,
           top: int | None = None, keep: int | None = None, batch_size: int | None = None,
           save: bool = False, runs_dir: str | os.PathLike | None = None,
           backend: Backend = "local", workers: int | None = None, scheduler: str | None = None,

@@ -164,6 +164,17 @@ confidence_option = click.option(
          "intervals [default: the experiment's, else 0.95].")
 
 
+def prior_options(fn):
+    """--prior-draws and --prior-concentration (run and sweep)."""
+    fn = click.option("--prior-concentration", type=float, metavar="C",
+                      help="Dirichlet concentration of the drawn encodings: larger stays closer to the grammar "
+                           f"[default: the experiment's, else {config_mod.DEFAULT_PRIOR_CONCENTRATION:g}].")(fn)
+    return click.option("--prior-draws", type=int, metavar="K",
+                        help="Prior ensemble: report every headline under K encodings drawn around the grammar "
+                             "(median, 5-95% range, share of draws each direction holds) [default: the "
+                             "experiment's, else 0: none].")(fn)
+
+
 runs_dir_option = click.option("--runs-dir", type=click.Path(file_okay=False), default=str(runs.DEFAULT_ROOT),
                                show_default=True, envvar="LEVINSEARCH_RUNS_DIR",
                                help="Where runs are saved (env LEVINSEARCH_RUNS_DIR).")
@@ -218,6 +229,7 @@ def save_options(fn):
               help="Run on N environment seeds (seed, seed+1, ...) and report every summary figure as a mean "
                    "with an interval (95%, or --confidence) [default: the experiment's seeds, else 1].")
 @confidence_option
+@prior_options
 @click.option("--top", type=int,
               help=f"How many fitting programs, and behaviours, the report lists {clihelp.search_default('top')}.")
 @click.option("--keep", type=int,
@@ -404,6 +416,7 @@ def _sweep_help() -> str:
               help="Estimate the whole posterior at every point from N samples beyond the enumeration "
                    "(see `run --help`).")
 @confidence_option
+@prior_options
 @figure_options()
 @scale_options
 @save_options
@@ -411,8 +424,8 @@ def _sweep_help() -> str:
               help="Progress on stderr [default: on, off under --json].")
 @terminal.width_option
 @click.option("--json", "as_json", is_flag=True, help="Print the sweep record as JSON on stdout.")
-def sweep(experiment, settings, metric, split_name, max_bits, seeds, tail_samples, confidence, workers, backend,
-          scheduler, shards, no_save, runs_dir, show_progress, as_json):
+def sweep(experiment, settings, metric, split_name, max_bits, seeds, tail_samples, confidence, prior_draws,
+          prior_concentration, workers, backend, scheduler, shards, no_save, runs_dir, show_progress, as_json):
     backends.validate(backend, workers, scheduler, shards)
     raw = experiments.load(experiment)
     domain = experiments.domain_of(raw, domains)
@@ -421,7 +434,8 @@ def sweep(experiment, settings, metric, split_name, max_bits, seeds, tail_sample
     if confidence is not None:
         config_mod.confidence(confidence, "--confidence")
     points = sweep_mod.point_configs(raw, parsed, dict(max_bits=max_bits, seeds=seeds, tail_samples=tail_samples,
-                                                       confidence=confidence), domains=domains)
+                                                       confidence=confidence, prior_draws=prior_draws,
+                                                       prior_concentration=prior_concentration), domains=domains)
     split = domain.sweep_split([config for _, config in points], split_name)
     saved = None if no_save else runs.create(points[0][1], "sweep", Path(runs_dir),
                                              extra=dict(settings=[dict(key=k, values=v) for k, v in parsed]))

@@ -304,6 +304,34 @@ def trust_setting(a: dict[str, Any], overrides: Mapping[str, Any]) -> list[str]:
     return ["trust"] if "trust" in overrides else []
 
 
+#: [analysis] keys of a prior ensemble (levinsearch.ensemble), shared by every domain.
+PRIOR_KEYS = ("prior_draws", "prior_concentration")
+#: Dirichlet concentration of the drawn encodings unless set (docs/concepts.md, "Prior ensembles").
+DEFAULT_PRIOR_CONCENTRATION = 100.0
+MAX_PRIOR_DRAWS = 10_000
+
+
+def prior_setting(config: dict[str, Any], given: Mapping[str, Any], overrides: Mapping[str, Any]) -> None:
+    """The prior ensemble's [analysis] prior_draws (K, 0: none) and prior_concentration
+    (c > 0) from the file (`given`) and the flags. Recorded in `config["analysis"]`
+    only when K > 0, so that runs without an ensemble keep their records."""
+    draws = number(overrides.get("prior_draws", given.get("prior_draws", 0)), "prior_draws", minimum=0,
+                   maximum=MAX_PRIOR_DRAWS, integer=True)
+    concentration = overrides.get("prior_concentration", given.get("prior_concentration"))
+    if concentration is not None:
+        concentration = number(concentration, "prior_concentration")
+        if not 0 < concentration <= 1e9:
+            raise DslError(f"prior_concentration must be in (0, 1e9], got {concentration:g}")
+        if draws == 0:
+            raise DslError("prior_concentration needs prior_draws >= 1 (the number of encodings to draw)")
+    if draws == 0:
+        return
+    config["analysis"]["prior_draws"] = draws
+    config["analysis"]["prior_concentration"] = DEFAULT_PRIOR_CONCENTRATION if concentration is None \
+        else concentration
+    config["flags"] += [k for k in PRIOR_KEYS if k in overrides]
+
+
 def parse_assignment(text: str, what: str) -> tuple[str, str]:
     """'NAME=VALUE' from a flag."""
     if "=" not in text:

@@ -17,8 +17,9 @@ from typing import Any, Callable, Mapping, cast
 
 from dsl.errors import DslError
 from levinsearch.files import loads_toml, read_text
-from levinsearch.config import (DEFAULT_SEARCH, SMOOTH_SEARCH, EXPERIMENT_KEYS, GRAMMAR_KEYS, MAX_SEED, MAX_SEEDS, check_keys,
-                                check_overrides, names_list, number, number_table, resolve_confidence)
+from levinsearch.config import (DEFAULT_SEARCH, EXPERIMENT_KEYS, GRAMMAR_KEYS, MAX_SEED, MAX_SEEDS, PRIOR_KEYS,
+                                SMOOTH_SEARCH, check_keys, check_overrides, names_list, number, number_table,
+                                prior_setting, resolve_confidence)
 from levinsearch.types import Config
 
 DEFAULT_EXPERIMENT = "red-door"
@@ -101,7 +102,8 @@ def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None, 
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None and v != () and v != {}}
     check_overrides(overrides)
     domain = domain_of(raw, domains) if domain is None else domain
-    shared = set(DEFAULT_SEARCH) | set(SMOOTH_SEARCH) | {"seed", "seeds", "confidence", "ban", "bits", "cost", "profile"}
+    shared = set(DEFAULT_SEARCH) | set(SMOOTH_SEARCH) | {"seed", "seeds", "confidence", "ban", "bits", "cost", "profile",
+                                                        *PRIOR_KEYS}
     # The other domains are loaded only to name a flag that is not this one's: a run of
     # one domain does not import the others (nor their DSLs).
     if set(overrides) - shared - set(domain.flag_keys) - set(domain.default_analysis):
@@ -138,13 +140,21 @@ def resolve(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None, 
         },
     }
     seeds = overrides.get("seeds", exp.get("seeds", 1))
-    config = domain.resolve(raw, config, overrides)
+    # The prior ensemble's keys are every domain's: taken out of [analysis] before the
+    # domain checks its own keys, and put back (when an ensemble is asked for) after.
+    prior: dict[str, Any] = {}
+    if isinstance(raw.get("analysis"), Mapping) and any(k in raw["analysis"] for k in PRIOR_KEYS):
+        analysis = dict(raw["analysis"])
+        prior = {k: analysis.pop(k) for k in PRIOR_KEYS if k in analysis}
+        raw = {**raw, "analysis": analysis}
+    config = domain.resolve(raw, config, {k: v for k, v in overrides.items() if k not in PRIOR_KEYS})
     chosen = sorted(set(SMOOTH_SEARCH) & set(config["search"]))
     # A smoothing flag at its default leaves no trace: the record is the one without it.
     config["flags"] = [f for f in config["flags"] if f not in SMOOTH_SEARCH or f in config["search"]]
     if chosen and not domain.smoothing:
         raise DslError(f"{chosen[0]} applies only to experiments whose domain perturbs its instances (grid), "
                        f"not to {domain.name}")
+    prior_setting(config, prior, overrides)
     config["seeds"] = number(seeds, "seeds", minimum=1, maximum=MAX_SEEDS, integer=True)
     if config["seed"] + config["seeds"] - 1 > MAX_SEED:
         raise DslError(f"seeds {config['seeds']} from seed {config['seed']} would go past the largest seed, "

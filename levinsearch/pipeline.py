@@ -61,6 +61,9 @@ def build_record(prep: Prepared, agg: Aggregate, position: int | None = None) ->
     position = prep.total if position is None else position
     enumeration, bound = enumeration_section(prep, agg, position)
     record = prep.domain.build_record(prep, agg, enumeration, bound)
+    if prep.config.get("analysis", {}).get("prior_draws"):
+        from levinsearch import ensemble
+        record["ensemble"] = ensemble.summarise(prep, agg, record)
     record["provenance"] = provenance()
     return record
 

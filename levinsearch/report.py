@@ -18,7 +18,57 @@ from levinsearch.types import RunRecord, SweepPoint, SweepRecord
 def run_report(record: RunRecord):
     """The whole report of one run, as its domain renders it (user text as plain text;
     tables stacked on a narrow console, `render.stackable`)."""
-    return stackable(domains.get(record["domain"]).report(printable(record)))
+    shown = printable(record)
+    rendered = domains.get(record["domain"]).report(shown)
+    if record.get("ensemble"):
+        rendered = Group(rendered, ensemble_table(shown))
+    return stackable(rendered)
+
+
+def _ensemble_value(name: str, value) -> str:
+    return _metric_text(name, value)
+
+
+def ensemble_table(record: RunRecord) -> Group:
+    """The prior ensemble: every headline under the given grammar and over the drawn
+    encodings (median, 5-95% range), then the share of encodings each direction holds in."""
+    ens = record["ensemble"]
+    k = ens["draws"]
+    where = f", split {ens['split']}" if ens.get("split") else ""
+    t = Table(title=f"Prior ensemble: {k} encodings drawn around the grammar (Dirichlet, concentration "
+                    f"{ens['concentration']:g}{where})", box=box.SIMPLE_HEAD, title_justify="left")
+    t.add_column("headline")
+    t.add_column("given grammar", justify="right")
+    t.add_column("median", justify="right")
+    t.add_column("5–95% of encodings", justify="right")
+    t.add_column("draws", justify="right")
+    for h in ens["headlines"]:
+        span = "—" if h["low"] is None else f"{_ensemble_value(h['name'], h['low'])} – " \
+                                            f"{_ensemble_value(h['name'], h['high'])}"
+        t.add_row(h["heading"], _ensemble_value(h["name"], h["given"]), _ensemble_value(h["name"], h["median"]),
+                  span, f"{h['defined']}/{k}")
+    d = Table(box=box.SIMPLE_HEAD, title="Directions: share of encodings in which each holds", title_justify="left")
+    d.add_column("statement")
+    d.add_column("given grammar")
+    d.add_column("share of encodings", justify="right")
+    for row in ens["directions"]:
+        given = "—" if row["given"] is None else ("holds" if row["given"] else "does not hold")
+        share = "—" if row["share"] is None else f"{pct(row['share'])} of {row['defined']}"
+        d.add_row(row["statement"], given, share)
+    same = ens["map"]["same_share"]
+    bounds = [row["bound_bits"] for row in ens["per_draw"]]
+    given = ens["map"]["given"]
+    tie = f"the given MAP ({', '.join(given)})" if len(given) == 1 else \
+        f"a program of the given MAP's tie ({', '.join(given[:4])}{', …' if len(given) > 4 else ''})"
+    drawn = ", ".join(f"{p} {n}" for p, n in list(ens["map"]["programs"].items())[:4])
+    notes = Text(f"The MAP is {tie} in {'—' if same is None else pct(same)} of encodings (drawn MAPs: "
+                 f"{drawn or 'none'}). "
+                 f"Each draw's posterior covers the fitting programs of drawn length at most r'·"
+                 f"{ens['complete_up_to_bits']:g} bits (complete by the bound; here "
+                 f"{min(bounds):.3g}–{max(bounds):.3g} bits); a headline is defined in the draws where some "
+                 "program fits within it. Ranges are over encodings at one environment seed, not over seeds.",
+                 style="dim")
+    return Group(t, d, notes)
 
 
 # ------------------------------------------------------------------ sweeps

@@ -285,7 +285,31 @@ def metrics(record: RunRecord, split: str | None, domain) -> dict[str, Any]:
             out[name] = read(_View(record, (), name, split), split)
         except _SplitAbsent:
             out[name] = None
+    # A run with a prior ensemble adds the share of encodings each direction holds in.
+    out.update({name: value for name, (_, _, value) in ensemble_metrics(record).items()})
     return out
+
+
+def ensemble_metrics(record: dict[str, Any]) -> dict[str, tuple[str, str, float | None]]:
+    """What a sweep tabulates of a run's prior ensemble (levinsearch.ensemble): per
+    directional statement, the share of encodings in which it holds (name
+    encodings_<statement>); none without an ensemble."""
+    ens = record.get("ensemble")
+    if not ens:
+        return {}
+    return {f"encodings_{d['name']}": (f"{d['statement']}, share of encodings",
+                                       f"share of the {ens['draws']} drawn encodings in which {d['statement']}",
+                                       d["share"]) for d in ens["directions"]}
+
+
+def ensemble_seed(record: RunRecord) -> dict[str, Any]:
+    """A sweep point's summary of one seed's prior ensemble: per headline [median, low,
+    high], per direction its share of encodings, and the share that keeps the MAP."""
+    ens = record["ensemble"]
+    return dict(seed=record["config"]["seed"],
+                headlines={h["name"]: [h["median"], h["low"], h["high"]] for h in ens["headlines"]},
+                directions={d["name"]: d["share"] for d in ens["directions"]},
+                map_same_share=ens["map"]["same_share"])
 
 
 def sweep_record(experiment: str, domain, settings, points: list[tuple[dict, list[dict]]], split: str | None,
@@ -299,7 +323,11 @@ def sweep_record(experiment: str, domain, settings, points: list[tuple[dict, lis
     has `intervals` (at the config's `confidence`, 95% by default: see levinsearch.stats)
     and `per_seed` values, and the distances
     are averaged over the seeds (point i's seed k against point j's seed k)."""
-    known = metrics_of(domain)
+    known = dict(metrics_of(domain))
+    for _, records in points:  # a prior ensemble's direction shares, where the runs drew one
+        for record in records:
+            known.update({name: (heading, text, None) for name, (heading, text, _)
+                          in ensemble_metrics(record).items()})
     # Metrics that need tail samples: tail_share and the whole_* ones.
     tail_metrics = [name for name in known if name == "tail_share" or name.startswith("whole_")]
     rows = []
@@ -313,16 +341,18 @@ def sweep_record(experiment: str, domain, settings, points: list[tuple[dict, lis
                    map_program=first["summary"]["map_program"],
                    map_tie=_tie_size(first))
         if len(records) > 1:
-            spans = {name: stats.interval([m[name] for m in per_seed], share=name not in UNBOUNDED,
+            spans = {name: stats.interval([m.get(name) for m in per_seed], share=name not in UNBOUNDED,
                                           confidence=confidence_of(records))
                      for name in known}
             row["metrics"] = {name: None if span is None else span["mean"] for name, span in spans.items()}
             row["intervals"] = {name: None if span is None else [span["low"], span["high"]]
                                 for name, span in spans.items()}
-            row["per_seed"] = {name: [m[name] for m in per_seed] for name in known}
+            row["per_seed"] = {name: [m.get(name) for m in per_seed] for name in known}
             row["seeds"] = [r["config"]["seed"] for r in records]
             row["map_programs"] = [r["summary"]["map_program"] for r in records]
             row["map_ties"] = [_tie_size(r) for r in records]
+        if all("ensemble" in r for r in records):  # kept apart from the seeds' intervals
+            row["ensemble"] = [ensemble_seed(r) for r in records]
         rows.append(row)
     n = len(points)
 
@@ -338,7 +368,8 @@ def sweep_record(experiment: str, domain, settings, points: list[tuple[dict, lis
     # With tail samples, the table shows the whole-posterior metrics too.
     sampled = any(row["metrics"].get("tail_share") is not None for row in rows)
     out = dict(schema=SCHEMA, experiment=experiment, domain=domain.name, split=split, metric=metric,
-               columns=list(domain.table_metrics) + (["tail_share", *domain.whole_metrics] if sampled else []),
+               columns=list(domain.table_metrics) + (["tail_share", *domain.whole_metrics] if sampled else [])
+               + [name for name in known if name.startswith("encodings_")],
                tail_metrics=tail_metrics,
                settings=[dict(key=k, values=v) for k, v in settings], points=rows, distances=distances,
                interrupted=interrupted,

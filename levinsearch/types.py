@@ -298,6 +298,67 @@ class Provenance(TypedDict):
     command: str | None
 
 
+class EnsembleHeadline(TypedDict):
+    """One headline (a sweep metric) under the prior ensemble: its value under the given
+    grammar, and its median and 5-95% range over the draws where it is defined."""
+
+    name: str
+    heading: str
+    given: float | None
+    median: float | None
+    low: float | None
+    high: float | None
+    defined: Count  # draws in which it has a value (some program fits within the draw's bound)
+
+
+class EnsembleDirection(TypedDict):
+    """A directional statement of the domain: whether it holds under the given grammar, and
+    the share of the draws (where defined) in which it holds."""
+
+    name: str
+    statement: str
+    given: bool | None
+    share: Share | None
+    defined: Count
+
+
+class EnsembleDraw(TypedDict):
+    """One drawn encoding: r' (the bound's ratio), the drawn length bound it proves
+    complete, the fitting programs within it, its MAP and its headlines."""
+
+    ratio: Share
+    bound_bits: Positive
+    fitting: Count
+    map_program: str | None
+    metrics: dict[str, float | int | None]
+
+
+class Ensemble(TypedDict):
+    """A run's prior ensemble (levinsearch.ensemble; docs/concepts.md, "Prior ensembles")."""
+
+    draws: Count
+    concentration: Positive
+    seed: Count
+    split: str | None
+    quantiles: list[Share]
+    complete_up_to_bits: Positive
+    # given: the given grammar's MAP programs (its tie); same_share: share of draws whose MAP
+    # is one of them; programs: drawn MAP program -> number of draws
+    map: dict[str, Any]
+    headlines: list[EnsembleHeadline]
+    directions: list[EnsembleDirection]
+    per_draw: list[EnsembleDraw]
+
+
+class EnsembleSeed(TypedDict):
+    """A sweep point's ensemble of one environment seed: medians, ranges and direction shares."""
+
+    seed: int
+    headlines: dict[str, list[float | None]]  # name -> [median, low, high]
+    directions: dict[str, Share | None]
+    map_same_share: Share | None
+
+
 class RunRecord(TypedDict):
     """A run record (schema levinsearch.run/1), as `run --json` prints it."""
 
@@ -315,6 +376,7 @@ class RunRecord(TypedDict):
     provenance: NotRequired[Provenance]
     tail: NotRequired[Tail]
     run: NotRequired[str]
+    ensemble: NotRequired[Ensemble]  # with [analysis] prior_draws > 0
 
 
 class SweepPoint(TypedDict):
@@ -330,6 +392,7 @@ class SweepPoint(TypedDict):
     map_programs: NotRequired[list[str | None]]
     map_tie: NotRequired[TieSize | None]  # the first seed's
     map_ties: NotRequired[list[TieSize | None]]
+    ensemble: NotRequired[list[EnsembleSeed]]  # with a prior ensemble: one per environment seed
 
 
 class SweepRecord(TypedDict):

@@ -41,6 +41,8 @@ class Prepared:
         """An empty summary for this run's programs (and its tail samples, if it takes any)."""
         width, keep, kinds = max(self.enumerator.max_nodes, 1), self.config["search"]["keep"], 1 << len(self.judge.flags)
         agg = Aggregate(width, keep, kinds)
+        if self.config.get("analysis", {}).get("prior_draws"):
+            agg.keep_fitting()  # a prior ensemble reweights every fitting program (levinsearch.ensemble)
         if self.tail is not None:
             agg.tail = Aggregate(width, 0, kinds, squares=True)  # behaviours only: no best programs
         return agg
@@ -94,6 +96,11 @@ class Domain:
     #: total variation distances between points a sweep records: name -> reader(record,
     #: split) -> {outcome: posterior mass} (empty: no program fitted). None by default.
     sweep_distributions: Mapping[str, Callable[[dict, Any], dict[str, float]]] = {}
+    #: Prior ensembles: directional statements about the headlines whose share of drawn
+    #: encodings a run reports: name -> (statement, reader(sweep metrics of one
+    #: encoding) -> bool, or None where the figures it compares are absent).
+    #: levinsearch.ensemble has readers (`greater`, `above`). None by default.
+    ensemble_directions: Mapping[str, tuple[str, Callable[[dict], bool | None]]] = {}
     #: Grammar profiles ([grammar] profile = NAME); the first is the default.
     profiles: tuple[str, ...] = ("default",)
     #: Whether the domain perturbs its instances: [search] smooth, smooth_samples and
@@ -173,6 +180,16 @@ class Domain:
     def report(self, record: dict[str, Any]):
         """The rich renderable of a run record (computes nothing)."""
         raise NotImplementedError
+
+    def ensemble_record(self, prep: Prepared, record: dict[str, Any], agg: Aggregate) -> dict[str, Any]:
+        """A record of the run under one drawn encoding (levinsearch.ensemble): `agg` holds
+        its fitting programs rescored. Only what the sweep metrics and the MAP read needs to
+        be right. Default: the whole record built again without tail samples and without
+        an unseen bound (the drawn encoding's tail is not sampled)."""
+        import copy
+        bare = copy.copy(prep)
+        bare._tail = None
+        return self.build_record(bare, agg, dict(record["enumeration"], fitting=agg.fitting), None)
 
     def check_record(self, record: dict[str, Any], where: str) -> None:
         """Check a record of a schema of this domain's own (not levinsearch.run/1 or

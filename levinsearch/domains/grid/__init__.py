@@ -13,6 +13,7 @@ from dsl.grid import primitives
 from levinsearch.domains.base import Domain
 from levinsearch.domains.grid import config as grid_config
 from levinsearch.domains.grid.types import GridBehaviour, GridHypothesis, GridSummary
+from levinsearch.ensemble import above, greater
 from levinsearch.sweeps import stakes_figure, whole
 
 
@@ -85,6 +86,13 @@ class GridDomain(Domain):
     default_metric = "search"
     whole_metrics = ("whole_search", "whole_robust", "whole_pseudo")  # in the sweep table
     sweep_distributions = {"outcome_class": _class_distribution}
+    ensemble_directions = {
+        "pseudo_over_robust": ("pseudo > robust", greater("pseudo", "robust")),
+        "robust_over_pseudo": ("robust > pseudo", greater("robust", "pseudo")),
+        "proxy_over_base": ("proxy episodes > base episodes", greater("proxy", "base")),
+        "search_majority": ("P(search) > 1/2", above("search", 0.5)),
+        "agent_majority": ("P(agent) > 1/2", above("agents", 0.5)),
+    }
     kernel_modules = ("dsl.grid.kernels",)
     summary_type = GridSummary
     behaviour_type = GridBehaviour

@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 from dsl.errors import DslError
 from dsl.seq import primitives
+from levinsearch.ensemble import above, greater
 from levinsearch.domains.base import Domain
 from levinsearch.domains.seq import config as seq_config
 from levinsearch.domains.seq.types import SeqSummary
@@ -51,6 +52,11 @@ class SeqDomain(Domain):
                      "unenumerated_mass")
     default_metric = "defectors"
     whole_metrics = ("whole_equivalent", "whole_defectors")
+    ensemble_directions = {
+        "equivalent_majority": ("P(target-equivalent) > 1/2", above("equivalent", 0.5)),
+        "equivalent_over_defectors": ("P(target-equivalent) > P(rare defector)", greater("equivalent", "defectors")),
+        "mixture_beats_map": ("mixture error < MAP error", greater("map_error", "mixture_error")),
+    }
     kernel_modules = ("dsl.seq.kernels",)
     summary_type = SeqSummary
 

@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 from dsl.errors import DslError
 from dsl.tm import primitives as tp
+from levinsearch.ensemble import above, greater
 from levinsearch.domains.base import Domain
 from levinsearch.sweeps import map_error, shortest_share
 from levinsearch.domains.tm import config as tm_config
@@ -55,6 +56,11 @@ class TMDomain(Domain):
     table_metrics = ("right", "ties_right", "next_0", "next_1", "next_end", "defectors", "map_error",
                      "mixture_error", "fitting", "unenumerated_mass")
     default_metric = "right"
+    ensemble_directions = {
+        "right_majority": ("P(right) > 1/2", above("right", 0.5)),
+        "next_1_over_0": ("P(next 1) > P(next 0)", greater("next_1", "next_0")),
+        "mixture_beats_map": ("mixture error < MAP error", greater("map_error", "mixture_error")),
+    }
     kernel_modules = ("dsl.tm.kernels",)
     summary_type = TMSummary
 
