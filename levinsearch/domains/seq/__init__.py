@@ -47,10 +47,11 @@ class SeqDomain(Domain):
     whole_metrics = ("whole_equivalent", "whole_defectors")
     kernel_modules = ("dsl.seq.kernels",)
     summary_type = SeqSummary
+    profiles = primitives.PROFILES
 
     def grammar(self, *, bits=None, ban=(), cost=None, profile=None):
-        self.check_profile(profile)
-        return primitives.grammar(bits=bits, ban=ban, cost=cost)
+        profile = self.check_profile(profile)
+        return primitives.grammar(bits=bits, ban=ban, cost=cost, profile=profile)
 
     def resolve(self, raw, config, overrides):
         return seq_config.resolve(raw, config, overrides)

@@ -14,4 +14,5 @@ class SeqWhole(PredictionWhole):
 
 class SeqSummary(PredictionSummary):
     search_mass: Share
+    history_mass: NotRequired[Share]  # history profile: posterior of programs with hist or fold
     whole_posterior: NotRequired[SeqWhole]
