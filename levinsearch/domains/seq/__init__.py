@@ -35,6 +35,9 @@ class SeqDomain(Domain):
                       lambda r, split: r["summary"]["prediction"]["map_error_rate"]),
         "mixture_error": ("mixture error", "share of deployment steps the Bayes-mixture prediction gets wrong",
                           lambda r, split: r["summary"]["prediction"]["mixture_error_rate"]),
+        "history": ("P(history)", "posterior of programs that read the history with hist or fold (history "
+                    "profile; none under the default profile)",
+                    lambda r, split: r["summary"].get("history_mass")),
         "whole_equivalent": ("P(target-equivalent), all", "posterior of target-equivalent programs over all "
                              "programs (estimated with tail samples)",
                              lambda r, split: whole(r, "target_equivalent")),
