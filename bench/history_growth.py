@@ -14,10 +14,12 @@ It also prints the pair arithmetic: the score gap between the shortest re-reader
 (add t (fold (add acc h))) and the shortest bounded program (add x1 (add x1 (div t t))),
 predicted and as scored. Usage:
 
-    PYTHONPATH=. python bench/history_growth.py [--quick] [--max-bits=B]
+    PYTHONPATH=. python bench/history_growth.py [--quick] [--max-bits=B] [--tail=N] [--recall]
 
 --max-bits=B reruns the b = 1 and b = 2 rows with a deeper enumeration (what the search
-at the experiment's 29 bits could have lost).
+at the experiment's 29 bits could have lost); --tail=N instead estimates P(history) over
+all programs from N tail samples (levinsearch.tail), for the same rows. --recall runs the
+second target, a(t) = t + a(t - 3) (RECALL), instead.
 
 The figures are exact (seq runs have no random seed); --quick stops at n = 8 for a smoke test.
 """
@@ -35,6 +37,9 @@ SETTINGS = [("off", 0.0, "log"), ("b=0.5", 0.5, "log"), ("b=1", 1.0, "log"), ("b
             ("linear", 1.0, "linear")]
 READER = "(add t (fold (add acc h)))"
 BOUNDED = "(add x1 (add x1 (div t t)))"
+#: The second target: a(t) = t + a(t - 3), read back at a fixed distance (constant time
+#: per prediction); no bounded-memory program of the enumerated lengths fits it.
+RECALL = "(add t (hist (const (bit1 one))))"
 
 
 def classify(grammar, ops: np.ndarray) -> str:
@@ -48,9 +53,12 @@ def classify(grammar, ops: np.ndarray) -> str:
     return "reflex"
 
 
-def point(n: int, weight: float, penalty: str, max_bits: float | None = None) -> dict:
+def point(n: int, weight: float, penalty: str, max_bits: float | None = None, tail: int = 0,
+          target: str | None = None) -> dict:
     raw = experiments.load("history-growth")
-    overrides = dict(train_terms=n, time_weight=weight, time_penalty=penalty, keep=100_000)
+    if target is not None:
+        raw["target"] = dict(raw["target"], program=target)
+    overrides = dict(train_terms=n, time_weight=weight, time_penalty=penalty, keep=100_000, tail_samples=tail)
     if max_bits is not None:
         overrides["max_bits"] = max_bits
     config = experiments.resolve(raw, domains=domains, overrides=overrides)
@@ -78,7 +86,8 @@ def point(n: int, weight: float, penalty: str, max_bits: float | None = None) ->
     s = record["summary"]
     return dict(n=n, fitting=agg.fitting, history=s["history_mass"], map=s["map_program"],
                 share={k: v / total for k, v in share.items()}, count=count, scores=by_program,
-                unseen=record["enumeration"]["posterior_uncertainty"])
+                unseen=record["enumeration"]["posterior_uncertainty"],
+                whole=s.get("whole_posterior"))
 
 
 def predicted_gap(n: int, weight: float, penalty: str) -> float:
@@ -91,25 +100,40 @@ def predicted_gap(n: int, weight: float, penalty: str) -> float:
     return bits - weight * (t_reader - t_bounded)
 
 
-def main(quick: bool, max_bits: float | None = None, settings=None) -> None:
+def main(quick: bool, max_bits: float | None = None, settings=None, tail: int = 0, target: str | None = None) -> None:
     ns = (4, 8) if quick else (4, 8, 16, 32)
+    if target is not None:
+        ns = (6, 8) if quick else (6, 8, 16, 32)  # at n = 4 the terms are 0 1 2 3: over 10^5 programs fit
+    if tail:
+        print("| penalty | n | tail share | P(history): enumerated → all programs [95% interval] |")
+        print("|---|---|---|---|")
+        for name, weight, penalty in settings or SETTINGS:
+            for n in ns:
+                w = point(n, weight, penalty, max_bits, tail)["whole"]
+                t, h = w["tail"], w["history"]
+                print(f"| {name} | {n} | {100 * t['estimate']:.1f}% [{100 * t['low']:.1f}, {100 * t['high']:.1f}] | "
+                      f"{100 * h['exact']:.1f}% → {100 * h['estimate']:.1f}% [{100 * h['low']:.1f}, "
+                      f"{100 * h['high']:.1f}] |", flush=True)
+        return
     print("| penalty | n | fitting | P(history) | re-readers | walkers | bounded | reflexes | MAP "
           "| gap: predicted | gap: scored | unseen share ≤ |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, weight, penalty in settings or SETTINGS:
         for n in ns:
-            p = point(n, weight, penalty, max_bits)
+            p = point(n, weight, penalty, max_bits, target=target)
             sr, sb = p["scores"][READER], p["scores"][BOUNDED]
             gap = f"{sb - sr:+.2f}" if sr is not None and sb is not None else "—"
             sh = p["share"]
             print(f"| {name} | {n} | {p['fitting']} | {p['history']:.3f} | {sh.get('re-reader', 0):.3f} | "
                   f"{sh.get('walker', 0):.3f} | {sh.get('bounded', 0):.3f} | {sh.get('reflex', 0):.3f} | "
-                  f"`{p['map']}` | {predicted_gap(n, weight, penalty):+.2f} | {gap} | "
+                  f"`{p['map']}` | {'—' if target else format(predicted_gap(n, weight, penalty), '+.2f')} | {gap} | "
                   f"{p['unseen'] if p['unseen'] is None else format(p['unseen'], '.3g')} |", flush=True)
 
 
 if __name__ == "__main__":
     args = sys.argv[1:]
     deeper = [float(a.split("=")[1]) for a in args if a.startswith("--max-bits=")]
+    tail = [int(a.split("=")[1]) for a in args if a.startswith("--tail=")]
     main("--quick" in args, deeper[0] if deeper else None,
-         [s for s in SETTINGS if s[0] in ("b=1", "b=2")] if deeper else None)
+         [s for s in SETTINGS if s[0] in ("b=1", "b=2")] if deeper or tail else None, tail[0] if tail else 0,
+         RECALL if "--recall" in args else None)

@@ -3,6 +3,8 @@ values and steps, parity of the compiled interpreter with the reference over man
 random programs (predict and fit, with step caps), and the history flag in records."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,7 @@ from dsl.errors import DslError
 from dsl.seq import primitives as sp
 from dsl.seq.reference import SeqReference
 from dsl.syntax import parse, unparse
-from levinsearch import domains, experiments, pipeline
+from levinsearch import domains, experiments, pipeline, types
 from levinsearch.enumerate import Enumerator, reference_programs
 from test_seq_dsl import SEQS, assert_parity, kernel_fit, kernel_predict, random_program
 
@@ -209,6 +211,13 @@ def test_record_reports_history_readers(tmp_path):
     total = sum(b["history_posterior"] for b in record["behaviours"])
     assert 0 < s["history_mass"] == pytest.approx(min(1.0, total)) and s["history_mass"] < 1
     assert all(b["history_programs"] <= b["programs"] for b in record["behaviours"])
+    # with tail samples the whole posterior gives P(history reader) over all programs too
+    tailed = pipeline.run_experiment(history_config(tmp_path, train=3, max_bits=18.5, extra="tail_samples = 3000"))
+    whole = tailed["summary"]["whole_posterior"]
+    assert whole["history"]["exact"] == pytest.approx(tailed["summary"]["history_mass"])
+    assert 0 <= whole["history"]["low"] <= whole["history"]["estimate"] <= whole["history"]["high"] <= 1
+    for r in (record, tailed):  # the published JSON Schema admits the new fields
+        types.validate(json.loads(json.dumps(r, default=lambda v: v.tolist())))
     # the default profile records no history fields, and cannot parse the new productions
     plain = pipeline.run_experiment(history_config(tmp_path, profile="default", max_bits=20))
     assert "history_mass" not in plain["summary"]

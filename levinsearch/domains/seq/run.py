@@ -215,7 +215,8 @@ def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any],
     if prep.tail is not None:
         summary["whole_posterior"], record["tail"] = prediction.whole_posterior(
             prep, agg, prep.judge.behaviour, rep_preds, deploy, a, enumeration, _describe_tail,
-            extra=lambda posterior: dict(search=posterior.flag_figure(0)))
+            extra=lambda posterior: dict(search=posterior.flag_figure(0),
+                                         **({"history": posterior.flag_figure(1)} if history else {})))
     record["versions"] = versions()
     return record
 

@@ -10,6 +10,7 @@ from levinsearch.types import Estimate, Share
 
 class SeqWhole(PredictionWhole):
     search: Estimate | None  # P(search) over all programs
+    history: NotRequired[Estimate | None]  # history profile: P(history reader) over all programs
 
 
 class SeqSummary(PredictionSummary):
