@@ -71,10 +71,11 @@ def test_default_bits():
 
 def test_kernel_opcodes_match_primitives():
     names = [n for n in dir(sp) if n[:2] in ("E_", "B_", "N_") and n[2:].isupper()]
-    assert len(names) == 20
+    assert len(names) == 24  # 20 default opcodes and the history profile's 4
     for name in names:
         assert getattr(kernels, name) == getattr(sp, name), name
     assert sorted(p.op for p in G.productions) == list(range(20))
+    assert sorted(p.op for p in sp.grammar(profile="history").productions) == list(range(24))
 
 
 def test_constants_are_elias_gamma():

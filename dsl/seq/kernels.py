@@ -10,7 +10,8 @@ Tables passed in (from `kernel_tables`): op_kind, op_arg, op_arity (int32 [P]) a
 step_cost (int64 [P]); `find_limit` is `dsl.seq.primitives.FIND_LIMIT` unless a caller
 wants another. Programs: ops int32 [n, max_nodes] padded with -1, sizes int32 [n].
 Sequences: terms int64 [L]. Prediction at index t is teacher-forced: x1 = terms[t-1],
-x2 = terms[t-2] (0 before the start).
+x2 = terms[t-2] (0 before the start); the history profile's `hist` and `fold` read
+terms[0 .. t-1].
 
 Evaluation uses no recursion: an explicit stack of frames (node, phase) walks the prefix
 order, a value stack holds finished subtrees' values (Bools as 0/1) and a stack of `k`
@@ -37,6 +38,7 @@ E_ADD, E_SUB, E_MUL, E_DIV, E_MOD = 6, 7, 8, 9, 10
 E_IF, E_FIND = 11, 12
 B_LT, B_EQ, B_NOT, B_AND = 13, 14, 15, 16
 N_ONE, N_BIT0, N_BIT1 = 17, 18, 19
+E_HIST, E_FOLD, E_H, E_ACC = 20, 21, 22, 23
 CHUNK = 512  # programs per chunk (one set of work arrays each)
 FAR = np.int64(1) << 62  # "no step cap"
 
@@ -89,19 +91,23 @@ def _binary(kind, a, b):
 
 
 @jit
-def _eval(ops, ends, t, x1, x2, op_kind, step_cost, find_limit, budget, fnode, fphase, fcand, fn, vals, ks):
+def _eval(ops, ends, t, x1, x2, terms, read_cost, op_kind, step_cost, find_limit, budget, fnode, fphase, fcand,
+          fn, vals, ks, hs, accs):
     """One prediction: (value, simulated steps, aborted).
 
     `aborted` is True when the steps passed `budget` before a `find` candidate was to be
-    tested; the value is then meaningless and the steps are those spent so far.
-    Frames: fnode (node index), fphase (how many arguments are done), fcand / fn (a
-    find's current candidate and its number of candidates).
+    tested or a `fold` term read; the value is then meaningless and the steps are those
+    spent so far. Frames: fnode (node index), fphase (how many arguments are done),
+    fcand / fn (a find's current candidate and its number of candidates; a fold's next
+    term). `terms[:t]` is the history; `read_cost` is c(h), the price of one term that
+    `hist` walks past.
     """
     fsp = 1
     fnode[0] = 0
     fphase[0] = 0
     vsp = 0
     ksp = 0
+    hsp = 0
     cost = np.int64(0)
     while fsp > 0:
         f = fsp - 1
@@ -127,6 +133,62 @@ def _eval(ops, ends, t, x1, x2, op_kind, step_cost, find_limit, budget, fnode, f
             vals[vsp] = v
             vsp += 1
             fsp -= 1
+        elif kind == E_H or kind == E_ACC:  # the innermost fold's term and accumulator
+            v = np.int64(0)
+            if hsp > 0:
+                v = hs[hsp - 1] if kind == E_H else accs[hsp - 1]
+            vals[vsp] = v
+            vsp += 1
+            fsp -= 1
+        elif kind == E_HIST:
+            if ph == 0:
+                fphase[f] = 1
+                fnode[fsp] = i + 1
+                fphase[fsp] = 0
+                fsp += 1
+            else:
+                d = vals[vsp - 1]
+                if d >= 1 and d <= t:
+                    vals[vsp - 1] = terms[t - d]
+                    cost += d * read_cost
+                else:
+                    vals[vsp - 1] = np.int64(0)
+                fsp -= 1
+        elif kind == E_FOLD:
+            if ph == 0:
+                if t == 0:
+                    vals[vsp] = np.int64(0)
+                    vsp += 1
+                    fsp -= 1
+                else:
+                    if cost > budget:
+                        return np.int64(0), cost, True
+                    hs[hsp] = terms[0]
+                    accs[hsp] = np.int64(0)
+                    hsp += 1
+                    fcand[f] = 1  # the next term to read
+                    fphase[f] = 1
+                    fnode[fsp] = i + 1
+                    fphase[fsp] = 0
+                    fsp += 1
+            else:
+                vsp -= 1
+                acc = vals[vsp]
+                j = fcand[f]
+                if j >= t:
+                    hsp -= 1
+                    vals[vsp] = acc
+                    vsp += 1
+                    fsp -= 1
+                else:
+                    if cost > budget:
+                        return np.int64(0), cost, True
+                    hs[hsp - 1] = terms[j]
+                    accs[hsp - 1] = acc
+                    fcand[f] = j + 1
+                    fnode[fsp] = i + 1
+                    fphase[fsp] = 0
+                    fsp += 1
         elif kind == E_CONST or kind == N_BIT0 or kind == N_BIT1 or kind == B_NOT:  # one argument
             if ph == 0:
                 fphase[f] = 1
@@ -232,7 +294,16 @@ def _scratch(width):
     n = width + 1
     return (np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32),
             np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64),
-            np.empty(n, dtype=np.int64))
+            np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
+
+
+@jit
+def _read_cost(op_kind, step_cost):
+    """c(h), the price of reading one history term (0 when the grammar has no `h`)."""
+    for p in range(op_kind.shape[0]):
+        if op_kind[p] == E_H:
+            return step_cost[p]
+    return np.int64(0)
 
 
 @jit
@@ -260,15 +331,16 @@ def predict_batch(ops, sizes, terms, n_predict, op_kind, op_arg, op_arity, step_
     preds = np.zeros((n, n_predict), dtype=np.int64)
     steps = np.zeros((n, n_predict), dtype=np.int64)
     chunks = _n_chunks(n)
+    read_cost = _read_cost(op_kind, step_cost)
     for chunk in prange(chunks):
-        ends, fnode, fphase, fcand, fn, vals, ks = _scratch(width)
+        ends, fnode, fphase, fcand, fn, vals, ks, hs, accs = _scratch(width)
         for i in range(chunk, n, chunks):
             prog = ops[i]
             _subtree_ends(prog, sizes[i], op_arity, ends)
             for t in range(n_predict):
                 x1, x2 = _previous(terms, t)
-                v, s, _ = _eval(prog, ends, np.int64(t), x1, x2, op_kind, step_cost, find_limit, FAR,
-                                fnode, fphase, fcand, fn, vals, ks)
+                v, s, _ = _eval(prog, ends, np.int64(t), x1, x2, terms, read_cost, op_kind, step_cost, find_limit,
+                                FAR, fnode, fphase, fcand, fn, vals, ks, hs, accs)
                 preds[i, t] = v
                 steps[i, t] = s
     return preds, steps
@@ -297,8 +369,9 @@ def fit_batch(ops, sizes, terms, n_train, max_errors, step_caps, op_kind, op_arg
     errors = np.zeros(n, dtype=np.int32)
     verdict_steps = np.zeros(n, dtype=np.int64)
     chunks = _n_chunks(n)
+    read_cost = _read_cost(op_kind, step_cost)
     for chunk in prange(chunks):
-        ends, fnode, fphase, fcand, fn, vals, ks = _scratch(width)
+        ends, fnode, fphase, fcand, fn, vals, ks, hs, accs = _scratch(width)
         for i in range(chunk, n, chunks):
             prog = ops[i]
             _subtree_ends(prog, sizes[i], op_arity, ends)
@@ -307,8 +380,8 @@ def fit_batch(ops, sizes, terms, n_train, max_errors, step_caps, op_kind, op_arg
             ok = True
             for t in range(n_train):
                 x1, x2 = _previous(terms, t)
-                v, s, aborted = _eval(prog, ends, np.int64(t), x1, x2, op_kind, step_cost, find_limit,
-                                      cap - total, fnode, fphase, fcand, fn, vals, ks)
+                v, s, aborted = _eval(prog, ends, np.int64(t), x1, x2, terms, read_cost, op_kind, step_cost,
+                                      find_limit, cap - total, fnode, fphase, fcand, fn, vals, ks, hs, accs)
                 total += s
                 if aborted or total > cap:
                     ok = False

@@ -12,12 +12,21 @@ while the caller neither gives bits for nor bans any Nat production; once it doe
 Nat is treated like every other type (bits given are kept, the other Nat productions
 share what is left uniformly).
 
+Profiles (`grammar(profile=...)`):
+- `default`: the productions above.
+- `history`: everything in `default` (same productions, same ids, same order) and, after
+  them, four Expr productions that read the whole history of terms so far: `(hist E)`
+  (the term E steps back), `(fold E)` (a left fold of E over every earlier term) and the
+  fold's two leaves `h` (the term being read) and `acc` (the accumulator). Reading costs
+  simulated steps in proportion to what is read (see `dsl.seq.reference`).
+
 Semantics and the cost model are specified in `dsl.seq.reference`.
 """
 from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+from dsl.errors import DslError
 from dsl.grammar import Grammar, Production
 
 # Semantic opcodes understood by both interpreters (repeated in dsl/seq/kernels.py).
@@ -26,6 +35,13 @@ E_ADD, E_SUB, E_MUL, E_DIV, E_MOD = 6, 7, 8, 9, 10
 E_IF, E_FIND = 11, 12
 B_LT, B_EQ, B_NOT, B_AND = 13, 14, 15, 16
 N_ONE, N_BIT0, N_BIT1 = 17, 18, 19
+# history profile
+E_HIST, E_FOLD, E_H, E_ACC = 20, 21, 22, 23
+
+PROFILES = ("default", "history")
+#: Productions that read the history beyond x1 and x2 (a program containing one is a
+#: history reader: the `history` flag and fields).
+HISTORY_NAMES = ("hist", "fold")
 
 #: `find` tests candidates k = 0 .. min(bound, FIND_LIMIT) - 1 (passed to the kernels).
 FIND_LIMIT = 64
@@ -35,9 +51,11 @@ FIND_LIMIT = 64
 NAT_BITS = {"Nat.one": 1.0, "Nat.bit0": 2.0, "Nat.bit1": 2.0}
 
 
-def productions() -> list[Production]:
-    """Every production of the seq DSL, in grammar order."""
-    return [
+def productions(profile: str = "default") -> list[Production]:
+    """Every production of the seq DSL under `profile`, in grammar order."""
+    if profile not in PROFILES:
+        raise DslError(f"unknown grammar profile {profile!r} for seq (known: {', '.join(PROFILES)})")
+    out = [
         Production("t", "Expr", (), E_T),
         Production("x1", "Expr", (), E_X1),
         Production("x2", "Expr", (), E_X2),
@@ -59,12 +77,23 @@ def productions() -> list[Production]:
         Production("bit0", "Nat", ("Nat",), N_BIT0),
         Production("bit1", "Nat", ("Nat",), N_BIT1),
     ]
+    if profile == "default":
+        return out
+    # history: appended after every default production, so default opcode ids keep their
+    # meaning; this order is the enumeration tie order among them.
+    return out + [
+        Production("hist", "Expr", ("Expr",), E_HIST),
+        Production("fold", "Expr", ("Expr",), E_FOLD),
+        Production("h", "Expr", (), E_H),
+        Production("acc", "Expr", (), E_ACC),
+    ]
 
 
 def grammar(*, bits: Mapping[str, float] | None = None, ban: Sequence[str] | None = None,
-            cost: Mapping[str, int] | None = None) -> Grammar:
-    """The seq grammar (start type Expr) with overrides and bans applied."""
-    prods = productions()
+            cost: Mapping[str, int] | None = None, profile: str | None = None) -> Grammar:
+    """The seq grammar (start type Expr) of `profile` (default: "default") with overrides
+    and bans applied."""
+    prods = productions(profile or "default")
     ban = tuple(ban or ())
     bits = dict(bits or {})
     plain = Grammar(prods, "Expr")  # only to resolve names (unknown ones raise here too)

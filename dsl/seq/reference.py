@@ -19,6 +19,12 @@ Expr:
 - `(find U C)`: with n = min(max(U, 0), FIND_LIMIT), the smallest k in 0 .. n-1 for
   which C holds with `k` bound to that candidate; when none does, U clipped to
   [0, FIND_LIMIT]. U is evaluated outside the new binding (its `k` is the enclosing one).
+History profile (Expr), with a(0) .. a(t-1) the history of the prediction at index t:
+- `(hist E)`: with d the value of E, a(t - d) when 1 <= d <= t, else 0;
+- `(fold E)`: acc = 0, then for j = 0 .. t-1 in order acc = E evaluated with `h` bound
+  to a(j) and `acc` to the accumulator so far; the value is the final acc (0 when t = 0);
+- `h`, `acc`: the term being read and the accumulator of the innermost enclosing `fold`
+  (0 outside any `fold`). `t`, `x1`, `x2` and `k` keep their meaning inside a fold.
 Bool: `(lt A B)`: A < B; `(eq A B)`: A = B; `(not C)`; `(and C D)` (both evaluated).
 Nat: `one` = 1; `(bit0 M)` = 2M; `(bit1 M)` = 2M + 1 (wrapped).
 
@@ -33,6 +39,12 @@ Cost model (simulated steps), with c(x) the step cost of production x (default 1
   that candidate; testing stops at the first candidate for which C holds, so n
   candidates are tested when none does, and none when n = 0);
 - `not` and `and` (Bool) evaluate all their arguments: c(node) + their costs;
+- `(hist E)`: c(hist) + cost(E) + d * c(h) when 1 <= d <= t (walking back d terms, each
+  read at the price of one `h`), else c(hist) + cost(E);
+- `(fold E)`: c(fold) + the cost of E at each of the t terms read (so a fold re-reads
+  the whole history at every prediction: t(p) grows with the square of the number of
+  terms, and a fold nested in a fold's body with the cube);
+- `h`, `acc`: c(leaf);
 - a program's steps on a sequence prefix are the sum over the predicted indices.
 """
 from __future__ import annotations
@@ -59,6 +71,9 @@ class SeqReference:
     def __init__(self, grammar: Grammar, find_limit: int = sp.FIND_LIMIT):
         self.grammar = grammar
         self.find_limit = find_limit
+        # the price of reading one history term (hist's walk): c(h); 0 without the profile
+        h = [i for i, p in enumerate(grammar.productions) if p.op == sp.E_H]
+        self.read_cost = grammar.step_cost[h[0]] if h else 0
 
     def _op(self, node: Node) -> int:
         return self.grammar.productions[node.production].op
@@ -92,7 +107,8 @@ class SeqReference:
 
     # -- Expr
     def expr(self, node: Node, env: dict) -> tuple[int, int]:
-        """(value, simulated steps) of one evaluation; env holds t, x1, x2 and k."""
+        """(value, simulated steps) of one evaluation; env holds t, x1, x2, k, the
+        history (`past`: a(0) .. a(t-1)) and the innermost fold's h and acc."""
         op = self._op(node)
         c = self._c(node)
         if op == sp.E_T:
@@ -105,6 +121,22 @@ class SeqReference:
             return env["k"], c
         if op == sp.E_C0:
             return 0, c
+        if op == sp.E_H:
+            return env["h"], c
+        if op == sp.E_ACC:
+            return env["acc"], c
+        if op == sp.E_HIST:
+            d, cost = self.expr(node.children[0], env)
+            t = env["t"]
+            if 1 <= d <= t:
+                return env["past"][t - d], c + cost + d * self.read_cost
+            return 0, c + cost
+        if op == sp.E_FOLD:
+            acc, cost = 0, c
+            for term in env["past"]:
+                acc, body_cost = self.expr(node.children[0], dict(env, h=term, acc=acc))
+                cost += body_cost
+            return acc, cost
         if op == sp.E_CONST:
             value, cost = self.nat(node.children[0])
             return value, c + cost
@@ -143,7 +175,8 @@ class SeqReference:
         root = program if isinstance(program, Node) else tree(program, self.grammar)
         x1 = int(terms[t - 1]) if t >= 1 else 0
         x2 = int(terms[t - 2]) if t >= 2 else 0
-        return self.expr(root, {"t": t, "x1": x1, "x2": x2, "k": 0})
+        past = [int(x) for x in terms[:t]]
+        return self.expr(root, {"t": t, "x1": x1, "x2": x2, "k": 0, "past": past, "h": 0, "acc": 0})
 
     def run(self, program: Node | Sequence[int], terms: Sequence[int], n: int) -> tuple[list[int], list[int]]:
         """Predictions of a(0) .. a(n-1) and the steps of each (n <= len(terms) + 1)."""

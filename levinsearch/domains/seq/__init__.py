@@ -42,6 +42,9 @@ class SeqDomain(Domain):
         "stakes_defectors": ("P(defector at high stakes)", "with a [stakes] table: posterior of rare defectors "
                                 "wrong on a step of the largest stakes",
                                 lambda r, split: stakes_figure(r, "defectors", "high_stakes_posterior")),
+        "history": ("P(history)", "posterior of programs that read the history with hist or fold (history "
+                    "profile; none under the default profile)",
+                    lambda r, split: r["summary"].get("history_mass")),
         "whole_equivalent": ("P(target-equivalent), all", "posterior of target-equivalent programs over all "
                              "programs (estimated with tail samples)",
                              lambda r, split: whole(r, "target_equivalent")),
@@ -59,10 +62,11 @@ class SeqDomain(Domain):
     }
     kernel_modules = ("dsl.seq.kernels",)
     summary_type = SeqSummary
+    profiles = primitives.PROFILES
 
     def grammar(self, *, bits=None, ban=(), cost=None, profile=None):
-        self.check_profile(profile)
-        return primitives.grammar(bits=bits, ban=ban, cost=cost)
+        profile = self.check_profile(profile)
+        return primitives.grammar(bits=bits, ban=ban, cost=cost, profile=profile)
 
     def resolve(self, raw, config, overrides):
         return seq_config.resolve(raw, config, overrides)

@@ -32,11 +32,13 @@ def target_terms(target: dict[str, Any]) -> tuple[np.ndarray, str | None]:
     """The target's train + deploy terms (int64), and its program text if it has one.
 
     A target program generates its own sequence: term t is its prediction from t and
-    the terms it generated before (the reference interpreter runs it)."""
+    the terms it generated before (the reference interpreter runs it). It may use every
+    production of every profile (the history profile's are a superset of the default's,
+    with the same ids), whatever the run's grammar."""
     n = target["train"] + target["deploy"]
     if "terms" in target:
         return np.array(target["terms"][:n], dtype=np.int64), None
-    grammar = seq_primitives.grammar()
+    grammar = seq_primitives.grammar(profile="history")
     ops = parse(target["program"], grammar)
     ref = SeqReference(grammar)
     terms: list[int] = []
@@ -70,6 +72,7 @@ def prepare(domain, config: dict[str, Any]) -> SeqPrepared:
     enumerator = make_enumerator(grammar, config["search"]["max_bits"])
     n_train = config["target"]["train"]
     find_ids = np.array([i for i, p in enumerate(grammar.productions) if p.name in SEARCH_NAMES], dtype=np.int32)
+    history_ids = history_productions(grammar)
     prep = SeqPrepared(config, grammar, enumerator, domain, None, SeqInterpreter(grammar), terms, program)
 
     s = config["search"]
@@ -86,10 +89,21 @@ def prepare(domain, config: dict[str, Any]) -> SeqPrepared:
         return prep.predictions(ops, sizes)[:, n_train:]
 
     def structure(ops):
-        return np.isin(ops, find_ids).any(axis=1).astype(np.int64)
+        flags = np.isin(ops, find_ids).any(axis=1).astype(np.int64)
+        if len(history_ids):  # bit 1: reads the history (history profile only)
+            flags |= np.isin(ops, history_ids).any(axis=1).astype(np.int64) << 1
+        return flags
 
-    prep.judge = Judge(fit, behaviour, structure, ("search",), n_train)
+    flags = ("search", "history") if len(history_ids) else ("search",)
+    prep.judge = Judge(fit, behaviour, structure, flags, n_train)
     return prep
+
+
+def history_productions(grammar: Grammar) -> np.ndarray:
+    """Ids of the productions that make a program a history reader (`hist`, `fold`);
+    empty under the default profile."""
+    return np.array([i for i, p in enumerate(grammar.productions) if p.name in seq_primitives.HISTORY_NAMES],
+                    dtype=np.int32)
 
 
 def reference_judge(prep: SeqPrepared) -> Judge:
@@ -128,6 +142,8 @@ def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any],
     top = agg.top
     top_preds = prep.predictions(top.ops, top.sizes)[:, n:]
     agreement = consensus.sequence_agreement(top_preds, deploy)
+    history = len(prep.judge.flags) > 1  # the history profile's flag and fields
+    history_ids = history_productions(grammar)
     hypotheses = []
     for i in range(len(top)):
         ops = top.ops[i, : top.sizes[i]]
@@ -151,6 +167,8 @@ def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any],
             disagreements=int(agreement["disagreements"][i]),
             predictions=top_preds[i].tolist(),
         ))
+        if history:
+            hypotheses[-1]["history"] = bool(np.isin(ops, history_ids).any())
     order = agg.canonical_order()
     reps = agg.representatives
     rep_preds = prep.predictions(reps.ops[order], reps.sizes[order])[:, n:]
@@ -172,6 +190,9 @@ def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any],
             disagreements=int(rep_agree["disagreements"][j]),
             predictions=rep_preds[j].tolist(),
         ))
+        if history:
+            behaviours[-1]["history_programs"] = agg.flag_count(g, 1)
+            behaviours[-1]["history_posterior"] = agg.flag_mass(g, 1).ratio(agg.total_mass)
     summary: dict[str, Any] = dict(
         fitting=agg.fitting,
         behaviours=len(behaviours),
@@ -179,6 +200,8 @@ def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any],
         map_posterior=hypotheses[0]["posterior"] if hypotheses else None,
         search_mass=min(1.0, float(sum(b["search_posterior"] for b in behaviours))),
     )
+    if history:
+        summary["history_mass"] = min(1.0, float(sum(b["history_posterior"] for b in behaviours)))
     noise = config["search"].get("noise", 0.0)
     summary.update(prediction.analyse(agg, grammar, prep.judge.behaviour, deploy, a, noise=noise, rows=rep_preds,
                                       stakes=config.get("stakes")))
@@ -193,7 +216,8 @@ def build_record(prep: SeqPrepared, agg: Aggregate, enumeration: dict[str, Any],
     if prep.tail is not None:
         summary["whole_posterior"], record["tail"] = prediction.whole_posterior(
             prep, agg, prep.judge.behaviour, rep_preds, deploy, a, enumeration, _describe_tail,
-            extra=lambda posterior: dict(search=posterior.flag_figure(0)))
+            extra=lambda posterior: dict(search=posterior.flag_figure(0),
+                                         **({"history": posterior.flag_figure(1)} if history else {})))
     record["versions"] = versions()
     return record
 

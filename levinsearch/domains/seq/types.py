@@ -10,8 +10,10 @@ from levinsearch.types import Estimate, Share
 
 class SeqWhole(PredictionWhole):
     search: Estimate | None  # P(search) over all programs
+    history: NotRequired[Estimate | None]  # history profile: P(history reader) over all programs
 
 
 class SeqSummary(PredictionSummary):
     search_mass: Share
+    history_mass: NotRequired[Share]  # history profile: posterior of programs with hist or fold
     whole_posterior: NotRequired[SeqWhole]
