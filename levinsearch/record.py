@@ -49,13 +49,16 @@ def dumps(record: dict[str, Any]) -> str:
 
 
 def plain(row: dict[str, Any]) -> dict[str, Any]:
-    """A dict of numpy values as plain JSON-able ones (arrays to lists, scalars to numbers)."""
+    """A dict of numpy values as plain JSON-able ones (arrays to lists, scalars to numbers),
+    nested dicts included (a consensus row's `tie` is a row of its own)."""
     out = {}
     for key, value in row.items():
         if isinstance(value, np.ndarray):
             value = value.tolist()
         elif isinstance(value, np.generic):
             value = value.item()
+        elif isinstance(value, dict):
+            value = plain(value)
         out[key] = value
     return out
 
