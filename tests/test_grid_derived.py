@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import pad_ops, unranked_programs
-from dsl.grid import kernels
+from dsl.grid import kernels, world
 from dsl.grid import primitives as gp
 from dsl.grid.interpreter import GridInterpreter
 from dsl.grid.world import FEATURES, object_features, pack, parse_ascii, WALL, EMPTY
@@ -123,19 +123,29 @@ def test_frame_mark_and_near_read_the_stated_cells():
 
 def test_packed_words_are_the_reference_words():
     """The kernel's per-position value: the reference's code word of the position and of
-    its N E S W neighbours, in WORD_BITS-bit fields, for the grid and the ring around it."""
-    assert (kernels.P_NEAR, kernels.MARK_BIT, kernels.WORD_BITS) == (gp.P_NEAR, gp.MARK_BIT, gp.WORD_BITS)
+    its N E S W neighbours (narrowed to what a Code leaf tests), for the grid and the ring around it."""
+    assert (kernels.P_NEAR, kernels.MARK_BIT) == (gp.P_NEAR, gp.MARK_BIT)
     assert kernels.FRAMED_MASK == gp.code_mask(gp.FRAMED) and kernels.OBJECT_BIT_MASK == 1 << len(FEATURES)
+    # the mark lies above every bit the world's cells use, and the own field holds it
+    assert all(gp.MARK_BIT > 1 << v for k, v in vars(world).items() if k.endswith("_BIT") and isinstance(v, int))
+    assert gp.MARK_BIT < 1 << kernels.OWN_BITS
+    # a neighbour field keeps every bit a Code leaf can test
+    masks = [p.operand for p in gp.grammar(profile="derived-two-cell").productions if p.type == "Code"]
+    assert all((m & ~gp.MARK_BIT) <= kernels.NEAR_LOW for m in masks)
     envs = [EDGE] + ENVS
     batch = pack(envs)
     words = kernels._words(batch.features, batch.dims)
-    deltas = ((0, 0), (-1, 0), (0, 1), (1, 0), (0, -1))
+    deltas = ((-1, 0), (0, 1), (1, 0), (0, -1))
     for e, env in enumerate(envs):
         for r in range(-1, env.height + 1):
             for c in range(-1, env.width + 1):
+                v = int(words[e, r + 1, c + 1])
+                assert v & ((1 << kernels.OWN_BITS) - 1) == GridReference.word(env, r, c), (env.name, r, c)
                 for f, (dr, dc) in enumerate(deltas):
-                    got = int(words[e, r + 1, c + 1]) >> (gp.WORD_BITS * f) & ((1 << gp.WORD_BITS) - 1)
-                    assert got == GridReference.word(env, r + dr, c + dc), (env.name, r, c, f)
+                    got = v >> (kernels.OWN_BITS + kernels.NEAR_BITS * f) & ((1 << kernels.NEAR_BITS) - 1)
+                    want = GridReference.word(env, r + dr, c + dc)
+                    want = (want & kernels.NEAR_LOW) | (kernels.NEAR_MARK if want & gp.MARK_BIT else 0)
+                    assert got == want, (env.name, r, c, f)
 
 
 @pytest.mark.parametrize("use_cache", [True, False])
@@ -271,3 +281,20 @@ def test_red_door_grids_under_the_two_cell_code():
     kinds = {describe for env in prep.train_envs for _, _, describe in env.objects() if describe.endswith("door")}
     assert kinds == {"red door"}
     assert any(r == 0 for env in prep.train_envs for r, _, d in env.objects() if d == "red door")  # frame off-grid
+
+
+def test_a_spare_feature_bit_does_not_leak_into_the_code():
+    """Bit 11 of a cell's features is free for an environment-set feature; setting it on
+    every object changes no derived-two-cell program's result (the mark is bit 12)."""
+    g = gp.grammar(profile="derived-two-cell")
+    texts = [f"(if (sense {a} (near {b} {k})) N E)" for a in "NS" for b in "NESW" for k in gp.CODES["derived-two-cell"]]
+    texts += ["(plan (and (bit panel) (near N frame)))", "(plan (bit frame))", "(greedy (near E frame))"]
+    ops, sizes = pad_ops([parse(t, g).tolist() for t in texts])
+    envs = [EDGE] + ENVS
+    plain = pack(envs)
+    spare = pack(envs)
+    spare.features[(spare.features & world.OBJECT) != 0] |= np.uint16(1 << 11)
+    for use_cache in (True, False):
+        run = GridInterpreter(g, use_cache=use_cache).run
+        for a, b in zip(run(ops, sizes, plain), run(ops, sizes, spare)):
+            assert np.array_equal(a, b)

@@ -75,10 +75,15 @@ D_RELATIVE, D_DIRTO = 19, 20
 P_BIT, K_CODE = 21, 22
 P_NEAR = 23
 WALL_BIT = 1
-MARK_BIT = 1 << 11  # the frame mark of a code word (primitives.MARK_BIT)
+MARK_BIT = 1 << 12  # the frame mark of a code word (primitives.MARK_BIT)
 FRAMED_MASK = (1 << 6) | (1 << 8)  # door, key: the cells whose north neighbour's word has the mark
-WORD_BITS = 12
-WORD_MASK = (1 << WORD_BITS) - 1
+# The packed value of a position (_words): its own code word in the low OWN_BITS bits,
+# then one NEAR_BITS-bit field per neighbour N E S W holding that neighbour's word
+# narrowed to what a Code leaf can test: feature bits 0..10 and the mark at NEAR_MARK.
+OWN_BITS = 13
+NEAR_BITS = 12
+NEAR_LOW = (1 << 11) - 1
+NEAR_MARK = 1 << 11
 OBJECT_BIT_MASK = 1 << 10
 NO_MOVE = -1
 NO_OBJECT = -1
@@ -128,13 +133,23 @@ def _word_at(features, e, r, c, h, w):
     return word
 
 
+@jit(inline="always")
+def _narrow(word):
+    """A code word as a neighbour field of the packed value (see OWN_BITS): feature bits
+    0..10 and the mark moved to NEAR_MARK. Code leaves test only these."""
+    out = word & NEAR_LOW
+    if word & MARK_BIT:
+        out |= NEAR_MARK
+    return out
+
+
 @jit
 def _words(features, dims):
     """int64 [E, Hmax + 2, Wmax + 2]: at [e, r + 1, c + 1], for every position of the grid
-    and the ring around it, the code words of (r, c) and of its N E S W neighbours packed
-    in WORD_BITS-bit fields (own word lowest). A Pred is a function of this one value, so
-    the kernels test it per position; the low field holds the cell's features, which is
-    what walls and objects are read from. Beyond the ring: unused (see _cell)."""
+    and the ring around it, the code word of (r, c) and, narrowed, those of its N E S W
+    neighbours (fields: see OWN_BITS). A Pred is a function of this one value, so the
+    kernels test it per position; the low field holds the cell's features, which is what
+    walls and objects are read from. Beyond the ring: unused (see _cell)."""
     n_env = features.shape[0]
     out = np.full((n_env, features.shape[1] + 2, features.shape[2] + 2), WALL_BIT, dtype=np.int64)
     for e in range(n_env):
@@ -145,7 +160,7 @@ def _words(features, dims):
                 v = _word_at(features, e, r, c, h, w)
                 for d in range(4):
                     dr, dc = _delta(d)
-                    v |= _word_at(features, e, r + dr, c + dc, h, w) << (WORD_BITS * (d + 1))
+                    v |= _narrow(_word_at(features, e, r + dr, c + dc, h, w)) << (OWN_BITS + NEAR_BITS * d)
                 out[e, r + 1, c + 1] = v
     return out
 
@@ -190,8 +205,9 @@ def _pred_holds(ops, start, stop, cell, op_kind, op_arg, stack):
         elif k == P_BIT:
             stack[sp] = (cell & op_arg[ops[i + 1]]) != 0
             sp += 1
-        elif k == P_NEAR:  # the neighbour's word, in field 1 + D of the packed value
-            stack[sp] = ((cell >> (WORD_BITS * (1 + op_arg[ops[i + 1]]))) & op_arg[ops[i + 2]]) != 0
+        elif k == P_NEAR:  # the neighbour's narrowed word, in field D of the packed value
+            field = (cell >> (OWN_BITS + NEAR_BITS * op_arg[ops[i + 1]])) & (NEAR_LOW | NEAR_MARK)
+            stack[sp] = (field & _narrow(op_arg[ops[i + 2]])) != 0
             sp += 1
         elif k == P_NOT:
             stack[sp - 1] = not stack[sp - 1]

@@ -44,14 +44,13 @@ D_RELATIVE, D_DIRTO = 19, 20
 P_BIT, K_CODE = 21, 22
 # derived-two-cell: (near Dir K) tests code bit K of the cell next to the one tested.
 P_NEAR = 23
-#: A cell's code word: its feature bits, and bit 11 (the frame mark) when the cell south
-#: of it holds one of FRAMED. Every position has one: off the grid it is a wall's, with
-#: the mark when the cell south of it is a framed object on the grid's top row.
-MARK_BIT = 1 << 11
+#: A cell's code word: its feature bits, and MARK_BIT (the frame mark) when the cell
+#: south of it holds one of FRAMED. Every position has one: off the grid it is a wall's,
+#: with the mark when the cell south of it is a framed object on the grid's top row.
+#: Bit 12 lies above every bit a cell's features use (world.py; bit 11 is left free for
+#: an environment-set feature).
+MARK_BIT = 1 << 12
 FRAMED = ("door", "key")
-#: (near Dir K) reads the code word of a neighbour: the compiled interpreter packs a
-#: position's word and its N E S W neighbours' words in WORD_BITS-bit fields of one int64.
-WORD_BITS = 12
 
 PROFILES = ("default", "heuristics", "derived", "derived-pair", "derived-two-cell")
 #: The cell codes of the derived profiles: code bit name -> the features of the cells
