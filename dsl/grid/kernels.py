@@ -34,6 +34,10 @@ without them, because each one stores exactly what the plain interpreter would c
 
 - `toward` and `dirto` (heuristics profile) find their target with `see`'s table; they
   charge the scan's length exactly as the uncached scan does.
+- Neighbour reads (derived-two-cell: `(near D K)` and the frame mark): such a Pred is
+  not a function of a cell's features, so a program with one runs without the caches.
+  Uncached, every Pred is tested on a position's packed code words (`_words`: its own
+  and its four neighbours'), so it is still one value per position.
 
 Agent state: position, heading and memory (dsl/grid/reference.py). A step that
 leaves the state unchanged repeats forever, so the rest of the episode is charged at
@@ -69,7 +73,17 @@ B_RECALL = 17
 M_MEM = 18
 D_RELATIVE, D_DIRTO = 19, 20
 P_BIT, K_CODE = 21, 22
+P_NEAR = 23
 WALL_BIT = 1
+MARK_BIT = 1 << 12  # the frame mark of a code word (primitives.MARK_BIT)
+FRAMED_MASK = (1 << 6) | (1 << 8)  # door, key: the cells whose north neighbour's word has the mark
+# The packed value of a position (_words): its own code word in the low OWN_BITS bits,
+# then one NEAR_BITS-bit field per neighbour N E S W holding that neighbour's word
+# narrowed to what a Code leaf can test: feature bits 0..10 and the mark at NEAR_MARK.
+OWN_BITS = 13
+NEAR_BITS = 12
+NEAR_LOW = (1 << 11) - 1
+NEAR_MARK = 1 << 11
 OBJECT_BIT_MASK = 1 << 10
 NO_MOVE = -1
 NO_OBJECT = -1
@@ -108,10 +122,56 @@ def _delta8(d):
 
 
 @jit(inline="always")
-def _cell(features, e, r, c, h, w):
-    if r < 0 or r >= h or c < 0 or c >= w:
-        return WALL_BIT
-    return np.int64(features[e, r, c])
+def _word_at(features, e, r, c, h, w):
+    """The code word of position (r, c) (dsl/grid/reference.py): its features (a wall's
+    off the grid) and MARK_BIT when the cell south of it is on the grid and framed."""
+    word = np.int64(WALL_BIT)
+    if 0 <= r < h and 0 <= c < w:
+        word = np.int64(features[e, r, c])
+    if 0 <= r + 1 < h and 0 <= c < w and features[e, r + 1, c] & FRAMED_MASK:
+        word |= MARK_BIT
+    return word
+
+
+@jit(inline="always")
+def _narrow(word):
+    """A code word as a neighbour field of the packed value (see OWN_BITS): feature bits
+    0..10 and the mark moved to NEAR_MARK. Code leaves test only these."""
+    out = word & NEAR_LOW
+    if word & MARK_BIT:
+        out |= NEAR_MARK
+    return out
+
+
+@jit
+def _words(features, dims):
+    """int64 [E, Hmax + 2, Wmax + 2]: at [e, r + 1, c + 1], for every position of the grid
+    and the ring around it, the code word of (r, c) and, narrowed, those of its N E S W
+    neighbours (fields: see OWN_BITS). A Pred is a function of this one value, so the
+    kernels test it per position; the low field holds the cell's features, which is what
+    walls and objects are read from. Beyond the ring: unused (see _cell)."""
+    n_env = features.shape[0]
+    out = np.full((n_env, features.shape[1] + 2, features.shape[2] + 2), WALL_BIT, dtype=np.int64)
+    for e in range(n_env):
+        h = dims[e, 0]
+        w = dims[e, 1]
+        for r in range(-1, h + 1):
+            for c in range(-1, w + 1):
+                v = _word_at(features, e, r, c, h, w)
+                for d in range(4):
+                    dr, dc = _delta(d)
+                    v |= _narrow(_word_at(features, e, r + dr, c + dc, h, w)) << (OWN_BITS + NEAR_BITS * d)
+                out[e, r + 1, c + 1] = v
+    return out
+
+
+@jit(inline="always")
+def _cell(words, e, r, c, h, w):
+    """The packed words (see _words) of position (r, c): the grid and the ring around it
+    (every position a step from the agent); further out, a bare wall."""
+    if r < -1 or r > h or c < -1 or c > w:
+        return np.int64(WALL_BIT)
+    return words[e, r + 1, c + 1]
 
 
 @jit
@@ -140,10 +200,14 @@ def _pred_holds(ops, start, stop, cell, op_kind, op_arg, stack):
         if k == P_FEATURE:
             stack[sp] = (cell >> op_arg[ops[i]]) & 1 == 1
             sp += 1
-        elif k == K_CODE:
-            continue  # read by its parent (bit K)
+        elif k == K_CODE or k == D_DIR:
+            continue  # read by its parent (bit K), (near D K)
         elif k == P_BIT:
             stack[sp] = (cell & op_arg[ops[i + 1]]) != 0
+            sp += 1
+        elif k == P_NEAR:  # the neighbour's narrowed word, in field D of the packed value
+            field = (cell >> (OWN_BITS + NEAR_BITS * op_arg[ops[i + 1]])) & (NEAR_LOW | NEAR_MARK)
+            stack[sp] = (field & _narrow(op_arg[ops[i + 2]])) != 0
             sp += 1
         elif k == P_NOT:
             stack[sp - 1] = not stack[sp - 1]
@@ -306,7 +370,7 @@ def _class_at(cls, e, r, c, h, w):
 
 # ------------------------------------------------------------------ evaluation
 @jit(inline="always")
-def _scan_first(ops, pstart, pstop, features, e, h, w, op_kind, op_arg, pstack, cached, m, first_at):
+def _scan_first(ops, pstart, pstop, words, e, h, w, op_kind, op_arg, pstack, cached, m, first_at):
     """Row-major index of the first cell satisfying the Pred at ops[pstart:pstop] (h * w
     if none): the scan of `see`, `toward` and `dirto`. With the caches, the first cell of
     any class in the Pred's class set m."""
@@ -318,7 +382,7 @@ def _scan_first(ops, pstart, pstop, features, e, h, w, op_kind, op_arg, pstack, 
         return first
     for idx in range(h * w):
         rr = idx // w
-        if _pred_holds(ops, pstart, pstop, np.int64(features[e, rr, idx - rr * w]), op_kind, op_arg, pstack):
+        if _pred_holds(ops, pstart, pstop, words[e, rr + 1, idx - rr * w + 1], op_kind, op_arg, pstack):
             return idx
     return h * w
 
@@ -342,7 +406,7 @@ def _heading_toward(first, r, c, w):
 
 
 @jit(inline="always")
-def _bool_value(ops, start, stop, ends, features, e, r, c, h, w, hh, mem, op_kind, op_arg, step_cost, stack, pstack,
+def _bool_value(ops, start, stop, ends, words, e, r, c, h, w, hh, mem, op_kind, op_arg, step_cost, stack, pstack,
                 cached, cls, pmask, pcost, first_at):
     # Postfix walk over the Bool nodes; Pred, Dir and Mem nodes are read by their parent.
     sp = 0
@@ -359,7 +423,7 @@ def _bool_value(ops, start, stop, ends, features, e, r, c, h, w, hh, mem, op_kin
             elif dk == D_RELATIVE:
                 dd = (hh + op_arg[dop]) % 4
             else:  # D_DIRTO: the primary direction toward its Pred's first cell
-                first = _scan_first(ops, i + 2, ends[i + 2], features, e, h, w, op_kind, op_arg, pstack, cached,
+                first = _scan_first(ops, i + 2, ends[i + 2], words, e, h, w, op_kind, op_arg, pstack, cached,
                                     pmask[i + 2], first_at)
                 found = first < h * w
                 scanned = first + 1 if found else h * w
@@ -376,12 +440,12 @@ def _bool_value(ops, start, stop, ends, features, e, r, c, h, w, hh, mem, op_kin
                     stack[sp] = (pmask[ps] >> _class_at(cls, e, r + dr, c + dc, h, w)) & 1 == 1
                     cost += pcost[ps]
                 else:
-                    cell = _cell(features, e, r + dr, c + dc, h, w)
+                    cell = _cell(words, e, r + dr, c + dc, h, w)
                     stack[sp] = _pred_holds(ops, ps, ends[ps], cell, op_kind, op_arg, pstack)
                     cost += _pred_cost(ops, ps, ends[ps], step_cost)
             sp += 1
         elif k == B_SEE:
-            first = _scan_first(ops, i + 1, ends[i + 1], features, e, h, w, op_kind, op_arg, pstack, cached,
+            first = _scan_first(ops, i + 1, ends[i + 1], words, e, h, w, op_kind, op_arg, pstack, cached,
                                 pmask[i + 1], first_at)
             found = first < h * w
             scanned = first + 1 if found else h * w
@@ -404,7 +468,7 @@ def _bool_value(ops, start, stop, ends, features, e, r, c, h, w, hh, mem, op_kin
 
 
 @jit
-def _plan(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, pstack, queue, seen, first, stamp,
+def _plan(ops, pstart, pstop, words, e, r0, c0, h, w, op_kind, op_arg, pstack, queue, seen, first, stamp,
           cached, cls, m):
     # Breadth-first search, neighbours in N E S W order; objects are terminal (never expanded).
     origin = r0 * w + c0
@@ -427,7 +491,7 @@ def _plan(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, pstack
             v = vr * w + vc
             if seen[v] == stamp:
                 continue
-            f = np.int64(features[e, vr, vc])
+            f = words[e, vr + 1, vc + 1]
             if f & WALL_BIT:
                 continue
             seen[v] = stamp
@@ -461,7 +525,7 @@ def _plan_slot(e, r0, c0, h, w, m, pcls, pn, memo_off):
 
 
 @jit
-def _greedy(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, pstack, targets, cached, cls, m):
+def _greedy(ops, pstart, pstop, words, e, r0, c0, h, w, op_kind, op_arg, pstack, targets, cached, cls, m):
     """(direction, open neighbours compared: 0 without a target)."""
     n = 0
     for rr in range(h):
@@ -469,7 +533,7 @@ def _greedy(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, psta
             if cached:
                 holds = (m >> cls[e, rr, cc]) & 1 == 1
             else:
-                holds = _pred_holds(ops, pstart, pstop, np.int64(features[e, rr, cc]), op_kind, op_arg, pstack)
+                holds = _pred_holds(ops, pstart, pstop, words[e, rr + 1, cc + 1], op_kind, op_arg, pstack)
             if holds:
                 targets[n] = rr * w + cc
                 n += 1
@@ -482,7 +546,7 @@ def _greedy(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, psta
         dr, dc = _delta(d)
         vr = r0 + dr
         vc = c0 + dc
-        if _cell(features, e, vr, vc, h, w) & WALL_BIT:
+        if _cell(words, e, vr, vc, h, w) & WALL_BIT:
             continue
         compared += 1
         nearest = FAR
@@ -499,7 +563,7 @@ def _greedy(ops, pstart, pstop, features, e, r0, c0, h, w, op_kind, op_arg, psta
 
 
 @jit(inline="always")
-def _greedy_table(features, e, r0, c0, h, w, m, ecls, en, gdist):
+def _greedy_table(words, e, r0, c0, h, w, m, ecls, en, gdist):
     """_greedy's result from the per-class distance tables: a neighbour's distance to
     the nearest target is the minimum over the Pred's classes present in the environment."""
     any_target = False
@@ -515,7 +579,7 @@ def _greedy_table(features, e, r0, c0, h, w, m, ecls, en, gdist):
         dr, dc = _delta(d)
         vr = r0 + dr
         vc = c0 + dc
-        if _cell(features, e, vr, vc, h, w) & WALL_BIT:
+        if _cell(words, e, vr, vc, h, w) & WALL_BIT:
             continue
         compared += 1
         v = vr * w + vc
@@ -530,7 +594,7 @@ def _greedy_table(features, e, r0, c0, h, w, m, ecls, en, gdist):
 
 
 @jit(inline="always")
-def _action(ops, ends, features, e, r, c, h, w, mind, op_kind, op_arg, step_cost, stack, pstack, queue, seen,
+def _action(ops, ends, words, e, r, c, h, w, mind, op_kind, op_arg, step_cost, stack, pstack, queue, seen,
             first, pmask, pcost, stamp, cached, cls, first_at, ecls, en, gdist, pcls, pn, memo_off, memo):
     """One evaluation at (r, c) with internal state `mind` = heading + 4 * memory:
     (direction or NO_MOVE, simulated steps, hypothetical states examined by the deciding
@@ -550,7 +614,7 @@ def _action(ops, ends, features, e, r, c, h, w, mind, op_kind, op_arg, step_cost
         if k == A_MOVE:
             return op_arg[op], cost, 0, hh + 4 * mem
         if k == A_IF:
-            value, bcost = _bool_value(ops, i + 1, ends[i + 1], ends, features, e, r, c, h, w, hh, mem,
+            value, bcost = _bool_value(ops, i + 1, ends[i + 1], ends, words, e, r, c, h, w, hh, mem,
                                        op_kind, op_arg, step_cost, stack, pstack,
                                        cached, cls, pmask, pcost, first_at)
             cost += bcost
@@ -565,7 +629,7 @@ def _action(ops, ends, features, e, r, c, h, w, mind, op_kind, op_arg, step_cost
                 turn = (5 - s) % 4 if k == A_WALLRIGHT else (s + 3) % 4
                 d = (hh + turn) % 4
                 dr, dc = _delta(d)
-                if not _cell(features, e, r + dr, c + dc, h, w) & WALL_BIT:
+                if not _cell(words, e, r + dr, c + dc, h, w) & WALL_BIT:
                     return d, cost + s + 1, 0, hh + 4 * mem
             return NO_MOVE, cost + 4, 0, hh + 4 * mem
         else:
@@ -573,7 +637,7 @@ def _action(ops, ends, features, e, r, c, h, w, mind, op_kind, op_arg, step_cost
             m = pmask[i + 1]
             if k == A_TOWARD:
                 hw = h * w
-                target = _scan_first(ops, i + 1, ends[i + 1], features, e, h, w, op_kind, op_arg, pstack, cached,
+                target = _scan_first(ops, i + 1, ends[i + 1], words, e, h, w, op_kind, op_arg, pstack, cached,
                                      m, first_at)
                 cost += (target + 1 if target < hw else hw) * pc
                 if target >= hw:
@@ -583,12 +647,12 @@ def _action(ops, ends, features, e, r, c, h, w, mind, op_kind, op_arg, step_cost
                     return NO_MOVE, cost, 0, hh + 4 * mem
                 # blocked: a wall, or an object other than the target
                 dr, dc = _delta(primary)
-                f = _cell(features, e, r + dr, c + dc, h, w)
+                f = _cell(words, e, r + dr, c + dc, h, w)
                 if not (f & WALL_BIT or (f & OBJECT_BIT_MASK and (r + dr) * w + c + dc != target)):
                     return primary, cost, 0, hh + 4 * mem
                 if secondary != NO_MOVE:
                     sr, sc = _delta(secondary)
-                    g = _cell(features, e, r + sr, c + sc, h, w)
+                    g = _cell(words, e, r + sr, c + sc, h, w)
                     if not (g & WALL_BIT or (g & OBJECT_BIT_MASK and (r + sr) * w + c + sc != target)):
                         return secondary, cost, 0, hh + 4 * mem
                 if f & WALL_BIT:
@@ -601,22 +665,22 @@ def _action(ops, ends, features, e, r, c, h, w, mind, op_kind, op_arg, step_cost
                     d = (x & 7) - 1
                     tested = x >> 3
                 else:
-                    d, tested = _plan(ops, i + 1, ends[i + 1], features, e, r, c, h, w, op_kind, op_arg,
+                    d, tested = _plan(ops, i + 1, ends[i + 1], words, e, r, c, h, w, op_kind, op_arg,
                                       pstack, queue, seen, first, stamp, cached, cls, m)
                     if slot >= 0:
                         memo[slot] = 1 + (d + 1) + 8 * tested
                 return d, cost + tested * pc, tested, hh + 4 * mem
             # A_GREEDY: it charges every cell of the grid
             if cached and en[e] >= 0:
-                d, compared = _greedy_table(features, e, r, c, h, w, m, ecls, en, gdist)
+                d, compared = _greedy_table(words, e, r, c, h, w, m, ecls, en, gdist)
             else:
-                d, compared = _greedy(ops, i + 1, ends[i + 1], features, e, r, c, h, w, op_kind, op_arg, pstack,
+                d, compared = _greedy(ops, i + 1, ends[i + 1], words, e, r, c, h, w, op_kind, op_arg, pstack,
                                       queue, cached, cls, m)
             return d, cost + h * w * pc, compared, hh + 4 * mem
 
 
 @jit(inline="always")
-def _episode(ops, ends, features, dims, starts, horizons, e, op_kind, op_arg, step_cost,
+def _episode(ops, ends, words, dims, starts, horizons, e, op_kind, op_arg, step_cost,
              stacks, queue, seen, first, pmask, pcost, stamp, step_cap, reads, cached, cls, first_at, ecls, en,
              gdist, pcls, pn, memo_off, memo, path):
     """One episode: (cell reached or -1, moves, simulated steps, next stamp, lookahead,
@@ -644,7 +708,7 @@ def _episode(ops, ends, features, dims, starts, horizons, e, op_kind, op_arg, st
     decided = np.int64(0)
     while moves < horizon:
         stamp += 1
-        d, cost, examined, new_mind = _action(ops, ends, features, e, r, c, h, w, mind, op_kind, op_arg, step_cost,
+        d, cost, examined, new_mind = _action(ops, ends, words, e, r, c, h, w, mind, op_kind, op_arg, step_cost,
                                               stack, pstack, queue, seen, first, pmask, pcost, stamp, cached, cls,
                                               first_at, ecls, en, gdist, pcls, pn, memo_off, memo)
         steps += cost
@@ -658,13 +722,13 @@ def _episode(ops, ends, features, dims, starts, horizons, e, op_kind, op_arg, st
         if d != NO_MOVE:
             new_mind = (new_mind & ~3) | d
             dr, dc = _delta(d)
-            if not _cell(features, e, r + dr, c + dc, h, w) & WALL_BIT:
+            if not _cell(words, e, r + dr, c + dc, h, w) & WALL_BIT:
                 r += dr
                 c += dc
                 moved = True
                 if record:
                     path[moves - 1] = r * w + c
-                if np.int64(features[e, r, c]) & OBJECT_BIT_MASK:
+                if words[e, r + 1, c + 1] & OBJECT_BIT_MASK:
                     return r * w + c, moves, steps, stamp, lookahead, decided
         if not moved and ((new_mind ^ mind) & reads) == 0:
             # The policy sees only the state (position, and the heading and memory if it
@@ -717,6 +781,17 @@ def _reads_state(prog, size, op_kind):
     return reads
 
 
+@jit
+def _reads_one_cell(prog, size, op_kind, op_arg):
+    """Whether every Pred of the program is a function of the tested cell's features
+    alone: no `near`, no Code leaf with the frame mark."""
+    for j in range(size):
+        k = op_kind[prog[j]]
+        if k == P_NEAR or (k == K_CODE and op_arg[prog[j]] & MARK_BIT):
+            return False
+    return True
+
+
 @jit(parallel=True)
 def _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_arity, step_cost, use_cache,
            fit, base_cells, max_failures, step_caps, reached, moves, steps, fits, successes, verdict_steps,
@@ -735,6 +810,7 @@ def _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_ari
     n_env = features.shape[0]
     cached, cls, featmask, first_at, ecls, en, gdist, pcls, pn, memo_off, memo_size = _env_tables(
         features, dims, use_cache)
+    words = _words(features, dims)
     chunks = _n_chunks(n, threads)
     no_path = np.zeros(0, dtype=np.int32)
     for chunk in prange(chunks):
@@ -746,7 +822,10 @@ def _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_ari
             prog = ops[i]
             _subtree_ends(prog, sizes[i], op_arity, ends)
             reads = _reads_state(prog, sizes[i], op_kind)
-            if cached:
+            # The caches' classes are cell feature values: a program whose Preds read a
+            # neighbour or the frame mark runs without them (exact either way).
+            use = cached and _reads_one_cell(prog, sizes[i], op_kind, op_arg)
+            if use:
                 _pred_tables(prog, sizes[i], ends, op_kind, op_arg, step_cost, featmask, pmask, pcost)
             failures = 0
             total = np.int64(0)
@@ -754,8 +833,8 @@ def _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_ari
             for e in range(n_env):
                 cap = step_caps[i] - total if fit else FAR
                 got, m, s, stamp, la, la_dec = _episode(
-                    prog, ends, features, dims, starts, horizons, e, op_kind, op_arg, step_cost, stacks,
-                    queue, seen, first, pmask, pcost, stamp, cap, reads, cached, cls, first_at, ecls, en, gdist, pcls, pn,
+                    prog, ends, words, dims, starts, horizons, e, op_kind, op_arg, step_cost, stacks,
+                    queue, seen, first, pmask, pcost, stamp, cap, reads, use, cls, first_at, ecls, en, gdist, pcls, pn,
                     memo_off, memo, paths[i, e] if paths.shape[0] > 0 else no_path)
                 if not fit:
                     if paths.shape[0] > 0:

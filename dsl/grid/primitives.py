@@ -19,6 +19,9 @@ Profiles (`grammar(profile=...)`):
   code (CODES).
 - `derived-pair`: as `derived` with a second code, in which a door is the pair of code
   bits `panel` (door or box) and `frame` (door or key), so it costs two bit tests.
+- `derived-two-cell`: as `derived-pair`, but the frame is drawn on the cell north of
+  each door and key (a mark, not an object), and Pred gains `(near Dir K)`, bit K of the
+  neighbouring cell in direction Dir: a door is `panel` here and `frame` one cell north.
 - `cued` and `heuristics-cued`: `default` and `heuristics` (same productions, same ids)
   with one Pred appended, `cued`: the cell holds an object of the colour the grid's cue
   names (a feature the environment sets, world.CUED_BIT; false everywhere in a grid
@@ -44,22 +47,38 @@ D_RELATIVE, D_DIRTO = 19, 20
 # derived profiles: (bit K) tests code bit K of a cell; a Code leaf's operand is the
 # feature mask whose cells have that bit set.
 P_BIT, K_CODE = 21, 22
+# derived-two-cell: (near Dir K) tests code bit K of the cell next to the one tested.
+P_NEAR = 23
+#: A cell's code word: its feature bits, and MARK_BIT (the frame mark) when the cell
+#: south of it holds one of FRAMED. Every position has one: off the grid it is a wall's,
+#: with the mark when the cell south of it is a framed object on the grid's top row.
+#: Bit 12 lies above every bit a cell's features use (world.py; bit 11 is left free for
+#: an environment-set feature).
+MARK_BIT = 1 << 12
+FRAMED = ("door", "key")
 
-PROFILES = ("default", "heuristics", "derived", "derived-pair", "cued", "heuristics-cued")
+PROFILES = ("default", "heuristics", "derived", "derived-pair", "derived-two-cell", "cued", "heuristics-cued")
 #: The cell codes of the derived profiles: code bit name -> the features of the cells
 #: that have it set (a cell's bit is set when it has any of them). Empty cells have no
 #: bit set. `r`, `g`, `b` are colour channels: red is r, green g, blue b, yellow r + g.
+#: `frame` (derived-two-cell) is the frame mark (MARK_BIT), set on the cell north of each
+#: door and key: on a door's or key's own cell it is not set (unless another one is south).
 CODES = {
     "derived": {"wall": ("wall",), "door": ("door",), "box": ("box",), "key": ("key",), "gem": ("gem",),
                 "r": ("red", "yellow"), "g": ("green", "yellow"), "b": ("blue",)},
     "derived-pair": {"wall": ("wall",), "panel": ("door", "box"), "frame": ("door", "key"), "gem": ("gem",),
                      "r": ("red", "yellow"), "g": ("green", "yellow"), "b": ("blue",)},
+    "derived-two-cell": {"wall": ("wall",), "panel": ("door", "box"), "frame": ("frame",), "gem": ("gem",),
+                         "r": ("red", "yellow"), "g": ("green", "yellow"), "b": ("blue",)},
 }
 
 
 def code_mask(features: tuple[str, ...]) -> int:
-    """The feature mask of a code bit: its cells have any of `features`."""
-    return sum(1 << FEATURES.index(f) for f in features)
+    """The code-word mask of a code bit: its cells have any of `features` (`frame`: the
+    frame mark)."""
+    return sum(MARK_BIT if f == "frame" else 1 << FEATURES.index(f) for f in features)
+
+
 #: Directions `sense` can read: the compass (operands 0..3, also the moves) and the
 #: diagonals (operands 4..7) of the 3x3 local view.
 SENSE_DIRECTIONS = DIRECTIONS + ("NE", "SE", "SW", "NW")
@@ -114,10 +133,13 @@ def productions(profile: str = "default") -> list[Production]:
 
 
 def _derived(profile: str) -> list[Production]:
-    """`default` with the Pred leaves replaced by `(bit K)` over the profile's code."""
+    """`default` with the Pred leaves replaced by `(bit K)` over the profile's code (and,
+    in derived-two-cell, `(near Dir K)` after it)."""
     out = [p for p in productions("default") if p.op != P_FEATURE]
     at = next(i for i, p in enumerate(out) if p.type == "Pred")
     out.insert(at, Production("bit", "Pred", ("Code",), P_BIT))
+    if profile == "derived-two-cell":
+        out.insert(at + 1, Production("near", "Pred", ("Dir", "Code"), P_NEAR))
     out += [Production(name, "Code", (), K_CODE, code_mask(features)) for name, features in CODES[profile].items()]
     return out
 

@@ -22,6 +22,16 @@ Cost model (simulated steps), with c(x) the step cost of production x (default 1
 - `(plan P)`: c(plan) + pcost(P) per cell tested by the breadth-first search;
 - `(greedy P)`: c(greedy) + pcost(P) per cell of the grid (it scans all of them);
 - `not` and `and` (Bool) evaluate all their arguments.
+derived profiles: `(bit K)` costs c(bit) + c(K); `(near D K)` costs c(near) + c(D) + c(K)
+(both are counted in pcost like any Pred node).
+
+Derived profiles' Pred semantics: a position's code word is its feature bits (a wall's
+off the grid) and the frame mark (primitives.MARK_BIT) when the cell south of it is on
+the grid and holds a door or key (primitives.FRAMED). `(bit K)` holds when the tested
+position's word has any bit of K's mask; `(near D K)` when the word of the position one
+step in compass direction D from the tested position does (off the grid: as above). A
+Pred thus reads the tested position and, through `near`, its four neighbours; `sense`
+tests the neighbour's position, so `(sense N (near N K))` reads two cells north.
 heuristics profile:
 - `(toward P)`: c(toward) + pcost(P) per cell scanned, exactly the scan of `see`;
 - `wallright`, `wallleft`: c(node) + the number of neighbour cells sensed (1 to 4);
@@ -72,6 +82,7 @@ from dsl.grid import primitives as gp
 from dsl.grid.world import DELTAS, WALL, OBJECT, GridEnv, breadth_first
 from dsl.tree import Node, tree
 
+_FRAMED = gp.code_mask(gp.FRAMED)
 #: Offsets of the directions `sense` reads: N E S W (the moves), then NE SE SW NW.
 SENSE_DELTAS = DELTAS + ((-1, 1), (1, 1), (1, -1), (-1, -1))
 
@@ -112,16 +123,36 @@ class GridReference:
         return self.grammar.step_cost[node.production]
 
     # -- Pred
-    def pred(self, node: Node, cell: int) -> bool:
+    @staticmethod
+    def word(env: GridEnv, r: int, c: int) -> int:
+        """The code word of position (r, c): its features (a wall's off the grid) and the
+        frame mark when the cell south of it is on the grid and holds a door or key."""
+        word = env.cell(r, c)
+        if 0 <= r + 1 < env.height and 0 <= c < env.width and env.cell(r + 1, c) & _FRAMED:
+            word |= gp.MARK_BIT
+        return word
+
+    def holds(self, node: Node, env: GridEnv, r: int, c: int) -> bool:
+        """Whether Pred `node` holds at position (r, c) of `env`."""
+        return self.pred(node, self.word(env, r, c), env, (r, c))
+
+    def pred(self, node: Node, cell: int, env: GridEnv | None = None, at: tuple[int, int] | None = None) -> bool:
+        """Pred `node` on a position whose code word is `cell`; `env` and `at` (the
+        position) are needed only by `near`."""
         op = self._op(node)
         if op == gp.P_FEATURE:
             return bool(cell >> self._operand(node) & 1)
         if op == gp.P_BIT:  # code bit K is set when the cell has any of K's features
             return bool(cell & self._operand(node.children[0]))
+        if op == gp.P_NEAR:  # code bit K of the neighbour in direction D
+            if env is None or at is None:
+                raise ValueError("(near D K) needs the environment and the position it is tested at")
+            dr, dc = DELTAS[self._operand(node.children[0])]
+            return bool(self.word(env, at[0] + dr, at[1] + dc) & self._operand(node.children[1]))
         if op == gp.P_NOT:
-            return not self.pred(node.children[0], cell)
-        a = self.pred(node.children[0], cell)
-        b = self.pred(node.children[1], cell)
+            return not self.pred(node.children[0], cell, env, at)
+        a = self.pred(node.children[0], cell, env, at)
+        b = self.pred(node.children[1], cell, env, at)
         return (a and b) if op == gp.P_AND else (a or b)
 
     def pred_cost(self, node: Node) -> int:
@@ -134,7 +165,7 @@ class GridReference:
         for rr in range(env.height):
             for cc in range(env.width):
                 scanned += 1
-                if self.pred(pred, env.cell(rr, cc)):
+                if self.holds(pred, env, rr, cc):
                     return (rr, cc), scanned
         return None, scanned
 
@@ -174,7 +205,7 @@ class GridReference:
             if d is None:
                 return False, self._c(node) + dcost
             dr, dc = SENSE_DELTAS[d]
-            value = self.pred(pred, env.cell(r + dr, c + dc))
+            value = self.holds(pred, env, r + dr, c + dc)
             return value, self._c(node) + dcost + self.pred_cost(pred)
         if op == gp.B_SEE:
             pred = node.children[0]
@@ -255,7 +286,7 @@ class GridReference:
         tested = 0
         for v, step, _ in breadth_first(env.features, (r, c)):
             tested += 1
-            if self.pred(pred, env.cell(*v)):
+            if self.holds(pred, env, *v):
                 return step, tested
         return None, tested
 
@@ -265,7 +296,7 @@ class GridReference:
         Returns (direction or None, open neighbours compared: 0 without a target)."""
         targets = [
             (rr, cc) for rr in range(env.height) for cc in range(env.width)
-            if self.pred(pred, env.cell(rr, cc))
+            if self.holds(pred, env, rr, cc)
         ]
         if not targets:
             return None, 0
