@@ -380,3 +380,15 @@ def test_tm_mirror_images_tie_in_one_behaviour():
     names = " and ".join(p["program"] for p in tie["programs"])
     assert "MAP: a tie of 2 machines" in out and "2 machines (1 behaviour) within 0.01 bits" in out
     assert f"together 37.5%: {names.replace(' and ', ', ')}. │" in out and "They continue - (1). │" in out
+
+
+def test_grid_smoothed_deployment_reads_the_map_tie():
+    # At 10 bits only (plan red) and (plan door) fit, with equal weight: the tie's mean over
+    # its 2 behaviours is then the posterior itself, not (plan red)'s rates.
+    record = run("red-door", max_bits=10.0, smooth=0.1, smooth_samples=4)
+    sm = record["summary"]["splits"]["blue_doors"]["smoothed"]
+    assert sm["map_tie"] == sm["posterior"]
+    assert sm["map"]["proxy"]["mean"] > sm["map_tie"]["proxy"]["mean"] > 0  # (plan red) alone errs more
+    out = text(report.run_report(record))
+    assert "blue_doors 0.1 × 4 MAP tie (2 behaviours, mean)" in out and "0.1 × 4 MAP " not in \
+        out.replace("MAP tie", "")

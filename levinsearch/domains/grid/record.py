@@ -162,7 +162,8 @@ def build_record(prep: GridPrepared, agg: Aggregate, enumeration: dict[str, Any]
         summary=summary,
         goals=dict(family=len(prep.goals), probes=len(prep.probes)),
     )
-    smoothed = smooth.deployment(prep, agg, behaviours)
+    tie = summary.get("map_tie")
+    smoothed = smooth.deployment(prep, agg, behaviours, map_behaviours=tie["behaviours"] if tie else 1)
     for name, figures in (smoothed or {}).items():
         summary["splits"][name]["smoothed"] = figures
     if prep.tail is not None:
