@@ -392,3 +392,14 @@ def test_grid_smoothed_deployment_reads_the_map_tie():
     out = text(report.run_report(record))
     assert "blue_doors 0.1 × 4 MAP tie (2 behaviours, mean)" in out and "0.1 × 4 MAP " not in \
         out.replace("MAP tie", "")
+
+
+def test_seq_online_figure_draws_the_tie_not_its_first_program(seq_hand):
+    from levinsearch import figures
+    with figures.style():
+        fig = dict(figures.figures_of(seq_hand, domains.get("seq")))["online"]
+    by_label = {line.get_label(): list(line.get_ydata()) for line in fig.axes[0].lines}
+    # Online the tie of 3 holds at step 0, where 2 of them err; frozen, 2 of 3 err on every step.
+    assert by_label["map tie (online, expected)"] == pytest.approx([2 / 3, 2 / 3, 2 / 3])
+    assert by_label["map tie (frozen, mean)"] == pytest.approx([2 / 3, 4 / 3, 2])
+    assert "map (online)" not in by_label and "map (frozen)" not in by_label
