@@ -130,7 +130,8 @@ def _tables(record: dict[str, Any]) -> Table:
     st = o.get("shortest_tie")
     if st and st["programs"] > 1:
         cells.append(Panel(Text(f"{st['programs']:,} fitting machines are within {st['margin_bits']:g} bits of the "
-                                f"shortest ({st['bits']:.3f} bits); they continue " + _continuations(st["continuations"])),
+                                f"shortest ({st['bits']:.3f} bits); they continue "
+                                + _continuations(st["continuations"])),
                            title=f"shortest: a tie of {st['programs']:,} machines", expand=False))
     elif shortest is not None and shortest["rank"] != 1:
         cells.append(Panel(Text(_table_text(shortest["table"])), title=f"shortest {shortest['program']}",
@@ -151,8 +152,8 @@ def _tie_text(tie: dict[str, Any]) -> Text:
     the continuations they predict."""
     preds = tie.get("predictions", [])
     b = tie["behaviours"]
-    text = Text(f"{tie_size(tie)} machines ({b:,} behaviour{'s' if b != 1 else ''}) within {tie['margin_bits']:g} bits at "
-                f"score {tie['score']:.3f}, together {pct(tie['posterior'])}: {tie_programs_text(tie)}.")
+    text = Text(f"{tie_size(tie)} machines ({b:,} behaviour{'s' if b != 1 else ''}) within {tie['margin_bits']:g} "
+                f"bits at score {tie['score']:.3f}, together {pct(tie['posterior'])}: {tie_programs_text(tie)}.")
     if preds:
         text.append("\nThey continue " + _continuations(preds))
     return text
