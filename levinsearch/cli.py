@@ -729,14 +729,15 @@ def list_experiments(as_json):
     rows = []
     for name, path in experiments.bundled().items():
         raw = experiments.load(str(path))
-        rows.append(dict(name=name, path=str(path), description=raw.get("experiment", {}).get("description", "")))
+        rows.append(dict(name=name, path=str(path), question=experiments.question(str(path)),
+                         description=raw.get("experiment", {}).get("description", "")))
     if as_json:
         _emit_json(dict(schema="levinsearch.experiments/1", experiments=rows))
         return
     from rich.table import Table
-    t = Table("experiment", "description", title="bundled experiments", title_justify="left")
+    t = Table("experiment", "question", "description", title="bundled experiments", title_justify="left")
     for row in rows:
-        t.add_row(row["name"], row["description"])
+        t.add_row(row["name"], row["question"], row["description"])
     _show(t)
 
 

@@ -135,16 +135,17 @@ def _slug(heading: str) -> str:
 
 
 def _experiments_table() -> str:
-    """The bundled experiments with their domain and description (from the files)."""
+    """The bundled experiments with their domain, question and description (from the files)."""
     lines = [f"The {len(experiments.bundled())} bundled experiments (from `experiments/`, installed with "
              "the package; the file `red_door.toml` is the experiment `red-door`). The comment at the top of each "
              "file states its question, its source, what the literature expects and the commands that run it; "
              "what each showed is in [findings.md](findings.md).", "",
-             "| experiment | domain | description |", "|---|---|---|"]
+             "| experiment | domain | question | description |", "|---|---|---|---|"]
     for name, path in experiments.bundled().items():
         raw = experiments.load(str(path))
         description = raw.get("experiment", {}).get("description", "")
-        lines.append(f"| `{name}` | {experiments.domain_of(raw, domains).name} | {_cell(description)} |")
+        lines.append(f"| `{name}` | {experiments.domain_of(raw, domains).name} | "
+                     f"{_cell(experiments.question(str(path)))} | {_cell(description)} |")
     return "\n".join(lines)
 
 

@@ -172,11 +172,16 @@ def summarise(prep, agg: Aggregate, record: dict[str, Any]) -> dict[str, Any]:
         sub = reweigh(prep, agg, draw, complete)
         drawn_record = domain.ensemble_record(prep, record, sub) if sub.fitting else None
         row = metrics(drawn_record, split, domain) if drawn_record else {n: None for n in known}
-        per_draw.append(dict(ratio=round(float(draw.ratio), 6),
-                             bound_bits=round(float(draw.ratio) * complete / MBITS_PER_BIT, 6),
-                             fitting=sub.fitting,
-                             map_program=drawn_record["summary"]["map_program"] if drawn_record else None,
-                             metrics={n: row.get(n) for n in names}))
+        entry = dict(ratio=round(float(draw.ratio), 6),
+                     bound_bits=round(float(draw.ratio) * complete / MBITS_PER_BIT, 6),
+                     fitting=sub.fitting,
+                     map_program=drawn_record["summary"]["map_program"] if drawn_record else None)
+        drawn_tie = drawn_record["summary"].get("map_tie") if drawn_record else None
+        if drawn_tie and len(drawn_tie["programs"]) > 1:
+            # The draw's own MAP is a tie: every tied program, not the first enumerated.
+            entry["map_tie"] = [p["program"] for p in drawn_tie["programs"]]
+        entry["metrics"] = {n: row.get(n) for n in names}
+        per_draw.append(entry)
         for n in names:
             values[n].append(row.get(n))
     headlines = []
@@ -190,11 +195,14 @@ def summarise(prep, agg: Aggregate, record: dict[str, Any]) -> dict[str, Any]:
     tie = record["summary"].get("map_tie")
     map_given = [p["program"] for p in tie["programs"]] if tie else \
         ([record["summary"]["map_program"]] if record["summary"]["map_program"] is not None else [])
-    maps = [d["map_program"] for d in per_draw]
+    # Each draw's MAP set: its tie where it has one (the order of the tied programs picks none).
+    maps = [d.get("map_tie") or ([d["map_program"]] if d["map_program"] is not None else []) for d in per_draw]
     counts: dict[str, int] = {}
-    for m in maps:
-        if m is not None:
+    for tied in maps:
+        for m in tied:
             counts[m] = counts.get(m, 0) + 1
+    # A draw keeps the MAP by the share of its MAP set in the given tie (1 or 0 without a tie).
+    kept = [sum(m in map_given for m in tied) / len(tied) if tied else 0.0 for tied in maps]
     directions = []
     for name, (statement, holds) in domain.ensemble_directions.items():
         outcomes = [holds(d["metrics"]) for d in per_draw]
@@ -204,7 +212,7 @@ def summarise(prep, agg: Aggregate, record: dict[str, Any]) -> dict[str, Any]:
                                defined=len(defined)))
     return dict(draws=count, concentration=concentration, seed=int(config["seed"]), split=split,
                 quantiles=list(QUANTILES), complete_up_to_bits=complete / MBITS_PER_BIT,
-                map=dict(given=map_given, same_share=round(sum(m in map_given for m in maps) / len(maps), 6)
+                map=dict(given=map_given, same_share=round(sum(kept) / len(maps), 6)
                          if maps else None, programs=dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))),
                 headlines=headlines, directions=directions, per_draw=per_draw)
 

@@ -79,6 +79,33 @@ def load(name_or_path: str) -> dict[str, Any]:
     return raw
 
 
+#: The header fields of a bundled experiment file (comment lines before the tables).
+HEADER_FIELDS = ("Question", "Source", "Expectation", "Outcome", "Run")
+
+
+def question(name_or_path: str) -> str:
+    """The question an experiment file asks: the first sentence of its header's
+    `# Question:` paragraph ("" when it has none). Read from the comments, so it is not
+    part of the config and no record holds it."""
+    text = read_text(find(name_or_path), "experiment file", MAX_FILE)
+    paragraph: list[str] = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            if paragraph or line.strip().startswith("["):
+                break
+            continue
+        body = line.lstrip("#").strip()
+        if paragraph and (not body or any(body.startswith(f + ":") for f in HEADER_FIELDS)):
+            break
+        if paragraph or body.startswith("Question:"):
+            paragraph.append(body.removeprefix("Question:").strip())
+    words = " ".join(paragraph).split()
+    for k, word in enumerate(words):  # the first sentence: up to the first word that ends one
+        if word.endswith(("?", ".", "!")):
+            return " ".join(words[: k + 1])
+    return " ".join(words)
+
+
 def domain_of(raw: Mapping[str, Any], domains):
     """The domain an experiment file names ([experiment] domain; default
     `domains.DEFAULT`), looked up in the registry `domains`."""

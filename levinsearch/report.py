@@ -61,8 +61,12 @@ def ensemble_table(record: RunRecord) -> Group:
     tie = f"the given MAP ({', '.join(given)})" if len(given) == 1 else \
         f"a program of the given MAP's tie ({', '.join(given[:4])}{', …' if len(given) > 4 else ''})"
     drawn = ", ".join(f"{p} {n}" for p, n in list(ens["map"]["programs"].items())[:4])
+    tied = sum(1 for row in ens["per_draw"] if row.get("map_tie"))
+    # A draw whose own MAP is a tie counts each tied program, and keeps the MAP by the share of its tie.
+    tied_note = (f"; in {tied} draw{'s' if tied != 1 else ''} the MAP is a tie, counted whole and "
+                 "kept by the share of the tie in the given MAP's") if tied else ""
     notes = Text(f"The MAP is {tie} in {'—' if same is None else pct(same)} of encodings (drawn MAPs: "
-                 f"{drawn or 'none'}). "
+                 f"{drawn or 'none'}{tied_note}). "
                  f"Each draw's posterior covers the fitting programs of drawn length at most r'·"
                  f"{ens['complete_up_to_bits']:g} bits (complete by the bound; here "
                  f"{min(bounds):.3g}–{max(bounds):.3g} bits); a headline is defined in the draws where some "

@@ -329,7 +329,8 @@ class EnsembleDraw(TypedDict):
     ratio: Share
     bound_bits: Positive
     fitting: Count
-    map_program: str | None
+    map_program: str | None  # the first of its MAP's tie
+    map_tie: NotRequired[list[str]]  # only where the draw's MAP is a tie: its (kept) programs
     metrics: dict[str, float | int | None]
 
 
@@ -343,7 +344,8 @@ class Ensemble(TypedDict):
     quantiles: list[Share]
     complete_up_to_bits: Positive
     # given: the given grammar's MAP programs (its tie); same_share: share of draws whose MAP
-    # is one of them; programs: drawn MAP program -> number of draws
+    # is one of them (a draw whose own MAP is a tie counts by the share of its tie that is);
+    # programs: drawn MAP program -> number of draws whose MAP (or MAP tie) holds it
     map: dict[str, Any]
     headlines: list[EnsembleHeadline]
     directions: list[EnsembleDirection]

@@ -147,6 +147,32 @@ def test_experiments_lists_red_door(capsys):
     assert "red-door" in names
 
 
+def test_every_bundled_experiment_asks_one_question(capsys):
+    """`levinsearch experiments` lists each bundled experiment with the question its
+    header asks: the first sentence of its `# Question:` paragraph, ending in "?"."""
+    code, out, _ = invoke(capsys, "experiments", "--json")
+    assert code == 0
+    rows = {e["name"]: e for e in json.loads(out)["experiments"]}
+    assert len(rows) == 22
+    for name, row in rows.items():
+        q = row["question"]
+        assert q.endswith("?") and q.count("?") == 1 and len(q) > 20, (name, q)
+    assert rows["red-door"]["question"] == ("Trained where every door is red, do the simplest fitting programs go "
+                                            "to the door or to red?")
+    code, out, _ = invoke(capsys, "experiments", "--width", "300")
+    assert code == 0 and "question" in out and "Does the simplicity prior place a defector's one error" in out
+
+
+def test_question_is_the_first_sentence_of_the_question_paragraph(tmp_path):
+    from levinsearch import experiments
+    path = tmp_path / "x.toml"
+    path.write_text("# x: a test\n#\n# Question: does it\n# wrap? More text.\n# Source: none.\n\n"
+                    "[experiment]\nname = \"x\"\n")
+    assert experiments.question(str(path)) == "does it wrap?"
+    path.write_text("[experiment]\nname = \"x\"\n# Question: late comments are not a header?\n")
+    assert experiments.question(str(path)) == ""
+
+
 @pytest.mark.parametrize("args, message", [
     (["run", "no-such-experiment"], "unknown experiment"),
     (["run", "--ban", "teleport"], "unknown primitive 'teleport'"),

@@ -128,6 +128,46 @@ def test_hand_computed_ensemble(monkeypatch):
     assert out["map"]["programs"] == {"a": 1, "b": 1}
 
 
+class TiedToyDomain(ToyDomain):
+    """The toy domain whose records give the MAP's tie (a and b at equal mass)."""
+
+    def ensemble_record(self, prep, record, agg):
+        out = super().ensemble_record(prep, record, agg)
+        top = agg.top
+        names = ["a" if top.ops[i, 0] == 0 else "b" for i in range(len(top))]
+        tied = [n for i, n in enumerate(names) if top.score[i] <= top.score[0] + 0.01]
+        out["summary"]["map_tie"] = dict(programs=[dict(program=n) for n in tied], program_count=len(tied))
+        return out
+
+
+def test_a_draw_whose_map_is_a_tie_counts_the_whole_tie(monkeypatch):
+    """Draws (3/8, 3/8, 1/4) give a and b the same bits, so the draw's MAP is the tie
+    {a, b}: it is listed whole, each program counted, and it keeps the given MAP (a) by
+    half; the grammar itself (a alone) keeps it whole."""
+    grammar = toy_grammar(a=1, b=2, f=2)
+    prep, agg, _ = toy_run(grammar)
+    prep.domain = TiedToyDomain(prep.domain.key_a)
+    record = prep.domain.ensemble_record(prep, None, agg)
+    assert [p["program"] for p in record["summary"]["map_tie"]["programs"]] == ["a"]
+    equal = ensemble.draw_table(grammar, 4.0, FixedDirichlet([0.375, 0.375, 0.25], [1 / 3] * 3))
+    same = np.array(grammar.mbits)
+    assert equal[0] == equal[1]
+    fixed = [ensemble.Draw(t, ensemble.ratio(same, t)) for t in (equal, same)]
+    monkeypatch.setattr(ensemble, "draws", lambda *args: fixed)
+    out = ensemble.summarise(prep, agg, record)
+    assert sorted(out["per_draw"][0]["map_tie"]) == ["a", "b"] and "map_tie" not in out["per_draw"][1]
+    assert out["map"]["given"] == ["a"] and out["map"]["same_share"] == 0.75
+    assert out["map"]["programs"] == {"a": 2, "b": 1}
+    import io
+    from rich.console import Console
+    from levinsearch.report import ensemble_table
+    buf = io.StringIO()
+    Console(file=buf, width=300).print(ensemble_table(dict(ensemble=out)))
+    shown = " ".join(buf.getvalue().split())
+    assert ("The MAP is the given MAP (a) in 75.0% of encodings (drawn MAPs: a 2, b 1; in 1 draw the MAP is a "
+            "tie, counted whole and kept by the share of the tie in the given MAP's)") in shown
+
+
 def test_a_program_beyond_the_bound_leaves_the_draw():
     """A draw (0.6, 0.02, 0.38) makes a cheaper (0.737 bits), b dear (5.644) and f
     cheaper (1.396 of 2: r' = 0.698): the bound is 2.792 bits at C = 4, so b leaves the

@@ -176,9 +176,19 @@ def test_tm_stakes_through_the_shared_prediction_analysis(tmp_path):
     record = pipeline.execute(pipeline.prepare(config))
     s = record["summary"]["stakes"]
     assert s["weights"] == [1.0, 4.0, 1.0] and s["total"] == 6.0 and s["high_stakes_units"] == [1]
-    # The MAP's loss is the stakes of the steps its continuation gets wrong.
-    p = record["summary"]["prediction"]
-    assert s["map"]["loss"] == sum(w for w, ok in zip(s["weights"], p["map_correct"]) if not ok)
+    # The MAP is a tie of 256 machines in 5 behaviours (0--, ---, 1--, 01-, 11- against
+    # the target 11-): its loss is the mean of theirs, 5, 5, 4, 1 and 0, with the range.
+    tie = record["summary"]["map_tie"]
+    target = record["summary"]["prediction"]["target"]
+    losses = [sum(w for w, c, t in zip(s["weights"], e["continuation"], target) if c != t)
+              for e in tie["predictions"] for _ in range(e["behaviours"])]
+    assert sorted(losses) == [0.0, 1.0, 4.0, 5.0, 5.0]
+    assert s["map"] == dict(loss=3.0, rate=0.5, errors=1.2,
+                            tie=dict(behaviours=5, loss_range=[0.0, 5.0], errors_range=[0, 2]))
+    # Online, the tie holds at steps 0 (5 behaviours, 3 wrong) and 1 (1-- and 11-, 1 wrong):
+    # 3/5 · 1 + 1/2 · 4 expected; steps where every tied one errs: none; where any does: 0, 1.
+    assert s["online_map"]["loss"] == pytest.approx(2.6) and s["online_map"]["errors"] == pytest.approx(1.1)
+    assert s["online_map"]["tie"] == dict(behaviours=5, loss_range=[0.0, 5.0], errors_range=[0, 2])
 
 
 def test_sweep_metrics_read_the_stakes_figures_and_are_none_without_a_table():

@@ -292,3 +292,114 @@ def test_reordering_tied_grid_productions_changes_no_headline(monkeypatch):
     after = run("consensus-grid", max_bits=10.0)
     assert after["summary"]["map_program"] == "(plan door)" != before["summary"]["map_program"]
     assert headlines(after) == headlines(before)
+
+
+# ------------------------------------------------------------------ the tie in every remaining MAP figure
+def test_probable_tie_names_every_heaviest_behaviour():
+    import numpy as np
+    from levinsearch.analyses.prediction import probable_tie
+    rows = np.array([[1, 2], [1, 3], [4, 5], [1, 2]])
+    target = np.array([1, 2])
+    # Within 0.01 bits of the heaviest: 0.4 and 0.3985 (0.4 · 2^-0.0055); 0.2 is not.
+    pt = probable_tie([0.4, 0.3985, 0.1, 0.1015], rows, target)
+    assert (pt["behaviours"], pt["agreeing_behaviours"], pt["posterior"]) == (2, 1, pytest.approx(0.7985))
+    assert pt["continuations"] == [dict(continuation=[1, 2], behaviours=1, posterior=0.4, agrees=True),
+                                   dict(continuation=[1, 3], behaviours=1, posterior=0.3985, agrees=False)]
+    assert probable_tie([0.5, 0.3, 0.2, 0.0], rows, target) is None  # one heaviest: no tie
+
+
+def stakes_tie() -> dict:
+    """seq_tie with step 1 at stakes 10 and tail samples (the whole posterior)."""
+    raw = experiments.load("occam")
+    raw["target"] = {"terms": [1, 2, 5, 10, 17, 26], "train": 3, "deploy": 3}
+    raw["stakes"] = {"default": 1, "steps": {1: 10}}
+    config = experiments.resolve(raw, dict(max_bits=20.0, ban=BAN, tail_samples=300), domains=domains)
+    return pipeline.execute(pipeline.prepare(config))
+
+
+def test_seq_tie_stakes_and_whole_posterior_read_the_whole_tie():
+    record = stakes_tie()
+    s = record["summary"]
+    st = s["stakes"]
+    # The 3 tied behaviours continue 10 17 26 (right), 16 41 86 and 26 101 290 (wrong on
+    # every step): stakes-weighted losses 0, 12 and 12, their mean 8.
+    assert st["map"] == dict(loss=8.0, rate=pytest.approx(2 / 3), errors=2,
+                             tie=dict(behaviours=3, loss_range=[0.0, 12.0], errors_range=[0, 3]))
+    # Online the tie holds at step 0 only (stakes 1), where 2 of its 3 behaviours err.
+    assert st["online_map"]["loss"] == pytest.approx(2 / 3) and st["online_map"]["errors"] == pytest.approx(2 / 3)
+    assert st["online_map"]["tie"] == dict(behaviours=3, loss_range=[0.0, 1.0], errors_range=[0, 1])
+    w = s["whole_posterior"]
+    assert w["map_tie"]["exact"] == pytest.approx(s["map_tie"]["posterior"], rel=1e-12)
+    assert w["shortest_tie"]["exact"] == pytest.approx(s["occam"]["shortest_tie"]["posterior"], rel=1e-12)
+    assert w["map"]["exact"] == pytest.approx(s["map_tie"]["posterior"] / 8)  # one program's, kept beside
+    out = text(report.run_report(record))
+    assert "MAP (frozen), a tie of 3 behaviours (mean, range) 8 (0–12) 66.7% 2 (0–3)" in out
+    assert "MAP (online), a tie of 3 behaviours (mean, range) 0.6667 (0–1) 5.6% 0.667 (0–1)" in out
+    assert "shortest programs: a tie of 8 (3 behaviours), together 84.7%" in out
+    assert "MAP: a tie of 8 programs (3 behaviours), together 84.7%" in out
+    assert "MAP program (add" not in out and "shortest program (add" not in out
+
+
+def test_seq_most_probable_continuation_names_a_tie():
+    # Terms 1, 2, 4, ... from 2: (add t one) and (add x1 one) are two behaviours of equal weight.
+    raw = experiments.load("occam")
+    raw["target"] = {"terms": [1, 2, 4, 8, 16, 32], "train": 2, "deploy": 4}
+    record = pipeline.execute(pipeline.prepare(experiments.resolve(raw, dict(max_bits=14.0, ban=BAN),
+                                                                   domains=domains)))
+    p = record["summary"]["prediction"]
+    pt = p["most_probable_tie"]
+    assert (pt["behaviours"], pt["agreeing_behaviours"], len(pt["continuations"])) == (2, 0, 2)
+    assert [e["continuation"] for e in pt["continuations"]] == [[3, 4, 5, 6], [3, 5, 9, 17]]
+    out = text(report.run_report(record))
+    assert "Most probable continuation: a tie of 2 behaviours within 0.01 bits of the heaviest" in out
+    assert "Most probable continuation 3" not in out
+
+
+def test_tm_machine_tables_show_the_tie_not_its_first_machine():
+    tm = domains.get("tm")
+    record = pipeline.run_experiment(experiments.resolve(tm.example(), domains=domains))
+    out = text(report.run_report(record))
+    # 256 machines tie at 16.288 bits in 5 behaviours: no table of one of them, no "1st of".
+    assert "MAP: a tie of 256 machines" in out and "1st of" not in out
+    assert "256 machines (5 behaviours) within 0.01 bits at score 16.288, together 100.0%" in out
+    assert "They continue 0-- (1); --- (1); 1-- (1); 01- (1); … │" in out
+    assert "shortest: a tie of 256 machines" in out
+    assert "MAP (tm2" not in out
+
+
+def test_tm_mirror_images_tie_in_one_behaviour():
+    # A machine and its mirror image (L and R swapped) cost the same and output the same:
+    # under Levin's Kt the champion's 3-bit prefix leaves 2 tied machines in 1 behaviour.
+    tm = domains.get("tm")
+    raw = dict(tm.example(), target={"machine": "(tm2 1RB 1LB 1LA 1H)", "train": 3, "deploy": 1})
+    raw["search"] = dict(max_bits=20, time_weight=1.0)
+    record = pipeline.run_experiment(experiments.resolve(raw, domains=domains))
+    tie = record["summary"]["map_tie"]
+    assert (tie["program_count"], tie["behaviours"]) == (2, 1)
+    out = text(report.run_report(record))
+    names = " and ".join(p["program"] for p in tie["programs"])
+    assert "MAP: a tie of 2 machines" in out and "2 machines (1 behaviour) within 0.01 bits" in out
+    assert f"together 37.5%: {names.replace(' and ', ', ')}. │" in out and "They continue - (1). │" in out
+
+
+def test_grid_smoothed_deployment_reads_the_map_tie():
+    # At 10 bits only (plan red) and (plan door) fit, with equal weight: the tie's mean over
+    # its 2 behaviours is then the posterior itself, not (plan red)'s rates.
+    record = run("red-door", max_bits=10.0, smooth=0.1, smooth_samples=4)
+    sm = record["summary"]["splits"]["blue_doors"]["smoothed"]
+    assert sm["map_tie"] == sm["posterior"]
+    assert sm["map"]["proxy"]["mean"] > sm["map_tie"]["proxy"]["mean"] > 0  # (plan red) alone errs more
+    out = text(report.run_report(record))
+    assert "blue_doors 0.1 × 4 MAP tie (2 behaviours, mean)" in out and "0.1 × 4 MAP " not in \
+        out.replace("MAP tie", "")
+
+
+def test_seq_online_figure_draws_the_tie_not_its_first_program(seq_hand):
+    from levinsearch import figures
+    with figures.style():
+        fig = dict(figures.figures_of(seq_hand, domains.get("seq")))["online"]
+    by_label = {line.get_label(): list(line.get_ydata()) for line in fig.axes[0].lines}
+    # Online the tie of 3 holds at step 0, where 2 of them err; frozen, 2 of 3 err on every step.
+    assert by_label["map tie (online, expected)"] == pytest.approx([2 / 3, 2 / 3, 2 / 3])
+    assert by_label["map tie (frozen, mean)"] == pytest.approx([2 / 3, 4 / 3, 2])
+    assert "map (online)" not in by_label and "map (frozen)" not in by_label

@@ -108,6 +108,25 @@ class FrozenPrediction(TypedDict):
     mixture_right: NotRequired[bool | None]
     most_probable: NotRequired[Continuation]  # the heaviest behaviour's continuation
     most_probable_posterior: NotRequired[Share]
+    most_probable_tie: NotRequired[ProbableTie]  # only where behaviours tie for the heaviest
+
+
+class ProbableContinuation(TypedDict):
+    continuation: Continuation
+    behaviours: Count
+    posterior: Share  # of those behaviours together
+    agrees: NotRequired[bool]  # with the target on every step (given a target)
+
+
+class ProbableTie(TypedDict):
+    """The behaviours whose posterior is within `margin_bits` (log2) of the heaviest's:
+    `most_probable` is the first of them in canonical order; this is the whole set."""
+
+    margin_bits: Positive
+    behaviours: Count
+    posterior: Share  # of the tied behaviours together
+    agreeing_behaviours: NotRequired[Count]
+    continuations: list[ProbableContinuation]
 
 
 class DefectorExample(TypedDict):
@@ -174,6 +193,9 @@ class PredictionWhole(WholePosterior):
     map: NotRequired[Estimate | None]
     within: NotRequired[Estimate | None]  # None: a tail program could be within the bits
     prediction: NotRequired[WholeMixture]
+    # Only where a tie exists: the whole tie's share (`shortest` and `map` are one program's)
+    shortest_tie: NotRequired[Estimate | None]
+    map_tie: NotRequired[Estimate | None]
 
 
 class PredictionSummary(Summary):
@@ -289,6 +311,9 @@ def analyse(agg: Aggregate, grammar, continuation: Callable[[np.ndarray, np.ndar
         prediction.update(map_correct=None, mixture_correct=None, map_error_rate=None, mixture_error_rate=None,
                           map_right=None, mixture_right=None)
     prediction.update(most_probable=render(rows[best]), most_probable_posterior=float(weights[best]))
+    probable = probable_tie(weights, rows, target, render)
+    if probable is not None:
+        prediction["most_probable_tie"] = probable
     out["prediction"] = prediction
 
     # Rare defectors: agree with the reference continuation (the target's, else the
@@ -322,27 +347,35 @@ def analyse(agg: Aggregate, grammar, continuation: Callable[[np.ndarray, np.ndar
         out["online"] = online(weights, best_program, shortest_order, rows, target, a, noise,
                                shortest_mbits=agg.first_mbits[order])
     if stakes is not None:
-        out["stakes"] = stakes_figures(weights, rows, reference, map_row, mixture, out.get("online"),
+        # With a MAP tie, every tied behaviour's row (a prefix of the canonical order).
+        tie = out["map_tie"]
+        map_rows = rows[: tie["behaviours"]] if tie and tie["behaviours"] > 1 else map_row[None, :]
+        out["stakes"] = stakes_figures(weights, rows, reference, map_rows, mixture, out.get("online"),
                                        reps.score[order], programs, a["max_defections"], stakes, noise)
     return out
 
 
-def stakes_figures(weights: np.ndarray, rows: np.ndarray, reference: np.ndarray, map_row: np.ndarray,
+def stakes_figures(weights: np.ndarray, rows: np.ndarray, reference: np.ndarray, map_rows: np.ndarray,
                    mixture: np.ndarray, online_part: Mapping[str, Any] | None, scores: np.ndarray,
                    programs: np.ndarray, max_defections: int, table: Mapping[str, Any],
                    noise: float) -> dict[str, Any]:
     """The summary's `stakes` part (levinsearch.analyses.stakes): the MAP's, the
     mixture's and the posterior's stakes-weighted losses against the reference (the
     target, else the mixture), frozen and (with a target) online, and the rare
-    defectors by the stakes of the steps where they err."""
+    defectors by the stakes of the steps where they err. `map_rows`: the MAP's row, or
+    with a tie each tied behaviour's row ([k, m]; the MAP's loss is their mean)."""
     w = stakes_mod.weights_of_steps(table, rows.shape[1])
     wrong = rows != reference[None, :]
     out = stakes_mod.figures(weights, wrong, w, np.asarray(scores, dtype=np.float64), programs, max_defections,
-                             map_row != reference)
+                             np.atleast_2d(map_rows) != reference[None, :])
     out["mixture"] = stakes_mod.loss(mixture != reference, w)
     if online_part is not None:
         p = online_part["prediction"]
         out["online_map"] = stakes_mod.loss(~np.array(p["map_correct"], dtype=bool), w)
+        sizes = p.get("map_tie") or []
+        if any(k > 1 for k in sizes):
+            out["online_map"] = stakes_mod.online_tie_loss(np.array(p["map_tie_wrong"], dtype=np.float64), w,
+                                                           max(sizes))
         out["online_mixture"] = stakes_mod.loss(~np.array(p["mixture_correct"], dtype=bool), w)
         p_wrong = stakes_mod.online_posterior_wrong(weights, rows, reference, consensus.update_factor(noise))
         out["online_posterior"] = stakes_mod.expected_loss(p_wrong, w)
@@ -350,6 +383,34 @@ def stakes_figures(weights: np.ndarray, rows: np.ndarray, reference: np.ndarray,
     keys = ("weights", "total", "high_stakes_units", "map", "mixture", "posterior", "online_map",
             "online_mixture", "online_posterior", "defectors")
     return {k: out[k] for k in keys if k in out}
+
+
+def probable_tie(weights: np.ndarray, rows: np.ndarray, target: np.ndarray | None,
+                 render: Callable[[np.ndarray], Any] = _as_list) -> dict[str, Any] | None:
+    """The behaviours tied for the heaviest (posterior within TIE_MARGIN_BITS of the
+    largest, in log2) with the distinct continuations they predict; None when one
+    behaviour is heaviest alone. `weights` and `rows` in canonical order."""
+    weights = np.asarray(weights, dtype=np.float64)
+    if not len(weights) or weights.max() <= 0:
+        return None
+    tied = np.flatnonzero(weights >= weights.max() * 2.0 ** -TIE_MARGIN_BITS)
+    if len(tied) < 2:
+        return None
+    distinct: dict[tuple[int, ...], dict[str, Any]] = {}
+    for j in tied:
+        key = tuple(int(x) for x in rows[j])
+        entry = distinct.get(key)
+        if entry is None:
+            entry = distinct[key] = dict(continuation=render(rows[j]), behaviours=0, posterior=0.0)
+            if target is not None:
+                entry["agrees"] = bool((rows[j] == target).all())
+        entry["behaviours"] += 1
+        entry["posterior"] += float(weights[j])
+    out = dict(margin_bits=TIE_MARGIN_BITS, behaviours=len(tied), posterior=float(weights[tied].sum()))
+    if target is not None:
+        out["agreeing_behaviours"] = sum(e["behaviours"] for e in distinct.values() if e["agrees"])
+    out["continuations"] = list(distinct.values())
+    return out
 
 
 def shortest_tie(agg: Aggregate, rows: np.ndarray, target: np.ndarray | None,
@@ -513,8 +574,15 @@ def whole_posterior(prep, agg: Aggregate, continuation: Callable[[np.ndarray, np
                                                  consensus.rare_defectors(tail_rows, target, a["max_defections"]))
     if len(agg.shortest):
         out["shortest"] = posterior.exact_figure(float(program_mass(agg.shortest.score[0])))
+        st = shortest_tie(agg, rows, target)
+        if st["programs"] > 1 or st["behaviours"] > 1:
+            # The tie's share: its programs' mass, exact (every one is enumerated).
+            out["shortest_tie"] = posterior.exact_figure(st["posterior"] * float(agg.total_mass))
     if len(agg.top):
         out["map"] = posterior.exact_figure(float(program_mass(agg.top.score[0])))
+        tie = map_tie(agg, prep.grammar)
+        if tie is not None and (tie["program_count"] > 1 or tie["behaviours"] > 1):
+            out["map_tie"] = posterior.exact_figure(tie["posterior"] * float(agg.total_mass))
         # Mass within mixture_bits of the best score: no tail program is that close when
         # best + mixture_bits is within the scores judged in full.
         best = float(agg.top.score[0])

@@ -105,6 +105,22 @@ def _cumulative(correct: list[bool]) -> list[int]:
     return out
 
 
+def _running(values: list[float]) -> list[float]:
+    out, total = [], 0.0
+    for v in values:
+        total += v
+        out.append(total)
+    return out
+
+
+def _tie_cumulative(predictions: list[dict[str, Any]], target) -> list[float]:
+    """Errors so far at each step, the mean over a MAP tie's behaviours (each counts once)."""
+    n = sum(e["behaviours"] for e in predictions)
+    per_step = [sum(e["behaviours"] for e in predictions if e["continuation"][j] != target[j]) / n
+                for j in range(len(target))]
+    return _running(per_step)
+
+
 def online_figure(record: dict[str, Any], noun: str = "program", unit: str = "step"):
     """Left: errors so far at every deployment step, for the MAP, mixture and shortest
     predictions with the posterior updated on every revealed term (solid), and for MAP
@@ -121,9 +137,21 @@ def online_figure(record: dict[str, Any], noun: str = "program", unit: str = "st
     from matplotlib.ticker import MaxNLocator
     fig.suptitle(f"{record['experiment']}: deployment, {unit} by {unit}", fontsize=9)
     for k, label in enumerate(("map", "mixture", "shortest")):
+        wrong = o.get(f"{label}_tie_wrong")
+        if wrong is not None and any(n > 1 for n in o.get(f"{label}_tie", [])):
+            # A tie at some step: the errors expected over the tie, not its first hypothesis's.
+            left.step(steps, _running([w or 0.0 for w in wrong]), where="post", color=F.SERIES[k],
+                      label=f"{label} tie (online, expected)")
+            continue
         left.step(steps, o[f"{label}_errors"], where="post", color=F.SERIES[k], label=f"{label} (online)")
     frozen = s.get("prediction", {})
+    tie = s.get("map_tie")
     for k, label in enumerate(("map", "mixture")):
+        if label == "map" and tie and tie.get("predictions") and frozen.get("target") is not None and \
+                (tie["program_count"] > 1 or tie["behaviours"] > 1):
+            left.step(steps, _tie_cumulative(tie["predictions"], frozen["target"]), where="post",
+                      color=F.SERIES[k], linestyle="--", linewidth=1.0, label="map tie (frozen, mean)")
+            continue
         if f"{label}_correct" in frozen:
             left.step(steps, _cumulative(frozen[f"{label}_correct"]), where="post", color=F.SERIES[k],
                       linestyle="--", linewidth=1.0, label=f"{label} (frozen)")

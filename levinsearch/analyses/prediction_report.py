@@ -108,7 +108,9 @@ def prediction_block(record: dict[str, Any], *, noun: str = "program", unit: str
     else:
         lines.append(f"No target continuation is given: the MAP {noun} continues {_show(p['map'])}, the mixture "
                      f"predicts {_show(p['mixture'])}.\n")
-    if "most_probable" in p:
+    if p.get("most_probable_tie"):
+        lines.append_text(_probable_tie_lines(p["most_probable_tie"], unit))
+    elif "most_probable" in p:
         lines.append(f"Most probable continuation {_show(p['most_probable'])} "
                      f"({pct(p['most_probable_posterior'])}).\n")
     howmany = f"exactly 1 {unit}" if r["max_defections"] == 1 else f"1 to {r['max_defections']} {unit}s"
@@ -164,6 +166,21 @@ def _tie_lines(tie: dict[str, Any], noun: str, unit: str) -> Text:
     else:
         text.append(f"The tied {noun}s predict {len(preds)} distinct continuations: " + "; ".join(parts) + f".{right}\n",
                     style="bold")
+    return text
+
+
+def _probable_tie_lines(pt: dict[str, Any], unit: str) -> Text:
+    """The behaviours tied for the heaviest, and the continuations they predict."""
+    b = pt["behaviours"]
+    conts = pt["continuations"]
+    shown = "; ".join(f"{_show(e['continuation'])} ({e['behaviours']:,}, {pct(e['posterior'])})" for e in conts[:4])
+    text = Text(f"Most probable continuation: a tie of {b:,} behaviours within {pt['margin_bits']:g} bits of the "
+                f"heaviest, together {pct(pt['posterior'])}: {len(conts):,} distinct continuation"
+                f"{'s' if len(conts) != 1 else ''}, {shown}" + ("; …" if len(conts) > 4 else ""))
+    if pt.get("agreeing_behaviours") is not None:
+        k = pt["agreeing_behaviours"]
+        text.append(f"; {k:,} of the {b:,} agree{'s' if k == 1 else ''} with the target on every {unit}")
+    text.append(".\n")
     return text
 
 
@@ -263,8 +280,19 @@ def _whole_table(record: dict[str, Any], noun: str, unit: str, extra: list[tuple
         rows += [(f"target-equivalent {noun}s", w["target_equivalent"]),
                  (f"rare defectors (wrong on 1..{s['rare_defection']['max_defections']} {unit}s)",
                   w["rare_defectors"])]
-    rows += [(f"shortest {noun} {o['shortest_program']}", w.get("shortest")),
-             (f"MAP {noun} {map_cell(s['map_program'], s.get('map_tie'))}", w.get("map"))]
+    st, tie = o.get("shortest_tie"), s.get("map_tie")
+    # A tie is shown whole (its programs' share together), never as its first program.
+    if "shortest_tie" in w:
+        rows.append((f"shortest {noun}s: a tie of {st['programs']:,} ({st['behaviours']:,} behaviour"
+                     f"{'s' if st['behaviours'] != 1 else ''}), together", w["shortest_tie"]))
+    else:
+        rows.append((f"shortest {noun} {o['shortest_program']}", w.get("shortest")))
+    if "map_tie" in w:
+        rows.append((f"MAP: a tie of {tie['program_count']:,}{'+' if tie.get('truncated') else ''} {noun}s "
+                     f"({tie['behaviours']:,} behaviour{'s' if tie['behaviours'] != 1 else ''}), together",
+                     w["map_tie"]))
+    else:
+        rows.append((f"MAP {noun} {map_cell(s['map_program'], tie)}", w.get("map")))
     if "within" in w:
         rows.append((f"within {o['mixture_bits']:g} bits of the best score", w["within"]))
     rows += [(label, read(w)) for label, read in extra]
@@ -340,6 +368,14 @@ def stakes_table(f: dict[str, Any], unit: str, where: str = "") -> Table:
         if key in f:
             row = f[key]
             errors = row["errors"]
+            tie = row.get("tie")
+            if tie:  # a MAP tie: the mean over its behaviours, and their range
+                lo, hi = tie["loss_range"]
+                elo, ehi = tie["errors_range"]
+                t.add_row(f"{label}, a tie of {tie['behaviours']:,} behaviours (mean, range)",
+                          f"{row['loss']:.4g} ({lo:.4g}–{hi:.4g})", pct(row["rate"]),
+                          f"{errors:.3g} ({elo:,}–{ehi:,})")
+                continue
             t.add_row(label, f"{row['loss']:.4g}", pct(row["rate"]),
                       f"{errors:,}" if isinstance(errors, int) else f"{errors:.3g} (expected)")
     return t

@@ -31,12 +31,21 @@ from levinsearch.types import Count, Share
 MAX_WEIGHT = 1e12
 
 
+class StakesTie(TypedDict):
+    """The spread of a MAP tie's stakes-weighted loss (each tied behaviour counts once)."""
+
+    behaviours: Count
+    loss_range: list[float]  # [lowest, highest]
+    errors_range: list[int]
+
+
 class StakesLoss(TypedDict):
     """A predictor's stakes-weighted loss: the stakes of the units it gets wrong."""
 
     loss: float
     rate: float  # loss / total stakes
     errors: float  # units wrong, unweighted (the posterior's: the expected number)
+    tie: NotRequired[StakesTie]  # the MAP's only, where its score is shared: the figures are the tie's mean
 
 
 class StakesGroup(TypedDict):
@@ -150,6 +159,45 @@ def loss(wrong: np.ndarray, w: np.ndarray) -> dict[str, Any]:
     return dict(loss=value, rate=value / total if total > 0 else 0.0, errors=int(wrong.sum()))
 
 
+def tie_loss(wrong: np.ndarray, w: np.ndarray) -> dict[str, Any]:
+    """The MAP's stakes-weighted loss from the wrong units of each of its tied
+    behaviours (bool [k, m], or [m] for one): with one, its loss; with a tie, the mean
+    over the tied behaviours (the enumeration's order picks none of them) and `tie`,
+    the range."""
+    wrong = np.asarray(wrong, dtype=bool)
+    if wrong.ndim == 1 or len(wrong) == 1:
+        return loss(wrong.reshape(-1), w)
+    each = [loss(row, w) for row in wrong]
+    losses = [e["loss"] for e in each]
+    errors = [e["errors"] for e in each]
+    total = float(w.sum())
+    value = float(np.mean(losses))
+    return dict(loss=value, rate=value / total if total > 0 else 0.0, errors=_count(np.mean(errors)),
+                tie=dict(behaviours=len(each), loss_range=[min(losses), max(losses)],
+                         errors_range=[min(errors), max(errors)]))
+
+
+def _count(mean: float) -> int | float:
+    """A tie's mean count of wrong units: an int where it is whole (as one predictor's)."""
+    mean = round(float(mean), 12)
+    return int(mean) if mean == int(mean) else mean
+
+
+def online_tie_loss(share_wrong: np.ndarray, w: np.ndarray, behaviours: int) -> dict[str, Any]:
+    """The online MAP's stakes-weighted loss where a tie held at some step: from the
+    share of the tied behaviours that err at each unit, the mean over the tie (each
+    tied behaviour equally likely; the enumeration's order picks none) and `tie`, the
+    range from the units every tied behaviour errs on to those any does. `behaviours`:
+    the largest tie."""
+    share_wrong = np.asarray(share_wrong, dtype=np.float64)
+    total = float(w.sum())
+    value = float(share_wrong @ w)
+    certain, possible = share_wrong >= 1.0, share_wrong > 0.0
+    return dict(loss=value, rate=value / total if total > 0 else 0.0, errors=_count(share_wrong.sum()),
+                tie=dict(behaviours=int(behaviours), loss_range=[float(w[certain].sum()), float(w[possible].sum())],
+                         errors_range=[int(certain.sum()), int(possible.sum())]))
+
+
 def posterior_loss(weights: np.ndarray, wrong: np.ndarray, w: np.ndarray) -> dict[str, Any]:
     """The stakes-weighted loss of a program drawn from the posterior (`weights`, summing
     to 1 over the rows of `wrong` [n, m]); `errors` is then the expected count."""
@@ -206,11 +254,12 @@ def defectors(weights: np.ndarray, wrong: np.ndarray, w: np.ndarray, scores: np.
 def figures(weights: np.ndarray, wrong: np.ndarray, w: np.ndarray, scores: np.ndarray, programs: np.ndarray,
             max_defections: int, map_wrong: np.ndarray) -> dict[str, Any]:
     """The stakes figures every domain shares: the weights, the MAP's and the posterior's
-    stakes-weighted losses and the defectors by stakes."""
+    stakes-weighted losses and the defectors by stakes. `map_wrong`: the MAP's wrong
+    units, bool [m], or [k, m] for a tie of k behaviours (the loss is then their mean)."""
     top = float(w.max()) if len(w) else 0.0
     return dict(weights=[float(x) for x in w], total=float(w.sum()),
                 high_stakes_units=[int(k) for k in np.flatnonzero(w == top)],
-                map=loss(map_wrong, w), posterior=posterior_loss(weights, wrong, w),
+                map=tie_loss(map_wrong, w), posterior=posterior_loss(weights, wrong, w),
                 defectors=defectors(weights, wrong, w, scores, programs, max_defections))
 
 

@@ -150,7 +150,9 @@ def build_record(prep: GridPrepared, agg: Aggregate, enumeration: dict[str, Any]
     summary = summarise(prep, hypotheses, behaviours, agg, list(prep.tests), config["analysis"],
                         {name: split.get("like") for name, split in config["test"].items()})
     if lost is not None:
-        summary["stakes"] = grid_stakes(config["stakes"], behaviours, lost, list(prep.tests))
+        tie = summary.get("map_tie")
+        summary["stakes"] = grid_stakes(config["stakes"], behaviours, lost, list(prep.tests),
+                                        tie["behaviours"] if tie else 1)
     record = dict(
         **run_header(config, grammar),
         environments=dict(train=len(prep.train), test={name: len(b) for name, b in prep.tests.items()}),
@@ -160,7 +162,8 @@ def build_record(prep: GridPrepared, agg: Aggregate, enumeration: dict[str, Any]
         summary=summary,
         goals=dict(family=len(prep.goals), probes=len(prep.probes)),
     )
-    smoothed = smooth.deployment(prep, agg, behaviours)
+    tie = summary.get("map_tie")
+    smoothed = smooth.deployment(prep, agg, behaviours, map_behaviours=tie["behaviours"] if tie else 1)
     for name, figures in (smoothed or {}).items():
         summary["splits"][name]["smoothed"] = figures
     if prep.tail is not None:
@@ -238,11 +241,13 @@ BEHAVIOUR_CHUNK = 4096
 
 
 def grid_stakes(table: dict[str, Any], behaviours: list[dict[str, Any]], lost: dict[str, list[np.ndarray]],
-                splits: list[str]) -> dict[str, Any]:
+                splits: list[str], map_behaviours: int = 1) -> dict[str, Any]:
     """The summary's `stakes` part: per test split, the MAP's and the posterior's
     stakes-weighted losses (an episode is lost when the base objective is not reached)
     and the rare defectors (losing 1..max_defections episodes) by the stakes of the
-    episodes where they lose (levinsearch.analyses.stakes)."""
+    episodes where they lose (levinsearch.analyses.stakes). `map_behaviours`: the
+    behaviours of the MAP's tie (a prefix of the canonical order); the MAP's loss is
+    their mean."""
     post = np.array([b["posterior"] for b in behaviours], dtype=np.float64)
     scores = np.array([b["score"] for b in behaviours], dtype=np.float64)
     programs = np.array([b["programs"] for b in behaviours], dtype=np.int64)
@@ -252,7 +257,8 @@ def grid_stakes(table: dict[str, Any], behaviours: list[dict[str, Any]], lost: d
         w = stakes_mod.weights_of_episodes(table, name, wrong.shape[1] if len(wrong) else 0)
         if not len(wrong):
             continue
-        out[name] = stakes_mod.figures(post, wrong, w, scores, programs, table["max_defections"], wrong[0])
+        out[name] = stakes_mod.figures(post, wrong, w, scores, programs, table["max_defections"],
+                                       wrong[: max(1, map_behaviours)])
     return out
 
 

@@ -165,10 +165,17 @@ def _smoothed(record: dict[str, Any]) -> Table:
         smoothed = split.get("smoothed")
         if not smoothed:
             continue
+        tie = record["summary"].get("map_tie")
         for who in ("map", "posterior"):
             rates = smoothed[who]
+            label = "posterior"
+            if who == "map":
+                # With a MAP tie, its tied behaviours' mean (the first program's is in the record too).
+                tied = "map_tie" in smoothed
+                rates = smoothed["map_tie"] if tied else rates
+                label = f"MAP tie ({tie['behaviours']:,} behaviours, mean)" if tied else "MAP"
             t.add_row(name if who == "map" else "", f"{smoothed['sigma']:g} × {smoothed['samples']}" if who == "map"
-                      else "", "MAP" if who == "map" else "posterior",
+                      else "", label,
                       *(f"{pct(rates[k]['mean'])} [{pct(rates[k]['low'])}, {pct(rates[k]['high'])}]"
                         for k in ("base", "proxy", "other", "none", "catastrophe")))
     return t

@@ -81,10 +81,13 @@ def summary_of(per_sample: np.ndarray, confidence: float) -> dict[str, Any]:
     return {k: interval(per_sample[:, j].tolist(), share=True, confidence=confidence) for j, k in enumerate(names)}
 
 
-def deployment(prep, agg, behaviours: list[dict[str, Any]], chunk: int = 4096) -> dict[str, dict[str, Any]] | None:
+def deployment(prep, agg, behaviours: list[dict[str, Any]], chunk: int = 4096,
+               map_behaviours: int = 1) -> dict[str, dict[str, Any]] | None:
     """Per test split, the MAP program's and the posterior's outcome and catastrophe
     rates on the perturbed test grids, each the mean over the K perturbation samples with
-    its interval (levinsearch.stats), or None when smoothing is off."""
+    its interval (levinsearch.stats), or None when smoothing is off. With a MAP tie of
+    `map_behaviours` behaviours (a prefix of the canonical order), `map_tie` too: the
+    same rates with each tied behaviour weighted equally (`map` is the first program's)."""
     sigma, samples, _ = smooth_settings(prep.config["search"])
     if sigma == 0 or not len(agg.top):
         return None
@@ -102,4 +105,9 @@ def deployment(prep, agg, behaviours: list[dict[str, Any]], chunk: int = 4096) -
                          map=summary_of(rates(episode_outcomes(prep, name, top_ops, top_sizes), np.ones(1)),
                                         confidence),
                          posterior=summary_of(mixed, confidence))
+        if map_behaviours > 1:
+            tied = order[:map_behaviours]
+            out[name]["map_tie"] = summary_of(
+                rates(episode_outcomes(prep, name, reps.ops[tied], reps.sizes[tied]),
+                      np.full(len(tied), 1.0 / len(tied))), confidence)
     return out

@@ -101,6 +101,7 @@ class Smoothed(TypedDict):
     episodes: Count  # perturbed episodes: samples x the split's grids
     map: SmoothedRates  # the MAP program (the first kept program)
     posterior: SmoothedRates  # the posterior mixture over the enumerated behaviours
+    map_tie: NotRequired[SmoothedRates]  # only with a MAP tie: its behaviours weighted equally
 
 
 class SplitSummary(TypedDict):

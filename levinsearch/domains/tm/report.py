@@ -12,7 +12,8 @@ from rich.table import Table
 from rich.text import Text
 
 from levinsearch.analyses.prediction_report import prediction_block
-from levinsearch.render import enumeration_panel, grammar_changes, info_grid, map_tied, score_formula
+from levinsearch.render import (enumeration_panel, grammar_changes, info_grid, map_tied, score_formula,
+                               tie_programs_text)
 from levinsearch.render import pct as _pct
 
 #: The schema of census records (`tm busy-beaver`, `tm ctm`).
@@ -119,17 +120,49 @@ def _tables(record: dict[str, Any]) -> Table:
     o = record["summary"]["occam"]
     grid = Table.grid(padding=(0, 4))
     tie = record["summary"].get("map_tie")
-    # With a tie the table shown is the first tied machine's, in enumeration order: say so.
-    title = f"MAP {h['program']}" + (f" (1st of {tie['program_count']:,} tied)" if map_tied(tie) else "")
-    cells = [Panel(Text(_table_text(h["table"])), title=title, expand=False)]
+    if map_tied(tie):
+        # A tie: no one machine's table is shown (the enumeration's order would pick it),
+        # but the tie's size, its first machines and the continuations it splits into.
+        cells = [Panel(_tie_text(tie), title=f"MAP: a tie of {tie_size(tie)} machines", expand=False)]
+    else:
+        cells = [Panel(Text(_table_text(h["table"])), title=f"MAP {h['program']}", expand=False)]
     shortest = next((x for x in record["hypotheses"] if x["program"] == o["shortest_program"]), None)
-    if shortest is not None and shortest["rank"] != 1:
+    st = o.get("shortest_tie")
+    if st and st["programs"] > 1:
+        cells.append(Panel(Text(f"{st['programs']:,} fitting machines are within {st['margin_bits']:g} bits of the "
+                                f"shortest ({st['bits']:.3f} bits); they continue "
+                                + _continuations(st["continuations"])),
+                           title=f"shortest: a tie of {st['programs']:,} machines", expand=False))
+    elif shortest is not None and shortest["rank"] != 1:
         cells.append(Panel(Text(_table_text(shortest["table"])), title=f"shortest {shortest['program']}",
                            expand=False))
     for _ in cells:
         grid.add_column()
     grid.add_row(*cells)
     return grid
+
+
+def tie_size(tie: dict[str, Any]) -> str:
+    """A tie's machine count, "at least" where the kept machines may not hold it all."""
+    return f"{'at least ' if tie.get('truncated') else ''}{tie['program_count']:,}"
+
+
+def _tie_text(tie: dict[str, Any]) -> Text:
+    """A MAP tie in the tables' place: its machines (the first few), behaviours, mass and
+    the continuations they predict."""
+    preds = tie.get("predictions", [])
+    b = tie["behaviours"]
+    text = Text(f"{tie_size(tie)} machines ({b:,} behaviour{'s' if b != 1 else ''}) within {tie['margin_bits']:g} "
+                f"bits at score {tie['score']:.3f}, together {pct(tie['posterior'])}: {tie_programs_text(tie)}.")
+    if preds:
+        text.append("\nThey continue " + _continuations(preds))
+    return text
+
+
+def _continuations(entries: list[dict[str, Any]]) -> str:
+    """"0-- (1); --- (1); …": the first continuations of a tie with their behaviours."""
+    shown = "; ".join(f"{e['continuation']} ({e['behaviours']:,})" for e in entries[:4])
+    return shown + ("; …" if len(entries) > 4 else ".")
 
 
 def _behaviours(record: dict[str, Any]) -> Table:
