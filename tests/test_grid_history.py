@@ -102,9 +102,9 @@ def test_visited_is_false_without_a_direction_and_out_of_the_grid():
     env = parse_ascii("@..\n\nhorizon = 3\n")  # no red anywhere: dirto names no direction
     ops = parse("(if (visited (dirto red)) N E)", G).tolist()
     ep = GridReference(G).episode(ops, env)
-    # each step: if 1 + visited 1 + dirto 1 + 9 cells scanned * red 1 + E 1, nothing read
-    assert ep.steps == 3 * 13 and ep.path == [(0, 0), (0, 1), (0, 2)]
-    assert run_both("(if (visited (dirto red)) N E)", env)[2] == 3 * 13
+    # each step: if 1 + visited 1 + dirto 1 + 3 cells scanned * red 1 + E 1, nothing read
+    assert ep.steps == 3 * 7 and ep.path == [(0, 0), (0, 1), (0, 2)]
+    assert run_both("(if (visited (dirto red)) N E)", env)[2] == 3 * 7
 
 
 # ------------------------------------------------------------------ parity
@@ -117,7 +117,7 @@ def test_parity_random_programs_with_and_without_caches(monkeypatch):
     programs = [random_program(G, rng, int(rng.integers(1, 7))) for _ in range(600)]
     assert {p for prog in programs for p in prog} == set(range(len(G.productions)))
     readers = [G.resolve("visited")[0] in prog for prog in programs]
-    assert sum(readers) > 150
+    assert sum(readers) > 120
     want = reference(programs, ALL, G)
     for use_cache in (True, False):
         assert_equal(want, traced(programs, ALL, use_cache, G), programs, ALL, f"use_cache={use_cache}", G)
