@@ -148,3 +148,24 @@ def test_fit_charges_what_run_charges():
     fits, _, verdict = GridInterpreter(G).fit(ops, sizes, batch, any_object, len(envs),
                                               np.full(len(programs), 1 << 62, dtype=np.int64))
     assert fits.all() and np.array_equal(verdict, steps.sum(axis=1))
+
+
+def test_the_consensus_agent_follows_a_reader_as_the_episode_does():
+    from levinsearch.domains.grid.consensus import GridPolicies, _move
+    texts = ["(if (visited E) wallleft wallright)", "(if (visited S) S wallleft)", "(if (visited E) E W)"]
+    env = parse_ascii("......\n.@....\n......\n....D.\n\nD = red door\nhorizon = 40\n")
+    for text in texts:
+        ops = parse(text, G).tolist()
+        ep = GridReference(G).episode(ops, env)
+        policies = GridPolicies([ops], G)
+        policies.start_episode()
+        (r, c), path = env.start, [env.start]
+        for _ in range(env.horizon):
+            r2, c2, done = _move(env, r, c, policies.act(0, 0, env, r, c))
+            if (r2, c2) != (r, c):
+                path.append((r2, c2))
+            r, c = r2, c2
+            if done:
+                break
+        assert path == ep.path, text
+    assert len(GridReference(G).episode(parse(texts[0], G).tolist(), env).path) > 6  # it travels
