@@ -169,3 +169,33 @@ def test_the_consensus_agent_follows_a_reader_as_the_episode_does():
                 break
         assert path == ep.path, text
     assert len(GridReference(G).episode(parse(texts[0], G).tolist(), env).path) > 6  # it travels
+
+
+# ------------------------------------------------------------------ record
+def grid_history_config(profile="history", max_bits=19.0, extra=None):
+    from levinsearch import domains, experiments
+    raw = experiments.load("grid-history-growth")
+    raw["grammar"]["profile"] = profile
+    raw["search"].update(max_bits=max_bits, top=100000, **(extra or {}))
+    raw["train"].update(height=4, width=4, horizon=32)
+    raw["test"]["larger_rooms"].update(envs=4, height=5, width=5, horizon=50)
+    return experiments.resolve(raw, domains=domains)
+
+
+def test_record_reports_history_readers():
+    import json
+    from levinsearch import pipeline, types
+    record = pipeline.run_experiment(grid_history_config())
+    hyps, s = record["hypotheses"], record["summary"]
+    assert len(hyps) == s["fitting"] > 0  # every fitting program is listed
+    assert all(h["history"] == ("(visited" in h["program"]) for h in hyps)
+    assert any(h["history"] for h in hyps) and not all(h["history"] for h in hyps)
+    readers = sum(h["posterior"] for h in hyps if h["history"])
+    assert 0 < s["history_mass"] == pytest.approx(readers) and s["history_mass"] < 1
+    tailed = pipeline.run_experiment(grid_history_config(max_bits=17.5, extra={"tail_samples": 400}))
+    whole = tailed["summary"]["whole_posterior"]
+    assert whole["history"]["exact"] == pytest.approx(tailed["summary"]["history_mass"])
+    for r in (record, tailed):  # the published JSON Schema admits the new fields
+        types.validate(json.loads(json.dumps(r, default=lambda v: v.tolist())))
+    plain = pipeline.run_experiment(grid_history_config(profile="heuristics"))
+    assert "history_mass" not in plain["summary"] and all("history" not in h for h in plain["hypotheses"])
