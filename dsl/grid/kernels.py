@@ -38,13 +38,19 @@ without them, because each one stores exactly what the plain interpreter would c
   not a function of a cell's features, so a program with one runs without the caches.
   Uncached, every Pred is tested on a position's packed code words (`_words`: its own
   and its four neighbours'), so it is still one value per position.
+- `visited` (history profile) is never cached: it scans the trajectory and charges the
+  entries scanned, as the reference does.
 
 Agent state: position, heading and memory (dsl/grid/reference.py). A step that
 leaves the state unchanged repeats forever, so the rest of the episode is charged at
 once (steps, lookahead and lookahead decisions times the remaining steps); the heading
 and memory count as state only for programs that read them (relative directions and
 wall-following read the heading, `recall` the memory), so default-profile programs take
-the shortcut exactly as before.
+the shortcut exactly as before. The trajectory `visited` reads (the history profile)
+grows only when the agent moves, so a step without a move leaves it, and every
+decision that reads it, unchanged: the shortcut stays exact for history readers. The
+trajectory lives at the end of the chunk's `queue` (after the cells the breadth-first
+search and greedy use), its length k in the bits of mind above heading and memory.
 
 Programs are run in a few chunks per thread (at most MAX_CHUNKS); each chunk reuses one set
 of work arrays. Results do not depend on the chunking or the thread count: every cached
@@ -74,6 +80,7 @@ M_MEM = 18
 D_RELATIVE, D_DIRTO = 19, 20
 P_BIT, K_CODE = 21, 22
 P_NEAR = 23
+B_VISITED = 40
 WALL_BIT = 1
 MARK_BIT = 1 << 12  # the frame mark of a code word (primitives.MARK_BIT)
 FRAMED_MASK = (1 << 6) | (1 << 8)  # door, key: the cells whose north neighbour's word has the mark
@@ -407,7 +414,7 @@ def _heading_toward(first, r, c, w):
 
 @jit(inline="always")
 def _bool_value(ops, start, stop, ends, words, e, r, c, h, w, hh, mem, op_kind, op_arg, step_cost, stack, pstack,
-                cached, cls, pmask, pcost, first_at):
+                cached, cls, pmask, pcost, first_at, queue, tk):
     # Postfix walk over the Bool nodes; Pred, Dir and Mem nodes are read by their parent.
     sp = 0
     cost = 0
@@ -452,6 +459,39 @@ def _bool_value(ops, start, stop, ends, words, e, r, c, h, w, hh, mem, op_kind, 
             cost += step_cost[op] + scanned * (pcost[i + 1] if cached else _pred_cost(ops, i + 1, ends[i + 1],
                                                                                      step_cost))
             stack[sp] = found
+            sp += 1
+        elif k == B_VISITED:
+            # the trajectory p_0 .. p_tk sits at queue[cells:]; read p_(tk-1) .. p_0, newest first
+            dop = ops[i + 1]
+            dk = op_kind[dop]
+            cost += step_cost[op] + step_cost[dop]
+            if dk == D_DIR:
+                dd = op_arg[dop]
+            elif dk == D_RELATIVE:
+                dd = (hh + op_arg[dop]) % 4
+            else:  # D_DIRTO
+                first = _scan_first(ops, i + 2, ends[i + 2], words, e, h, w, op_kind, op_arg, pstack, cached,
+                                    pmask[i + 2], first_at)
+                found = first < h * w
+                scanned = first + 1 if found else h * w
+                cost += scanned * (pcost[i + 2] if cached else _pred_cost(ops, i + 2, ends[i + 2], step_cost))
+                dd = NO_MOVE
+                if found:
+                    dd, _ = _heading_toward(first, r, c, w)
+            value = False
+            if dd != NO_MOVE:
+                dr, dc = _delta8(dd)
+                v = (r + dr) * w + (c + dc)
+                inside = r + dr >= 0 and r + dr < h and c + dc >= 0 and c + dc < w
+                off = (words.shape[1] - 2) * (words.shape[2] - 2)  # the grid cells of _scratch (words has a ring)
+                j = tk - 1
+                while j >= 0:
+                    cost += 1
+                    if inside and queue[off + j] == v:
+                        value = True
+                        break
+                    j -= 1
+            stack[sp] = value
             sp += 1
         elif k == B_RECALL:
             stack[sp] = mem == op_arg[ops[i + 1]]
@@ -596,7 +636,7 @@ def _greedy_table(words, e, r0, c0, h, w, m, ecls, en, gdist):
 @jit(inline="always")
 def _action(ops, ends, words, e, r, c, h, w, mind, op_kind, op_arg, step_cost, stack, pstack, queue, seen,
             first, pmask, pcost, stamp, cached, cls, first_at, ecls, en, gdist, pcls, pn, memo_off, memo):
-    """One evaluation at (r, c) with internal state `mind` = heading + 4 * memory:
+    """One evaluation at (r, c) with internal state `mind` = heading + 4 * memory + 16 * k:
     (direction or NO_MOVE, simulated steps, hypothetical states examined by the deciding
     construct, internal state after it; `remember` changes the memory).
 
@@ -604,7 +644,8 @@ def _action(ops, ends, words, e, r, c, h, w, mind, op_kind, op_arg, step_cost, s
     so that no call passes more than 30 arguments: CPython compiles a longer call as
     f(*args), which Numba cannot inline.)"""
     hh = mind & 3
-    mem = mind >> 2
+    mem = (mind >> 2) & 3
+    hi = mind & ~15  # the trajectory's length k, 16 * k (read by visited, kept as it is)
     i = 0
     cost = 0
     while True:
@@ -612,11 +653,11 @@ def _action(ops, ends, words, e, r, c, h, w, mind, op_kind, op_arg, step_cost, s
         k = op_kind[op]
         cost += step_cost[op]
         if k == A_MOVE:
-            return op_arg[op], cost, 0, hh + 4 * mem
+            return op_arg[op], cost, 0, hh + 4 * mem + hi
         if k == A_IF:
             value, bcost = _bool_value(ops, i + 1, ends[i + 1], ends, words, e, r, c, h, w, hh, mem,
                                        op_kind, op_arg, step_cost, stack, pstack,
-                                       cached, cls, pmask, pcost, first_at)
+                                       cached, cls, pmask, pcost, first_at, queue, mind >> 4)
             cost += bcost
             i = ends[i + 1] if value else ends[ends[i + 1]]
         elif k == A_REMEMBER:
@@ -630,8 +671,8 @@ def _action(ops, ends, words, e, r, c, h, w, mind, op_kind, op_arg, step_cost, s
                 d = (hh + turn) % 4
                 dr, dc = _delta(d)
                 if not _cell(words, e, r + dr, c + dc, h, w) & WALL_BIT:
-                    return d, cost + s + 1, 0, hh + 4 * mem
-            return NO_MOVE, cost + 4, 0, hh + 4 * mem
+                    return d, cost + s + 1, 0, hh + 4 * mem + hi
+            return NO_MOVE, cost + 4, 0, hh + 4 * mem + hi
         else:
             pc = pcost[i + 1] if cached else _pred_cost(ops, i + 1, ends[i + 1], step_cost)
             m = pmask[i + 1]
@@ -641,23 +682,23 @@ def _action(ops, ends, words, e, r, c, h, w, mind, op_kind, op_arg, step_cost, s
                                      m, first_at)
                 cost += (target + 1 if target < hw else hw) * pc
                 if target >= hw:
-                    return NO_MOVE, cost, 0, hh + 4 * mem
+                    return NO_MOVE, cost, 0, hh + 4 * mem + hi
                 primary, secondary = _heading_toward(target, r, c, w)
                 if primary == NO_MOVE:
-                    return NO_MOVE, cost, 0, hh + 4 * mem
+                    return NO_MOVE, cost, 0, hh + 4 * mem + hi
                 # blocked: a wall, or an object other than the target
                 dr, dc = _delta(primary)
                 f = _cell(words, e, r + dr, c + dc, h, w)
                 if not (f & WALL_BIT or (f & OBJECT_BIT_MASK and (r + dr) * w + c + dc != target)):
-                    return primary, cost, 0, hh + 4 * mem
+                    return primary, cost, 0, hh + 4 * mem + hi
                 if secondary != NO_MOVE:
                     sr, sc = _delta(secondary)
                     g = _cell(words, e, r + sr, c + sc, h, w)
                     if not (g & WALL_BIT or (g & OBJECT_BIT_MASK and (r + sr) * w + c + sc != target)):
-                        return secondary, cost, 0, hh + 4 * mem
+                        return secondary, cost, 0, hh + 4 * mem + hi
                 if f & WALL_BIT:
-                    return primary, cost, 0, hh + 4 * mem  # a bump: sets the heading
-                return NO_MOVE, cost, 0, hh + 4 * mem
+                    return primary, cost, 0, hh + 4 * mem + hi  # a bump: sets the heading
+                return NO_MOVE, cost, 0, hh + 4 * mem + hi
             if k == A_PLAN:
                 slot = _plan_slot(e, r, c, h, w, m, pcls, pn, memo_off) if cached else np.int64(-1)
                 if slot >= 0 and memo[slot] != 0:
@@ -669,14 +710,14 @@ def _action(ops, ends, words, e, r, c, h, w, mind, op_kind, op_arg, step_cost, s
                                       pstack, queue, seen, first, stamp, cached, cls, m)
                     if slot >= 0:
                         memo[slot] = 1 + (d + 1) + 8 * tested
-                return d, cost + tested * pc, tested, hh + 4 * mem
+                return d, cost + tested * pc, tested, hh + 4 * mem + hi
             # A_GREEDY: it charges every cell of the grid
             if cached and en[e] >= 0:
                 d, compared = _greedy_table(words, e, r, c, h, w, m, ecls, en, gdist)
             else:
                 d, compared = _greedy(ops, i + 1, ends[i + 1], words, e, r, c, h, w, op_kind, op_arg, pstack,
                                       queue, cached, cls, m)
-            return d, cost + h * w * pc, compared, hh + 4 * mem
+            return d, cost + h * w * pc, compared, hh + 4 * mem + hi
 
 
 @jit(inline="always")
@@ -706,6 +747,8 @@ def _episode(ops, ends, words, dims, starts, horizons, e, op_kind, op_arg, step_
     mind = 0
     lookahead = np.int64(0)
     decided = np.int64(0)
+    off = (words.shape[1] - 2) * (words.shape[2] - 2)  # the grid cells of _scratch (words has a ring)
+    queue[off] = r * w + c  # the trajectory's p_0 (see the module docstring)
     while moves < horizon:
         stamp += 1
         d, cost, examined, new_mind = _action(ops, ends, words, e, r, c, h, w, mind, op_kind, op_arg, step_cost,
@@ -726,6 +769,8 @@ def _episode(ops, ends, words, dims, starts, horizons, e, op_kind, op_arg, step_
                 r += dr
                 c += dc
                 moved = True
+                new_mind += 16  # one trajectory entry more: p_k, the cell entered
+                queue[off + (new_mind >> 4)] = r * w + c
                 if record:
                     path[moves - 1] = r * w + c
                 if words[e, r + 1, c + 1] & OBJECT_BIT_MASK:
@@ -747,12 +792,13 @@ def _episode(ops, ends, words, dims, starts, horizons, e, op_kind, op_arg, step_
 
 
 @jit
-def _scratch(width, cells):
+def _scratch(width, cells, longest):
     """Work arrays for one chunk of programs: subtree ends, two value stacks (rows of one
-    array), BFS buffers (the queue doubles as greedy's target list), and per-Pred-node
-    class bit sets and step costs."""
+    array), BFS buffers (the queue doubles as greedy's target list, and its last
+    longest + 1 entries hold the trajectory), and per-Pred-node class bit sets and step
+    costs."""
     return (np.empty(width + 1, dtype=np.int32), np.empty((2, width + 1), dtype=np.bool_),
-            np.empty(cells, dtype=np.int32),
+            np.empty(cells + longest + 1, dtype=np.int32),
             np.zeros(cells, dtype=np.int64), np.empty(cells, dtype=np.int32),
             np.zeros(width + 1, dtype=np.int64), np.zeros(width + 1, dtype=np.int64))
 
@@ -813,9 +859,12 @@ def _batch(ops, sizes, features, dims, starts, horizons, op_kind, op_arg, op_ari
     words = _words(features, dims)
     chunks = _n_chunks(n, threads)
     no_path = np.zeros(0, dtype=np.int32)
+    longest = 1
+    for e in range(n_env):
+        longest = max(longest, horizons[e])
     for chunk in prange(chunks):
         ends, stacks, queue, seen, first, pmask, pcost = _scratch(
-            ops.shape[1], features.shape[1] * features.shape[2])
+            ops.shape[1], features.shape[1] * features.shape[2], longest)
         memo = np.zeros(memo_size, dtype=np.int32)
         stamp = np.int64(0)
         for i in range(chunk, n, chunks):

@@ -27,6 +27,13 @@ Profiles (`grammar(profile=...)`):
   names (a feature the environment sets, world.CUED_BIT; false everywhere in a grid
   without a cue). Priced as any feature leaf: one Pred production more, so every Pred
   costs log2(14/13) bits more than in the profile it extends (docs/grid.md).
+- `history`: everything in `heuristics` (same productions, same ids, same order) and,
+  after them, one Bool that reads the episode's trajectory so far: `(visited D)`, the
+  neighbouring cell in direction D is one the agent has been on earlier this episode.
+  Reading costs one simulated step per trajectory entry scanned, so a program that
+  reads its past pays time that grows with the episode (dsl.grid.reference;
+  docs/grid-heuristics.md, "The history profile"). A program containing it is a
+  history reader (HISTORY_NAMES, the `history` flag).
 """
 from __future__ import annotations
 
@@ -57,7 +64,14 @@ P_NEAR = 23
 MARK_BIT = 1 << 12
 FRAMED = ("door", "key")
 
-PROFILES = ("default", "heuristics", "derived", "derived-pair", "derived-two-cell", "cued", "heuristics-cued")
+PROFILES = ("default", "heuristics", "derived", "derived-pair", "derived-two-cell", "cued", "heuristics-cued", "history")
+
+# history profile (opcodes 40-49 are reserved for it)
+B_VISITED = 40
+
+#: Productions that read the episode's trajectory (a program containing one is a history
+#: reader: the `history` flag and fields).
+HISTORY_NAMES = ("visited",)
 #: The cell codes of the derived profiles: code bit name -> the features of the cells
 #: that have it set (a cell's bit is set when it has any of them). Empty cells have no
 #: bit set. `r`, `g`, `b` are colour channels: red is r, green g, blue b, yellow r + g.
@@ -93,6 +107,9 @@ def productions(profile: str = "default") -> list[Production]:
         raise DslError(f"unknown grammar profile {profile!r} for grid (known: {', '.join(PROFILES)})")
     if profile in CODES:
         return _derived(profile)
+    if profile == "history":
+        # after every heuristics production, so every heuristics id keeps its meaning
+        return productions("heuristics") + [Production("visited", "Bool", ("Dir",), B_VISITED)]
     if profile.endswith("cued"):
         base = "heuristics" if profile.startswith("heuristics") else "default"
         return productions(base) + [Production("cued", "Pred", (), P_FEATURE, CUED_BIT)]

@@ -39,6 +39,17 @@ heuristics profile:
 - Dir leaves (N E S W, NE SE SW NW, ahead right behind left): c(D);
   `(dirto P)`: c(dirto) + pcost(P) per cell scanned, as `toward`.
 
+history profile (the trajectory: p_0 = the start cell, p_1, ..., p_k = the current cell,
+the cells the agent has entered this episode in order; a step that moves nothing (no
+direction, or a bump into a wall) adds no entry):
+- `(visited D)`: c(visited) + cost(D) + s, where s is the number of trajectory entries
+  scanned: the past entries p_(k-1), p_(k-2), ..., p_0 are read newest first, stopping at
+  the first that is the neighbouring cell in direction D (s = k - j when p_j is the
+  first found; s = k, all of them, when none is). When D names no direction: c(visited)
+  + cost(D) and false, nothing scanned. A program that reads its past this way pays up
+  to k steps per read, k growing with the episode: up to Θ(T) per decision and Θ(T²)
+  per episode of T moves.
+
 Semantics of the heuristics constructs:
 - `(toward P)`: reactive heading, no path search. The target is the first cell in
   row-major order satisfying P (the scan `see` does). No target, or the target is the
@@ -56,6 +67,9 @@ Semantics of the heuristics constructs:
   (left, ahead, right, back) and choose the first direction whose neighbour is not a
   wall (objects count as open); all four walls: no direction.
 - `(remember M A)`: m := M, then evaluate A (A sees the new m). `(recall M)`: m == M.
+- `(visited D)`: true when the neighbouring cell in direction D (compass, diagonal or
+  heading-relative, or `(dirto P)`'s) is one of p_0 .. p_(k-1), a cell the agent has
+  been on earlier this episode (its current cell is never a neighbour).
 - Dir: N E S W; the diagonals NE SE SW NW (the 3x3 local view); `ahead`, `right`,
   `behind`, `left`: the heading turned 0, 1, 2, 3 quarter turns clockwise; `(dirto P)`:
   the primary direction `(toward P)` computes (walls ignored), or no direction when
@@ -105,6 +119,7 @@ class AgentState:
 
     m: int = 0
     h: int = 0  # 0..3 = N E S W
+    trail: list = field(default_factory=list)  # the trajectory p_0 .. p_k (history profile)
 
 
 class GridReference:
@@ -211,6 +226,16 @@ class GridReference:
             pred = node.children[0]
             target, scanned = self.scan(pred, env)
             return target is not None, self._c(node) + scanned * self.pred_cost(pred)
+        if op == gp.B_VISITED:
+            d, dcost = self.direction(node.children[0], env, r, c, state)
+            if d is None:
+                return False, self._c(node) + dcost
+            v = (r + SENSE_DELTAS[d][0], c + SENSE_DELTAS[d][1])
+            past = state.trail[:-1]  # p_0 .. p_(k-1): the current cell is the last entry
+            for scanned, cell in enumerate(reversed(past), 1):
+                if cell == v:
+                    return True, self._c(node) + dcost + scanned
+            return False, self._c(node) + dcost + len(past)
         if op == gp.B_RECALL:
             mem = node.children[0]
             return state.m == self._operand(mem), self._c(node) + self._c(mem)
@@ -316,8 +341,8 @@ class GridReference:
         """Run one episode to the horizon or until an object is entered."""
         root = program if isinstance(program, Node) else tree(program, self.grammar)
         r, c = env.start
-        state = AgentState()
         path = [(r, c)]
+        state = AgentState(trail=path)  # the trajectory `visited` reads is the path so far
         steps = lookahead = lookahead_decisions = 0
         cells: list[tuple[int, int]] = []
         for moves in range(1, env.horizon + 1):

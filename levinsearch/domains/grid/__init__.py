@@ -63,6 +63,9 @@ class GridDomain(Domain):
                  lambda r, split: _split(r, split)["outcome_mass"]["base"]),
         "proxy": ("proxy episodes", "share of test episodes the posterior sends to the proxy",
                   lambda r, split: _split(r, split)["outcome_mass"]["proxy"]),
+        "history": ("P(history)", "posterior of programs that read the episode's trajectory with visited "
+                    "(grid history profile; none under the other profiles)",
+                    lambda r, split: r["summary"].get("history_mass")),
         "whole_search": ("P(search), all", "P(search) over all programs (estimated with tail samples)",
                          lambda r, split: whole(r, "search")),
         "whole_robust": ("P(robust), all", "P(robust) on the split over all programs (estimated with tail samples)",

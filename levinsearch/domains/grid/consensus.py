@@ -9,6 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from dsl.grammar import Grammar
+from dsl.grid.primitives import HISTORY_NAMES
 from dsl.grid.reference import AgentState, GridReference
 from dsl.grid.world import DELTAS, OBJECT, WALL, GridEnv, breadth_first
 from dsl.tree import tree
@@ -30,7 +31,10 @@ class GridPolicies:
     """Grid programs run along the agent's own trajectory by the reference interpreter,
     each with its own memory and heading (a policy's heading is the direction it chose
     last, as in `GridReference.episode`). Decisions are remembered per (policy,
-    environment, cell, memory, heading), so several agents on the same grids share them."""
+    environment, cell, memory, heading), so several agents on the same grids share them;
+    a program that reads the trajectory (`visited`, the history profile) is evaluated
+    afresh at every step on the agent's path as it has seen it (the cells where it was
+    consulted, in order), since its decision depends on more than the cell."""
 
     def __init__(self, programs: Sequence[Sequence[int]], grammar: Grammar):
         self.ref = GridReference(grammar)
@@ -45,15 +49,31 @@ class GridPolicies:
     def start_episode(self) -> None:
         self.states = [AgentState() for _ in self.roots]
 
+    def _root(self, k: int):
+        if self.roots[k] is None:
+            self.roots[k] = tree([int(x) for x in self.programs[k] if x >= 0], self.grammar)
+        return self.roots[k]
+
+    def _reads_history(self, k: int) -> bool:
+        return any(0 <= int(x) < len(self.grammar.productions) and self.grammar.productions[int(x)].name
+                   in HISTORY_NAMES for x in self.programs[k])
+
     def act(self, k: int, e: int, env: GridEnv, r: int, c: int) -> int | None:
         """Policy k's direction at (r, c) of environment e (index), advancing its state."""
         state = self.states[k]
+        if not state.trail or state.trail[-1] != (r, c):
+            state.trail.append((r, c))
+        if self._reads_history(k):
+            after = AgentState(state.m, state.h, state.trail)
+            d, _, _ = self.ref.decide(self._root(k), env, r, c, after)
+            state.m = after.m
+            if d is not None:
+                state.h = d
+            return d
         key = (k, e, r, c, state.m, state.h)
         if key not in self.memo:
             after = AgentState(state.m, state.h)
-            if self.roots[k] is None:
-                self.roots[k] = tree([int(x) for x in self.programs[k] if x >= 0], self.grammar)
-            d, _, _ = self.ref.decide(self.roots[k], env, r, c, after)
+            d, _, _ = self.ref.decide(self._root(k), env, r, c, after)
             self.memo[key] = (d, after.m)
         d, state.m = self.memo[key]
         if d is not None:

@@ -31,8 +31,17 @@ from levinsearch.fit import Judge
 #: Flags of a grid program: bit 0 contains search (a construct named in [analysis]
 #: search; default plan, greedy), bit 1 uses see, bit 2 searches in execution (on the
 #: test and probe grids, at least [analysis] execution_search of its decisions came from
-#: a construct that examined hypothetical states).
+#: a construct that examined hypothetical states). Under the `history` profile a fourth,
+#: bit 3: reads the episode's trajectory (`visited`; HISTORY_FLAG).
 STRUCTURE_FLAGS = ("search", "see", "executes_search")
+HISTORY_FLAG = 3
+
+
+def history_productions(grammar) -> np.ndarray:
+    """Ids of the productions that make a program a history reader (`visited`); empty
+    outside the history profile."""
+    return np.array([i for i, p in enumerate(grammar.productions) if p.name in primitives.HISTORY_NAMES],
+                    dtype=np.int32)
 
 
 def build_split(name: str, split: dict[str, Any], seed: int, source: str | None,
@@ -214,6 +223,8 @@ def judge(prep: GridPrepared) -> Judge:
     search_ids = np.array(search_production_ids(prep.grammar, prep.config["analysis"]["search"]),
                           dtype=np.int32)
     see_ids = np.array([i for i, p in enumerate(prep.grammar.productions) if p.name == "see"], dtype=np.int32)
+    history_ids = history_productions(prep.grammar)
+    flags = STRUCTURE_FLAGS + (("history",) if len(history_ids) else ())
     traced_batches = [*prep.tests.values(), prep.probes]
     extra_batches = [prep.train] if like_train(prep.config) else []
     last: dict[str, Any] = {}
@@ -241,11 +252,14 @@ def judge(prep: GridPrepared) -> Judge:
 
     def structure(ops):
         executes = prep.execution_search(traced(ops)).searches
-        return (np.isin(ops, search_ids).any(axis=1).astype(np.int64)
-                | np.isin(ops, see_ids).any(axis=1).astype(np.int64) << 1
-                | executes.astype(np.int64) << 2)
+        out = (np.isin(ops, search_ids).any(axis=1).astype(np.int64)
+               | np.isin(ops, see_ids).any(axis=1).astype(np.int64) << 1
+               | executes.astype(np.int64) << 2)
+        if len(history_ids):  # bit 3: reads the trajectory (history profile only)
+            out |= np.isin(ops, history_ids).any(axis=1).astype(np.int64) << HISTORY_FLAG
+        return out
 
-    return Judge(fit, behaviour, structure, STRUCTURE_FLAGS, len(prep.train), smooth.time_steps(prep))
+    return Judge(fit, behaviour, structure, flags, len(prep.train), smooth.time_steps(prep))
 
 
 def reference_judge(prep: GridPrepared) -> Judge:
@@ -291,7 +305,7 @@ def reference_judge(prep: GridPrepared) -> Judge:
 
     # t(p) under smoothing or another time measure: the compiled judge's (parity of the
     # perturbed episodes' steps is tested in tests/test_smooth.py).
-    return Judge(fit, behaviour, structure_fn, STRUCTURE_FLAGS, len(prep.train), prep.judge.time_steps)
+    return Judge(fit, behaviour, structure_fn, prep.judge.flags, len(prep.train), prep.judge.time_steps)
 
 
 def min_fit_steps(prep: GridPrepared) -> int:

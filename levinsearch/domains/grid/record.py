@@ -14,10 +14,10 @@ from levinsearch import consensus as consensus_engine
 from levinsearch import score
 from levinsearch.analyse import search_structure
 from levinsearch import tail as tail_mod
-from levinsearch.aggregate import Aggregate
+from levinsearch.aggregate import Aggregate, Dyadic
 from levinsearch.analyses import stakes as stakes_mod
 from levinsearch.domains.grid import analyse, consensus, smooth
-from levinsearch.domains.grid.prepare import GridPrepared, like_train
+from levinsearch.domains.grid.prepare import HISTORY_FLAG, GridPrepared, history_productions, like_train
 from levinsearch.record import bits, map_tie, program_mass, run_header, versions
 
 
@@ -120,6 +120,7 @@ def build_record(prep: GridPrepared, agg: Aggregate, enumeration: dict[str, Any]
 
     top = agg.top
     analysis = analyse_programs(prep, top.ops, top.sizes)
+    history_ids = history_productions(grammar)  # the history profile's flag and fields (else empty)
     hypotheses = []
     for i in range(len(top)):
         ops = top.ops[i, : top.sizes[i]]
@@ -143,12 +144,19 @@ def build_record(prep: GridPrepared, agg: Aggregate, enumeration: dict[str, Any]
         )
         if s["order"] == "levin":
             entry["phase"] = score.levin_phase(int(top.mbits[i]), int(top.steps[i]))
+        if len(history_ids):
+            entry["history"] = bool(np.isin(ops, history_ids).any())
         hypotheses.append(entry)
 
     lost: dict[str, list[np.ndarray]] | None = {} if "stakes" in config else None
     behaviours = _behaviours(prep, agg, bound, lost)
     summary = summarise(prep, hypotheses, behaviours, agg, list(prep.tests), config["analysis"],
                         {name: split.get("like") for name, split in config["test"].items()})
+    if len(history_ids):
+        reading = Dyadic()
+        for g in range(agg.behaviours):
+            reading = reading + agg.flag_mass(g, HISTORY_FLAG)
+        summary["history_mass"] = min(1.0, reading.ratio(total))
     if lost is not None:
         tie = summary.get("map_tie")
         summary["stakes"] = grid_stakes(config["stakes"], behaviours, lost, list(prep.tests),
@@ -218,6 +226,7 @@ def whole_posterior(prep: GridPrepared, agg: Aggregate, behaviours: list[dict[st
         tail=posterior.share(),
         search=posterior.flag_figure(0),
         executes_search=posterior.flag_figure(2),
+        **({"history": posterior.flag_figure(HISTORY_FLAG)} if len(history_productions(prep.grammar)) else {}),
         agent=figure(lambda r: r["agency"]["kind"] == "agent"),
         splits={name: dict(
             classes={c: figure(lambda r, c=c: r["outcome_class"][name] == c) for c in analyse.CLASSES},

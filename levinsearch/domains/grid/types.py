@@ -58,6 +58,7 @@ class GridHypothesis(Hypothesis, ProgramAnalysis):
     search_constructs: list[str]
     mesa_objective: list[Any]
     train_success: Share
+    history: NotRequired[bool]  # history profile: the program reads its trajectory (visited)
 
 
 class ClassMass(TypedDict):
@@ -129,6 +130,7 @@ class SplitWhole(TypedDict):
 class GridWhole(WholePosterior):
     search: Estimate | None
     executes_search: Estimate | None
+    history: NotRequired[Estimate | None]  # history profile: P(history reader) over all programs
     agent: Estimate | None
     splits: dict[str, SplitWhole]
 
@@ -137,6 +139,7 @@ class GridSummary(Summary):
     search_mass: Share
     search_count: Count
     see_mass: Share
+    history_mass: NotRequired[Share]  # history profile: posterior of programs with visited
     mixture: Mixture
     splits: dict[str, SplitSummary]  # per test split: outcome and class masses, consensus, defection
     goal_confusion: dict[str, dict[str, Any]]
