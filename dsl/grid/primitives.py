@@ -24,11 +24,16 @@ Profiles (`grammar(profile=...)`):
   names (a feature the environment sets, world.CUED_BIT; false everywhere in a grid
   without a cue). Priced as any feature leaf: one Pred production more, so every Pred
   costs log2(14/13) bits more than in the profile it extends (docs/grid.md).
+- `defs` and `heuristics-defs`: `default` and `heuristics` (same productions, same ids)
+  with one optional Pred definition per program (`dsl.grammar.with_definition`):
+  `(let D B)` defines the Pred D once and the body B (typed in the copies Action',
+  Bool', Pred', Dir') uses it through the Pred' leaf `ref`, so D's bits are counted once
+  (docs/grid.md, "Definitions").
 """
 from __future__ import annotations
 
 from dsl.errors import DslError
-from dsl.grammar import Grammar, Production
+from dsl.grammar import Grammar, Production, with_definition
 from dsl.grid.world import COLOURS, CUED_BIT, DIRECTIONS, FEATURES, KINDS
 
 # Semantic opcodes understood by both interpreters.
@@ -44,8 +49,10 @@ D_RELATIVE, D_DIRTO = 19, 20
 # derived profiles: (bit K) tests code bit K of a cell; a Code leaf's operand is the
 # feature mask whose cells have that bit set.
 P_BIT, K_CODE = 21, 22
+# defs profiles (23-29 are left to other profiles): (let D B) and the leaf ref (D's value).
+LET, P_REF = 30, 31
 
-PROFILES = ("default", "heuristics", "derived", "derived-pair", "cued", "heuristics-cued")
+PROFILES = ("default", "heuristics", "derived", "derived-pair", "cued", "heuristics-cued", "defs", "heuristics-defs")
 #: The cell codes of the derived profiles: code bit name -> the features of the cells
 #: that have it set (a cell's bit is set when it has any of them). Empty cells have no
 #: bit set. `r`, `g`, `b` are colour channels: red is r, green g, blue b, yellow r + g.
@@ -74,6 +81,9 @@ def productions(profile: str = "default") -> list[Production]:
         raise DslError(f"unknown grammar profile {profile!r} for grid (known: {', '.join(PROFILES)})")
     if profile in CODES:
         return _derived(profile)
+    if profile.endswith("defs"):
+        base = "heuristics" if profile.startswith("heuristics") else "default"
+        return with_definition(productions(base), "Action", "Pred", let_op=LET, ref_op=P_REF)
     if profile.endswith("cued"):
         base = "heuristics" if profile.startswith("heuristics") else "default"
         return productions(base) + [Production("cued", "Pred", (), P_FEATURE, CUED_BIT)]
