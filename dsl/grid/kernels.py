@@ -34,6 +34,10 @@ without them, because each one stores exactly what the plain interpreter would c
 
 - `toward` and `dirto` (heuristics profile) find their target with `see`'s table; they
   charge the scan's length exactly as the uncached scan does.
+- Definitions (defs profiles): a `ref` node's class bit set and pcost are its
+  definition's (plus c(ref)), so each definition is evaluated over all classes once per
+  program (_pred_tables). Without caches, a Pred holding `ref` evaluates the definition
+  on the cell first.
 
 Agent state: position, heading and memory (dsl/grid/reference.py). A step that
 leaves the state unchanged repeats forever, so the rest of the episode is charged at
