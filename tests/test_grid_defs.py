@@ -287,3 +287,15 @@ def test_records_are_identical_across_backends_threads_and_batches():
     assert _strip(small) == _strip(local) == _strip(spread)
     fitting = local.hypotheses
     assert any(h["program"].startswith("(let ") for h in fitting)
+
+
+def test_analyses_read_definitions_written_out():
+    """A `plan` in a body is a search construct, and its objective is the definition."""
+    from levinsearch.analyse import search_production_ids, search_structure
+    ids = search_production_ids(G, ["plan", "greedy"])
+    assert [G.productions[i].qualified for i in ids] == ["Action.plan", "Action.greedy", "Action'.plan",
+                                                        "Action'.greedy"]
+    s = search_structure(parse("(let (or red door) (if (see ref) (plan ref) (greedy (not ref))))", G), G,
+                         ["plan", "greedy"])
+    assert (s.search, s.constructs, s.mesa_objectives) == (True, ["plan", "greedy"],
+                                                           ["(or red door)", "(not (or red door))"])
