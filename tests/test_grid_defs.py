@@ -200,7 +200,7 @@ def _programs(g, seed: int, n: int) -> list[list[int]]:
 @pytest.mark.parametrize("profile", PROFILES)
 def test_parity_random_programs(profile):
     g = gp.grammar(profile=profile)
-    programs = _programs(g, 41 if profile == "defs" else 42, 180)
+    programs = _programs(g, 41, 180) if profile == "defs" else _programs(g, 42, 300)  # every production used
     programs += [parse(t, g).tolist() for t in (
         "(let (or red door) (if (see ref) (plan ref) N))",
         "(let (not wall) (if (sense N ref) (greedy (and ref door)) (plan (not ref))))",
