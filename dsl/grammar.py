@@ -37,7 +37,9 @@ class Production:
     """One grammar production: `name` of result type `type` taking arguments `args`.
 
     `op` and `operand` tell the domain's interpreter what the production does;
-    `cost` is its default simulated-step cost.
+    `cost` is its default simulated-step cost. `base` and `role` are set only by
+    `with_definition`: a copy's `base` is the qualified name of the production it copies,
+    and `role` is "let" or "ref" for the two productions a definition adds.
     """
 
     name: str
@@ -46,6 +48,8 @@ class Production:
     op: int = 0
     operand: int = 0
     cost: int = 1
+    base: str = ""
+    role: str = ""
 
     @property
     def qualified(self) -> str:
@@ -99,6 +103,14 @@ class Grammar:
         if start not in self.types:
             raise DslError(f"start type {start!r} has no productions")
         self.start = start
+        qualified = {p.qualified: i for i, p in enumerate(self.productions)}
+        #: Per production, the production it copies (itself unless made by with_definition).
+        self.origin: tuple[int, ...] = tuple(qualified[p.base] if p.base else i
+                                             for i, p in enumerate(self.productions))
+        roles = {p.role: i for i, p in enumerate(self.productions) if p.role}
+        #: The definition's `let` and `ref` production ids (-1 without a definition).
+        self.let_id: int = roles.get("let", -1)
+        self.ref_id: int = roles.get("ref", -1)
         self.banned: frozenset[int] = frozenset(i for n in ban for i in self.resolve(n))
         self.bit_overrides: dict[str, float] = {}
         for name, value in (bits or {}).items():
@@ -136,10 +148,16 @@ class Grammar:
         if not found:
             known = ", ".join(sorted({p.name for p in self.productions}))
             raise DslError(f"unknown primitive {name!r} (known: {known})")
+        # A production and its copies in a definition's body (with_definition) are one
+        # primitive: its name, or its qualified name, names all of them; a copy's own
+        # qualified name (e.g. Pred'.red) names that copy alone.
+        if "." in name and self.productions[found[0]].base:
+            return found
+        found = sorted({self.origin[i] for i in found})
         if len(found) > 1:
             options = " or ".join(self.productions[i].qualified for i in found)
             raise DslError(f"ambiguous primitive {name!r}: write {options}")
-        return found
+        return [i for i, o in enumerate(self.origin) if o == found[0]]
 
     def _assign_mbits(self) -> tuple[int, ...]:
         mbits = [-1] * len(self.productions)
@@ -406,6 +424,86 @@ def _number(value, what: str) -> float:
     if not math.isfinite(x):
         raise DslError(f"{what} must be finite, got {value!r}")
     return x
+
+
+#: Suffix of the copy of a type inside a definition's body (Pred -> Pred').
+BODY_SUFFIX = "'"
+
+
+def with_definition(productions: Sequence[Production], start: str, defined: str, *, let_op: int, ref_op: int,
+                    let_cost: int = 0, ref_cost: int = 0) -> list[Production]:
+    """`productions` (ids and order unchanged) plus one optional definition per program:
+    a program of type `start` may be `(let D B)`, where D is an expression of type
+    `defined` (the definition, built from the original productions, so it holds no
+    definition or `ref` itself) and B a body in which the leaf `ref` stands for D.
+
+    The grammar stays context-free: the body is typed in copies T' of every type T from
+    which `defined` can be reached (start' and defined' included; other types are shared),
+    with the same productions (same names, ops, operands and costs, `base` set to the
+    original's qualified name) and one more leaf in defined': `ref`. `let` (start, args
+    (defined, start')) is appended to the start type, the copies after it, `ref` last, so
+    a program's description length counts D once and every use costs the bits of `ref`.
+    Only the start type has `let`, so a program has at most one definition, at its root.
+    `let_op` / `ref_op` tell the domain's interpreter what `let` and `ref` are; their
+    default step costs are `let_cost` and `ref_cost` (see the domain's interpreter for
+    what a use charges)."""
+    productions = list(productions)
+    types = {p.type for p in productions}
+    for t in (start, defined):
+        if t not in types:
+            raise DslError(f"type {t!r} has no productions")
+    if any(p.role or p.base for p in productions):
+        raise DslError("the grammar already has a definition (with_definition applies once)")
+    # Types from which `defined` is reachable: they must be copied (their bodies can hold ref).
+    reach = {defined}
+    grew = True
+    while grew:
+        grew = False
+        for p in productions:
+            if p.type not in reach and any(a in reach for a in p.args):
+                reach.add(p.type)
+                grew = True
+    if start not in reach:
+        raise DslError(f"no {start} program can contain a {defined}: nothing to define")
+
+    def copy(t: str) -> str:
+        return t + BODY_SUFFIX if t in reach else t
+
+    taken = {p.type for p in productions}
+    clash = sorted(copy(t) for t in reach if copy(t) in taken)
+    if clash:
+        raise DslError(f"type name {clash[0]!r} is taken; it would name a definition's body type")
+    out = productions + [Production("let", start, (defined, copy(start)), let_op, 0, let_cost, role="let")]
+    out += [Production(p.name, copy(p.type), tuple(copy(a) for a in p.args), p.op, p.operand, p.cost, base=p.qualified)
+            for p in productions if p.type in reach]
+    out.append(Production("ref", copy(defined), (), ref_op, 0, ref_cost, role="ref"))
+    return out
+
+
+def inline_definition(ops: Sequence[int], grammar: Grammar) -> np.ndarray:
+    """The definition-free program equivalent to `ops`: every `(let D B)` replaced by B
+    with each `ref` replaced by D and each copied production by its original (int32
+    opcodes). Programs without a definition come back unchanged. (The description length
+    differs: D is counted once per use, and the body is priced in the original types.)"""
+    ops = [int(x) for x in ops]
+    if grammar.let_id < 0 or grammar.let_id not in ops:
+        return np.array(ops, dtype=np.int32)
+    out: list[int] = []
+    definition: list[int] = []
+    i = 0
+    while i < len(ops):
+        if ops[i] == grammar.let_id:  # bodies hold no let: every ref belongs to the last let
+            end, need = i + 1, 1
+            while need:
+                if end >= len(ops):
+                    raise DslError("program ends inside a definition")
+                need += grammar.productions[ops[end]].arity - 1
+                end += 1
+            definition, i = ops[i + 1:end], end
+            continue
+        out.extend(definition if ops[i] == grammar.ref_id else (grammar.origin[ops[i]],))
+        i += 1
+    return np.array(out, dtype=np.int32)
 
 
 def kernel_tables(grammar: Grammar) -> dict[str, np.ndarray]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dsl.grammar import Grammar
+from dsl.grammar import Grammar, inline_definition
 from dsl.syntax import subtree_end, unparse
 
 
@@ -20,14 +20,19 @@ class SearchStructure:
 
 def search_production_ids(grammar: Grammar, search_names) -> list[int]:
     """Production indices of the search constructs present in the grammar: productions
-    of the start type whose name is in `search_names`."""
-    return [i for i, p in enumerate(grammar.productions) if p.name in search_names and p.type == grammar.start]
+    of the start type whose name is in `search_names`, and their copies in a definition's
+    body (dsl.grammar.with_definition)."""
+    return [i for i, p in enumerate(grammar.productions)
+            if p.name in search_names and grammar.productions[grammar.origin[i]].type == grammar.start]
 
 
 def search_structure(ops, grammar: Grammar, search_names, objective_arg: int = 0) -> SearchStructure:
     """Find every search construct (productions of the start type named in
     `search_names`; grid default `plan`, `greedy`; seq: `find`) and the text of its
-    objective, argument number `objective_arg` (grid: the Pred; seq: find's Bool)."""
+    objective, argument number `objective_arg` (grid: the Pred; seq: find's Bool). A
+    program with definitions is read with them written out (dsl.grammar.inline_definition),
+    so an objective given by a `ref` is the definition's text."""
+    ops = inline_definition(ops, grammar)
     constructs: list[str] = []
     objectives: list[str] = []
     for i, op in enumerate(ops):

@@ -40,6 +40,10 @@ without them, because each one stores exactly what the plain interpreter would c
   and its four neighbours'), so it is still one value per position.
 - `visited` (history profile) is never cached: it scans the trajectory and charges the
   entries scanned, as the reference does.
+- Definitions (defs profiles): a `ref` node's class bit set and pcost are its
+  definition's (plus c(ref)), so each definition is evaluated over all classes once per
+  program (_pred_tables). Without caches, a Pred holding `ref` evaluates the definition
+  on the cell first.
 
 Agent state: position, heading and memory (dsl/grid/reference.py). A step that
 leaves the state unchanged repeats forever, so the rest of the episode is charged at
@@ -81,6 +85,7 @@ D_RELATIVE, D_DIRTO = 19, 20
 P_BIT, K_CODE = 21, 22
 P_NEAR = 23
 B_VISITED = 40
+LET, P_REF = 30, 31  # defs profiles: (let D B); a ref in the body B stands for the Pred D
 WALL_BIT = 1
 MARK_BIT = 1 << 12  # the frame mark of a code word (primitives.MARK_BIT)
 FRAMED_MASK = (1 << 6) | (1 << 8)  # door, key: the cells whose north neighbour's word has the mark
@@ -191,20 +196,53 @@ def _subtree_ends(ops, size, op_arity, ends):
 
 
 @jit
-def _pred_cost(ops, start, stop, step_cost):
+def _pred_cost(ops, start, stop, step_cost, op_kind, ends):
+    """pcost of the Pred at ops[start:stop]: the sum of c over its nodes, a `ref` adding
+    its definition's (which holds no ref)."""
     total = 0
     for i in range(start, stop):
         total += step_cost[ops[i]]
+        if op_kind[ops[i]] == P_REF:
+            d = _definition_at(ops, i, op_kind)
+            for j in range(d, ends[d]):
+                total += step_cost[ops[j]]
     return total
 
 
+@jit(inline="always")
+def _definition_at(ops, i, op_kind):
+    """Where the definition D of the (let D B) whose body holds position i starts: bodies
+    hold no let, so it is the last let before i (+ 1 for its first argument)."""
+    j = i - 1
+    while op_kind[ops[j]] != LET:
+        j -= 1
+    return j + 1
+
+
 @jit
-def _pred_holds(ops, start, stop, cell, op_kind, op_arg, stack):
+def _pred_holds(ops, start, stop, cell, op_kind, op_arg, stack, ends):
+    """Whether `cell` satisfies the Pred at ops[start:stop]. A Pred in the body of a
+    (let D B) may hold `ref`: then D's value on the cell is computed first."""
+    defined = False
+    for i in range(start, stop):
+        if op_kind[ops[i]] == P_REF:
+            d = _definition_at(ops, i, op_kind)
+            defined = _pred_value(ops, d, ends[d], cell, op_kind, op_arg, stack, False)
+            break
+    return _pred_value(ops, start, stop, cell, op_kind, op_arg, stack, defined)
+
+
+@jit
+def _pred_value(ops, start, stop, cell, op_kind, op_arg, stack, defined):
     # Reverse prefix order is postfix order: a value stack evaluates it without recursion.
+    # `ref` pushes `defined`, the definition's value on this cell.
     sp = 0
     for i in range(stop - 1, start - 1, -1):
         k = op_kind[ops[i]]
-        if k == P_FEATURE:
+        if k == P_REF:
+            stack[sp] = defined
+            sp += 1
+        elif k == P_FEATURE:
             stack[sp] = (cell >> op_arg[ops[i]]) & 1 == 1
             sp += 1
         elif k == K_CODE or k == D_DIR:
@@ -338,34 +376,49 @@ def _env_tables(features, dims, use_cache):
 @jit
 def _pred_tables(ops, size, ends, op_kind, op_arg, step_cost, featmask, pmask, pcost):
     """For every Pred node i: pmask[i], the bit set of classes satisfying its subtree, and
-    pcost[i], the subtree's step cost (the sum of c over its nodes)."""
+    pcost[i], the subtree's step cost (the sum of c over its nodes). Every (let D B) is
+    evaluated over all classes once per program: a first pass gets every entry but those
+    in let bodies that depend on a `ref`; a second pass redoes each body, whose `ref`
+    entries copy D's (D holds no ref, so the first pass got it right)."""
     for i in range(size - 1, -1, -1):
-        op = ops[i]
-        k = op_kind[op]
-        if k == P_FEATURE:
-            pmask[i] = featmask[op_arg[op]]
-            pcost[i] = step_cost[op]
-        elif k == K_CODE:
-            pcost[i] = step_cost[op]
-        elif k == P_BIT:
-            code = op_arg[ops[i + 1]]
-            m = np.int64(0)
-            for b in range(31):
-                if (code >> b) & 1 == 1:
-                    m |= featmask[b]
-            pmask[i] = m
-            pcost[i] = step_cost[op] + pcost[i + 1]
-        elif k == P_NOT:
-            pmask[i] = ~pmask[i + 1]
-            pcost[i] = step_cost[op] + pcost[i + 1]
-        elif k == P_AND:
-            j = ends[i + 1]
-            pmask[i] = pmask[i + 1] & pmask[j]
-            pcost[i] = step_cost[op] + pcost[i + 1] + pcost[j]
-        elif k == P_OR:
-            j = ends[i + 1]
-            pmask[i] = pmask[i + 1] | pmask[j]
-            pcost[i] = step_cost[op] + pcost[i + 1] + pcost[j]
+        _pred_node(ops, i, ends, op_kind, op_arg, step_cost, featmask, pmask, pcost, 0)
+    for at in range(size):
+        if op_kind[ops[at]] == LET:
+            for i in range(ends[at] - 1, ends[at + 1] - 1, -1):
+                _pred_node(ops, i, ends, op_kind, op_arg, step_cost, featmask, pmask, pcost, at + 1)
+
+
+@jit(inline="always")
+def _pred_node(ops, i, ends, op_kind, op_arg, step_cost, featmask, pmask, pcost, d):
+    op = ops[i]
+    k = op_kind[op]
+    if k == P_FEATURE:
+        pmask[i] = featmask[op_arg[op]]
+        pcost[i] = step_cost[op]
+    elif k == P_REF:  # a use of the definition at d: its classes, at c(ref) + pcost(D)
+        pmask[i] = pmask[d]
+        pcost[i] = step_cost[op] + pcost[d]
+    elif k == K_CODE:
+        pcost[i] = step_cost[op]
+    elif k == P_BIT:
+        code = op_arg[ops[i + 1]]
+        m = np.int64(0)
+        for b in range(31):
+            if (code >> b) & 1 == 1:
+                m |= featmask[b]
+        pmask[i] = m
+        pcost[i] = step_cost[op] + pcost[i + 1]
+    elif k == P_NOT:
+        pmask[i] = ~pmask[i + 1]
+        pcost[i] = step_cost[op] + pcost[i + 1]
+    elif k == P_AND:
+        j = ends[i + 1]
+        pmask[i] = pmask[i + 1] & pmask[j]
+        pcost[i] = step_cost[op] + pcost[i + 1] + pcost[j]
+    elif k == P_OR:
+        j = ends[i + 1]
+        pmask[i] = pmask[i + 1] | pmask[j]
+        pcost[i] = step_cost[op] + pcost[i + 1] + pcost[j]
 
 
 @jit(inline="always")
@@ -377,7 +430,7 @@ def _class_at(cls, e, r, c, h, w):
 
 # ------------------------------------------------------------------ evaluation
 @jit(inline="always")
-def _scan_first(ops, pstart, pstop, words, e, h, w, op_kind, op_arg, pstack, cached, m, first_at):
+def _scan_first(ops, pstart, pstop, words, e, h, w, op_kind, op_arg, pstack, cached, m, first_at, ends):
     """Row-major index of the first cell satisfying the Pred at ops[pstart:pstop] (h * w
     if none): the scan of `see`, `toward` and `dirto`. With the caches, the first cell of
     any class in the Pred's class set m."""
@@ -389,7 +442,7 @@ def _scan_first(ops, pstart, pstop, words, e, h, w, op_kind, op_arg, pstack, cac
         return first
     for idx in range(h * w):
         rr = idx // w
-        if _pred_holds(ops, pstart, pstop, words[e, rr + 1, idx - rr * w + 1], op_kind, op_arg, pstack):
+        if _pred_holds(ops, pstart, pstop, words[e, rr + 1, idx - rr * w + 1], op_kind, op_arg, pstack, ends):
             return idx
     return h * w
 
@@ -431,10 +484,10 @@ def _bool_value(ops, start, stop, ends, words, e, r, c, h, w, hh, mem, op_kind, 
                 dd = (hh + op_arg[dop]) % 4
             else:  # D_DIRTO: the primary direction toward its Pred's first cell
                 first = _scan_first(ops, i + 2, ends[i + 2], words, e, h, w, op_kind, op_arg, pstack, cached,
-                                    pmask[i + 2], first_at)
+                                    pmask[i + 2], first_at, ends)
                 found = first < h * w
                 scanned = first + 1 if found else h * w
-                cost += scanned * (pcost[i + 2] if cached else _pred_cost(ops, i + 2, ends[i + 2], step_cost))
+                cost += scanned * (pcost[i + 2] if cached else _pred_cost(ops, i + 2, ends[i + 2], step_cost, op_kind, ends))
                 dd = NO_MOVE
                 if found:
                     dd, _ = _heading_toward(first, r, c, w)
@@ -448,16 +501,15 @@ def _bool_value(ops, start, stop, ends, words, e, r, c, h, w, hh, mem, op_kind, 
                     cost += pcost[ps]
                 else:
                     cell = _cell(words, e, r + dr, c + dc, h, w)
-                    stack[sp] = _pred_holds(ops, ps, ends[ps], cell, op_kind, op_arg, pstack)
-                    cost += _pred_cost(ops, ps, ends[ps], step_cost)
+                    stack[sp] = _pred_holds(ops, ps, ends[ps], cell, op_kind, op_arg, pstack, ends)
+                    cost += _pred_cost(ops, ps, ends[ps], step_cost, op_kind, ends)
             sp += 1
         elif k == B_SEE:
             first = _scan_first(ops, i + 1, ends[i + 1], words, e, h, w, op_kind, op_arg, pstack, cached,
-                                pmask[i + 1], first_at)
+                                pmask[i + 1], first_at, ends)
             found = first < h * w
             scanned = first + 1 if found else h * w
-            cost += step_cost[op] + scanned * (pcost[i + 1] if cached else _pred_cost(ops, i + 1, ends[i + 1],
-                                                                                     step_cost))
+            cost += step_cost[op] + scanned * (pcost[i + 1] if cached else _pred_cost(ops, i + 1, ends[i + 1], step_cost, op_kind, ends))
             stack[sp] = found
             sp += 1
         elif k == B_VISITED:
@@ -471,10 +523,11 @@ def _bool_value(ops, start, stop, ends, words, e, r, c, h, w, hh, mem, op_kind, 
                 dd = (hh + op_arg[dop]) % 4
             else:  # D_DIRTO
                 first = _scan_first(ops, i + 2, ends[i + 2], words, e, h, w, op_kind, op_arg, pstack, cached,
-                                    pmask[i + 2], first_at)
+                                    pmask[i + 2], first_at, ends)
                 found = first < h * w
                 scanned = first + 1 if found else h * w
-                cost += scanned * (pcost[i + 2] if cached else _pred_cost(ops, i + 2, ends[i + 2], step_cost))
+                cost += scanned * (pcost[i + 2] if cached else _pred_cost(ops, i + 2, ends[i + 2], step_cost, op_kind,
+                                                                          ends))
                 dd = NO_MOVE
                 if found:
                     dd, _ = _heading_toward(first, r, c, w)
@@ -509,7 +562,7 @@ def _bool_value(ops, start, stop, ends, words, e, r, c, h, w, hh, mem, op_kind, 
 
 @jit
 def _plan(ops, pstart, pstop, words, e, r0, c0, h, w, op_kind, op_arg, pstack, queue, seen, first, stamp,
-          cached, cls, m):
+          cached, cls, m, ends):
     # Breadth-first search, neighbours in N E S W order; objects are terminal (never expanded).
     origin = r0 * w + c0
     seen[origin] = stamp
@@ -540,7 +593,7 @@ def _plan(ops, pstart, pstop, words, e, r0, c0, h, w, op_kind, op_arg, pstack, q
             if cached:
                 holds = (m >> cls[e, vr, vc]) & 1 == 1
             else:
-                holds = _pred_holds(ops, pstart, pstop, f, op_kind, op_arg, pstack)
+                holds = _pred_holds(ops, pstart, pstop, f, op_kind, op_arg, pstack, ends)
             if holds:
                 return step, tested
             if f & OBJECT_BIT_MASK:
@@ -565,7 +618,7 @@ def _plan_slot(e, r0, c0, h, w, m, pcls, pn, memo_off):
 
 
 @jit
-def _greedy(ops, pstart, pstop, words, e, r0, c0, h, w, op_kind, op_arg, pstack, targets, cached, cls, m):
+def _greedy(ops, pstart, pstop, words, e, r0, c0, h, w, op_kind, op_arg, pstack, targets, cached, cls, m, ends):
     """(direction, open neighbours compared: 0 without a target)."""
     n = 0
     for rr in range(h):
@@ -573,7 +626,7 @@ def _greedy(ops, pstart, pstop, words, e, r0, c0, h, w, op_kind, op_arg, pstack,
             if cached:
                 holds = (m >> cls[e, rr, cc]) & 1 == 1
             else:
-                holds = _pred_holds(ops, pstart, pstop, words[e, rr + 1, cc + 1], op_kind, op_arg, pstack)
+                holds = _pred_holds(ops, pstart, pstop, words[e, rr + 1, cc + 1], op_kind, op_arg, pstack, ends)
             if holds:
                 targets[n] = rr * w + cc
                 n += 1
@@ -660,6 +713,8 @@ def _action(ops, ends, words, e, r, c, h, w, mind, op_kind, op_arg, step_cost, s
                                        cached, cls, pmask, pcost, first_at, queue, mind >> 4)
             cost += bcost
             i = ends[i + 1] if value else ends[ends[i + 1]]
+        elif k == LET:  # (let D B): evaluate the body B (D is read through its refs)
+            i = ends[i + 1]
         elif k == A_REMEMBER:
             mem = op_arg[ops[i + 1]]
             cost += step_cost[ops[i + 1]]
@@ -674,12 +729,12 @@ def _action(ops, ends, words, e, r, c, h, w, mind, op_kind, op_arg, step_cost, s
                     return d, cost + s + 1, 0, hh + 4 * mem + hi
             return NO_MOVE, cost + 4, 0, hh + 4 * mem + hi
         else:
-            pc = pcost[i + 1] if cached else _pred_cost(ops, i + 1, ends[i + 1], step_cost)
+            pc = pcost[i + 1] if cached else _pred_cost(ops, i + 1, ends[i + 1], step_cost, op_kind, ends)
             m = pmask[i + 1]
             if k == A_TOWARD:
                 hw = h * w
                 target = _scan_first(ops, i + 1, ends[i + 1], words, e, h, w, op_kind, op_arg, pstack, cached,
-                                     m, first_at)
+                                     m, first_at, ends)
                 cost += (target + 1 if target < hw else hw) * pc
                 if target >= hw:
                     return NO_MOVE, cost, 0, hh + 4 * mem + hi
@@ -707,7 +762,7 @@ def _action(ops, ends, words, e, r, c, h, w, mind, op_kind, op_arg, step_cost, s
                     tested = x >> 3
                 else:
                     d, tested = _plan(ops, i + 1, ends[i + 1], words, e, r, c, h, w, op_kind, op_arg,
-                                      pstack, queue, seen, first, stamp, cached, cls, m)
+                                      pstack, queue, seen, first, stamp, cached, cls, m, ends)
                     if slot >= 0:
                         memo[slot] = 1 + (d + 1) + 8 * tested
                 return d, cost + tested * pc, tested, hh + 4 * mem + hi
@@ -716,7 +771,7 @@ def _action(ops, ends, words, e, r, c, h, w, mind, op_kind, op_arg, step_cost, s
                 d, compared = _greedy_table(words, e, r, c, h, w, m, ecls, en, gdist)
             else:
                 d, compared = _greedy(ops, i + 1, ends[i + 1], words, e, r, c, h, w, op_kind, op_arg, pstack,
-                                      queue, cached, cls, m)
+                                      queue, cached, cls, m, ends)
             return d, cost + h * w * pc, compared, hh + 4 * mem + hi
 
 

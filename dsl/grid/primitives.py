@@ -34,11 +34,16 @@ Profiles (`grammar(profile=...)`):
   reads its past pays time that grows with the episode (dsl.grid.reference;
   docs/grid-heuristics.md, "The history profile"). A program containing it is a
   history reader (HISTORY_NAMES, the `history` flag).
+- `defs` and `heuristics-defs`: `default` and `heuristics` (same productions, same ids)
+  with one optional Pred definition per program (`dsl.grammar.with_definition`):
+  `(let D B)` defines the Pred D once and the body B (typed in the copies Action',
+  Bool', Pred', Dir') uses it through the Pred' leaf `ref`, so D's bits are counted once
+  (docs/grid.md, "Definitions").
 """
 from __future__ import annotations
 
 from dsl.errors import DslError
-from dsl.grammar import Grammar, Production
+from dsl.grammar import Grammar, Production, with_definition
 from dsl.grid.world import COLOURS, CUED_BIT, DIRECTIONS, FEATURES, KINDS
 
 # Semantic opcodes understood by both interpreters.
@@ -64,7 +69,8 @@ P_NEAR = 23
 MARK_BIT = 1 << 12
 FRAMED = ("door", "key")
 
-PROFILES = ("default", "heuristics", "derived", "derived-pair", "derived-two-cell", "cued", "heuristics-cued", "history")
+PROFILES = ("default", "heuristics", "derived", "derived-pair", "derived-two-cell", "cued", "heuristics-cued", "history",
+            "defs", "heuristics-defs")
 
 # history profile (opcodes 40-49 are reserved for it)
 B_VISITED = 40
@@ -72,6 +78,10 @@ B_VISITED = 40
 #: Productions that read the episode's trajectory (a program containing one is a history
 #: reader: the `history` flag and fields).
 HISTORY_NAMES = ("visited",)
+
+# defs profiles (23-29 are left to other profiles): (let D B) and the leaf ref (D's value).
+LET, P_REF = 30, 31
+
 #: The cell codes of the derived profiles: code bit name -> the features of the cells
 #: that have it set (a cell's bit is set when it has any of them). Empty cells have no
 #: bit set. `r`, `g`, `b` are colour channels: red is r, green g, blue b, yellow r + g.
@@ -110,6 +120,9 @@ def productions(profile: str = "default") -> list[Production]:
     if profile == "history":
         # after every heuristics production, so every heuristics id keeps its meaning
         return productions("heuristics") + [Production("visited", "Bool", ("Dir",), B_VISITED)]
+    if profile.endswith("defs"):
+        base = "heuristics" if profile.startswith("heuristics") else "default"
+        return with_definition(productions(base), "Action", "Pred", let_op=LET, ref_op=P_REF)
     if profile.endswith("cued"):
         base = "heuristics" if profile.startswith("heuristics") else "default"
         return productions(base) + [Production("cued", "Pred", (), P_FEATURE, CUED_BIT)]

@@ -49,6 +49,12 @@ direction, or a bump into a wall) adds no entry):
   + cost(D) and false, nothing scanned. A program that reads its past this way pays up
   to k steps per read, k growing with the episode: up to Θ(T) per decision and Θ(T²)
   per episode of T moves.
+defs profiles (a program `(let D B)`: the Pred D defined once, used in B as `ref`):
+- `(let D B)`: c(let) + cost(B) per evaluation (D is not evaluated by itself);
+- `ref`: a Pred leaf whose value on a cell is D's, and pcost(ref) = c(ref) + pcost(D):
+  a use is charged what testing D there charges (the definition is a name, not a
+  cache). With the default c(let) = c(ref) = 0, a program and its inlined twin
+  (`dsl.grammar.inline_definition`) take the same steps; only their bits differ.
 
 Semantics of the heuristics constructs:
 - `(toward P)`: reactive heading, no path search. The target is the first cell in
@@ -127,6 +133,7 @@ class GridReference:
 
     def __init__(self, grammar: Grammar):
         self.grammar = grammar
+        self.definition: Node | None = None  # D of the (let D B) being run; `ref` reads it
 
     def _op(self, node: Node) -> int:
         return self.grammar.productions[node.production].op
@@ -157,6 +164,8 @@ class GridReference:
         op = self._op(node)
         if op == gp.P_FEATURE:
             return bool(cell >> self._operand(node) & 1)
+        if op == gp.P_REF:
+            return self.pred(self.definition, cell)
         if op == gp.P_BIT:  # code bit K is set when the cell has any of K's features
             return bool(cell & self._operand(node.children[0]))
         if op == gp.P_NEAR:  # code bit K of the neighbour in direction D
@@ -171,6 +180,8 @@ class GridReference:
         return (a and b) if op == gp.P_AND else (a or b)
 
     def pred_cost(self, node: Node) -> int:
+        if self._op(node) == gp.P_REF:
+            return self._c(node) + self.pred_cost(self.definition)
         return self._c(node) + sum(self.pred_cost(ch) for ch in node.children)
 
     def scan(self, pred: Node, env: GridEnv) -> tuple[tuple[int, int] | None, int]:
@@ -257,6 +268,10 @@ class GridReference:
         """(direction index or None, simulated steps, hypothetical states examined by the
         construct that chose the action) for one evaluation; `remember` updates `state`."""
         op = self._op(node)
+        if op == gp.LET:
+            self.definition = node.children[0]
+            d, cost, examined = self.decide(node.children[1], env, r, c, state)
+            return d, self._c(node) + cost, examined
         if op == gp.A_MOVE:
             return self._operand(node), self._c(node), 0
         if op == gp.A_IF:
