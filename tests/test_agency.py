@@ -105,7 +105,7 @@ def test_an_agent_for_the_farther_door_was_a_device_when_only_the_nearest_counte
     envs = _corridors()
     door = np.stack([(e.features & (1 << FEATURES.index("door"))) != 0 for e in envs])
     tables = analyse.agency_tables(envs, door[None], np.array([1.0]), WALL, OBJECT)  # one goal: door
-    programs = ["(plan blue)", "(plan red)", "W"]
+    programs = ["(plan blue)", "(plan red)", "W", "(if (sense E wall) N E)"]
     ops, sizes = pad_ops([ops_of(p).tolist() for p in programs])
     paths = GridInterpreter(gp.grammar()).paths(ops, sizes, pack(envs))
     assert [int((p >= 0).sum()) for p in paths[0]] == [6, 6, 6, 6]  # (plan blue) walks to the far door
@@ -118,6 +118,8 @@ def test_an_agent_for_the_farther_door_was_a_device_when_only_the_nearest_counte
     assert old[1] > 10 and out["log2_odds"][1] > 10  # (plan red), the nearest door: an agent in both
     assert out["log2_odds"][1] == pytest.approx(old[1] - 1, abs=0.1)  # less the mode's bit, about
     assert old[2] < -30 and out["log2_odds"][2] < -30  # W, a reflex: a device in both
+    # A reflex whose every direction here ends at a door is a named-door agent (docs/concepts.md)
+    assert old[3] < -10 and out["log2_odds"][3] == pytest.approx(1.979, abs=1e-3)
     mixed = np.logaddexp2(out["nearest_bits"], out["named_bits"]) - 1
     assert out["agent_bits"] == pytest.approx(mixed, abs=1e-9)
 
