@@ -421,9 +421,18 @@ def _named_mixture(per_object: np.ndarray, members: np.ndarray) -> np.ndarray:
     path's log2-likelihood per object per_object [m, O, B]. 0 for a class with no
     reachable object (its steps are free, coded apart)."""
     count = members.sum(axis=1)  # [C]
-    masked = np.where(members[None, :, :, None], per_object[:, None, :, :], -np.inf)  # [m, C, O, B]
+    # Object by object (there are few): the largest member's log-likelihood, then the sum
+    # of 2^(each member's - the largest), without a [m, C, O, B] array.
+    top = np.full((per_object.shape[0], members.shape[0], per_object.shape[2]), -np.inf)
+    for o in range(members.shape[1]):
+        np.maximum(top, np.where(members[None, :, o, None], per_object[:, None, o, :], -np.inf), out=top)
+    top = np.where(np.isfinite(top), top, 0.0)
+    total = np.zeros_like(top)
+    with np.errstate(over="ignore"):  # 2^(a non-member's - the top) may overflow: masked out
+        for o in range(members.shape[1]):
+            total += np.where(members[None, :, o, None], np.exp2(per_object[:, None, o, :] - top), 0.0)
     with np.errstate(divide="ignore"):  # a class with no object: log2(0), replaced next
-        mixed = _logsumexp2(masked, axis=2) - np.log2(np.maximum(count, 1))[None, :, None]
+        mixed = top + np.log2(total) - np.log2(np.maximum(count, 1))[None, :, None]
     return np.where((count > 0)[None, :, None], mixed, 0.0)
 
 
@@ -446,6 +455,7 @@ def _path_rows(paths: np.ndarray, e: int, tables: AgencyTables) -> np.ndarray:
     n_objects = members.shape[1]
     stuck = np.ascontiguousarray(tables.stuck[e].T)  # [X, C]
     out = np.zeros((n, 2 * width + n_goals * 5 + 85))
+    counted = np.r_[0:width, 2 * width: out.shape[1]]  # the columns a step adds to (not the named agent's)
     for lo in range(0, n, PATH_BLOCK):
         # Every step at once: the cell before step t is the cell after step t - 1 (a path
         # moves to the cell itself or an open neighbour, so each step is an outcome).
@@ -460,14 +470,13 @@ def _path_rows(paths: np.ndarray, e: int, tables: AgencyTables) -> np.ndarray:
         if not len(who):
             continue
         steps = np.arange(len(who))
-        row = np.zeros((len(who), out.shape[1]))
+        row = np.zeros((len(who), len(counted)))
         row[:, :width] = by_step[at * 5 + slot]
-        base = 2 * width
-        row[steps[:, None], base + np.arange(n_goals)[None, :] * 5 + slot[:, None]] = stuck[at]
-        row[steps, base + n_goals * 5 + walls[at] * 5 + slot] = 1.0
-        row[steps, base + n_goals * 5 + 80 + slot] = 1.0
+        row[steps[:, None], width + np.arange(n_goals)[None, :] * 5 + slot[:, None]] = stuck[at]
+        row[steps, width + n_goals * 5 + walls[at] * 5 + slot] = 1.0
+        row[steps, width + n_goals * 5 + 80 + slot] = 1.0
         starts = np.flatnonzero(np.concatenate([[True], who[1:] != who[:-1]]))
-        out[lo + who[starts]] = np.add.reduceat(row, starts, axis=0)
+        out[(lo + who[starts])[:, None], counted[None, :]] = np.add.reduceat(row, starts, axis=0)
         # The named-object agent's choice is per episode, so its mixture is taken over
         # each path's whole log-likelihood per object (not step by step).
         if n_objects and n_goals:
