@@ -511,8 +511,9 @@ def agency(paths: np.ndarray, tables: AgencyTables) -> dict[str, np.ndarray]:
     moves into that object; entering another, of the class or not, is no progress). The
     evidence mixes over the named object (the marginal likelihood of the episode, as it
     mixes over goals and beta): where the path does not single one object out it pays
-    less than log2 k, and it never pays more. Where the class has no reachable object the
-    steps are free as above, in both modes. Beta is shared by the episodes of a mode.
+    less than log2 k, and never more than log2 k over the best-named object. Where the
+    class has no reachable object the steps are free as above, in both modes. Beta is
+    shared by the episodes of a mode.
 
     paths int32 [n, E, T] (GridInterpreter.paths on the probes); tables: agency_tables
     of the probe GridEnvs, their goal cells bool [G, E, H, W] and the goals' bits.
