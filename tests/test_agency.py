@@ -1,7 +1,9 @@
-"""Agent or device (calibrated goal-directedness): hand-computed evidence on a corridor,
-and the calibration the docs promise: reflexes that wander or stand still are devices,
-plan programs with reachable goals are agents, and (plan (and red blue)) is a device
-where its target never exists."""
+"""Agent or device (calibrated goal-directedness): hand-computed evidence on corridors
+(the nearest door, and a door named among two), an agent for the farther door that the
+nearest-only model called a device, and the calibration the docs promise: reflexes that
+wander or stand still are devices, plan programs with reachable goals are agents,
+(plan (and red blue)) is a device where its target never exists, and (toward door)'s
+verdict on red-door."""
 from __future__ import annotations
 
 import math
@@ -43,6 +45,83 @@ def test_evidence_on_a_corridor_by_hand():
     assert out["device_bits"][0] == pytest.approx(math.log2(device), abs=1e-9)
     assert out["log2_odds"][0] == pytest.approx(math.log2(agent / device), abs=1e-9)
     assert out["goal"][0] == 0
+    # One door: naming it costs log2 1 = 0 bits and heading for it is heading for the
+    # nearest, so both modes give the agent above.
+    assert out["nearest_bits"][0] == pytest.approx(math.log2(agent), abs=1e-9)
+    assert out["named_bits"][0] == pytest.approx(math.log2(agent), abs=1e-9)
+
+
+TWO_DOORS = "R@.B\n\nR = red door\nB = blue door\n"
+
+
+def test_naming_one_of_two_doors_by_hand():
+    """R@.B, the policy E: two steps east into the blue door, the farther one."""
+    env = parse_ascii(TWO_DOORS, horizon=5)
+    door = (env.features & (1 << FEATURES.index("door"))) != 0
+    ops, sizes = pad_ops([ops_of("E").tolist()])
+    paths = GridInterpreter(gp.grammar()).paths(ops, sizes, pack([env]))
+    assert paths[0, 0].tolist() == [2, 3, -1, -1, -1]
+    out = analyse.agency(paths, analyse.agency_tables([env], door[None, None], np.array([1.0]), WALL, OBJECT))
+    far = analyse.FAR_STEPS  # entering an object other than the one headed for: no progress
+
+    def nearest(b):  # steps to a door: 0, 1, 1, 0. At 1: stay 2, W 1, E 2; at 2: stay 2, W 2, E 1
+        return (2 ** -b / (1 + 2 * 2 ** -b)) * (1 / (1 + 2 * 2 ** -b))
+
+    def blue(b):  # steps: far, 2, 1, 0. At 1: stay 3, W 1 + far, E 2; at 2: stay 2, W 3, E 1
+        return (1 / (1 + 2 ** -b + 2 ** -(b * (far - 1)))) * (1 / (1 + 2 ** -b + 2 ** -(2 * b)))
+
+    def red(b):  # steps: 0, 1, 2, far. At 1: stay 2, W 1, E 3; at 2: stay 3, W 2, E 1 + far
+        return (2 ** -(2 * b) / (1 + 2 ** -b + 2 ** -(2 * b))) * (2 ** -(b * (far - 1)) / (1 + 2 ** -b + 2 ** -(b * (far - 1))))
+
+    betas = analyse.BETAS
+    near = np.mean([nearest(b) for b in betas])
+    named = np.mean([(blue(b) + red(b)) / 2 for b in betas])  # each door named with probability 1/2
+    assert red(0.0) == pytest.approx(1 / 9) and red(0.5) == 0.0  # beta 0 cannot tell the doors apart
+    local = (0.5 / 1.5) * (1.5 / 2.5)  # both steps E in the same local view (3 outcomes)
+    plain = (0.5 / 2.5) * (1.5 / 3.5)
+    device = 0.5 * local + 0.5 * plain
+    assert out["nearest_bits"][0] == pytest.approx(math.log2(near), abs=1e-9)
+    assert out["named_bits"][0] == pytest.approx(math.log2(named), abs=1e-9)
+    assert out["agent_bits"][0] == pytest.approx(math.log2(near / 2 + named / 2), abs=1e-9)
+    assert out["device_bits"][0] == pytest.approx(math.log2(device), abs=1e-9)
+
+
+def _corridors():
+    """Four 9 x 9 corridors, a red door 2 steps from the start and a blue door 6 steps
+    away, the blue one east, west, south and north in turn."""
+    legend = "\n\nR = red door\nB = blue door\n"
+
+    def row(line):
+        return "\n".join(["#########"] * 4 + [line] + ["#########"] * 4) + legend
+
+    def column(cells):
+        return "\n".join("####" + ch + "####" for ch in cells) + legend
+
+    return [parse_ascii(text, horizon=10) for text in
+            (row("R.@.....B"), row("B.....@.R"), column("R.@.....B"), column("B.....@.R"))]
+
+
+def test_an_agent_for_the_farther_door_was_a_device_when_only_the_nearest_counted():
+    envs = _corridors()
+    door = np.stack([(e.features & (1 << FEATURES.index("door"))) != 0 for e in envs])
+    tables = analyse.agency_tables(envs, door[None], np.array([1.0]), WALL, OBJECT)  # one goal: door
+    programs = ["(plan blue)", "(plan red)", "W", "(if (sense E wall) N E)"]
+    ops, sizes = pad_ops([ops_of(p).tolist() for p in programs])
+    paths = GridInterpreter(gp.grammar()).paths(ops, sizes, pack(envs))
+    assert [int((p >= 0).sum()) for p in paths[0]] == [6, 6, 6, 6]  # (plan blue) walks to the far door
+    out = analyse.agency(paths, tables)
+    old = out["nearest_bits"] - out["device_bits"]  # the nearest-only agent: the model before
+    # By construction the old model's agent only heads for the nearest door: (plan blue)
+    # walks away from it on every step, and is a device there.
+    assert old[0] < -4 and out["log2_odds"][0] > 20
+    assert out["named_bits"][0] > out["nearest_bits"][0] + 30
+    assert old[1] > 10 and out["log2_odds"][1] > 10  # (plan red), the nearest door: an agent in both
+    assert out["log2_odds"][1] == pytest.approx(old[1] - 1, abs=0.1)  # less the mode's bit, about
+    assert old[2] < -30 and out["log2_odds"][2] < -30  # W, a reflex: a device in both
+    # A reflex whose every direction here ends at a door is a named-door agent (docs/concepts.md)
+    assert old[3] < -10 and out["log2_odds"][3] == pytest.approx(1.979, abs=1e-3)
+    mixed = np.logaddexp2(out["nearest_bits"], out["named_bits"]) - 1
+    assert out["agent_bits"] == pytest.approx(mixed, abs=1e-9)
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +158,23 @@ def test_planners_are_agents_and_an_impossible_target_is_a_device(red_door):
     assert (odds[4:] < -50).all()  # (plan (and red blue)) never finds its target: it stands still
     goals = [red_door.goals[k] for k in out["goal"][:4]]
     assert goals[0] == "door" and goals[1] == "red" and goals[2] == "key"
+    # The calibration table of docs/concepts.md (seed 0)
+    assert odds.round(1).tolist() == [217.1, 382.1, 507.3, 175.4, -298.6, -429.3, -411.8]
+    # A planner heads for the nearest object: the named mode costs it its bit, or a
+    # little less where naming an object explains its steps too.
+    lost = out["nearest_bits"][:4] - out["agent_bits"][:4]
+    assert ((lost > 0.999) & (lost <= 1.0)).all()
+
+
+def test_toward_door_heads_for_a_named_door_but_is_a_device_on_seed_0():
+    """(toward door) enters the first door in row-major order, the farther one on 10 of
+    red-door's 40 probes: naming the door raises its odds by 34 bits, but it stands
+    against a wall with a door in reach on 8 probes, and stays a device (docs/findings.md)."""
+    heuristics = pipeline.prepare(experiments.resolve(experiments.load("heuristics-red-door"), domains=domains))
+    out = agency_of(heuristics, ["(toward door)", "(toward red)"])
+    assert out["log2_odds"].round(1).tolist() == [-13.4, 48.4]
+    assert (out["nearest_bits"] - out["device_bits"]).round(1).tolist() == [-47.6, 48.0]
+    assert heuristics.goals[out["goal"][0]] == "door"
 
 
 def test_the_record_and_the_confusion_table_use_it(red_door):

@@ -49,6 +49,22 @@ def test_lgamma_table_is_math_lgamma():
     assert analyse._lgamma(y).tolist() == [math.lgamma(0.3), math.lgamma(2.25)]
 
 
+def test_kt_of_whole_counts_is_the_general_formula_bit_for_bit():
+    """_kt_log2 reads whole counts' lgammas straight from the table; the general route
+    (lgamma of each argument) gives the same bits, and counts that are not whole take it."""
+    rng = np.random.default_rng(3)
+    for shape in ((400, 16, 5), (50, 1, 5), (0, 16, 5)):
+        counts = rng.integers(0, 60, size=shape).astype(np.float64)
+        available = rng.integers(1, 6, size=shape[1])
+        lg, k, n = analyse._lgamma, available.astype(np.float64)[None, :], counts.sum(axis=2)
+        general = (lg(k / 2) - lg(n + k / 2) + (lg(counts + 0.5) - math.lgamma(0.5)).sum(axis=2)).sum(axis=1) \
+            / math.log(2)
+        assert np.array_equal(analyse._kt_log2(counts, available), general)
+    # One outcome of five seen half a time: Gamma(5/2) / Gamma(3) x Gamma(1) / Gamma(1/2)
+    half = analyse._kt_log2(np.array([[[0.5, 0, 0, 0, 0]]]), np.array([5]))
+    assert half[0] == pytest.approx(math.log2(math.gamma(2.5) / math.gamma(3.0) / math.gamma(0.5)), abs=1e-12)
+
+
 def test_scaled_masses_give_what_dyadics_give():
     rng = np.random.default_rng(2)
     mass = [[Dyadic(int(rng.integers(0, 1 << 53)) if rng.random() < 0.7 else 0, int(rng.integers(-3, 140)))

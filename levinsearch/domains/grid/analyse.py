@@ -183,6 +183,10 @@ def goal_directedness(reached: np.ndarray, moves: np.ndarray, dims: np.ndarray, 
 #: Rationality of the noisy-rational agent: a detour of one step costs beta bits of
 #: likelihood. The agent's evidence averages over these (a uniform prior on beta).
 BETAS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
+#: What the agent heads for, given its goal class: the nearest object of the class
+#: (any of them will do), or one object of the class named in each episode. One bit
+#: of the agent's code says which; see `agency`.
+MODES = ("nearest", "named")
 #: Outcomes of one step: stay (or bump), or move N, E, S, W.
 STAY = 0
 FAR_STEPS = 1 << 20
@@ -268,12 +272,17 @@ def _lgamma(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     twice = 2.0 * x
     if x.size and bool(np.all((twice == np.floor(twice)) & (x > 0) & (twice <= 1 << 24))):
-        j = twice.astype(np.int64)
-        global _LGAMMA_HALVES
-        if int(j.max()) >= len(_LGAMMA_HALVES):
-            _LGAMMA_HALVES = np.array([math.lgamma(i / 2) if i else np.inf for i in range(2 * int(j.max()) + 64)])
-        return _LGAMMA_HALVES[j]
+        return _lgamma_halves(twice.astype(np.int64))
     return np.vectorize(math.lgamma, otypes=[np.float64])(x) if x.size else np.zeros(x.shape)
+
+
+def _lgamma_halves(j: np.ndarray) -> np.ndarray:
+    """math.lgamma(j / 2) of each element of the int array j (every one >= 1), read from
+    the table."""
+    global _LGAMMA_HALVES
+    if j.size and int(j.max()) >= len(_LGAMMA_HALVES):
+        _LGAMMA_HALVES = np.array([math.lgamma(i / 2) if i else np.inf for i in range(2 * int(j.max()) + 64)])
+    return _LGAMMA_HALVES[j]
 
 
 def _kt_log2(counts: np.ndarray, available: np.ndarray) -> np.ndarray:
@@ -284,6 +293,16 @@ def _kt_log2(counts: np.ndarray, available: np.ndarray) -> np.ndarray:
     for them; its probability depends only on the counts:
     prod over contexts of Gamma(k/2) / Gamma(n + k/2) x prod over outcomes
     Gamma(n_o + 1/2) / Gamma(1/2). counts float [n, contexts, 5]; available int [contexts]."""
+    whole = counts.astype(np.int64)
+    if counts.size and int(whole.min()) >= 0 and int(whole.max()) < 1 << 22 and np.array_equal(whole, counts):
+        # Counts are whole numbers (always, from `agency`): every lgamma argument is j / 2
+        # for a j known without a test per element, so the table is read directly. The
+        # same values, in the same sums, as the general case below.
+        k = available.astype(np.int64)[None, :]
+        halves = _lgamma_halves
+        per_context = halves(k) - halves(2 * whole.sum(axis=2) + k) + \
+            (halves(2 * whole + 1) - math.lgamma(0.5)).sum(axis=2)
+        return per_context.sum(axis=1) / math.log(2)
     lg = _lgamma
     k = available.astype(np.float64)[None, :]
     n = counts.sum(axis=2)
@@ -295,6 +314,19 @@ def _logsumexp2(x: np.ndarray, axis) -> np.ndarray:
     m = np.max(x, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
     return np.squeeze(m, axis=axis) + np.log2(np.sum(np.exp2(x - m), axis=axis))
+
+
+def _logsumexp2_last(x: np.ndarray) -> np.ndarray:
+    """_logsumexp2 over a short last axis, slice by slice (NumPy reduces a short last
+    axis of a large array slowly); the same values, added in the same order."""
+    m = x[..., 0].copy()
+    for j in range(1, x.shape[-1]):
+        np.maximum(m, x[..., j], out=m)
+    m = np.where(np.isfinite(m), m, 0.0)
+    total = np.zeros_like(m)
+    for j in range(x.shape[-1]):
+        total += np.exp2(x[..., j] - m)
+    return m + np.log2(total)
 
 
 @dataclass
@@ -310,6 +342,9 @@ class AgencyTables:
     outcomes: list[np.ndarray]  # per grid: int64 [H*W, 5]
     envs: list
     stuck: list[np.ndarray]  # per grid: float [C, H*W], 1 where no goal object of the class is in reach
+    # The named-object agent: per grid, the objects reachable from the start (O of them).
+    named: list[np.ndarray]  # per grid: float [H*W * 5, O * B], log2 P(outcome) heading for each object
+    members: list[np.ndarray]  # per grid: bool [C, O], which of those objects are in each class
 
 
 def agency_tables(envs, goal_cells: np.ndarray, goal_bits: np.ndarray, wall: int, obj: int) -> AgencyTables:
@@ -333,7 +368,7 @@ def agency_tables(envs, goal_cells: np.ndarray, goal_bits: np.ndarray, wall: int
     if len(class_prior):
         class_prior = class_prior - _logsumexp2(class_prior, axis=0)
     classes = goal_cells[representative]
-    agent, outcomes, stuck = [], [], []
+    agent, outcomes, stuck, named, members = [], [], [], [], []
     for e, env in enumerate(envs):
         h, w = env.height, env.width
         table = agent_log_probs(env.features, classes[:, e, :h, :w], wall, obj, {})  # [C, B, X, 5]
@@ -344,7 +379,20 @@ def agency_tables(envs, goal_cells: np.ndarray, goal_bits: np.ndarray, wall: int
         # in reach are coded apart (`agency`), so they weigh 0 here.
         reach = (1.0 - stuck[-1])[:, None, :, None]
         agent.append((np.where(np.isfinite(table), table, 0.0) * reach).reshape(len(classes) * len(BETAS), -1))
-    return AgencyTables(representative, class_prior, agent, outcomes, list(envs), stuck)
+        # Every object the agent can enter from its start, each as a goal of one cell. A
+        # path never leaves the start's component, so these are the objects in reach at
+        # every step; a class with none of them here leaves the grid's steps free.
+        cells = np.argwhere((env.features & obj) != 0)
+        single = np.zeros((len(cells), h, w), dtype=bool)
+        single[np.arange(len(cells)), cells[:, 0], cells[:, 1]] = True
+        start = env.start
+        keep = np.array([goal_steps(env.features, one, wall, obj)[start] < FAR_STEPS for one in single], dtype=bool)
+        cells, single = cells[keep], single[keep]
+        per_object = agent_log_probs(env.features, single, wall, obj)  # [O, B, X, 5]
+        per_object = np.where(np.isfinite(per_object), per_object, 0.0).reshape(len(cells) * len(BETAS), -1)
+        named.append(np.ascontiguousarray(per_object.T))
+        members.append(classes[:, e, cells[:, 0], cells[:, 1]].reshape(len(classes), len(cells)))
+    return AgencyTables(representative, class_prior, agent, outcomes, list(envs), stuck, named, members)
 
 
 def distinct_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -366,10 +414,33 @@ def distinct_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 PATH_BLOCK = 256
 
 
+def _named_mixture(per_object: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """log2 of the named-object agent's probability of one episode's path, per goal class
+    and beta, float [m, C, B]: the mean over the class's reachable objects (each named
+    with probability 1/k) of the path's probability heading for that object, from the
+    path's log2-likelihood per object per_object [m, O, B]. 0 for a class with no
+    reachable object (its steps are free, coded apart)."""
+    count = members.sum(axis=1)  # [C]
+    # Object by object (there are few): the largest member's log-likelihood, then the sum
+    # of 2^(each member's - the largest), without a [m, C, O, B] array.
+    top = np.full((per_object.shape[0], members.shape[0], per_object.shape[2]), -np.inf)
+    for o in range(members.shape[1]):
+        np.maximum(top, np.where(members[None, :, o, None], per_object[:, None, o, :], -np.inf), out=top)
+    top = np.where(np.isfinite(top), top, 0.0)
+    total = np.zeros_like(top)
+    with np.errstate(over="ignore"):  # 2^(a non-member's - the top) may overflow: masked out
+        for o in range(members.shape[1]):
+            total += np.where(members[None, :, o, None], np.exp2(per_object[:, None, o, :] - top), 0.0)
+    with np.errstate(divide="ignore"):  # a class with no object: log2(0), replaced next
+        mixed = top + np.log2(total) - np.log2(np.maximum(count, 1))[None, :, None]
+    return np.where((count > 0)[None, :, None], mixed, 0.0)
+
+
 def _path_rows(paths: np.ndarray, e: int, tables: AgencyTables) -> np.ndarray:
-    """What each path on probe grid e adds to `agency`'s sums, float [n, C*B + C*5 + 85]:
-    the agent's log2-likelihood per (goal class, beta), the outcome counts per goal
-    class where none of its objects is in reach, per local view (16 x 5), and in all (5).
+    """What each path on probe grid e adds to `agency`'s sums, float [n, 2*C*B + C*5 + 85]:
+    the agent's log2-likelihood per (goal class, beta) heading for the nearest object of
+    the class, then naming one (`_named_mixture`), the outcome counts per goal class
+    where none of its objects is in reach, per local view (16 x 5), and in all (5).
     Each step of a path adds its row (the steps in order; no BLAS call, whose threads
     cost more than these small products on a busy machine)."""
     env = tables.envs[e]
@@ -379,8 +450,12 @@ def _path_rows(paths: np.ndarray, e: int, tables: AgencyTables) -> np.ndarray:
     outcomes = tables.outcomes[e]  # [X, 5]
     walls = ((outcomes[:, 1:] < 0).astype(np.int64) * (1 << np.arange(4))).sum(axis=1)
     by_step = np.ascontiguousarray(tables.agent[e].T)  # [X*5, C*B]: a step's log2-likelihoods
+    by_object = tables.named[e]  # [X*5, O*B]
+    members = tables.members[e]
+    n_objects = members.shape[1]
     stuck = np.ascontiguousarray(tables.stuck[e].T)  # [X, C]
-    out = np.zeros((n, width + n_goals * 5 + 85))
+    out = np.zeros((n, 2 * width + n_goals * 5 + 85))
+    counted = np.r_[0:width, 2 * width: out.shape[1]]  # the columns a step adds to (not the named agent's)
     for lo in range(0, n, PATH_BLOCK):
         # Every step at once: the cell before step t is the cell after step t - 1 (a path
         # moves to the cell itself or an open neighbour, so each step is an outcome).
@@ -395,13 +470,19 @@ def _path_rows(paths: np.ndarray, e: int, tables: AgencyTables) -> np.ndarray:
         if not len(who):
             continue
         steps = np.arange(len(who))
-        row = np.zeros((len(who), out.shape[1]))
+        row = np.zeros((len(who), len(counted)))
         row[:, :width] = by_step[at * 5 + slot]
         row[steps[:, None], width + np.arange(n_goals)[None, :] * 5 + slot[:, None]] = stuck[at]
         row[steps, width + n_goals * 5 + walls[at] * 5 + slot] = 1.0
         row[steps, width + n_goals * 5 + 80 + slot] = 1.0
         starts = np.flatnonzero(np.concatenate([[True], who[1:] != who[:-1]]))
-        out[lo + who[starts]] = np.add.reduceat(row, starts, axis=0)
+        out[(lo + who[starts])[:, None], counted[None, :]] = np.add.reduceat(row, starts, axis=0)
+        # The named-object agent's choice is per episode, so its mixture is taken over
+        # each path's whole log-likelihood per object (not step by step).
+        if n_objects and n_goals:
+            per_object = np.add.reduceat(by_object[at * 5 + slot], starts, axis=0)  # [paths, O*B]
+            mixed = _named_mixture(per_object.reshape(len(starts), n_objects, len(BETAS)), members)
+            out[lo + who[starts], width: 2 * width] = mixed.reshape(len(starts), width)
     return out
 
 
@@ -422,10 +503,25 @@ def agency(paths: np.ndarray, tables: AgencyTables) -> dict[str, np.ndarray]:
     given the local view (which of the four neighbours are walls: 16 contexts, a
     reactive classifier), half a KT mixture over outcome distributions alone.
 
+    What the agent heads for (MODES), one bit of its code: either the nearest object of
+    its goal class (steps(y) counts moves into any of them), or, half the prior, one
+    object of the class named afresh in each episode among the k objects of the class
+    reachable from the start, with probability 1/k (log2 k bits: a uniform code over
+    the objects the agent can see it could reach), heading for it alone (steps(y) counts
+    moves into that object; entering another, of the class or not, is no progress). The
+    evidence mixes over the named object (the marginal likelihood of the episode, as it
+    mixes over goals and beta): where the path does not single one object out it pays
+    less than log2 k, and never more than log2 k over the best-named object. Where the
+    class has no reachable object the steps are free as above, in both modes. Beta is
+    shared by the episodes of a mode.
+
     paths int32 [n, E, T] (GridInterpreter.paths on the probes); tables: agency_tables
     of the probe GridEnvs, their goal cells bool [G, E, H, W] and the goals' bits.
     Returns agent and device evidence (bits), the log2 posterior odds agent : device
-    (equal prior odds), and the agent's most probable goal (index), each [n]."""
+    (equal prior odds), and the agent's most probable goal (index), each [n]; and the
+    agent's evidence in each mode alone (`nearest_bits`: the agent of the calibration
+    before the named mode, whose odds were nearest_bits - device_bits; `named_bits`),
+    so that agent_bits = log2(2^nearest_bits / 2 + 2^named_bits / 2)."""
     n = paths.shape[0]
     representative, log_prior = tables.representative, tables.log_prior
     n_goals = len(representative)
@@ -439,18 +535,26 @@ def agency(paths: np.ndarray, tables: AgencyTables) -> dict[str, np.ndarray]:
         rows.append(_path_rows(distinct, e, tables))
         ids[:, e] = inverse.reshape(-1) + offset
         offset += len(distinct)
-    total = gather_sum(ids, np.concatenate(rows) if rows else np.zeros((0, width + n_goals * 5 + 85)))
+    base = 2 * width
+    total = gather_sum(ids, np.concatenate(rows) if rows else np.zeros((0, base + n_goals * 5 + 85)))
     # Contiguous copies: NumPy's reductions below then add in the same order as ever.
-    agent = np.ascontiguousarray(total[:, :width]).reshape(n, n_goals, len(BETAS))
-    free = np.ascontiguousarray(total[:, width: width + n_goals * 5]).reshape(n, n_goals, 5)
-    local = np.ascontiguousarray(total[:, width + n_goals * 5: width + n_goals * 5 + 80]).reshape(n, 16, 5)
-    plain = np.ascontiguousarray(total[:, width + n_goals * 5 + 80:]).reshape(n, 1, 5)
-    if n_goals:
-        agent += _kt_log2(free.reshape(n * n_goals, 1, 5), np.array([5])).reshape(n, n_goals, 1)
+    free = np.ascontiguousarray(total[:, base: base + n_goals * 5]).reshape(n, n_goals, 5)
+    local = np.ascontiguousarray(total[:, base + n_goals * 5: base + n_goals * 5 + 80]).reshape(n, 16, 5)
+    plain = np.ascontiguousarray(total[:, base + n_goals * 5 + 80:]).reshape(n, 1, 5)
     available = np.array([1 + bin(15 & ~v).count("1") for v in range(16)])  # stay + the open neighbours
-    agent_bits = _logsumexp2(agent + log_prior[None, :, None] - np.log2(len(BETAS)), axis=(1, 2)) if n_goals \
-        else np.full(n, -np.inf)
     device_bits = _logsumexp2(np.stack([_kt_log2(local, available), _kt_log2(plain, np.array([5]))]) - 1.0, axis=0)
-    goal = representative[np.argmax(_logsumexp2(agent - np.log2(len(BETAS)), axis=2) + log_prior[None, :], axis=1)] \
-        if n_goals else np.zeros(n, dtype=np.int64)
-    return dict(agent_bits=agent_bits, device_bits=device_bits, log2_odds=agent_bits - device_bits, goal=goal)
+    if not n_goals:
+        none = np.full(n, -np.inf)  # no goal in the family: no agent
+        return dict(agent_bits=none, device_bits=device_bits, log2_odds=none - device_bits,
+                    goal=np.zeros(n, dtype=np.int64), nearest_bits=none.copy(), named_bits=none.copy())
+    # Per goal class and mode: log2 of the mean over beta, plus the free steps' KT code
+    # (the same in both modes; it does not depend on beta, so it is added after the mean).
+    free_bits = _kt_log2(free.reshape(n * n_goals, 1, 5), np.array([5])).reshape(n, n_goals)
+    per_class = [_logsumexp2_last(total[:, lo: lo + width].reshape(n, n_goals, len(BETAS)))
+                 - np.log2(len(BETAS)) + free_bits for lo in (0, width)]
+    nearest_bits, named_bits = (_logsumexp2(c + log_prior[None, :], axis=1) for c in per_class)
+    agent_bits = _logsumexp2(np.stack([nearest_bits, named_bits]) - 1.0, axis=0)  # one bit names the mode
+    by_goal = _logsumexp2(np.stack(per_class) - 1.0, axis=0) + log_prior[None, :]
+    goal = representative[np.argmax(by_goal, axis=1)]
+    return dict(agent_bits=agent_bits, device_bits=device_bits, log2_odds=agent_bits - device_bits, goal=goal,
+                nearest_bits=nearest_bits, named_bits=named_bits)
