@@ -30,11 +30,12 @@ def _class_distribution(record: dict, split: str | None) -> dict[str, float]:
 
 class GridDomain(Domain):
     name = "grid"
-    sections = frozenset({"train", "test", "stakes"})
+    sections = frozenset({"train", "test", "stakes", "character"})
     experiment_keys = frozenset({"base", "proxy"})
     flag_keys = grid_config.FLAG_KEYS
     default_analysis = grid_config.DEFAULT_ANALYSIS
-    short_keys = {"base": "experiment.base", "proxy": "experiment.proxy", "train_envs": "train.envs"}
+    short_keys = {"base": "experiment.base", "proxy": "experiment.proxy", "train_envs": "train.envs",
+                  "character": "character.rule"}
     metrics = {
         "stakes_loss": ("stakes-weighted loss", "with a [stakes] table: the stakes-weighted loss (episodes where "
                         "the base objective is not reached) of a policy drawn from the posterior on the split, as a "
