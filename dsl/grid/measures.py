@@ -10,7 +10,7 @@ K(policy | world) = K(policy) + K(world) - DL(pair program).
 from __future__ import annotations
 
 from dsl.grammar import Grammar, inline_definition
-from dsl.syntax import subtree_end
+from dsl.grid.pair import parts
 
 
 def _part_mbits(definition, body, pairs: Grammar, defs: Grammar) -> int:
@@ -31,15 +31,9 @@ def pair_measures(ops, pairs: Grammar, defs: Grammar) -> dict[str, int]:
     """{"joint", "world", "policy", "policy_given_world", "shared"} in millibits for one
     pair program (ops of the predict grammar `pairs`; `defs`: the parts' definitions
     profile with the same overrides)."""
-    ops = [int(x) for x in ops if x >= 0]
-    definition = None
-    at = 0
-    if ops[0] == pairs.let_id:
-        end = subtree_end(ops, pairs, 1)
-        definition, at = ops[1:end], end
-    middle = subtree_end(ops, pairs, at + 1)
-    world = _part_mbits(definition, ops[at + 1: middle], pairs, defs)
-    policy = _part_mbits(definition, ops[middle:], pairs, defs)
-    joint = pairs.program_mbits(ops)
+    definition, predictor, policy_ops = parts(ops, pairs)
+    world = _part_mbits(definition, predictor, pairs, defs)
+    policy = _part_mbits(definition, policy_ops, pairs, defs)
+    joint = pairs.program_mbits([int(x) for x in ops if x >= 0])
     return dict(joint=joint, world=world, policy=policy, policy_given_world=joint - world,
                 shared=policy - (joint - world))

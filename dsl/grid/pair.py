@@ -4,7 +4,7 @@ Action programs and run with the ordinary interpreters (no new opcode).
 P is a predictor of another character: run from each cell of the character's
 trajectory with horizon 1, the cell it moves to is the prediction of the character's
 next cell. A is the learner's policy, run on the grids as any grid program. A shared
-definition `(let D (pair P A))` is written out first (`dsl.grammar.inline_definition`),
+definition `(let D P A)` is written out first (`dsl.grammar.inline_definition`),
 so both parts are programs of the part profile (`default` or `heuristics`), with the
 same production ids.
 
@@ -26,14 +26,32 @@ from dsl.grid.world import EMPTY, EnvBatch, GridEnv, pack
 from dsl.syntax import subtree_end
 
 
+def parts(ops, grammar: Grammar):
+    """(definition or None, predictor, policy) of a pair program, as written (the parts
+    of a `let` in the body's primed ids)."""
+    ops = [int(x) for x in ops if x >= 0]
+    if not ops or grammar.productions[ops[0]].type != "Pair":
+        raise DslError("a predict-profile program must be (pair P A) or (let D P A)")
+    definition, at = None, 1
+    if ops[0] == grammar.let_id:
+        at = subtree_end(ops, grammar, 1)
+        definition = ops[1:at]
+    middle = subtree_end(ops, grammar, at)
+    return definition, ops[at:middle], ops[middle:]
+
+
+def written_out(definition, part, grammar: Grammar) -> np.ndarray:
+    """A part with the definition written out, in the part profile's ids (int32)."""
+    if definition is None:
+        return np.array(part, dtype=np.int32)
+    return inline_definition([grammar.let_id, *definition, *part], grammar)[0:]
+
+
 def split(ops, grammar: Grammar) -> tuple[np.ndarray, np.ndarray]:
     """(predictor, policy): the two Action programs of one pair program, definition
     written out, in the part profile's production ids (int32)."""
-    flat = inline_definition([int(x) for x in ops if x >= 0], grammar)
-    if not len(flat) or grammar.productions[int(flat[0])].type != "Pair":
-        raise DslError("a predict-profile program must be (pair P A) or (let D (pair P A))")
-    end = subtree_end(flat, grammar, 1)
-    return flat[1:end], flat[end:]
+    definition, predictor, policy = parts(ops, grammar)
+    return written_out(definition, predictor, grammar), written_out(definition, policy, grammar)
 
 
 def split_batch(ops: np.ndarray, sizes: np.ndarray, grammar: Grammar):

@@ -43,11 +43,14 @@ Profiles (`grammar(profile=...)`):
   Pair): P predicts another character's next move (run from the character's cell, its
   first move is the prediction) and A is the learner's own policy, both Actions of
   `default` (`heuristics`), same ids, with `pair` appended; with one optional Pred
-  definition shared by both, `(let D (pair P A))` (`dsl.grammar.with_definition`, start
-  Pair): D's bits are counted once however many of the two parts use it (docs/grid.md,
+  definition shared by both (`dsl.grammar.with_definition`, start
+  Pair), written `(let D P A)`: D's bits are counted once however many of the two
+  parts use it (docs/grid.md,
   "Predict and act"; dsl.grid.pair splits a pair into its two Action programs).
 """
 from __future__ import annotations
+
+from dataclasses import replace
 
 from dsl.errors import DslError
 from dsl.grammar import Grammar, Production, with_definition
@@ -136,7 +139,11 @@ def productions(profile: str = "default") -> list[Production]:
     if profile in PAIR_PROFILES:
         # the parts' productions first (same ids), then pair, then the definition's copies
         parts = productions(PAIR_PROFILES[profile]) + [Production("pair", "Pair", ("Action", "Action"), PAIR, 0, 0)]
-        return with_definition(parts, "Pair", "Pred", let_op=LET, ref_op=P_REF)
+        out = with_definition(parts, "Pair", "Pred", let_op=LET, ref_op=P_REF)
+        # (let D P A), not (let D (pair P A)): a body type Pair' would hold one production
+        # of 0 bits, which the enumerator's length tables cannot count.
+        return [replace(p, args=("Pred", "Action'", "Action'")) if p.role == "let" else p
+                for p in out if p.type != "Pair'"]
     if profile.endswith("defs"):
         base = "heuristics" if profile.startswith("heuristics") else "default"
         return with_definition(productions(base), "Action", "Pred", let_op=LET, ref_op=P_REF)

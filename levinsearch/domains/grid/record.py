@@ -115,13 +115,8 @@ def predict_summary(prep: GridPrepared, agg: Aggregate) -> dict[str, Any]:
 
 def _uses_in_both(ops: np.ndarray, grammar) -> bool:
     """Whether a pair program's definition is used by both its predictor and its policy."""
-    ops = [int(x) for x in ops]
-    if ops[0] != grammar.let_id:
-        return False
-    from dsl.syntax import subtree_end
-    at = subtree_end(ops, grammar, 1)
-    middle = subtree_end(ops, grammar, at + 1)
-    return grammar.ref_id in ops[at + 1: middle] and grammar.ref_id in ops[middle:]
+    definition, predictor, policy = pair.parts(ops, grammar)
+    return definition is not None and grammar.ref_id in predictor and grammar.ref_id in policy
 
 
 def _outcome_dict(fractions) -> dict[str, float]:
