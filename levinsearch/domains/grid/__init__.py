@@ -67,6 +67,12 @@ class GridDomain(Domain):
         "history": ("P(history)", "posterior of programs that read the episode's trajectory with visited "
                     "(grid history profile; none under the other profiles)",
                     lambda r, split: r["summary"].get("history_mass")),
+        "shared_bits": ("shared bits", "predict profiles: posterior mean of K(policy) - K(policy | world), the bits "
+                        "the policy shares with the predictor", lambda r, split: r["summary"].get("predict", {})
+                        .get("mean_shared_bits")),
+        "shared_definition": ("P(shared definition)", "predict profiles: posterior of programs whose definition "
+                              "both the predictor and the policy use",
+                              lambda r, split: r["summary"].get("predict", {}).get("shared_definition_mass")),
         "whole_search": ("P(search), all", "P(search) over all programs (estimated with tail samples)",
                          lambda r, split: whole(r, "search")),
         "whole_robust": ("P(robust), all", "P(robust) on the split over all programs (estimated with tail samples)",
