@@ -39,8 +39,18 @@ Profiles (`grammar(profile=...)`):
   `(let D B)` defines the Pred D once and the body B (typed in the copies Action',
   Bool', Pred', Dir') uses it through the Pred' leaf `ref`, so D's bits are counted once
   (docs/grid.md, "Definitions").
+- `predict` and `heuristics-predict`: a program is a pair `(pair P A)` (start type
+  Pair): P predicts another character's next move (run from the character's cell, its
+  first move is the prediction) and A is the learner's own policy, both Actions of
+  `default` (`heuristics`), same ids, with `pair` appended; with one optional Pred
+  definition shared by both (`dsl.grammar.with_definition`, start
+  Pair), written `(let D P A)`: D's bits are counted once however many of the two
+  parts use it (docs/grid.md,
+  "Predict and act"; dsl.grid.pair splits a pair into its two Action programs).
 """
 from __future__ import annotations
+
+from dataclasses import replace
 
 from dsl.errors import DslError
 from dsl.grammar import Grammar, Production, with_definition
@@ -70,7 +80,13 @@ MARK_BIT = 1 << 12
 FRAMED = ("door", "key")
 
 PROFILES = ("default", "heuristics", "derived", "derived-pair", "derived-two-cell", "cued", "heuristics-cued", "history",
-            "defs", "heuristics-defs")
+            "defs", "heuristics-defs", "predict", "heuristics-predict")
+
+# predict profiles: (pair P A), the start type Pair. Never run by an interpreter: a pair
+# is split into its two Action programs first (dsl.grid.pair).
+PAIR = 32
+#: Profiles whose programs are pairs (start type Pair) and the profile of their parts.
+PAIR_PROFILES = {"predict": "default", "heuristics-predict": "heuristics"}
 
 # history profile (opcodes 40-49 are reserved for it)
 B_VISITED = 40
@@ -120,6 +136,14 @@ def productions(profile: str = "default") -> list[Production]:
     if profile == "history":
         # after every heuristics production, so every heuristics id keeps its meaning
         return productions("heuristics") + [Production("visited", "Bool", ("Dir",), B_VISITED)]
+    if profile in PAIR_PROFILES:
+        # the parts' productions first (same ids), then pair, then the definition's copies
+        parts = productions(PAIR_PROFILES[profile]) + [Production("pair", "Pair", ("Action", "Action"), PAIR, 0, 0)]
+        out = with_definition(parts, "Pair", "Pred", let_op=LET, ref_op=P_REF)
+        # (let D P A), not (let D (pair P A)): a body type Pair' would hold one production
+        # of 0 bits, which the enumerator's length tables cannot count.
+        return [replace(p, args=("Pred", "Action'", "Action'")) if p.role == "let" else p
+                for p in out if p.type != "Pair'"]
     if profile.endswith("defs"):
         base = "heuristics" if profile.startswith("heuristics") else "default"
         return with_definition(productions(base), "Action", "Pred", let_op=LET, ref_op=P_REF)
@@ -174,7 +198,13 @@ def _derived(profile: str) -> list[Production]:
     return out
 
 
+def start_type(profile: str | None) -> str:
+    """The type of a whole program under `profile`: Pair for the predict profiles,
+    Action otherwise."""
+    return "Pair" if profile in PAIR_PROFILES else "Action"
+
+
 def grammar(*, bits=None, ban=(), cost=None, profile: str | None = None) -> Grammar:
-    """The grid grammar (start type Action) of `profile` (default: "default") with
-    overrides and bans applied."""
-    return Grammar(productions(profile or "default"), "Action", bits=bits, ban=ban, cost=cost)
+    """The grid grammar (start type Action; Pair under the predict profiles) of `profile`
+    (default: "default") with overrides and bans applied."""
+    return Grammar(productions(profile or "default"), start_type(profile), bits=bits, ban=ban, cost=cost)

@@ -29,7 +29,8 @@ STORE = HERE / "records"
 #: Settings of each stored run; the defaults except where a run would take over a second.
 OVERRIDES = {"incentives": dict(max_bits=24.0), "treacherous-turn": dict(max_bits=28.0),
              "treacherous-turn-stakes": dict(max_bits=28.0),
-             "heuristics-red-door": dict(max_bits=24.0), "history-growth": dict(max_bits=25.0)}
+             "heuristics-red-door": dict(max_bits=24.0), "history-growth": dict(max_bits=25.0),
+             "predict-and-act": dict(max_bits=18.0)}
 
 
 def normalise(record: dict) -> dict:

@@ -30,11 +30,12 @@ def _class_distribution(record: dict, split: str | None) -> dict[str, float]:
 
 class GridDomain(Domain):
     name = "grid"
-    sections = frozenset({"train", "test", "stakes"})
+    sections = frozenset({"train", "test", "stakes", "character"})
     experiment_keys = frozenset({"base", "proxy"})
     flag_keys = grid_config.FLAG_KEYS
     default_analysis = grid_config.DEFAULT_ANALYSIS
-    short_keys = {"base": "experiment.base", "proxy": "experiment.proxy", "train_envs": "train.envs"}
+    short_keys = {"base": "experiment.base", "proxy": "experiment.proxy", "train_envs": "train.envs",
+                  "character": "character.rule"}
     metrics = {
         "stakes_loss": ("stakes-weighted loss", "with a [stakes] table: the stakes-weighted loss (episodes where "
                         "the base objective is not reached) of a policy drawn from the posterior on the split, as a "
@@ -66,6 +67,12 @@ class GridDomain(Domain):
         "history": ("P(history)", "posterior of programs that read the episode's trajectory with visited "
                     "(grid history profile; none under the other profiles)",
                     lambda r, split: r["summary"].get("history_mass")),
+        "shared_bits": ("shared bits", "predict profiles: posterior mean of K(policy) - K(policy | world), the bits "
+                        "the policy shares with the predictor", lambda r, split: r["summary"].get("predict", {})
+                        .get("mean_shared_bits")),
+        "shared_definition": ("P(shared definition)", "predict profiles: posterior of programs whose definition "
+                              "both the predictor and the policy use",
+                              lambda r, split: r["summary"].get("predict", {}).get("shared_definition_mass")),
         "whole_search": ("P(search), all", "P(search) over all programs (estimated with tail samples)",
                          lambda r, split: whole(r, "search")),
         "whole_robust": ("P(robust), all", "P(robust) on the split over all programs (estimated with tail samples)",

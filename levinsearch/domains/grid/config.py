@@ -99,11 +99,36 @@ def resolve(raw: Mapping[str, Any], config: dict[str, Any], overrides: Mapping[s
     flagged += trust_setting(config["analysis"], overrides)
     config["flags"] = flagged
     _validate(config)
+    if "character" in raw:  # recorded only when given, so that runs without one keep their records
+        config["character"] = _character(raw["character"], config["grammar"].get("profile"))
     if "stakes" in raw:  # recorded only when given, so that runs without one keep their records
         config["stakes"] = resolve_episodes(raw["stakes"], {
             name: len(split["grids"]) if "grids" in split else int(split["envs"])
             for name, split in config["test"].items()})
     return config
+
+
+def _character(raw: Any, profile: str | None) -> dict[str, Any]:
+    """[character] rule = "PROGRAM": the other character of the predict profiles, a
+    program of their part profile ("" or "none": no character); validated here."""
+    if not isinstance(raw, Mapping):
+        raise DslError('[character] must be a table like rule = "(plan red)"')
+    check_keys(raw, {"rule"}, "[character]")
+    if profile not in primitives.PAIR_PROFILES:
+        raise DslError(f"[character] needs a predict profile ([grammar] profile = one of "
+                       f"{', '.join(primitives.PAIR_PROFILES)}), got {profile or 'default'!r}")
+    rule = raw.get("rule", "")
+    if not isinstance(rule, str):
+        raise DslError(f'[character] rule must be a program in quotes, e.g. "(plan red)", got {rule!r}')
+    rule = rule.strip()
+    if rule and rule != "none":
+        from dsl.syntax import parse
+        part = primitives.grammar(profile=primitives.PAIR_PROFILES[profile])
+        try:
+            parse(rule, part, "Action")
+        except DslError as e:
+            raise DslError(f"[character] rule {rule!r}: {e}") from None
+    return {"rule": "" if rule == "none" else rule}
 
 
 def _split(spec: Mapping, parent: Mapping, where: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from dsl.errors import DslError
-from dsl.grid import primitives
+from dsl.grid import pair, primitives
 from dsl.grid.interpreter import GridInterpreter, Trace
 from dsl.grid.reference import GridReference
 from dsl.grid.world import (EMPTY as EMPTY_CELL, OBJECT, WALL, EnvBatch, GridEnv, generate, load_ascii, mark_cue,
@@ -135,6 +135,21 @@ class GridPrepared(Prepared):
     smooth_train: tuple[list[GridEnv], EnvBatch] | None = None
     smooth_tests: dict[str, tuple[list[GridEnv], EnvBatch]] | None = None
     smooth_cells: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+    # Predict profiles (programs are pairs, dsl.grid.pair): the parts' grammar and the
+    # other character's steps on the training grids (none: no character). None otherwise.
+    part_grammar: Any = None
+    character: pair.Character | None = None
+
+    @property
+    def pairs(self) -> bool:
+        """Whether programs are (pair P A) of a predict profile."""
+        return self.part_grammar is not None
+
+    def new_aggregate(self):
+        agg = super().new_aggregate()
+        if self.pairs:
+            agg.keep_fitting()  # the record's K(policy) and K(policy | world) read every fitting program
+        return agg
 
     def agency_tables(self) -> analyse.AgencyTables:
         """The probe grids' and goal family's part of the agent-or-device analysis (built
@@ -177,13 +192,16 @@ def prepare(domain, config: dict[str, Any]) -> GridPrepared:
     distances = {name: split_distances(envs, tests[name]) for name, envs in test_envs.items()}
     distances["probes"] = split_distances(probe_envs, probes)
     distances["train"] = split_distances(train_envs, train)
-    interpreter = GridInterpreter(grammar)
+    profile = config["grammar"].get("profile")
+    interpreter = pair.PairInterpreter(grammar) if profile in primitives.PAIR_PROFILES else GridInterpreter(grammar)
     prep = GridPrepared(config, grammar, enumerator, domain, None, interpreter, train_envs, train, test_envs,
                         tests, base_train, probe_envs, probes, goals, goal_mask(probe_envs, probes, goals), distances,
                         {name: cell_mask(envs, tests[name], config["base"]) for name, envs in test_envs.items()},
                         {name: cell_mask(envs, tests[name], config["proxy"]) for name, envs in test_envs.items()})
     plain = primitives.grammar()
     prep.goal_bits = np.array([plain.program_bits(parse(g, plain, "Pred")) for g in goals], dtype=np.float64)
+    if profile in primitives.PAIR_PROFILES:
+        prep.part_grammar, prep.character = other_character(config, grammar, train_envs)
     prep.smooth_train = smooth.perturbed(train_envs, config, "train")
     if prep.smooth_train is not None:
         prep.smooth_tests = {name: smooth.perturbed(envs, config, name) for name, envs in test_envs.items()}
@@ -191,6 +209,29 @@ def prepare(domain, config: dict[str, Any]) -> GridPrepared:
                              for name, (envs, batch) in prep.smooth_tests.items()}
     prep.judge = judge(prep)
     return prep
+
+
+def part_grammar(config: dict[str, Any], grammar) -> Any:
+    """The grammar of a pair's parts: the predict profile's part profile with the run's
+    step costs (the parts are run with the pair grammar's tables; their ids agree)."""
+    part = primitives.PAIR_PROFILES[config["grammar"]["profile"]]
+    costs = {grammar.productions[i].qualified: grammar.step_cost[i] for i in range(len(grammar.productions))
+             if not grammar.productions[i].base and not grammar.productions[i].role
+             and grammar.productions[i].type != "Pair"}
+    return primitives.grammar(profile=part, cost=costs)
+
+
+def other_character(config: dict[str, Any], grammar, train_envs: list[GridEnv]):
+    """(the parts' grammar, the other character on the training grids): its start on each
+    grid is a random empty cell other than the learner's (seeded by the run's seed); with
+    no [character] rule, a character with no steps (nothing to predict)."""
+    part = part_grammar(config, grammar)
+    rule = config.get("character", {}).get("rule", "")
+    if not rule:
+        return part, pair.Character([], None, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), [])
+    starts = [pair.character_start(env, np.random.default_rng(split_seed(config["seed"], "character", k)))
+              for k, env in enumerate(train_envs)]
+    return part, pair.character(parse(rule, part, "Action"), part, train_envs, starts)
 
 
 def goal_family(goal_bits: float) -> list[str]:
@@ -220,9 +261,10 @@ def judge(prep: GridPrepared) -> Judge:
     """The grid's fit, behaviour and structure functions for one prepared experiment."""
     s = prep.config["search"]
     max_failures = score.max_errors(len(prep.train), s["fit_threshold"], s.get("noise", 0.0))
-    search_ids = np.array(search_production_ids(prep.grammar, prep.config["analysis"]["search"]),
-                          dtype=np.int32)
-    see_ids = np.array([i for i, p in enumerate(prep.grammar.productions) if p.name == "see"], dtype=np.int32)
+    # Structure is read from the policy (a pair's second part, in the parts' grammar).
+    read = prep.part_grammar if prep.pairs else prep.grammar
+    search_ids = np.array(search_production_ids(read, prep.config["analysis"]["search"]), dtype=np.int32)
+    see_ids = np.array([i for i, p in enumerate(read.productions) if p.name == "see"], dtype=np.int32)
     history_ids = history_productions(prep.grammar)
     flags = STRUCTURE_FLAGS + (("history",) if len(history_ids) else ())
     traced_batches = [*prep.tests.values(), prep.probes]
@@ -240,6 +282,9 @@ def judge(prep: GridPrepared) -> Judge:
     def fit(ops, sizes, caps):
         return prep.interpreter.fit(ops, sizes, prep.train, prep.base_train, max_failures, caps)
 
+    if prep.pairs:
+        fit = pair_fit(prep, max_failures)
+
     def behaviour(ops, sizes):
         # Reached cell and moves on every test and probe environment: what the analyses read.
         cols = []
@@ -252,6 +297,8 @@ def judge(prep: GridPrepared) -> Judge:
 
     def structure(ops):
         executes = prep.execution_search(traced(ops)).searches
+        if prep.pairs:
+            ops = prep.interpreter.policy(ops, (ops >= 0).sum(axis=1).astype(np.int32))[0]
         out = (np.isin(ops, search_ids).any(axis=1).astype(np.int64)
                | np.isin(ops, see_ids).any(axis=1).astype(np.int64) << 1
                | executes.astype(np.int64) << 2)
@@ -259,7 +306,41 @@ def judge(prep: GridPrepared) -> Judge:
             out |= np.isin(ops, history_ids).any(axis=1).astype(np.int64) << HISTORY_FLAG
         return out
 
-    return Judge(fit, behaviour, structure, flags, len(prep.train), smooth.time_steps(prep))
+    return Judge(fit, behaviour, structure, flags, trials(prep), smooth.time_steps(prep))
+
+
+def trials(prep: GridPrepared) -> int:
+    """What a program is judged on: the training grids, and under a predict profile the
+    other character's steps there (each a prediction)."""
+    return len(prep.train) + (len(prep.character.target) if prep.pairs else 0)
+
+
+def pair_fit(prep: GridPrepared, policy_failures: int):
+    """The fit of pair programs: the policy fits the training grids as any grid program
+    (at most `policy_failures` of them missed) and the predictor's wrong predictions of
+    the character's next cell count as errors too: the pair fits when its errors over
+    both are within the run's cut for `trials(prep)` (exact fit: none; under noise every
+    wrong prediction costs the exception bits of a wrong episode). Successes are the
+    grids reached plus the right predictions; steps are both parts' simulated steps."""
+    s = prep.config["search"]
+    n = trials(prep)
+    joint_failures = score.max_errors(n, s["fit_threshold"], s.get("noise", 0.0))
+    char = prep.character
+
+    def fit(ops, sizes, caps):
+        pred, pred_sizes, pol, pol_sizes = pair.split_batch(ops, sizes, prep.grammar)
+        fits, successes, steps = prep.interpreter.parts.fit(pol, pol_sizes, prep.train, prep.base_train,
+                                                            policy_failures, caps)
+        right = np.zeros(len(ops), dtype=np.int32)
+        more = np.zeros(len(ops), dtype=np.int64)
+        idx = np.flatnonzero(fits)  # predictions only for policies that fit
+        right[idx], more[idx] = prep.interpreter.predict_parts(pred[idx], pred_sizes[idx], char)
+        successes = successes + right
+        steps = steps + more
+        fits = fits & (n - successes <= joint_failures) & (steps <= caps)
+        return fits, successes.astype(np.int32), steps
+
+    return fit
 
 
 def reference_judge(prep: GridPrepared) -> Judge:
@@ -272,7 +353,13 @@ def reference_judge(prep: GridPrepared) -> Judge:
     # the opcodes; the execution-search flag's traces are parity-tested in tests/test_heuristics*.
     structure_fn = prep.judge.structure
 
+    if prep.pairs:  # a pair's policy is run; its predictor is judged on the character's steps
+        ref = GridReference(prep.part_grammar)
+        max_failures_joint = score.max_errors(trials(prep), s["fit_threshold"], s.get("noise", 0.0))
+
     def programs(ops, sizes):
+        if prep.pairs:
+            return [tree(pair.split(ops[i, : sizes[i]], prep.grammar)[1], prep.part_grammar) for i in range(len(ops))]
         return [tree(ops[i, : sizes[i]], prep.grammar) for i in range(len(ops))]
 
     def fit(ops, sizes, caps):
@@ -286,6 +373,13 @@ def reference_judge(prep: GridPrepared) -> Judge:
                 if total > caps[i] or (k + 1 - hits) > max_failures:
                     ok = False
                     break
+            if prep.pairs:
+                right, more = (0, 0)
+                if ok:
+                    right, more = pair.reference_predict(pair.split(ops[i, : sizes[i]], prep.grammar)[0],
+                                                         prep.part_grammar, prep.character)
+                hits, total = hits + right, total + more
+                ok = ok and trials(prep) - hits <= max_failures_joint and total <= caps[i]
             fits.append(ok)
             successes.append(hits)
             verdict.append(total)
@@ -305,7 +399,7 @@ def reference_judge(prep: GridPrepared) -> Judge:
 
     # t(p) under smoothing or another time measure: the compiled judge's (parity of the
     # perturbed episodes' steps is tested in tests/test_smooth.py).
-    return Judge(fit, behaviour, structure_fn, prep.judge.flags, len(prep.train), prep.judge.time_steps)
+    return Judge(fit, behaviour, structure_fn, prep.judge.flags, trials(prep), prep.judge.time_steps)
 
 
 def min_fit_steps(prep: GridPrepared) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from dsl.grid import measures, pair, primitives
 from dsl.syntax import unparse
 from levinsearch import consensus as consensus_engine
 from levinsearch import score
@@ -66,6 +67,58 @@ def analyse_programs(prep: GridPrepared, ops: np.ndarray, sizes: np.ndarray, chu
     return out
 
 
+def _defs_grammar(prep: GridPrepared):
+    """The parts' definitions profile (defs or heuristics-defs), with the run's bits and
+    bans on the productions it has: the grammar K(policy) and K(world) are priced in."""
+    if getattr(prep, "_defs", None) is None:
+        g = prep.config["grammar"]
+        part = primitives.PAIR_PROFILES[g["profile"]]
+        profile = "defs" if part == "default" else f"{part}-defs"
+        names = {p.name for p in primitives.productions(profile)} | {p.qualified for p in primitives.productions(profile)}
+        prep._defs = primitives.grammar(profile=profile, bits={k: v for k, v in g["bits"].items() if k in names},
+                                        ban=[n for n in g["ban"] if n in names])
+    return prep._defs
+
+
+def pair_fields(prep: GridPrepared, ops: np.ndarray) -> dict[str, Any]:
+    """A pair program's parts and description lengths (dsl.grid.measures), in bits, and
+    its wrong predictions of the character's next cell."""
+    predictor, policy = pair.split(ops, prep.grammar)
+    m = measures.pair_measures(ops, prep.grammar, _defs_grammar(prep))
+    right, _ = prep.interpreter.predict_parts(predictor[None, :], np.array([len(predictor)], dtype=np.int32),
+                                              prep.character)
+    return dict(predictor=unparse(predictor, prep.part_grammar), policy=unparse(policy, prep.part_grammar),
+                prediction_errors=len(prep.character.target) - int(right[0]),
+                k_world=bits(m["world"]), k_policy=bits(m["policy"]),
+                k_policy_given_world=bits(m["policy_given_world"]), shared_bits=bits(m["shared"]))
+
+
+def predict_summary(prep: GridPrepared, agg: Aggregate) -> dict[str, Any]:
+    """Predict profiles: the character, and over every fitting program (posterior
+    weighted) the mean K(policy), K(world), K(policy | world) and shared bits, and the
+    posterior of programs whose definition both parts use."""
+    fits = agg.fits
+    out: dict[str, Any] = dict(character=prep.config.get("character", {}).get("rule", ""),
+                               predictions=int(len(prep.character.target)), fitting=int(len(fits) if fits else 0))
+    if not fits or not len(fits):
+        return out
+    weight = np.exp2(-(fits.score - fits.score.min()))
+    weight /= weight.sum()
+    defs, g = _defs_grammar(prep), prep.grammar
+    rows = [measures.pair_measures(fits.ops[i, : fits.sizes[i]], g, defs) for i in range(len(fits))]
+    for key in ("world", "policy", "policy_given_world", "shared"):
+        out[f"mean_{key}_bits"] = round(float(weight @ np.array([r[key] for r in rows], dtype=np.float64)) / 1000, 6)
+    both = np.array([_uses_in_both(fits.ops[i, : fits.sizes[i]], g) for i in range(len(fits))])
+    out["shared_definition_mass"] = round(float(weight[both].sum()), 6)
+    return out
+
+
+def _uses_in_both(ops: np.ndarray, grammar) -> bool:
+    """Whether a pair program's definition is used by both its predictor and its policy."""
+    definition, predictor, policy = pair.parts(ops, grammar)
+    return definition is not None and grammar.ref_id in predictor and grammar.ref_id in policy
+
+
 def _outcome_dict(fractions) -> dict[str, float]:
     return dict(zip(analyse.OUTCOMES, (round(float(x), 6) for x in fractions)))
 
@@ -121,10 +174,14 @@ def build_record(prep: GridPrepared, agg: Aggregate, enumeration: dict[str, Any]
     top = agg.top
     analysis = analyse_programs(prep, top.ops, top.sizes)
     history_ids = history_productions(grammar)  # the history profile's flag and fields (else empty)
+    trials = prep.judge.trials  # the training grids (and, for pairs, the character's steps)
     hypotheses = []
     for i in range(len(top)):
         ops = top.ops[i, : top.sizes[i]]
-        structure = search_structure(ops, grammar, config["analysis"]["search"])
+        if prep.pairs:  # search is read from the policy
+            structure = search_structure(pair.split(ops, grammar)[1], prep.part_grammar, config["analysis"]["search"])
+        else:
+            structure = search_structure(ops, grammar, config["analysis"]["search"])
         entry = dict(
             rank=i + 1,
             program=unparse(ops, grammar),
@@ -135,9 +192,9 @@ def build_record(prep: GridPrepared, agg: Aggregate, enumeration: dict[str, Any]
             search=structure.search,
             search_constructs=structure.constructs,
             mesa_objective=structure.mesa_objectives,
-            train_success=round(int(top.successes[i]) / len(prep.train), 6),
-            errors=len(prep.train) - int(top.successes[i]),
-            exception_bits=round(float(score.exception_bits(len(prep.train) - int(top.successes[i]), len(prep.train),
+            train_success=round(int(top.successes[i]) / trials, 6),
+            errors=trials - int(top.successes[i]),
+            exception_bits=round(float(score.exception_bits(trials - int(top.successes[i]), trials,
                                                             s.get("noise", 0.0))), 6),
             enumeration_index=int(top.rank[i]),
             **_program_analysis(prep, analysis, i),
@@ -146,6 +203,8 @@ def build_record(prep: GridPrepared, agg: Aggregate, enumeration: dict[str, Any]
             entry["phase"] = score.levin_phase(int(top.mbits[i]), int(top.steps[i]))
         if len(history_ids):
             entry["history"] = bool(np.isin(ops, history_ids).any())
+        if prep.pairs:
+            entry.update(pair_fields(prep, ops))
         hypotheses.append(entry)
 
     lost: dict[str, list[np.ndarray]] | None = {} if "stakes" in config else None
@@ -157,6 +216,8 @@ def build_record(prep: GridPrepared, agg: Aggregate, enumeration: dict[str, Any]
         for g in range(agg.behaviours):
             reading = reading + agg.flag_mass(g, HISTORY_FLAG)
         summary["history_mass"] = min(1.0, reading.ratio(total))
+    if prep.pairs:
+        summary["predict"] = predict_summary(prep, agg)
     if lost is not None:
         tie = summary.get("map_tie")
         summary["stakes"] = grid_stakes(config["stakes"], behaviours, lost, list(prep.tests),

@@ -59,6 +59,15 @@ class GridHypothesis(Hypothesis, ProgramAnalysis):
     mesa_objective: list[Any]
     train_success: Share
     history: NotRequired[bool]  # history profile: the program reads its trajectory (visited)
+    # predict profiles: the pair's parts (definition written out), its wrong predictions
+    # of the character's next cell, and K in bits (dsl.grid.measures)
+    predictor: NotRequired[str]
+    policy: NotRequired[str]
+    prediction_errors: NotRequired[Count]
+    k_world: NotRequired[float]
+    k_policy: NotRequired[float]
+    k_policy_given_world: NotRequired[float]
+    shared_bits: NotRequired[float]
 
 
 class ClassMass(TypedDict):
@@ -135,11 +144,25 @@ class GridWhole(WholePosterior):
     splits: dict[str, SplitWhole]
 
 
+class PredictSummary(TypedDict):
+    """Predict profiles: the other character and K over every fitting program (bits,
+    posterior-weighted means; docs/grid.md, "Predict and act")."""
+    character: str  # its rule ("" none)
+    predictions: Count  # its steps on the training grids: the predictions a program is judged on
+    fitting: Count
+    mean_world_bits: NotRequired[float]  # K(world): the predictor alone
+    mean_policy_bits: NotRequired[float]  # K(policy): the policy alone
+    mean_policy_given_world_bits: NotRequired[float]  # joint bits - K(world)
+    mean_shared_bits: NotRequired[float]  # K(policy) - K(policy | world)
+    shared_definition_mass: NotRequired[Share]  # posterior of programs whose definition both parts use
+
+
 class GridSummary(Summary):
     search_mass: Share
     search_count: Count
     see_mass: Share
     history_mass: NotRequired[Share]  # history profile: posterior of programs with visited
+    predict: NotRequired[PredictSummary]  # predict profiles only
     mixture: Mixture
     splits: dict[str, SplitSummary]  # per test split: outcome and class masses, consensus, defection
     goal_confusion: dict[str, dict[str, Any]]
