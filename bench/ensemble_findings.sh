@@ -9,7 +9,8 @@
 # without an ensemble (its rows are red-door's posterior under the consensus agent; the
 # ensemble of red-door covers the encoding). Each command's --json output is saved in
 # OUT (default runs/ensemble-findings-<time>), with wall times in OUT/times.txt; then the
-# tables are printed by bench/ensemble_tables.py. ONLY=name1,name2 runs a subset.
+# tables are printed by bench/ensemble_tables.py. ONLY=name1,name2 runs only those,
+# SKIP=name1,name2 all but those.
 # Usage: bench/ensemble_findings.sh [OUT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,7 @@ mkdir -p "$O"
 run() {
   local name=$1; shift
   if [[ -n "${ONLY:-}" && ",$ONLY," != *",$name,"* ]]; then return; fi
+  if [[ ",${SKIP:-}," == *",$name,"* ]]; then return; fi
   echo "== $name: levinsearch $*" >&2
   local t0=$SECONDS
   "$L" "$@" --no-save --no-progress --json > "$O/$name.json"
