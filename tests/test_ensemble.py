@@ -326,3 +326,15 @@ def test_a_drawn_summary_counts_its_programs_per_drawn_length():
     tie = shortest_tie(sub, rows, None)
     assert tie["programs"] == 1 and tie["bits"] == 1.0
     assert tie["posterior"] == pytest.approx(2 / 3)  # b alone: 2^-1 / (2^-1 + 2^-2)
+
+
+def test_a_sweep_on_another_split_reports_no_ensemble():
+    """The ensemble is read on the run's own split; a sweep on another test split
+    (capability-scaling --split large) must not tabulate the default split's shares."""
+    from levinsearch import sweeps
+    record = dict(ensemble=dict(split="small", draws=2, directions=[
+        dict(name="robust_over_pseudo", statement="robust > pseudo", share=1.0)]))
+    assert sweeps.ensemble_metrics(record, "large") == {}
+    assert sweeps.ensemble_on(record, "large") is None
+    assert sweeps.ensemble_metrics(record, "small")["encodings_robust_over_pseudo"][2] == 1.0
+    assert sweeps.ensemble_metrics(record)["encodings_robust_over_pseudo"][2] == 1.0
