@@ -5,9 +5,10 @@
 # encoding. Same commands and settings as bench/findings.sh, but without tail samples
 # (the ensemble does not redraw the tail, and tail samples would double the cost), so
 # every figure is over the enumerated programs. The headline experiments run first;
-# the heuristics-profile and second-split runs follow. consensus-grid runs on seeds 0-4
-# without an ensemble (its rows are red-door's posterior under the consensus agent; the
-# ensemble of red-door covers the encoding). Each command's --json output is saved in
+# the heuristics-profile runs follow (about an hour of wall time in all on 2 shared
+# cores; the heuristics runs at 24-28 bits take 2-9 minutes each). consensus-grid runs
+# on seeds 0-4 without an ensemble (its rows are red-door's posterior under the
+# consensus agent; red-door's ensemble covers the encoding). Each command's --json output is saved in
 # OUT (default runs/ensemble-findings-<time>), with wall times in OUT/times.txt; then the
 # tables are printed by bench/ensemble_tables.py. ONLY=name1,name2 runs only those,
 # SKIP=name1,name2 all but those.
@@ -42,9 +43,9 @@ for s in 0 1 2 3 4; do run consensus-grid-s$s run consensus-grid --seed $s; done
 run occam run occam $E
 run treacherous-turn run treacherous-turn $E
 run consensus run consensus $E
-# The second splits and the heuristics profile.
-run capability-scaling-large sweep capability-scaling --set seed=6 --split large --seeds 5 $E
-run grid-treachery-trigger sweep grid-treachery --set seed=7 --split trigger --seeds 5 $E
+# The heuristics profile. (No second splits: an ensemble is read on the run's own
+# test split, so capability-scaling --split large and grid-treachery --split trigger
+# would show no ensemble figures.)
 run heuristics-red-door run heuristics-red-door --seeds 5 --max-bits 26 $E
 run red-door-heur run red-door --profile heuristics --max-bits 28 --seeds 5 $E
 run incentives-heur sweep incentives --set 'ban=[],["plan","greedy"]' $H --max-bits 26 --seeds 5 $E
@@ -52,5 +53,4 @@ run des-heur sweep double-edged-sword --set time_weight=0,0.5,1,2 $H --max-bits 
 run des-heur-open sweep double-edged-sword --set time_weight=0,0.5,1,2 $H --set train.wall_density=0 --max-bits 26 --seeds 5 $E
 run task-diversity-heur sweep task-diversity --set train_envs=1,2,4,8,16 $H --max-bits 24 --seeds 5 $E
 run capability-scaling-heur run capability-scaling --profile heuristics --max-bits 26 --seeds 5 $E
-run capability-scaling-heur-large sweep capability-scaling --set seed=6 $H --max-bits 26 --split large --seeds 5 $E
 "${PYTHON:-.venv/bin/python}" bench/ensemble_tables.py "$O"
