@@ -60,7 +60,8 @@ def seeds_ensemble_table(path: Path, record: dict) -> None:
             medians = sorted(t[0] for t in triples)
             mid = medians[len(medians) // 2] if len(medians) % 2 else (medians[len(medians) // 2 - 1]
                                                                        + medians[len(medians) // 2]) / 2
-            cells.append(f"{given} · {pct(mid)} ({pct(min(t[1] for t in triples))}–{pct(max(t[2] for t in triples))})")
+            low, high = min(t[1] for t in triples), max(t[2] for t in triples)
+            cells.append(f"{given} · {pct(mid)} ({pct(low)}–{pct(high)})")
         print(f"| {setting_text(p)} | " + " | ".join(cells) + " |")
     directions = list(first["directions"])
     print(f"\n{path.stem}: share of encodings in which each direction holds (mean over seeds [interval over "
@@ -138,8 +139,10 @@ def consensus_ties_table(paths: list[Path]) -> None:
 
     def figures(frozen, online):
         return (f"{'–'.join(map(str, sorted({f['size'] for f in frozen})))} | "
-                f"{cell([f['catastrophe_share'] for f in frozen], True)} | {cell([f['queries_per_episode'] for f in frozen])} | "
-                f"{cell([o['catastrophe_share'] for o in online], True)} | {cell([o['queries_per_episode'] for o in online])}")
+                f"{cell([f['catastrophe_share'] for f in frozen], True)} "
+                f"| {cell([f['queries_per_episode'] for f in frozen])} "
+                f"| {cell([o['catastrophe_share'] for o in online], True)} "
+                f"| {cell([o['queries_per_episode'] for o in online])}")
 
     print(f"\nconsensus-grid, blue_doors, seeds 0-{len(paths) - 1}: as cut by the enumeration's order, "
           "and with a tie at the cut trusted whole (frozen: seeds whose cut splits a tie; online: steps)")
