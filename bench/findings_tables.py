@@ -42,13 +42,18 @@ def seeds_table(path: Path) -> None:
         fitted = p["per_seed"]["search"]
         if any(v is None for v in fitted):
             setting += f" ({sum(v is not None for v in fitted)} of {len(fitted)} seeds fit)"
+        # A MAP that is a tie lists its first program and the tie's size over the seeds.
+        ties = [(t or {}).get("program_count") or 1 for t in p.get("map_ties", [])]
         maps = sorted({str(m) for m in p["map_programs"]})
+        tied = (f" (first of a tie of {'–'.join(map(str, sorted(set(t for t in ties if t > 1))))} programs on "
+                f"{sum(t > 1 for t in ties)} of {len(ties)} seeds)") if max(ties, default=1) > 1 else ""
+
         cells = []
         for c in columns:
             iv = p["intervals"].get(c) or [None, None]
             m = p["metrics"].get(c)
             cells.append(count(m, *iv) if c == "fitting" else share(m, *iv))
-        print(f"| {setting} | {' / '.join(f'`{m}`' for m in maps)} | " + " | ".join(cells) + " |")
+        print(f"| {setting} | {' / '.join(f'`{m}`' for m in maps)}{tied} | " + " | ".join(cells) + " |")
 
 
 #: Whole-posterior columns (tail samples): the enumerated metric and its whole_* twin.

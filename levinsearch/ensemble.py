@@ -137,6 +137,12 @@ def reweigh(prep, agg: Aggregate, draw: Draw, complete: int) -> Aggregate:
     out = Aggregate(agg.width, agg.keep, agg.kinds)
     out.add_keyed(found, agg.fit_flags[idx], agg.fit_keys[idx])
     out.programs, out.fitting = agg.programs, len(idx)
+    # Per drawn length, the covered fitting programs: what reads the per-length counts
+    # (Occam's shortest tie counts its programs there) sees the drawn lengths, not an
+    # empty table. Programs judged per drawn length are not defined; the fitting count
+    # stands in for them.
+    lengths, counts = np.unique(mbits, return_counts=True)
+    out.levels = {int(m): [int(c), int(c), 0.0] for m, c in zip(lengths, counts)}
     return out
 
 

@@ -286,15 +286,26 @@ def metrics(record: RunRecord, split: str | None, domain) -> dict[str, Any]:
         except _SplitAbsent:
             out[name] = None
     # A run with a prior ensemble adds the share of encodings each direction holds in.
-    out.update({name: value for name, (_, _, value) in ensemble_metrics(record).items()})
+    out.update({name: value for name, (_, _, value) in ensemble_metrics(record, split).items()})
     return out
 
 
-def ensemble_metrics(record: dict[str, Any]) -> dict[str, tuple[str, str, float | None]]:
+def ensemble_on(record: dict[str, Any], split: str | None) -> dict[str, Any] | None:
+    """The run's prior ensemble where it was read on `split`: the ensemble reads the
+    run's own split (`ensemble.split`), so a sweep on another test split (`--split`)
+    has none rather than the other split's figures."""
+    ens = record.get("ensemble")
+    if not ens or (split is not None and ens.get("split") is not None and ens["split"] != split):
+        return None
+    return ens
+
+
+def ensemble_metrics(record: dict[str, Any], split: str | None = None) -> dict[str, tuple[str, str, float | None]]:
     """What a sweep tabulates of a run's prior ensemble (levinsearch.ensemble): per
     directional statement, the share of encodings in which it holds (name
-    encodings_<statement>); none without an ensemble."""
-    ens = record.get("ensemble")
+    encodings_<statement>); none without an ensemble, or where the ensemble was read on
+    another split than `split` (`ensemble_on`)."""
+    ens = ensemble_on(record, split)
     if not ens:
         return {}
     return {f"encodings_{d['name']}": (f"{d['statement']}, share of encodings",
@@ -327,7 +338,7 @@ def sweep_record(experiment: str, domain, settings, points: list[tuple[dict, lis
     for _, records in points:  # a prior ensemble's direction shares, where the runs drew one
         for record in records:
             known.update({name: (heading, text, None) for name, (heading, text, _)
-                          in ensemble_metrics(record).items()})
+                          in ensemble_metrics(record, split).items()})
     # Metrics that need tail samples: tail_share and the whole_* ones.
     tail_metrics = [name for name in known if name == "tail_share" or name.startswith("whole_")]
     rows = []
@@ -351,7 +362,7 @@ def sweep_record(experiment: str, domain, settings, points: list[tuple[dict, lis
             row["seeds"] = [r["config"]["seed"] for r in records]
             row["map_programs"] = [r["summary"]["map_program"] for r in records]
             row["map_ties"] = [_tie_size(r) for r in records]
-        if all("ensemble" in r for r in records):  # kept apart from the seeds' intervals
+        if all(ensemble_on(r, split) for r in records):  # kept apart from the seeds' intervals
             row["ensemble"] = [ensemble_seed(r) for r in records]
         rows.append(row)
     n = len(points)

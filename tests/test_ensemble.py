@@ -349,3 +349,32 @@ def test_kept_fitting_programs_survive_a_checkpoint_and_a_merge(tmp_path):
     plain = Aggregate(agg.width, 10, 1)
     plain.merge(back)
     assert plain.fits is None  # a run without an ensemble keeps none
+
+
+def test_a_drawn_summary_counts_its_programs_per_drawn_length():
+    """The reweighted summary's per-length counts are the covered fitting programs at
+    their drawn lengths (Occam's shortest tie counts programs there; an empty table made
+    occam's P(shortest) divide by zero under a prior ensemble)."""
+    from levinsearch.analyses.prediction import shortest_tie
+    grammar = toy_grammar(a=1, b=2, f=2)
+    prep, agg, _ = toy_run(grammar)
+    # (1/4, 1/2, 1/4) swaps a's and b's bits: a 2 bits, b 1 bit.
+    table = ensemble.draw_table(grammar, 4.0, FixedDirichlet([0.25, 0.5, 0.25], [1 / 3] * 3))
+    sub = ensemble.reweigh(prep, agg, ensemble.Draw(table, ensemble.ratio(np.array(grammar.mbits), table)), 10000)
+    assert sub.levels == {1000: [1, 1, 0.0], 2000: [1, 1, 0.0]}
+    rows = np.zeros((sub.behaviours, 0), dtype=np.int64)
+    tie = shortest_tie(sub, rows, None)
+    assert tie["programs"] == 1 and tie["bits"] == 1.0
+    assert tie["posterior"] == pytest.approx(2 / 3)  # b alone: 2^-1 / (2^-1 + 2^-2)
+
+
+def test_a_sweep_on_another_split_reports_no_ensemble():
+    """The ensemble is read on the run's own split; a sweep on another test split
+    (capability-scaling --split large) must not tabulate the default split's shares."""
+    from levinsearch import sweeps
+    record = dict(ensemble=dict(split="small", draws=2, directions=[
+        dict(name="robust_over_pseudo", statement="robust > pseudo", share=1.0)]))
+    assert sweeps.ensemble_metrics(record, "large") == {}
+    assert sweeps.ensemble_on(record, "large") is None
+    assert sweeps.ensemble_metrics(record, "small")["encodings_robust_over_pseudo"][2] == 1.0
+    assert sweeps.ensemble_metrics(record)["encodings_robust_over_pseudo"][2] == 1.0
