@@ -75,8 +75,9 @@ def shortest_share(record: dict[str, Any]) -> float | None:
     return occam["shortest_posterior"] if not tie else tie["posterior"] / tie["programs"]
 
 
-#: Metrics that are not shares in [0, 1] (their intervals are not clipped).
-UNBOUNDED = {"fitting"}
+#: Metrics that are not shares in [0, 1]: counts and bits (their intervals are not
+#: clipped, and they are not shown in percent). Every other metric is a share.
+UNBOUNDED = {"fitting", "shared_bits"}
 
 
 def short_keys(domain) -> dict[str, str]:

@@ -153,7 +153,7 @@ def test_every_bundled_experiment_asks_one_question(capsys):
     code, out, _ = invoke(capsys, "experiments", "--json")
     assert code == 0
     rows = {e["name"]: e for e in json.loads(out)["experiments"]}
-    assert len(rows) == 24
+    assert len(rows) == 25
     for name, row in rows.items():
         q = row["question"]
         assert q.endswith("?") and q.count("?") == 1 and len(q) > 20, (name, q)

@@ -121,5 +121,6 @@ def test_run_and_experiment_names_complete_through_click(tmp_path):
     assert complete("sweep occ", env) == ["occam"]
     assert complete("show x --experiment consensus", env) == ["consensus", "consensus-grid"]
     assert complete("run --profile h", env) == ["heuristics", "heuristics-cued", "heuristics-defs", "heuristics-predict",
+                                               "heuristics-predict-act",
                                                "history"]
     assert complete("sweep occam --metric def", env) == ["defectors"]

@@ -47,6 +47,10 @@ Profiles (`grammar(profile=...)`):
   Pair), written `(let D P A)`: D's bits are counted once however many of the two
   parts use it (docs/grid.md,
   "Predict and act"; dsl.grid.pair splits a pair into its two Action programs).
+- `predict-act` and `heuristics-predict-act`: as `predict` and `heuristics-predict`, but
+  the shared definition is an Action (DEFINED): `(let (plan red) ref ref)` shares the
+  planner itself, machinery and goal, between predictor and policy; the body types are
+  Action' (with the Action' leaf `ref`); Pred, Bool and Dir are not copied.
 """
 from __future__ import annotations
 
@@ -80,13 +84,16 @@ MARK_BIT = 1 << 12
 FRAMED = ("door", "key")
 
 PROFILES = ("default", "heuristics", "derived", "derived-pair", "derived-two-cell", "cued", "heuristics-cued", "history",
-            "defs", "heuristics-defs", "predict", "heuristics-predict")
+            "defs", "heuristics-defs", "predict", "heuristics-predict", "predict-act", "heuristics-predict-act")
 
 # predict profiles: (pair P A), the start type Pair. Never run by an interpreter: a pair
 # is split into its two Action programs first (dsl.grid.pair).
 PAIR = 32
 #: Profiles whose programs are pairs (start type Pair) and the profile of their parts.
-PAIR_PROFILES = {"predict": "default", "heuristics-predict": "heuristics"}
+PAIR_PROFILES = {"predict": "default", "heuristics-predict": "heuristics",
+                 "predict-act": "default", "heuristics-predict-act": "heuristics"}
+#: The type of a pair program's shared definition, per predict profile.
+DEFINED = {"predict": "Pred", "heuristics-predict": "Pred", "predict-act": "Action", "heuristics-predict-act": "Action"}
 
 # history profile (opcodes 40-49 are reserved for it)
 B_VISITED = 40
@@ -139,10 +146,13 @@ def productions(profile: str = "default") -> list[Production]:
     if profile in PAIR_PROFILES:
         # the parts' productions first (same ids), then pair, then the definition's copies
         parts = productions(PAIR_PROFILES[profile]) + [Production("pair", "Pair", ("Action", "Action"), PAIR, 0, 0)]
-        out = with_definition(parts, "Pair", "Pred", let_op=LET, ref_op=P_REF)
+        defined = DEFINED[profile]
+        # A ref never reaches an interpreter (a pair is written out before it is run), so
+        # an Action ref shares the Pred ref's opcode.
+        out = with_definition(parts, "Pair", defined, let_op=LET, ref_op=P_REF)
         # (let D P A), not (let D (pair P A)): a body type Pair' would hold one production
         # of 0 bits, which the enumerator's length tables cannot count.
-        return [replace(p, args=("Pred", "Action'", "Action'")) if p.role == "let" else p
+        return [replace(p, args=(defined, "Action'", "Action'")) if p.role == "let" else p
                 for p in out if p.type != "Pair'"]
     if profile.endswith("defs"):
         base = "heuristics" if profile.startswith("heuristics") else "default"
@@ -196,6 +206,15 @@ def _derived(profile: str) -> list[Production]:
         out.insert(at + 1, Production("near", "Pred", ("Dir", "Code"), P_NEAR))
     out += [Production(name, "Code", (), K_CODE, code_mask(features)) for name, features in CODES[profile].items()]
     return out
+
+
+def part_definitions(profile: str) -> list[Production]:
+    """The productions a part of a `profile` pair is priced in when written alone
+    (dsl.grid.measures): its part profile with one optional definition of the same type
+    as the pair's (`defs` / `heuristics-defs` for a Pred; an Action otherwise)."""
+    if profile not in PAIR_PROFILES:
+        raise DslError(f"{profile!r} is not a predict profile (known: {', '.join(PAIR_PROFILES)})")
+    return with_definition(productions(PAIR_PROFILES[profile]), "Action", DEFINED[profile], let_op=LET, ref_op=P_REF)
 
 
 def start_type(profile: str | None) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from dsl.grammar import Grammar
 from dsl.grid import measures, pair, primitives
 from dsl.syntax import unparse
 from levinsearch import consensus as consensus_engine
@@ -68,15 +69,15 @@ def analyse_programs(prep: GridPrepared, ops: np.ndarray, sizes: np.ndarray, chu
 
 
 def _defs_grammar(prep: GridPrepared):
-    """The parts' definitions profile (defs or heuristics-defs), with the run's bits and
-    bans on the productions it has: the grammar K(policy) and K(world) are priced in."""
+    """The parts' definitions grammar (defs or heuristics-defs for a Pred definition; the
+    same with an Action definition under the predict-act profiles), with the run's bits
+    and bans on the productions it has: the grammar K(policy) and K(world) are priced in."""
     if getattr(prep, "_defs", None) is None:
         g = prep.config["grammar"]
-        part = primitives.PAIR_PROFILES[g["profile"]]
-        profile = "defs" if part == "default" else f"{part}-defs"
-        names = {p.name for p in primitives.productions(profile)} | {p.qualified for p in primitives.productions(profile)}
-        prep._defs = primitives.grammar(profile=profile, bits={k: v for k, v in g["bits"].items() if k in names},
-                                        ban=[n for n in g["ban"] if n in names])
+        productions = primitives.part_definitions(g["profile"])
+        names = {p.name for p in productions} | {p.qualified for p in productions}
+        prep._defs = Grammar(productions, "Action", bits={k: v for k, v in g["bits"].items() if k in names},
+                             ban=[n for n in g["ban"] if n in names])
     return prep._defs
 
 
