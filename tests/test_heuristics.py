@@ -47,7 +47,8 @@ def test_default_profile_is_a_prefix_of_heuristics():
 def test_domain_builds_the_profile():
     grid = domains.get("grid")
     assert grid.profiles == ("default", "heuristics", "derived", "derived-pair", "derived-two-cell", "cued",
-                             "heuristics-cued", "history", "defs", "heuristics-defs", "predict", "heuristics-predict")
+                             "heuristics-cued", "history", "defs", "heuristics-defs", "predict", "heuristics-predict",
+                             "predict-act", "heuristics-predict-act")
     assert grid.grammar(profile="heuristics").productions == H.productions
     assert grid.grammar().productions == PLAIN.productions
     with pytest.raises(DslError, match="unknown grammar profile"):
