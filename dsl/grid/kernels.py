@@ -466,6 +466,31 @@ def _heading_toward(first, r, c, w):
 
 
 @jit(inline="always")
+def _direction(ops, i, ends, words, e, r, c, h, w, hh, op_kind, op_arg, step_cost, pstack, cached, pmask, pcost,
+               first_at):
+    """The direction read by the Bool node ops[i] (`sense` or `visited`) from its Dir
+    argument ops[i + 1], and the steps charged for the node and its Dir: a compass or
+    diagonal direction, one relative to the heading hh, or `(dirto P)`'s primary
+    direction toward P's first cell (NO_MOVE when none), which pays its scan."""
+    dop = ops[i + 1]
+    dk = op_kind[dop]
+    cost = step_cost[ops[i]] + step_cost[dop]
+    if dk == D_DIR:
+        return op_arg[dop], cost
+    if dk == D_RELATIVE:
+        return (hh + op_arg[dop]) % 4, cost
+    first = _scan_first(ops, i + 2, ends[i + 2], words, e, h, w, op_kind, op_arg, pstack, cached,
+                        pmask[i + 2], first_at, ends)
+    found = first < h * w
+    scanned = first + 1 if found else h * w
+    cost += scanned * (pcost[i + 2] if cached else _pred_cost(ops, i + 2, ends[i + 2], step_cost, op_kind, ends))
+    dd = NO_MOVE
+    if found:
+        dd, _ = _heading_toward(first, r, c, w)
+    return dd, cost
+
+
+@jit(inline="always")
 def _bool_value(ops, start, stop, ends, words, e, r, c, h, w, hh, mem, op_kind, op_arg, step_cost, stack, pstack,
                 cached, cls, pmask, pcost, first_at, queue, tk):
     # Postfix walk over the Bool nodes; Pred, Dir and Mem nodes are read by their parent.
@@ -475,22 +500,9 @@ def _bool_value(ops, start, stop, ends, words, e, r, c, h, w, hh, mem, op_kind, 
         op = ops[i]
         k = op_kind[op]
         if k == B_SENSE:
-            dop = ops[i + 1]
-            dk = op_kind[dop]
-            cost += step_cost[op] + step_cost[dop]
-            if dk == D_DIR:
-                dd = op_arg[dop]
-            elif dk == D_RELATIVE:
-                dd = (hh + op_arg[dop]) % 4
-            else:  # D_DIRTO: the primary direction toward its Pred's first cell
-                first = _scan_first(ops, i + 2, ends[i + 2], words, e, h, w, op_kind, op_arg, pstack, cached,
-                                    pmask[i + 2], first_at, ends)
-                found = first < h * w
-                scanned = first + 1 if found else h * w
-                cost += scanned * (pcost[i + 2] if cached else _pred_cost(ops, i + 2, ends[i + 2], step_cost, op_kind, ends))
-                dd = NO_MOVE
-                if found:
-                    dd, _ = _heading_toward(first, r, c, w)
+            dd, dcost = _direction(ops, i, ends, words, e, r, c, h, w, hh, op_kind, op_arg, step_cost, pstack,
+                                   cached, pmask, pcost, first_at)
+            cost += dcost
             ps = np.int64(ends[i + 1])  # the Pred sensed (int64 like i: one signature per callee)
             if dd == NO_MOVE:
                 stack[sp] = False
@@ -514,23 +526,9 @@ def _bool_value(ops, start, stop, ends, words, e, r, c, h, w, hh, mem, op_kind, 
             sp += 1
         elif k == B_VISITED:
             # the trajectory p_0 .. p_tk sits at queue[cells:]; read p_(tk-1) .. p_0, newest first
-            dop = ops[i + 1]
-            dk = op_kind[dop]
-            cost += step_cost[op] + step_cost[dop]
-            if dk == D_DIR:
-                dd = op_arg[dop]
-            elif dk == D_RELATIVE:
-                dd = (hh + op_arg[dop]) % 4
-            else:  # D_DIRTO
-                first = _scan_first(ops, i + 2, ends[i + 2], words, e, h, w, op_kind, op_arg, pstack, cached,
-                                    pmask[i + 2], first_at, ends)
-                found = first < h * w
-                scanned = first + 1 if found else h * w
-                cost += scanned * (pcost[i + 2] if cached else _pred_cost(ops, i + 2, ends[i + 2], step_cost, op_kind,
-                                                                          ends))
-                dd = NO_MOVE
-                if found:
-                    dd, _ = _heading_toward(first, r, c, w)
+            dd, dcost = _direction(ops, i, ends, words, e, r, c, h, w, hh, op_kind, op_arg, step_cost, pstack,
+                                   cached, pmask, pcost, first_at)
+            cost += dcost
             value = False
             if dd != NO_MOVE:
                 dr, dc = _delta8(dd)

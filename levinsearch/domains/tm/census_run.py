@@ -362,6 +362,11 @@ def execute(config: dict[str, Any], run=None, *, resume: bool = False, backend: 
         last.update(time=time.monotonic(), position=pos)
 
     def after_batch(c: tc.Census, pos: int) -> None:
+        # A batch has finished (the kernels are compiled): from now on a signal stops the
+        # census at the next boundary. The flag learns this only when it is next asked,
+        # after this checkpoint; a signal in between must not be taken for one during
+        # compilation and stop the process at once.
+        flag.started = True
         if run is not None and time.monotonic() - last["time"] >= checkpoint_every:
             save(c, pos)
 
