@@ -271,20 +271,27 @@ def _strip(record):
     return {k: v for k, v in without_timing(dict(record)).items() if k != "config"}
 
 
-def test_records_are_identical_across_backends_threads_and_batches():
-    """A red-door run under `defs`: the same record locally on one thread in batches of
-    7, locally by default, and with the processes backend (2 workers, 5 shards)."""
+def runs_across_backends(name: str, shards: int, **kw):
+    """The run of bundled experiment `name` on one thread in batches of 7, locally by
+    default, and with the processes backend (2 workers, `shards` shards): the three
+    records, checked to be identical but for timings and config; returns the local one."""
     from levinsearch import api
-    kw = dict(profile="defs", max_bits=14.0, save=False)
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        small = api.run("red-door", batch_size=7, **kw)
+        small = api.run(name, batch_size=7, save=False, **kw)
     finally:
         numba.set_num_threads(before)
-    local = api.run("red-door", **kw)
-    spread = api.run("red-door", backend="processes", workers=2, shards=5, **kw)
+    local = api.run(name, save=False, **kw)
+    spread = api.run(name, backend="processes", workers=2, shards=shards, save=False, **kw)
     assert _strip(small) == _strip(local) == _strip(spread)
+    return local
+
+
+def test_records_are_identical_across_backends_threads_and_batches():
+    """A red-door run under `defs`: the same record locally on one thread in batches of
+    7, locally by default, and with the processes backend (2 workers, 5 shards)."""
+    local = runs_across_backends("red-door", 5, profile="defs", max_bits=14.0)
     fitting = local.hypotheses
     assert any(h["program"].startswith("(let ") for h in fitting)
 

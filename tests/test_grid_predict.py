@@ -148,18 +148,8 @@ def test_predictions_do_not_depend_on_threads(prep):
 
 
 def test_records_are_identical_across_backends_threads_and_batches():
-    from levinsearch import api
-    from test_grid_defs import _strip
-    kw = dict(max_bits=15.0, train_envs=4, test_envs=6, save=False)
-    before = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        small = api.run("predict-and-act", batch_size=7, **kw)
-    finally:
-        numba.set_num_threads(before)
-    local = api.run("predict-and-act", **kw)
-    spread = api.run("predict-and-act", backend="processes", workers=2, shards=3, **kw)
-    assert _strip(small) == _strip(local) == _strip(spread)
+    from test_grid_defs import runs_across_backends
+    local = runs_across_backends("predict-and-act", 3, max_bits=15.0, train_envs=4, test_envs=6)
     h = local.hypotheses[0]
     assert h["program"].startswith("(pair ") and h["prediction_errors"] == 0
     assert local.summary["predict"]["predictions"] > 0
