@@ -10,7 +10,7 @@ unless --walls, horizon 2 s^2). A program fits when it reaches the door in every
 Score = bits + b·log2 t(p), t(p) the simulated steps over the training rooms. Shares of
 the posterior over the fitting programs: readers (contain `visited`), bounded memory
 (`remember`/`recall` or heading reads: wall-following, heading-relative directions)
-and reflexes (the rest). Mean and [min, max] over the seeds.
+and reflexes (the rest). Mean and 95% t-interval over the seeds (clipped to [0, 100%]).
 
   PYTHONPATH=. python bench/grid_history_growth.py [--sizes 4,6,8] [--seeds 5] [--max-bits 24]
 """
@@ -26,6 +26,7 @@ from dsl.grid.interpreter import GridInterpreter
 from dsl.grid.world import FEATURES, SplitSpec, generate, pack
 from dsl.syntax import unparse
 from levinsearch.enumerate import Enumerator
+from levinsearch.stats import interval
 
 BANS = ("plan", "greedy", "toward", "dirto")
 MEMORY = ("remember", "recall", "wallright", "wallleft", "ahead", "right", "behind", "left")
@@ -94,7 +95,9 @@ def main():
             cells = []
             for k in ("reader", "bounded", "reflex"):
                 v = [s[k] for s in per if s is not None]
-                cells.append(f"{100 * np.mean(v):.1f}% [{100 * min(v):.1f}, {100 * max(v):.1f}]" if v else "-")
+                iv = interval(v)
+                cells.append(f"{100 * iv['mean']:.1f}% [{100 * max(iv['low'], 0):.1f}, {100 * min(iv['high'], 1):.1f}]"
+                             if iv else "-")
             n = "/".join(str(len(p)) for p in runs)
             m = per[0]["map"] if per[0] else None
             ms = f"`{m[3]}` ({m[2]}, t = {m[1]})" if m else "-"
